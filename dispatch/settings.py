@@ -1,0 +1,65 @@
+"""Configuration from the environment (pydantic-settings); nothing is read at import time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob of the system. Unset infrastructure URLs mean "use the embedded part"."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
+
+    # Infrastructure. Empty means embedded (tansu broker / embedded PostgreSQL / sandbox).
+    kafka_bootstrap_servers: str = Field(default="", description="host:port list; empty = embedded")
+    database_url: str = Field(default="", description="postgresql:// URL; empty = embedded")
+    embedded_broker: bool = Field(
+        default=False,
+        description="Apply the compatibility fixes for the embedded tansu broker (set by the stack).",
+    )
+
+    # Twilio. With no TWILIO_API_BASE_URL the embedded sandbox is started and used.
+    twilio_account_sid: str = "AC00000000000000000000000000000000"
+    twilio_auth_token: SecretStr = SecretStr("sandbox-auth-token")
+    twilio_api_base_url: str = Field(default="", description="e.g. https://api.twilio.com")
+    twilio_from_number: str = "+15005550006"
+    crisis_line_number: str = "+15005550001"
+    page_validity_seconds: int = Field(default=600, ge=1, le=36000)
+
+    # Public web endpoints (Twilio webhooks, HTTP API).
+    web_host: str = "127.0.0.1"
+    web_port: int = 0
+    public_base_url: str = Field(
+        default="", description="URL Twilio uses to reach the webhooks; empty = http://host:port"
+    )
+    api_tokens: str = Field(
+        default="",
+        description="comma list of token:team_id:role for the HTTP API (empty: API refuses all)",
+    )
+
+    # Stream processing.
+    faust_app_id: str = "act-dispatch"
+    faust_data_dir: Path = Path("var/faust")
+    broker_session_timeout_s: float = Field(default=6.0, gt=0)
+    broker_rebalance_timeout_s: float = Field(default=5.0, gt=0)
+    broker_heartbeat_interval_s: float = Field(default=1.0, gt=0)
+    consumer_fetch_max_wait_ms: int = Field(
+        default=20, ge=0, description="cap on the broker fetch long-poll (tansu sleeps it in full)"
+    )
+    topic_partitions: int = Field(default=4, ge=1)
+
+    # Embedded stack.
+    state_dir: Path = Path("var")
+    log_format: str = Field(default="console", pattern="^(console|json)$")
+    log_level: str = "info"
+
+    def api_token_table(self) -> dict[str, tuple[str, str]]:
+        """token -> (team_id, role), parsed from API_TOKENS."""
+        table: dict[str, tuple[str, str]] = {}
+        for item in filter(None, (part.strip() for part in self.api_tokens.split(","))):
+            token, team_id, role = item.split(":", 2)
+            table[token] = (team_id, role)
+        return table
