@@ -1,0 +1,1 @@
+"""Paging: turning PageRequested into SMS and voice calls, exactly once per notification id."""

@@ -1,0 +1,63 @@
+"""The telephony port: the only thing the core knows about SMS and voice providers.
+
+Provider details (Twilio SDK types, HTTP errors) stay behind this interface; adapters map
+their failures to TelephonyError with a flag saying whether a retry may succeed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class ProviderReceipt:
+    """What the provider said when it accepted (or reported on) a message or call."""
+
+    sid: str
+    status: str
+
+
+class TelephonyError(Exception):
+    """A provider refused or failed a request.
+
+    provider_fault: the provider's side failed (5xx, timeout), not our request.
+    retry_safe: sending again cannot double-send (e.g. HTTP 429: the request was not taken).
+    in_doubt: the request may have been taken (5xx/timeout): look it up before resending.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        provider_fault: bool = False,
+        retry_safe: bool = False,
+        in_doubt: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.provider_fault = provider_fault
+        self.retry_safe = retry_safe
+        self.in_doubt = in_doubt
+
+
+class Telephony(Protocol):
+    async def send_sms(
+        self, *, to: str, body: str, status_callback: str | None, validity_s: int
+    ) -> ProviderReceipt:
+        """Queue one SMS; returns the provider's message SID and status."""
+        ...
+
+    async def place_call(
+        self, *, to: str, twiml: str, status_callback: str | None, detect_machine: bool
+    ) -> ProviderReceipt:
+        """Start one outbound voice call that plays/gathers the given TwiML."""
+        ...
+
+    async def find_sms(self, *, to: str, body: str, sent_after: datetime) -> ProviderReceipt | None:
+        """Look up an SMS already sent (after an in-doubt failure), or None."""
+        ...
+
+    async def close(self) -> None: ...
