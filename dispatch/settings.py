@@ -18,7 +18,7 @@ class Settings(BaseSettings):
     database_url: str = Field(default="", description="postgresql:// URL; empty = embedded")
     embedded_broker: bool = Field(
         default=False,
-        description="Apply the compatibility fixes for the embedded tansu broker (set by the stack).",
+        description="Apply compatibility fixes for the embedded tansu broker (set by the stack).",
     )
 
     # Twilio. With no TWILIO_API_BASE_URL the embedded sandbox is started and used.

@@ -5,6 +5,13 @@ from dispatch.events.envelope import Envelope, EventPayload, derived_id, new_eve
 from dispatch.events.registry import EventDecodeError, decode, decode_obj, encode, topic_of
 
 __all__ = [  # noqa: RUF022
-    "Envelope", "EventPayload", "derived_id", "new_event",
-    "EventDecodeError", "decode", "decode_obj", "encode", "topic_of",
+    "Envelope",
+    "EventPayload",
+    "derived_id",
+    "new_event",
+    "EventDecodeError",
+    "decode",
+    "decode_obj",
+    "encode",
+    "topic_of",
 ]

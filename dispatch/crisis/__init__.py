@@ -1,0 +1,1 @@
+"""The crisis line: calls and texts in, dispatches and pages out."""

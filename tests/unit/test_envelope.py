@@ -1,0 +1,120 @@
+"""The event envelope: round trips, unknown types and upcasting."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+import pytest
+from pydantic import ValidationError
+
+from dispatch.events import EventDecodeError, decode, encode, new_event, topic_of
+from dispatch.events.catalogue import ALL_PAYLOADS, ClientEnrolled, CrisisCallReceived
+from dispatch.events.envelope import EventPayload
+from dispatch.topics import topic_specs
+
+T0 = datetime(2026, 3, 1, 2, 30, tzinfo=UTC)
+
+
+def _call() -> Any:
+    return new_event(
+        CrisisCallReceived(
+            call_sid="CA1",
+            caller_number="+15550000001",
+            caller_kind="client",
+            client_id="c-1",
+            team_id="t-1",
+            dialled_staff_id="s-1",
+        ),
+        key="c-1",
+        occurred_at=T0,
+        recorded_at=T0,
+        actor="twilio",
+    )
+
+
+def test_round_trip_is_exact() -> None:
+    """An event decoded from its bytes equals the event that was encoded."""
+    event = _call()
+    assert decode(encode(event)) == event
+    assert decode(encode(event)).payload.call_sid == "CA1"
+
+
+def test_events_are_frozen() -> None:
+    """Nobody can change a recorded fact in place."""
+    event = _call()
+    with pytest.raises(ValidationError):
+        event.key = "other"  # type: ignore[misc]
+
+
+def test_unknown_type_is_a_clear_error() -> None:
+    """Bytes naming an event type we do not know are refused with the type's name."""
+    data = json.loads(encode(_call()))
+    data["type"] = "CrisisCallTeleported"
+    with pytest.raises(EventDecodeError, match="CrisisCallTeleported"):
+        decode(json.dumps(data))
+
+
+def test_unknown_payload_field_is_refused() -> None:
+    """A payload with a field the schema does not have is refused, naming the field."""
+    data = json.loads(encode(_call()))
+    data["payload"]["diagnosis"] = "x"
+    with pytest.raises(EventDecodeError, match="diagnosis"):
+        decode(json.dumps(data))
+
+
+def test_newer_schema_version_is_refused() -> None:
+    """A reader never guesses at a schema version newer than it knows."""
+    data = json.loads(encode(_call()))
+    data["schema_version"] = 99
+    with pytest.raises(EventDecodeError, match="newer"):
+        decode(json.dumps(data))
+
+
+def test_not_json_is_a_clear_error() -> None:
+    """Garbage on a topic is reported as not JSON, not as a crash."""
+    with pytest.raises(EventDecodeError, match="not JSON"):
+        decode(b"\x00garbage")
+
+
+def test_old_version_is_upcast_on_read() -> None:
+    """A payload stored at version 1 is upcast to the class's current version when read."""
+
+    class NoteTaken(EventPayload):
+        event_type: ClassVar[str] = "NoteTaken"
+        schema_version: ClassVar[int] = 2
+        text: str
+        author: str
+
+        @classmethod
+        def upcast(cls, version: int, data: dict[str, Any]) -> dict[str, Any]:
+            if version == 1:
+                return {**data, "author": "unknown"}
+            return super().upcast(version, data)
+
+    assert NoteTaken.upcast(1, {"text": "hi"}) == {"text": "hi", "author": "unknown"}
+    with pytest.raises(ValueError, match="no upcaster"):
+        ClientEnrolled.upcast(0, {})
+
+
+def test_caused_event_inherits_correlation() -> None:
+    """A page caused by a call carries the call's correlation id and names it as its cause."""
+    call = _call()
+    enrolled = new_event(
+        ClientEnrolled(client_id="c-1", team_id="t-1", display_name="A", phone=None),
+        key="c-1",
+        occurred_at=T0,
+        recorded_at=T0,
+        actor="x",
+        cause=call,
+    )
+    assert enrolled.correlation_id == call.correlation_id
+    assert enrolled.causation_id == call.event_id
+
+
+def test_every_event_type_has_exactly_one_topic() -> None:
+    """The topic file names each event type once, so every event has a home."""
+    named = [e for spec in topic_specs() for e in spec.events]
+    assert sorted(named) == sorted(p.event_type for p in ALL_PAYLOADS)
+    assert topic_of(_call()) == "act.client-events"
