@@ -18,7 +18,7 @@ from dispatch.crisis.decide import (
     resolve,
 )
 from dispatch.crisis.replies import ReplyError, parse_reply
-from dispatch.events import Envelope, derived_id, new_event
+from dispatch.events import Envelope, new_event
 from dispatch.events.catalogue import CrisisCallReceived, DispatchOpened, PageRequested
 
 T0 = datetime(2026, 10, 25, 1, 30, tzinfo=UTC)
@@ -37,6 +37,7 @@ def call(sid: str = "CA42", client: str | None = "c-7", kind: str = "client") ->
             dialled_staff_id="s-nurse",
         ),
         key=client or f"caller:{sid}",
+        event_id=derived_id("twilio-call", sid),
         occurred_at=T0,
         recorded_at=T0,
         actor="twilio",
