@@ -18,7 +18,7 @@ from dispatch.crisis.decide import (
     resolve,
 )
 from dispatch.crisis.replies import ReplyError, parse_reply
-from dispatch.events import Envelope, new_event
+from dispatch.events import Envelope, derived_id, new_event
 from dispatch.events.catalogue import CrisisCallReceived, DispatchOpened, PageRequested
 
 T0 = datetime(2026, 10, 25, 1, 30, tzinfo=UTC)
