@@ -95,6 +95,7 @@ class TeamFormed(EventPayload):
     service_model: ServiceModel
     time_zone: str
     fallback_number: str = E164
+    crisis_line_number: str | None = E164
 
 
 class StaffRegistered(EventPayload):

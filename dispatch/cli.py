@@ -1,0 +1,155 @@
+"""The `dispatch` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import click
+
+from dispatch.logs import configure_logging
+from dispatch.settings import Settings
+
+
+def _settings(**overrides: object) -> Settings:
+    return Settings().model_copy(update={k: v for k, v in overrides.items() if v is not None})
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Crisis and on-call dispatch for mental-health outreach teams (ACT, ICM, AOT).
+
+    Every call, page and reply is an event on Kafka; stream processors route crisis calls to
+    the on-duty worker by SMS and voice (Twilio). With no KAFKA_BOOTSTRAP_SERVERS,
+    DATABASE_URL or TWILIO_API_BASE_URL set, the embedded broker, embedded PostgreSQL and
+    the local Twilio sandbox are started instead.
+    """
+
+
+@main.command()
+@click.option("--keep-state", is_flag=True, help="Keep the state directory after the demo.")
+def demo(keep_state: bool) -> None:
+    """Run the whole stack, play one crisis call end to end, print a summary, stop."""
+    from dispatch.demo.scenario import DemoReport, run_scenario
+    from dispatch.stack.runtime import Stack
+
+    state_dir = Path(tempfile.mkdtemp(prefix="act-dispatch-demo-"))
+    settings = _settings(state_dir=state_dir)
+    configure_logging(fmt=settings.log_format, level="warning")
+    report = DemoReport()
+
+    async def run() -> None:
+        started = time.monotonic()
+        stack = Stack(settings, durable=False)
+        report.say("Starting the embedded stack (broker, PostgreSQL, Twilio sandbox, worker)...")
+        await stack.start()
+        report.say(f"Stack up in {time.monotonic() - started:.1f} s")
+        try:
+            await run_scenario(stack, report)
+        finally:
+            await stack.stop()
+        report.say(f"Demo finished in {time.monotonic() - started:.1f} s; every process stopped.")
+
+    try:
+        asyncio.run(run())
+    except Exception as exc:
+        click.echo(f"demo failed: {exc}", err=True)
+        click.echo(f"logs kept in {state_dir}", err=True)
+        sys.exit(1)
+    if not keep_state:
+        shutil.rmtree(state_dir, ignore_errors=True)
+
+
+@main.command()
+@click.option("--port", type=int, default=None, help="Web port (default: WEB_PORT or 8080).")
+@click.option("--seed/--no-seed", default=True, help="Load the demo team on an empty stack.")
+def up(port: int | None, seed: bool) -> None:
+    """Run the stack until Ctrl-C (embedded parts unless real ones are configured)."""
+    from dispatch.demo.scenario import seed as seed_demo
+    from dispatch.stack.runtime import Stack
+
+    settings = _settings(web_port=port or Settings().web_port or 8080)
+    configure_logging(fmt=settings.log_format, level=settings.log_level)
+
+    async def run() -> None:
+        stack = Stack(settings)
+        await stack.start()
+        try:
+            if seed:
+                await seed_demo(stack, stack.clock.now())
+            s = stack.settings
+            click.echo(f"Webhooks: {s.public_base_url}/twilio/voice and /twilio/sms")
+            click.echo(f"API:      {s.public_base_url}/api/dispatches (Bearer token)")
+            click.echo(f"Twilio:   {s.twilio_api_base_url}")
+            click.echo(f"Kafka:    {s.kafka_bootstrap_servers}   Postgres: {s.database_url}")
+            click.echo("Press Ctrl-C to stop.")
+            await asyncio.Event().wait()
+        finally:
+            await stack.stop()
+
+    try:
+        asyncio.run(run())
+    except KeyboardInterrupt:
+        click.echo("stopped")
+
+
+@main.command()
+def worker() -> None:
+    """Run the faust stream processors (dispatch, notifier) against the configured stack."""
+    from faust.worker import Worker
+
+    from dispatch.worker.app import create_app
+
+    settings = _settings()
+    if not settings.kafka_bootstrap_servers or not settings.database_url:
+        raise click.UsageError("worker needs KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL")
+    configure_logging(fmt=settings.log_format, level=settings.log_level)
+    app = create_app(settings)
+    Worker(app, loglevel="WARNING", redirect_stdouts=False).execute_from_commandline()
+
+
+@main.group()
+def topics() -> None:
+    """Kafka topic definitions (infra/topics.yaml)."""
+
+
+@topics.command("list")
+def topics_list() -> None:
+    """Print every topic with its key and events."""
+    from dispatch.topics import topic_specs
+
+    for spec in topic_specs():
+        click.echo(f"{spec.name}  partitions={spec.partitions}  key: {spec.key}")
+        click.echo(f"    events: {', '.join(spec.events)}")
+
+
+@topics.command("create")
+@click.option("--partitions", type=int, default=None, help="Override partitions per topic.")
+@click.option("--replication-factor", type=int, default=None, help="Override replication.")
+def topics_create(partitions: int | None, replication_factor: int | None) -> None:
+    """Create the topics on KAFKA_BOOTSTRAP_SERVERS with their configs (idempotent)."""
+    from dispatch.stack.broker import create_topics
+    from dispatch.topics import topic_specs
+
+    settings = _settings()
+    if not settings.kafka_bootstrap_servers:
+        raise click.UsageError("set KAFKA_BOOTSTRAP_SERVERS to the cluster to provision")
+    specs = topic_specs()
+    asyncio.run(
+        create_topics(
+            settings.kafka_bootstrap_servers,
+            specs,
+            partitions=partitions or specs[0].partitions,
+            replication_factor=replication_factor or specs[0].replication_factor,
+            with_config=True,
+        )
+    )
+    click.echo(f"{len(specs)} topics present on {settings.kafka_bootstrap_servers}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,101 @@
+"""The demo scenario, played through the public entry points only (signed Twilio webhooks).
+
+A client calls the crisis line, the caller is connected to the on-duty worker, the worker
+gets an SMS page, replies ACK and later DONE. Returns a readable summary.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from dispatch.demo.seed import CLIENT_PHONES, TEAM_ID, seed_events
+from dispatch.stack.runtime import Stack
+
+
+@dataclass
+class DemoReport:
+    lines: list[str] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    def say(self, text: str) -> None:
+        self.lines.append(text)
+        print(text, flush=True)
+
+
+async def wait_for_status(stack: Stack, code: str, status: str, timeout_s: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        row = await stack.read_models.dispatch_by_code(code)
+        if row is not None and row.status == status:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"dispatch {code} not {status} after {timeout_s}s")
+        await asyncio.sleep(0.02)
+
+
+async def seed(stack: Stack, now: datetime) -> None:
+    await stack.publisher.publish(seed_events(now, stack.settings.crisis_line_number))
+    await stack.projector.wait_until_caught_up(timeout=30)
+
+
+async def run_scenario(stack: Stack, report: DemoReport) -> None:
+    from integrations.twilio.sandbox import SandboxPhones
+
+    s = stack.settings
+    now = stack.clock.now()
+    await seed(stack, now)
+    on_duty = await stack.read_models.on_duty(TEAM_ID, now)
+    assert on_duty.primary is not None and on_duty.backup is not None
+    primary = on_duty.primary
+    report.say(
+        f"Team {TEAM_ID}: on call now {primary.display_name} (primary), "
+        f"{on_duty.backup.display_name} (backup)"
+    )
+    phones = SandboxPhones(s.twilio_api_base_url)
+    try:
+        caller = CLIENT_PHONES["c-03"]
+        t0 = time.monotonic()
+        status, twiml = await phones.place_call(caller, s.crisis_line_number)
+        t_twiml = time.monotonic()
+        report.timings_ms["ring_to_twiml"] = (t_twiml - t0) * 1000
+        assert status == 200 and primary.phone in twiml, twiml
+        report.say(
+            f"[call]  client c-03 rang the crisis line; TwiML dials {primary.display_name}"
+            f" ({report.timings_ms['ring_to_twiml']:.0f} ms)"
+        )
+        sms = await phones.wait_for_sms(primary.phone, timeout=20)
+        t_sms = time.monotonic()
+        report.timings_ms["ring_to_page"] = (t_sms - t0) * 1000
+        report.say(
+            f"[page]  SMS to {primary.display_name} after "
+            f'{report.timings_ms["ring_to_page"]:.0f} ms: "{sms["body"]}"'
+        )
+        code = sms["body"].split()[2].rstrip(":")
+        status, reply = await phones.send_sms(primary.phone, s.twilio_from_number, f"ACK {code}")
+        assert status == 200, reply
+        await wait_for_status(stack, code, "acknowledged")
+        t_ack = time.monotonic()
+        report.timings_ms["page_to_ack"] = (t_ack - t_sms) * 1000
+        report.say(
+            f"[ack]   {primary.display_name} replied ACK {code}; acknowledged "
+            f"{(t_ack - t0):.1f} s after the ring"
+        )
+        outcome = "visited at home, safe, plan reviewed with carer"
+        status, reply = await phones.send_sms(
+            primary.phone, s.twilio_from_number, f"DONE {code} {outcome}"
+        )
+        assert status == 200, reply
+        await wait_for_status(stack, code, "resolved")
+        report.say(f"[done]  {code} resolved: {outcome}")
+        row = await stack.read_models.dispatch_by_code(code)
+        assert row is not None
+        await stack.projector.wait_until_caught_up(timeout=15)
+        timeline = await stack.read_models.archive(correlation_id=row.correlation_id)
+        report.say("Timeline (event time, type, actor):")
+        for event in timeline:
+            report.say(f"  {event.occurred_at:%H:%M:%S.%f}  {event.type:<22} {event.actor}")
+    finally:
+        await phones.close()

@@ -1,0 +1,135 @@
+"""Demo data: one ACT team (24/7), five staff, a daily primary/backup rota, ten clients.
+
+Display names are role labels, not people. Every fact is an event published to Kafka.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from dispatch.events import Envelope, new_event
+from dispatch.events.catalogue import (
+    CarerRegistered,
+    ClientEnrolled,
+    EventPayload,
+    Gender,
+    Role,
+    ShiftAssigned,
+    StaffRegistered,
+    TeamFormed,
+)
+
+TEAM_ID = "act-north"
+TIME_ZONE = "America/New_York"
+FALLBACK_NUMBER = "+15005550100"
+
+
+@dataclass(frozen=True)
+class DemoStaff:
+    staff_id: str
+    label: str
+    role: Role
+    gender: Gender
+    phone: str
+
+
+STAFF = (
+    DemoStaff("s-nurse", "Community nurse", "nurse", "female", "+15550100001"),
+    DemoStaff("s-social", "Social worker", "social_worker", "male", "+15550100002"),
+    DemoStaff("s-psych", "Psychiatrist", "psychiatrist", "female", "+15550100003"),
+    DemoStaff("s-peer", "Peer support worker", "peer_support_worker", "male", "+15550100004"),
+    DemoStaff("s-lead", "Team lead", "team_lead", "female", "+15550100005"),
+)
+ROTATION = STAFF[:4]  # the team lead is not on the daily rota
+CLIENT_PHONES = {f"c-{i:02d}": f"+1555020{i:04d}" for i in range(1, 11)}
+CARERS = {
+    "c-03": ("+15550300003", True),
+    "c-06": ("+15550300006", True),
+    "c-09": ("+15550300009", False),
+}
+
+
+def rota_day_start(at: datetime) -> datetime:
+    local = at.astimezone(ZoneInfo(TIME_ZONE))
+    return datetime.combine(local.date(), time(0), tzinfo=ZoneInfo(TIME_ZONE))
+
+
+def on_call_for_day(day_index: int) -> tuple[DemoStaff, DemoStaff]:
+    """(primary, backup) for a day of the rotation."""
+    return ROTATION[day_index % len(ROTATION)], ROTATION[(day_index + 1) % len(ROTATION)]
+
+
+def seed_events(now: datetime, crisis_line: str) -> list[Envelope]:
+    """Everything the demo team needs, as events stamped at `now`."""
+    out: list[Envelope] = []
+
+    def emit(payload: EventPayload, key: str) -> None:
+        out.append(new_event(payload, key=key, occurred_at=now, recorded_at=now, actor="seed"))
+
+    emit(
+        TeamFormed(
+            team_id=TEAM_ID,
+            name="ACT North",
+            service_model="ACT",
+            time_zone=TIME_ZONE,
+            fallback_number=FALLBACK_NUMBER,
+            crisis_line_number=crisis_line,
+        ),
+        TEAM_ID,
+    )
+    for s in STAFF:
+        emit(
+            StaffRegistered(
+                staff_id=s.staff_id,
+                team_id=TEAM_ID,
+                display_name=s.label,
+                role=s.role,
+                gender=s.gender,
+                phone=s.phone,
+            ),
+            TEAM_ID,
+        )
+    first_day = rota_day_start(now) - timedelta(days=1)
+    for day in range(8):
+        # Wall-clock midnights in the team's zone: a DST day is 23 or 25 hours long.
+        local_start = (first_day + timedelta(days=day)).replace(tzinfo=None)
+        start = local_start.replace(tzinfo=ZoneInfo(TIME_ZONE))
+        end = (local_start + timedelta(days=1)).replace(tzinfo=ZoneInfo(TIME_ZONE))
+        primary, backup = on_call_for_day(day)
+        for person, layer in ((primary, "primary"), (backup, "backup")):
+            emit(
+                ShiftAssigned(
+                    team_id=TEAM_ID,
+                    staff_id=person.staff_id,
+                    layer=layer,  # type: ignore[arg-type]
+                    starts_at=start,
+                    ends_at=end,
+                ),
+                TEAM_ID,
+            )
+    for client_id, phone in CLIENT_PHONES.items():
+        emit(
+            ClientEnrolled(
+                client_id=client_id,
+                team_id=TEAM_ID,
+                display_name=f"Client {client_id[2:]}",
+                phone=phone,
+                preferred_gender="female" if client_id in {"c-02", "c-05"} else "unspecified",
+            ),
+            client_id,
+        )
+    for client_id, (phone, consent) in CARERS.items():
+        emit(
+            CarerRegistered(
+                client_id=client_id,
+                carer_id=f"carer-{client_id}",
+                display_name=f"Carer of client {client_id[2:]}",
+                phone=phone,
+                relationship="parent",
+                client_consents_to_share=consent,
+            ),
+            client_id,
+        )
+    return out

@@ -1,0 +1,1 @@
+"""Ingress: webhooks and API calls become events, spooled durably before publishing."""

@@ -1,0 +1,82 @@
+"""The page ledger: one row per notification id, so a redelivered PageRequested never re-sends.
+
+A row is claimed before the provider is called and marked sent/failed after. A claimed row
+with no outcome means a worker died mid-send: the notifier looks the message up at the
+provider before sending again.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+import asyncpg
+
+LedgerState = Literal["claimed", "sent", "failed"]
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    notification_id: uuid.UUID
+    state: LedgerState
+    claimed_at: datetime
+    provider_sid: str | None
+    provider_status: str | None
+    failure_reason: str | None
+    claims: int
+
+    @property
+    def in_doubt(self) -> bool:
+        """Claimed before, by a worker that never recorded the outcome."""
+        return self.state == "claimed" and self.claims > 1
+
+
+class PageLedger:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def claim(
+        self, *, notification_id: uuid.UUID, dispatch_id: uuid.UUID, channel: str, now: datetime
+    ) -> LedgerEntry:
+        row = await self._pool.fetchrow(
+            """
+            INSERT INTO page_ledger (notification_id, dispatch_id, channel, state, claimed_at,
+                                     claims, updated_at)
+            VALUES ($1, $2, $3, 'claimed', $4, 1, $4)
+            ON CONFLICT (notification_id) DO UPDATE
+               SET claims = page_ledger.claims + 1, updated_at = EXCLUDED.updated_at
+            RETURNING notification_id, state, claimed_at, provider_sid, provider_status,
+                      failure_reason, claims
+            """,
+            notification_id,
+            dispatch_id,
+            channel,
+            now,
+        )
+        return LedgerEntry(**dict(row))
+
+    async def mark_sent(
+        self, notification_id: uuid.UUID, *, sid: str, status: str, now: datetime
+    ) -> None:
+        await self._pool.execute(
+            """UPDATE page_ledger SET state = 'sent', provider_sid = $2, provider_status = $3,
+                      updated_at = $4 WHERE notification_id = $1""",
+            notification_id,
+            sid,
+            status,
+            now,
+        )
+
+    async def mark_failed(
+        self, notification_id: uuid.UUID, *, reason: str, sid: str | None, now: datetime
+    ) -> None:
+        await self._pool.execute(
+            """UPDATE page_ledger SET state = 'failed', failure_reason = $2, provider_sid = $3,
+                      updated_at = $4 WHERE notification_id = $1 AND state <> 'sent'""",
+            notification_id,
+            reason,
+            sid,
+            now,
+        )

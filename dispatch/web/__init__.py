@@ -1,0 +1,1 @@
+"""HTTP edge: Twilio webhooks and the team-scoped API."""

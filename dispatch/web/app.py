@@ -1,0 +1,17 @@
+"""The aiohttp application of the web edge."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from dispatch.web import api, twilio_hooks
+from dispatch.web.context import CONTEXT, WebContext
+from dispatch.web.security import twilio_signature_required
+
+
+def make_web_app(context: WebContext) -> web.Application:
+    app = web.Application(middlewares=[twilio_signature_required], client_max_size=64 * 1024)
+    app[CONTEXT] = context
+    app.add_routes(twilio_hooks.routes)
+    app.add_routes(api.routes)
+    return app

@@ -1,0 +1,28 @@
+"""What the web handlers share: settings, read models, the spool, the clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiohttp import web
+from projections.queries import ReadModels
+
+from dispatch.clock import Clock
+from dispatch.ingress.spool import IngressSpool
+from dispatch.settings import Settings
+
+
+@dataclass(frozen=True)
+class WebContext:
+    settings: Settings
+    read_models: ReadModels
+    spool: IngressSpool
+    clock: Clock
+    public_base_url: str
+
+
+CONTEXT: web.AppKey[WebContext] = web.AppKey("context", WebContext)
+
+
+def ctx(request: web.Request) -> WebContext:
+    return request.app[CONTEXT]

@@ -1,0 +1,277 @@
+"""Twilio webhooks: a ring becomes TwiML at once; a reply or status becomes an event.
+
+Rule one of the crisis line: the caller hears a human being dialled immediately, from data
+already in PostgreSQL. The event is spooled durably and relayed to Kafka afterwards.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+from uuid import UUID
+
+import structlog
+from aiohttp import web
+
+from dispatch.crisis.decide import DispatchView, ReplyRefused, acknowledge, resolve
+from dispatch.crisis.replies import ReplyError, parse_reply
+from dispatch.events import Envelope, derived_id, new_event
+from dispatch.events.catalogue import (
+    CrisisCallReceived,
+    CrisisTextReceived,
+    PageDelivered,
+    PageFailed,
+)
+from dispatch.web.context import ctx
+from integrations.twilio import twiml
+
+log = structlog.get_logger(__name__)
+routes = web.RouteTableDef()
+
+GREETING = "You have reached the crisis line. Connecting you to the on-call worker now."
+NOBODY = (
+    "We could not connect you just now. Your call has been passed to the team and someone "
+    "will call you back as soon as possible. If you are in immediate danger, call 911."
+)
+DIAL_TIMEOUT_S = 20
+
+
+def _xml(body: str) -> web.Response:
+    return web.Response(text=body, content_type="text/xml")
+
+
+async def _form(request: web.Request) -> dict[str, str]:
+    return {k: str(v) for k, v in (await request.post()).items()}
+
+
+@routes.post("/twilio/voice")
+async def crisis_call(request: web.Request) -> web.Response:
+    """An inbound crisis call: connect the caller to the on-duty worker and spool the event."""
+    c, form = ctx(request), await _form(request)
+    call_sid, caller = form.get("CallSid", ""), form.get("From", "")
+    if not call_sid:
+        raise web.HTTPBadRequest(reason="missing CallSid")
+    now = c.clock.now()
+    who = await c.read_models.caller_by_phone(caller)
+    team_id = who.team_id or await c.read_models.team_for_line(form.get("To", ""))
+    if team_id is None:
+        raise web.HTTPNotFound(reason="no team answers this crisis line number")
+    on_duty = await c.read_models.on_duty(team_id, now)
+    first = on_duty.primary or on_duty.backup
+    event = new_event(
+        CrisisCallReceived(
+            call_sid=call_sid,
+            caller_number=caller,
+            caller_kind=who.kind,
+            client_id=who.client_id,
+            team_id=team_id,
+            dialled_staff_id=first.staff_id if first else None,
+        ),
+        key=who.client_id or f"caller:{call_sid}",
+        event_id=derived_id("twilio-call", call_sid),
+        occurred_at=now,
+        recorded_at=now,
+        actor="twilio:voice",
+    )
+    fresh = await c.spool.record([event])
+    log.info(
+        "crisis_call_received",
+        call_sid=call_sid,
+        team_id=team_id,
+        retry=not fresh,
+        caller_kind=who.kind,
+        dialled_staff_id=event.payload.dialled_staff_id,
+    )  # type: ignore[attr-defined]
+    if first is None:
+        return await _next_step(request, team_id, step=2)
+    return _xml(
+        twiml.connect_caller(
+            GREETING, first.phone, DIAL_TIMEOUT_S, _next_url(c.public_base_url, team_id, 1)
+        )
+    )
+
+
+def _next_url(base: str, team_id: str, step: int) -> str:
+    return f"{base}/twilio/voice/next?{urlencode({'team': team_id, 'step': step})}"
+
+
+@routes.post("/twilio/voice/next")
+async def dial_finished(request: web.Request) -> web.Response:
+    """The dialled worker did not answer: roll to the backup, then the team's fallback line."""
+    form = await _form(request)
+    if form.get("DialCallStatus") == "completed":
+        return _xml(twiml.hangup())
+    team_id = request.query.get("team", "")
+    try:
+        step = int(request.query.get("step", "1"))
+    except ValueError:
+        raise web.HTTPBadRequest(reason="step must be an integer") from None
+    return await _next_step(request, team_id, step)
+
+
+async def _next_step(request: web.Request, team_id: str, step: int) -> web.Response:
+    c = ctx(request)
+    if step == 1:
+        backup = (await c.read_models.on_duty(team_id, c.clock.now())).backup
+        if backup is not None:
+            return _xml(
+                twiml.connect_caller(
+                    "Still connecting you.",
+                    backup.phone,
+                    DIAL_TIMEOUT_S,
+                    _next_url(c.public_base_url, team_id, 2),
+                )
+            )
+    if step <= 2:
+        team = await c.read_models.team(team_id)
+        if team is not None and team.fallback_number:
+            return _xml(
+                twiml.connect_caller(
+                    "Connecting you to the out-of-hours crisis service.",
+                    team.fallback_number,
+                    DIAL_TIMEOUT_S,
+                    _next_url(c.public_base_url, team_id, 3),
+                )
+            )
+    log.error("crisis_call_unanswered", team_id=team_id, step=step)
+    return _xml(twiml.fallback_message(NOBODY, None))
+
+
+@routes.post("/twilio/sms")
+async def inbound_sms(request: web.Request) -> web.Response:
+    """A text to the crisis line opens a dispatch; a text to the paging number is a staff reply."""
+    c, form = ctx(request), await _form(request)
+    sender, to = form.get("From", ""), form.get("To", "")
+    if await c.read_models.team_for_line(to) is not None:
+        return await _crisis_text(request, form)
+    staff = await c.read_models.staff_by_phone(sender)
+    if staff is None:
+        log.warning("reply_from_unknown_number_refused", to=to)
+        return _xml(twiml.sms_reply("This number is not on the rota; nothing was changed."))
+    return await _staff_reply(request, form, staff.staff_id)
+
+
+async def _crisis_text(request: web.Request, form: dict[str, str]) -> web.Response:
+    c = ctx(request)
+    sid, sender = form.get("MessageSid", ""), form.get("From", "")
+    if not sid:
+        raise web.HTTPBadRequest(reason="missing MessageSid")
+    now = c.clock.now()
+    who = await c.read_models.caller_by_phone(sender)
+    team_id = who.team_id or await c.read_models.team_for_line(form.get("To", ""))
+    assert team_id is not None
+    event = new_event(
+        CrisisTextReceived(
+            message_sid=sid,
+            sender_number=sender,
+            caller_kind=who.kind,
+            client_id=who.client_id,
+            team_id=team_id,
+            body=form.get("Body", "")[:1600],
+        ),
+        key=who.client_id or f"caller:{sid}",
+        event_id=derived_id("twilio-sms", sid),
+        occurred_at=now,
+        recorded_at=now,
+        actor="twilio:sms",
+    )
+    await c.spool.record([event])
+    log.info("crisis_text_received", message_sid=sid, team_id=team_id, caller_kind=who.kind)
+    return _xml(
+        twiml.sms_reply(
+            "Thank you. Your message has reached the crisis team and someone will contact you "
+            "shortly. If you are in immediate danger, call 911."
+        )
+    )
+
+
+async def _staff_reply(request: web.Request, form: dict[str, str], staff_id: str) -> web.Response:
+    c = ctx(request)
+    try:
+        reply = parse_reply(form.get("Body", ""))
+    except ReplyError as exc:
+        return _xml(twiml.sms_reply(str(exc)))
+    row = await c.read_models.dispatch_by_code(reply.code)
+    if row is None:
+        log.warning("reply_unknown_code", staff_id=staff_id, code=reply.code)
+        return _xml(twiml.sms_reply(f"No open dispatch has code {reply.code}."))
+    view = DispatchView(
+        dispatch_id=row.dispatch_id,
+        short_code=row.short_code,
+        status=row.status,
+        acknowledged_by=row.acknowledged_by,
+    )
+    now, sid = c.clock.now(), form.get("MessageSid", "")
+    common = {
+        "staff_id": staff_id,
+        "via": "sms",
+        "reply_id": sid,
+        "occurred_at": now,
+        "now": now,
+        "correlation_id": str(row.correlation_id),
+    }
+    try:
+        if reply.verb == "ACK":
+            events: list[Envelope] = [acknowledge(view, **common)]  # type: ignore[arg-type]
+            text = f"{row.short_code} is yours. Caller details are in the dispatch API."
+        elif reply.verb == "DONE":
+            events = resolve(view, outcome=reply.outcome, **common)  # type: ignore[arg-type]
+            text = f"{row.short_code} closed: {reply.outcome}"
+        else:
+            return _xml(twiml.sms_reply("ESC is not available yet; call the team lead."))
+    except ReplyRefused as exc:
+        return _xml(twiml.sms_reply(str(exc)))
+    await c.spool.record(events)
+    log.info(
+        "staff_reply_recorded",
+        staff_id=staff_id,
+        verb=reply.verb,
+        dispatch_id=str(row.dispatch_id),
+        correlation_id=str(row.correlation_id),
+    )
+    return _xml(twiml.sms_reply(text))
+
+
+@routes.post("/twilio/status")
+async def message_status(request: web.Request) -> web.Response:
+    """Delivery reports for pages: delivered -> PageDelivered; failed/undelivered -> PageFailed."""
+    c, form = ctx(request), await _form(request)
+    try:
+        notification_id, dispatch_id = UUID(request.query["n"]), UUID(request.query["d"])
+    except (KeyError, ValueError):
+        raise web.HTTPBadRequest(reason="status callback needs n and d query ids") from None
+    status = form.get("MessageStatus") or form.get("CallStatus") or ""
+    sid = form.get("MessageSid") or form.get("CallSid") or ""
+    now = c.clock.now()
+    payload: PageDelivered | PageFailed
+    if status == "delivered":
+        payload = PageDelivered(
+            notification_id=notification_id,
+            dispatch_id=dispatch_id,
+            provider_sid=sid,
+            provider_status=status,
+        )
+    elif status in {"failed", "undelivered"}:
+        code = form.get("ErrorCode", "")
+        payload = PageFailed(
+            notification_id=notification_id,
+            dispatch_id=dispatch_id,
+            channel="sms",
+            reason=f"{status} {code}".strip(),
+            provider_fault=False,
+            provider_sid=sid,
+        )
+    else:
+        return web.Response(status=204)
+    row = await c.read_models.dispatch(dispatch_id)
+    event = new_event(
+        payload,
+        key=str(dispatch_id),
+        event_id=derived_id(notification_id, status),
+        occurred_at=now,
+        recorded_at=now,
+        actor="twilio:status",
+        correlation_id=row.correlation_id if row else None,
+    )
+    await c.spool.record([event])
+    log.info("page_status", notification_id=str(notification_id), status=status)
+    return web.Response(status=204)

@@ -1,0 +1,1 @@
+"""The faust worker: stream processors for dispatch and notification."""

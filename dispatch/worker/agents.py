@@ -1,0 +1,42 @@
+"""Faust agents: each adapts a topic to a service and appends what the service decided."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+import faust
+import structlog
+
+from dispatch.events import Envelope
+
+if TYPE_CHECKING:
+    from dispatch.worker.app import EventTopics
+    from dispatch.worker.resources import WorkerResources
+
+log = structlog.get_logger(__name__)
+CRISIS_CONTACTS = frozenset({"CrisisCallReceived", "CrisisTextReceived"})
+
+
+def register_agents(app: faust.App, topics: EventTopics, res: WorkerResources) -> None:
+    @app.agent(topics.client_events, name="dispatch-crisis-contacts")  # type: ignore[untyped-decorator]
+    async def dispatch_crisis_contacts(stream: AsyncIterator[Envelope]) -> None:
+        async for event in stream:
+            if event.type not in CRISIS_CONTACTS:
+                continue
+            with structlog.contextvars.bound_contextvars(**event.log_context()):
+                services = await res.get()
+                decided = await services.crisis_line.handle_contact(event)
+                await topics.append(decided)
+                log.info("dispatch_decided", events=[e.type for e in decided])
+
+    @app.agent(topics.page_events, name="notifier")  # type: ignore[untyped-decorator]
+    async def notify(stream: AsyncIterator[Envelope]) -> None:
+        async for event in stream:
+            if event.type != "PageRequested":
+                continue
+            with structlog.contextvars.bound_contextvars(**event.log_context()):
+                services = await res.get()
+                await topics.append(await services.notifier.deliver(event))
+
+    _unused: Any = (dispatch_crisis_contacts, notify)

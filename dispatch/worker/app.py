@@ -1,0 +1,73 @@
+"""The faust App factory: nothing is created at import time."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import faust
+import structlog
+
+from dispatch.events import Envelope
+from dispatch.settings import Settings
+from dispatch.stack.faust_settings import faust_app_kwargs
+from dispatch.topics import CLIENT_EVENTS, DISPATCH_EVENTS, PAGE_EVENTS, topic_for_event
+from dispatch.worker.agents import register_agents
+from dispatch.worker.codec import CODEC_NAME, register_codec
+from dispatch.worker.resources import WorkerResources
+
+log = structlog.get_logger(__name__)
+
+
+class EventTopics:
+    """The faust topics the agents read and write, all carrying envelopes."""
+
+    def __init__(self, app: faust.App) -> None:
+        def topic(name: str) -> Any:
+            return app.topic(name, key_type=bytes, value_serializer=CODEC_NAME)
+
+        self.client_events = topic(CLIENT_EVENTS)
+        self.dispatch_events = topic(DISPATCH_EVENTS)
+        self.page_events = topic(PAGE_EVENTS)
+        self._by_name = {
+            CLIENT_EVENTS: self.client_events,
+            DISPATCH_EVENTS: self.dispatch_events,
+            PAGE_EVENTS: self.page_events,
+        }
+
+    async def append(self, events: list[Envelope]) -> None:
+        """Publish in order and wait for the broker's ack before the input is committed."""
+        for event in events:
+            topic = self._by_name[topic_for_event(event.type)]
+            fut = await topic.send(key=event.key.encode(), value=event)
+            await fut
+
+
+def ready_file(state_dir: Path, pid: int) -> Path:
+    return state_dir / f"worker-{pid}.ready"
+
+
+def create_app(settings: Settings, *, resources: WorkerResources | None = None) -> faust.App:
+    if settings.embedded_broker:
+        from dispatch.stack.kafka_compat import apply_embedded_broker_compat
+
+        apply_embedded_broker_compat()
+    register_codec()
+    app = faust.App(settings.faust_app_id, **faust_app_kwargs(settings))
+    res = resources or WorkerResources(settings)
+    register_agents(app, EventTopics(app), res)
+
+    @app.on_rebalance_complete.connect  # type: ignore[untyped-decorator]
+    async def _ready(sender: Any, **_: Any) -> None:
+        path = ready_file(settings.state_dir, os.getpid())
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("ready\n")
+        log.info("worker_ready", pid=os.getpid())
+
+    @app.on_before_shutdown.connect  # type: ignore[untyped-decorator]
+    async def _close(sender: Any, **_: Any) -> None:
+        ready_file(settings.state_dir, os.getpid()).unlink(missing_ok=True)
+        await res.close()
+
+    return app

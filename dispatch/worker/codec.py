@@ -1,0 +1,25 @@
+"""The faust codec that carries pydantic event envelopes on topics (no faust Records)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from faust.serializers import codecs
+
+from dispatch.events import Envelope, decode, encode
+
+CODEC_NAME = "act-envelope"
+
+
+class EnvelopeCodec(codecs.Codec):  # type: ignore[misc]
+    def _dumps(self, obj: Any) -> bytes:
+        if not isinstance(obj, Envelope):
+            raise TypeError(f"only event envelopes travel on event topics, got {type(obj)!r}")
+        return encode(obj)
+
+    def _loads(self, s: bytes) -> Any:
+        return decode(s)
+
+
+def register_codec() -> None:
+    codecs.register(CODEC_NAME, EnvelopeCodec())

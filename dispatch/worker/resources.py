@@ -1,0 +1,90 @@
+"""What the worker's agents need (database, rota, telephony), created once inside the loop."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+from projections.pool import connect
+from projections.queries import ReadModels
+
+from dispatch.clock import Clock, SystemClock
+from dispatch.crisis.decide import Responder
+from dispatch.crisis.service import CrisisLine
+from dispatch.paging.ledger import PageLedger
+from dispatch.paging.notifier import Notifier
+from dispatch.paging.telephony import Telephony
+from dispatch.settings import Settings
+
+
+class ReadModelRota:
+    """The rota as the Postgres read model has it (projected from roster events)."""
+
+    def __init__(self, read_models: ReadModels) -> None:
+        self._rm = read_models
+
+    async def responder(self, team_id: str, at: datetime) -> Responder | None:
+        on_duty = await self._rm.on_duty(team_id, at)
+        person = on_duty.primary or on_duty.backup
+        return Responder(staff_id=person.staff_id, phone=person.phone) if person else None
+
+    async def staff_responder(self, staff_id: str) -> Responder | None:
+        person = await self._rm.staff(staff_id)
+        return Responder(staff_id=person.staff_id, phone=person.phone) if person else None
+
+
+@dataclass
+class Services:
+    pool: asyncpg.Pool
+    crisis_line: CrisisLine
+    notifier: Notifier
+    telephony: Telephony
+
+
+class WorkerResources:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        telephony: Telephony | None = None,
+    ) -> None:
+        self._settings = settings
+        self._clock = clock or SystemClock()
+        self._telephony = telephony
+        self._services: Services | None = None
+        self._lock = asyncio.Lock()
+
+    async def get(self) -> Services:
+        async with self._lock:
+            if self._services is None:
+                self._services = await self._build()
+            return self._services
+
+    async def _build(self) -> Services:
+        from integrations.twilio.client import TwilioTelephony
+
+        s = self._settings
+        pool = await connect(s.database_url)
+        telephony = self._telephony or TwilioTelephony.from_settings(s)
+        return Services(
+            pool=pool,
+            crisis_line=CrisisLine(ReadModelRota(ReadModels(pool)), self._clock),
+            notifier=Notifier(
+                telephony=telephony,
+                ledger=PageLedger(pool),
+                clock=self._clock,
+                status_callback_base=s.public_base_url or None,
+                validity_s=s.page_validity_seconds,
+            ),
+            telephony=telephony,
+        )
+
+    async def close(self) -> None:
+        async with self._lock:
+            if self._services is not None:
+                await self._services.telephony.close()
+                await self._services.pool.close()
+                self._services = None
