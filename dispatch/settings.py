@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     consumer_fetch_max_wait_ms: int = Field(
         default=20, ge=0, description="cap on the broker fetch long-poll (tansu sleeps it in full)"
     )
+    broker_commit_interval_s: float = Field(
+        default=2.8, gt=0, description="how often the worker commits consumed offsets"
+    )
     topic_partitions: int = Field(default=4, ge=1)
 
     # Embedded stack.

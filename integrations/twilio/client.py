@@ -1,0 +1,213 @@
+"""TwilioTelephony: the Telephony port over the official SDK's async REST client.
+
+The SDK has no base-URL option. Twilio's advice is a custom HTTP client, so requests go
+through `_BaseUrlHttpClient`, which rewrites https://api.twilio.com to the configured base
+(the local sandbox, or a recording proxy) and otherwise behaves like the SDK's own client.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import aiohttp
+import structlog
+from twilio.base.exceptions import TwilioException
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.rest import Client
+
+from dispatch.paging.telephony import ProviderReceipt, TelephonyError
+
+if TYPE_CHECKING:
+    from dispatch.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+TWILIO_API_BASE_URL = "https://api.twilio.com"
+# Without these Twilio reports only the final status of a call.
+CALL_EVENTS = ["initiated", "ringing", "answered", "completed"]
+FIND_SMS_LIMIT = 100
+
+
+class _BaseUrlHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]  # the SDK is untyped
+    """The SDK's aiohttp client, sending api.twilio.com requests to another base URL.
+
+    Also applies the client-wide timeout (the SDK's async client ignores it and sends
+    requests with no timeout at all) and sends Basic auth as a header (aiohttp deprecates
+    its `auth=` argument).
+    """
+
+    def __init__(self, base_url: str, timeout_s: float) -> None:
+        super().__init__(timeout=timeout_s)
+        self._base_url = base_url.rstrip("/")
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        params: dict[str, object] | None = None,
+        data: dict[str, object] | None = None,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - the SDK's signature
+        allow_redirects: bool = False,
+    ) -> Any:
+        if url.startswith(TWILIO_API_BASE_URL + "/"):
+            url = self._base_url + url[len(TWILIO_API_BASE_URL) :]
+        headers = dict(headers or {})
+        if auth is not None:
+            headers["Authorization"] = aiohttp.BasicAuth(auth[0], auth[1]).encode()
+        return await super().request(
+            method,
+            url,
+            params=params,
+            data=data,
+            headers=headers,
+            auth=None,
+            timeout=timeout if timeout is not None else self.timeout,
+            allow_redirects=allow_redirects,
+        )
+
+
+class TwilioTelephony:
+    """SMS and voice through Twilio's REST API (or anything that speaks it at `api_base_url`)."""
+
+    def __init__(
+        self,
+        *,
+        account_sid: str,
+        auth_token: str,
+        from_number: str,
+        api_base_url: str = TWILIO_API_BASE_URL,
+        timeout_s: float = 10.0,
+    ) -> None:
+        if not api_base_url:
+            raise ValueError(f"api_base_url is empty: set the sandbox URL or {TWILIO_API_BASE_URL}")
+        self._account_sid = account_sid
+        self._auth_token = auth_token
+        self._from = from_number
+        self._base_url = api_base_url.rstrip("/")
+        self._timeout_s = timeout_s
+        self._sdk: Any = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, timeout_s: float = 10.0) -> TwilioTelephony:
+        """Build from TWILIO_* settings; TWILIO_API_BASE_URL must be set (sandbox or Twilio)."""
+        return cls(
+            account_sid=settings.twilio_account_sid,
+            auth_token=settings.twilio_auth_token.get_secret_value(),
+            from_number=settings.twilio_from_number,
+            api_base_url=settings.twilio_api_base_url,
+            timeout_s=timeout_s,
+        )
+
+    @property
+    def api_base_url(self) -> str:
+        return self._base_url
+
+    def _client(self) -> Any:
+        # Created on first use: the SDK's aiohttp session needs a running event loop.
+        if self._sdk is None:
+            http_client = _BaseUrlHttpClient(self._base_url, self._timeout_s)
+            # A non-empty environment stops the SDK reading TWILIO_EDGE/TWILIO_REGION/...
+            # from os.environ (an empty one is falsy and falls back to os.environ).
+            self._sdk = Client(
+                self._account_sid,
+                self._auth_token,
+                http_client=http_client,
+                environment={"TWILIO_SETTINGS": "from-dispatch-settings"},
+            )
+        return self._sdk
+
+    async def send_sms(
+        self, *, to: str, body: str, status_callback: str | None, validity_s: int
+    ) -> ProviderReceipt:
+        """Queue one SMS; returns the message SID and status (normally "queued")."""
+        extra: dict[str, Any] = {}
+        if status_callback:
+            extra["status_callback"] = status_callback
+        try:
+            message = await self._client().messages.create_async(
+                to=to, from_=self._from, body=body, validity_period=validity_s, **extra
+            )
+        except Exception as exc:  # every failure becomes a TelephonyError
+            _raise_mapped(exc, "send_sms")
+        log.info("twilio_sms_queued", sid=message.sid, status=message.status)
+        return ProviderReceipt(sid=str(message.sid), status=str(message.status))
+
+    async def place_call(
+        self, *, to: str, twiml: str, status_callback: str | None, detect_machine: bool
+    ) -> ProviderReceipt:
+        """Start an outbound call running `twiml`; with detect_machine, Twilio's AMD is on."""
+        extra: dict[str, Any] = {}
+        if status_callback:
+            extra["status_callback"] = status_callback
+            extra["status_callback_event"] = CALL_EVENTS
+        if detect_machine:
+            extra["machine_detection"] = "Enable"
+        try:
+            call = await self._client().calls.create_async(
+                to=to, from_=self._from, twiml=twiml, **extra
+            )
+        except Exception as exc:
+            _raise_mapped(exc, "place_call")
+        log.info("twilio_call_queued", sid=call.sid, status=call.status)
+        return ProviderReceipt(sid=str(call.sid), status=str(call.status))
+
+    async def find_sms(self, *, to: str, body: str, sent_after: datetime) -> ProviderReceipt | None:
+        """The newest message to `to` with exactly `body`, sent at or after `sent_after`."""
+        since = (
+            sent_after.astimezone(UTC) if sent_after.tzinfo else sent_after.replace(tzinfo=UTC)
+        )
+        try:
+            # The SDK formats the datetime as-is with a "Z", so it must already be UTC.
+            messages = await self._client().messages.list_async(
+                to=to, date_sent_after=since, limit=FIND_SMS_LIMIT
+            )
+        except Exception as exc:
+            _raise_mapped(exc, "find_sms")
+        for message in messages:
+            if message.body == body:
+                log.info("twilio_sms_found", sid=message.sid, status=message.status)
+                return ProviderReceipt(sid=str(message.sid), status=str(message.status))
+        return None
+
+    async def close(self) -> None:
+        """Close the HTTP session (if one was opened)."""
+        if self._sdk is not None:
+            await self._sdk.http_client.close()
+            self._sdk = None
+
+
+def _raise_mapped(exc: Exception, action: str) -> NoReturn:
+    """Re-raise any SDK or transport failure as a TelephonyError (no twilio type escapes)."""
+    status = getattr(exc, "status", None)
+    if isinstance(exc, TwilioException) and isinstance(status, int):
+        code = getattr(exc, "code", None)
+        detail = getattr(exc, "msg", None) or getattr(exc, "title", "") or ""
+        message = f"twilio {action}: HTTP {status} (code {code}): {detail}"
+        error = TelephonyError(
+            message,
+            status_code=status,
+            provider_fault=status == 429 or status >= 500,
+            retry_safe=status == 429,
+            in_doubt=status >= 500,
+        )
+        log.warning(
+            "twilio_request_failed",
+            action=action,
+            status_code=status,
+            twilio_code=code,
+            retry_safe=error.retry_safe,
+            in_doubt=error.in_doubt,
+        )
+        raise error from None
+    if isinstance(exc, aiohttp.ClientError | TimeoutError | json.JSONDecodeError):
+        log.warning("twilio_unreachable", action=action, error=type(exc).__name__)
+        raise TelephonyError(
+            f"twilio {action}: {type(exc).__name__}: {exc}", provider_fault=True, in_doubt=True
+        ) from exc
+    if isinstance(exc, TwilioException):
+        raise TelephonyError(f"twilio {action}: {type(exc).__name__}: {exc}") from None
+    raise exc

@@ -1,0 +1,50 @@
+"""TwiML documents, built with the SDK's VoiceResponse and MessagingResponse."""
+
+from __future__ import annotations
+
+from twilio.twiml.messaging_response import MessagingResponse
+from twilio.twiml.voice_response import VoiceResponse
+
+
+def connect_caller(greeting: str, number: str, timeout_s: int, action_url: str | None) -> str:
+    """Say the greeting, then dial `number`; Twilio requests `action_url` when the dial ends."""
+    response = VoiceResponse()
+    response.say(greeting)
+    # The SDK leaves out attributes whose value is None, so no action means no attribute.
+    response.dial(timeout=timeout_s, action=action_url or None).number(number)
+    return str(response.to_xml())
+
+
+def fallback_message(text: str, number: str | None) -> str:
+    """Say `text`; then dial `number` (e.g. an out-of-hours service) if there is one."""
+    response = VoiceResponse()
+    response.say(text)
+    if number:
+        response.dial(number)
+    return str(response.to_xml())
+
+
+def hangup() -> str:
+    """End the call."""
+    response = VoiceResponse()
+    response.hangup()
+    return str(response.to_xml())
+
+
+def voice_page(say: str, gather_action_url: str) -> str:
+    """A paging call: read `say` and gather one key press (e.g. 1 accept, 2 escalate)."""
+    response = VoiceResponse()
+    response.gather(num_digits=1, action=gather_action_url, method="POST").say(say)
+    return str(response.to_xml())
+
+
+def sms_reply(text: str) -> str:
+    """Reply to an inbound SMS with one message."""
+    response = MessagingResponse()
+    response.message(text)
+    return str(response.to_xml())
+
+
+def empty_sms_reply() -> str:
+    """Acknowledge an inbound SMS without replying."""
+    return str(MessagingResponse().to_xml())

@@ -1,0 +1,45 @@
+"""One whole stack for the end-to-end tests: embedded broker, PostgreSQL, sandbox, worker.
+
+Topics have one partition here so that "a later event was processed" proves "every earlier
+event was processed": the tests wait on a sentinel instead of sleeping.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+
+from dispatch.demo.scenario import seed
+from dispatch.settings import Settings
+from dispatch.stack.runtime import Stack
+
+
+@pytest.fixture(scope="session")
+async def stack(
+    pg_server_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Stack]:
+    admin = await asyncpg.connect(pg_server_url)
+    db = f"e2e_{uuid.uuid4().hex[:12]}"
+    await admin.execute(f'CREATE DATABASE "{db}"')
+    base, _, _ = pg_server_url.rpartition("/")
+    settings = Settings(
+        database_url=f"{base}/{db}",
+        kafka_bootstrap_servers="",  # always an embedded broker of its own
+        twilio_api_base_url="",
+        state_dir=tmp_path_factory.mktemp("stack"),
+        topic_partitions=1,
+        broker_commit_interval_s=60.0,  # a killed worker always has uncommitted work
+        log_level="warning",
+    )
+    stack = Stack(settings, durable=False)
+    await stack.start()
+    await seed(stack, stack.clock.now())
+    try:
+        yield stack
+    finally:
+        await stack.stop()
+        await admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        await admin.close()

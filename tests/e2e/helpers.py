@@ -1,0 +1,49 @@
+"""Small helpers the end-to-end tests share: playing phones and reading what happened."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from typing import Any
+
+from dispatch.stack.runtime import Stack
+
+
+async def until(predicate: Any, *, timeout: float = 20.0, what: str = "condition") -> Any:
+    """Poll an async predicate until it returns something truthy (bounded)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+def code_of(sms_body: str) -> str:
+    """The dispatch code in a page: 'ACT CRISIS K7M2Q: ...'."""
+    return sms_body.split()[2].rstrip(":")
+
+
+async def archive_types(stack: Stack, correlation_id: uuid.UUID) -> list[str]:
+    await stack.projector.wait_until_caught_up(timeout=20)
+    return [e.type for e in await stack.read_models.archive(correlation_id=correlation_id)]
+
+
+async def sms_count(stack: Stack, to: str, containing: str) -> int:
+    sandbox: Any = stack.sandbox
+    return sum(1 for m in sandbox.messages if m["to"] == to and containing in m["body"])
+
+
+def last_index(stack: Stack) -> int:
+    """The sandbox's newest outbound message index (wait for messages after it)."""
+    sandbox: Any = stack.sandbox
+    return max((int(m["index"]) for m in sandbox.messages), default=0)
+
+
+async def spool_total(stack: Stack) -> int:
+    """Every event the web edge has ever accepted (published or not)."""
+    total: int = await stack.pool.fetchval("SELECT count(*) FROM ingress_spool")
+    return total

@@ -1,0 +1,51 @@
+"""Webhooks without a valid Twilio signature are refused and change nothing."""
+
+from __future__ import annotations
+
+import aiohttp
+import pytest
+
+from dispatch.demo.seed import CLIENT_PHONES
+from dispatch.stack.runtime import Stack
+from integrations.twilio.signatures import sign
+from tests.e2e.helpers import spool_total
+
+FORM = {"CallSid": "CAforged0001", "From": CLIENT_PHONES["c-07"], "To": "+15005550001"}
+
+
+@pytest.mark.parametrize(
+    ("path", "signature"),
+    [
+        ("/twilio/voice", None),
+        ("/twilio/voice", "bm90IGEgc2lnbmF0dXJl"),
+        ("/twilio/sms", "bm90IGEgc2lnbmF0dXJl"),
+        ("/twilio/status?n=1&d=2", None),
+    ],
+)
+async def test_bad_or_missing_signature_is_403_and_no_event(
+    stack: Stack, path: str, signature: str | None
+) -> None:
+    """A forged or unsigned webhook gets 403 and nothing is spooled or published."""
+    before = await spool_total(stack)
+    headers = {"X-Twilio-Signature": signature} if signature else {}
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{stack.settings.public_base_url}{path}", data=FORM, headers=headers) as resp,
+    ):
+        assert resp.status == 403
+    assert await spool_total(stack) == before
+
+
+async def test_signature_for_other_params_is_refused(stack: Stack) -> None:
+    """A signature copied from another request does not validate a changed body."""
+    url = f"{stack.settings.public_base_url}/twilio/voice"
+    token = stack.settings.twilio_auth_token.get_secret_value()
+    good = sign(url, FORM, token)
+    before = await spool_total(stack)
+    tampered = {**FORM, "From": "+15550000000"}
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(url, data=tampered, headers={"X-Twilio-Signature": good}) as resp,
+    ):
+        assert resp.status == 403
+    assert await spool_total(stack) == before

@@ -1,0 +1,62 @@
+"""A worker crash or restart neither loses nor repeats a page."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from integrations.twilio.sandbox import SandboxPhones
+
+from dispatch.demo.seed import CLIENT_PHONES, TEAM_ID
+from dispatch.stack.runtime import Stack
+from tests.e2e.helpers import code_of, last_index, sms_count
+
+
+@pytest.fixture
+async def phones(stack: Stack) -> AsyncIterator[SandboxPhones]:
+    p = SandboxPhones(stack.settings.twilio_api_base_url)
+    yield p
+    await p.close()
+
+
+async def test_call_while_worker_down_is_paged_after_restart(
+    stack: Stack, phones: SandboxPhones
+) -> None:
+    """With the worker dead the caller is still connected, and the page goes out once it is back."""
+    primary = (await stack.read_models.on_duty(TEAM_ID, stack.clock.now())).primary
+    assert primary is not None
+    stack.workers[-1].kill()
+    after = last_index(stack)
+    status, twiml = await phones.place_call(
+        CLIENT_PHONES["c-08"], stack.settings.crisis_line_number
+    )
+    assert status == 200 and primary.phone in twiml
+    await stack.start_worker()
+    sms = await phones.wait_for_sms(primary.phone, after=after, timeout=40)
+    assert await sms_count(stack, primary.phone, f" {code_of(sms['body'])}:") == 1
+
+
+async def test_worker_killed_after_sending_does_not_page_twice(
+    stack: Stack, phones: SandboxPhones
+) -> None:
+    """Killed after the SMS went out but before committing, the new worker does not resend."""
+    primary = (await stack.read_models.on_duty(TEAM_ID, stack.clock.now())).primary
+    assert primary is not None
+    after = last_index(stack)
+    await phones.place_call(CLIENT_PHONES["c-10"], stack.settings.crisis_line_number)
+    sms = await phones.wait_for_sms(primary.phone, after=after, timeout=20)
+    code = code_of(sms["body"])
+    stack.workers[-1].kill()  # commit interval is 60 s here: the offsets were not committed
+    await stack.start_worker()
+    # The sentinel: with one partition, its page means the redelivered PageRequested of the
+    # first call was handled before it.
+    sentinel_after = last_index(stack)
+    await phones.place_call(CLIENT_PHONES["c-06"], stack.settings.crisis_line_number)
+    await phones.wait_for_sms(primary.phone, after=sentinel_after, timeout=40)
+    assert await sms_count(stack, primary.phone, f" {code}:") == 1
+    row = await stack.read_models.dispatch_by_code(code)
+    assert row is not None
+    claims = await stack.pool.fetchval(
+        "SELECT claims FROM page_ledger WHERE dispatch_id = $1", row.dispatch_id
+    )
+    assert claims == 2, "the redelivered page request reached the ledger and was recognised"
