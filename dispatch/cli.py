@@ -67,7 +67,10 @@ def demo(keep_state: bool) -> None:
 @main.command()
 @click.option("--port", type=int, default=None, help="Web port (default: WEB_PORT or 8080).")
 @click.option("--seed/--no-seed", default=True, help="Load the demo team on an empty stack.")
-def up(port: int | None, seed: bool) -> None:
+@click.option(
+    "--worker/--no-worker", default=True, help="Also run a faust worker (off: web edge only)."
+)
+def up(port: int | None, seed: bool, worker: bool) -> None:
     """Run the stack until Ctrl-C (embedded parts unless real ones are configured)."""
     from dispatch.demo.scenario import seed as seed_demo
     from dispatch.stack.runtime import Stack
@@ -77,7 +80,7 @@ def up(port: int | None, seed: bool) -> None:
 
     async def run() -> None:
         stack = Stack(settings)
-        await stack.start()
+        await stack.start(with_worker=worker)
         try:
             if seed:
                 await seed_demo(stack, stack.clock.now())

@@ -10,15 +10,15 @@ from typing import Any
 from dispatch.stack.runtime import Stack
 
 
-async def until(predicate: Any, *, timeout: float = 20.0, what: str = "condition") -> Any:
+async def until(predicate: Any, *, within_s: float = 20.0, what: str = "condition") -> Any:
     """Poll an async predicate until it returns something truthy (bounded)."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within_s
     while True:
         value = await predicate()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+            raise TimeoutError(f"timed out after {within_s}s waiting for {what}")
         await asyncio.sleep(0.02)
 
 
