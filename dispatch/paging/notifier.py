@@ -89,21 +89,25 @@ class Notifier:
         return await self._record_sent(request, receipt)
 
     async def _send_with_retry(self, page: PageRequested, entry: LedgerEntry) -> ProviderReceipt:
+        in_doubt = False
         async for attempt in AsyncRetrying(
             retry=retry_if_exception(_retryable),
             stop=stop_after_attempt(self._retry.attempts),
-            wait=wait_exponential(multiplier=self._retry.first_wait_s, max=self._retry.max_wait_s),
+            wait=wait_exponential(
+                multiplier=self._retry.first_wait_s, max=self._retry.max_wait_s
+            ),
             reraise=True,
         ):
             with attempt:
-                previous = attempt.retry_state.outcome
-                if previous is not None and previous.failed:
-                    exc = previous.exception()
-                    if isinstance(exc, TelephonyError) and exc.in_doubt:
-                        found = await self._lookup(page, entry)
-                        if found is not None:
-                            return found
-                return await self._send(page)
+                if in_doubt:  # the last try may have been taken: look before sending again
+                    found = await self._lookup(page, entry)
+                    if found is not None:
+                        return found
+                try:
+                    return await self._send(page)
+                except TelephonyError as exc:
+                    in_doubt = exc.in_doubt
+                    raise
         raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
 
     async def _send(self, page: PageRequested) -> ProviderReceipt:

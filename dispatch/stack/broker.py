@@ -139,6 +139,7 @@ class EmbeddedBroker:
                     f"tansu exited with {proc.returncode} during start:\n{self._log_tail()}"
                 )
             try:
+                await _tcp_ping(self._port)  # quiet while nothing listens yet
                 await _metadata_ping(self.bootstrap_servers)
                 return
             except (KafkaError, OSError) as exc:
@@ -172,6 +173,12 @@ class EmbeddedBroker:
         except OSError:
             return "(no log)"
         return "\n".join(text.splitlines()[-lines:])
+
+
+async def _tcp_ping(port: int) -> None:
+    _reader, writer = await asyncio.open_connection(HOST, port)
+    writer.close()
+    await writer.wait_closed()
 
 
 async def _metadata_ping(bootstrap: str) -> None:

@@ -44,6 +44,7 @@ async def true_end_offsets(
     bootstrap: str | list[str],
     partitions: Collection[TopicPartition],
     *,
+    fetch_max_wait_ms: int = 10,
     timeout_s: float = 10.0,
 ) -> dict[TopicPartition, int]:
     """The high watermark of each partition, as a fetch response reports it.
@@ -52,13 +53,14 @@ async def true_end_offsets(
     below that (the newest batch's base offset) returns that batch with the true high
     watermark. Against real Kafka this returns the same as `end_offsets`.
     """
-    tps = list(partitions)
+    # faust passes its own TP namedtuples; aiokafka asserts on its TopicPartition type.
+    tps = [TopicPartition(tp.topic, tp.partition) for tp in partitions]
     if not tps:
         return {}
     probe = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
         enable_auto_commit=False,
-        fetch_max_wait_ms=0,  # the data is there: no long-poll needed
+        fetch_max_wait_ms=fetch_max_wait_ms,  # the data is there: the wait is not used
         request_timeout_ms=int(timeout_s * 1000),
     )
     await probe.start()
@@ -98,7 +100,13 @@ async def _highwaters(self: Any, partitions: list[TopicPartition]) -> Mapping[To
         return await _ORIGINAL["_highwaters"](self, partitions)  # type: ignore[no-any-return]
     transport = self.transport
     bootstrap = server_list(transport.url, transport.default_port)
-    return await true_end_offsets(bootstrap, partitions, timeout_s=_Compat.probe_timeout_s)
+    ends = await true_end_offsets(
+        bootstrap,
+        partitions,
+        fetch_max_wait_ms=_Compat.fetch_max_wait_ms,
+        timeout_s=_Compat.probe_timeout_s,
+    )
+    return {tp: ends[TopicPartition(tp.topic, tp.partition)] for tp in partitions}
 
 
 def _create_worker_consumer(self: Any, transport: Any) -> AIOKafkaConsumer:
@@ -126,6 +134,9 @@ def apply_embedded_broker_compat(*, fetch_max_wait_ms: int | None = None) -> Non
         from dispatch.settings import Settings
 
         fetch_max_wait_ms = Settings().consumer_fetch_max_wait_ms
+    if fetch_max_wait_ms < 1:
+        # Measured: tansu answers a fetch with max_wait 0 with no records at all.
+        raise ValueError("with tansu, consumer fetch_max_wait_ms must be >= 1 ms")
     _Compat.fetch_max_wait_ms = fetch_max_wait_ms
     if is_applied():
         return

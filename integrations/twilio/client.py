@@ -7,6 +7,7 @@ through `_BaseUrlHttpClient`, which rewrites https://api.twilio.com to the confi
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -34,8 +35,8 @@ class _BaseUrlHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]  # the SD
     """The SDK's aiohttp client, sending api.twilio.com requests to another base URL.
 
     Also applies the client-wide timeout (the SDK's async client ignores it and sends
-    requests with no timeout at all) and sends Basic auth as a header (aiohttp deprecates
-    its `auth=` argument).
+    requests with no timeout at all) and sends Basic auth as a header (aiohttp 3.14
+    deprecates its `auth=` argument and BasicAuth).
     """
 
     def __init__(self, base_url: str, timeout_s: float) -> None:
@@ -57,7 +58,8 @@ class _BaseUrlHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]  # the SD
             url = self._base_url + url[len(TWILIO_API_BASE_URL) :]
         headers = dict(headers or {})
         if auth is not None:
-            headers["Authorization"] = aiohttp.BasicAuth(auth[0], auth[1]).encode()
+            token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode("ascii")
+            headers["Authorization"] = f"Basic {token}"
         return await super().request(
             method,
             url,
@@ -157,9 +159,7 @@ class TwilioTelephony:
 
     async def find_sms(self, *, to: str, body: str, sent_after: datetime) -> ProviderReceipt | None:
         """The newest message to `to` with exactly `body`, sent at or after `sent_after`."""
-        since = (
-            sent_after.astimezone(UTC) if sent_after.tzinfo else sent_after.replace(tzinfo=UTC)
-        )
+        since = sent_after.astimezone(UTC) if sent_after.tzinfo else sent_after.replace(tzinfo=UTC)
         try:
             # The SDK formats the datetime as-is with a "Z", so it must already be UTC.
             messages = await self._client().messages.list_async(
@@ -205,8 +205,9 @@ def _raise_mapped(exc: Exception, action: str) -> NoReturn:
         raise error from None
     if isinstance(exc, aiohttp.ClientError | TimeoutError | json.JSONDecodeError):
         log.warning("twilio_unreachable", action=action, error=type(exc).__name__)
+        detail = str(exc) or "no reply"
         raise TelephonyError(
-            f"twilio {action}: {type(exc).__name__}: {exc}", provider_fault=True, in_doubt=True
+            f"twilio {action}: {type(exc).__name__}: {detail}", provider_fault=True, in_doubt=True
         ) from exc
     if isinstance(exc, TwilioException):
         raise TelephonyError(f"twilio {action}: {type(exc).__name__}: {exc}") from None

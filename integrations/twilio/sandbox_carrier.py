@@ -51,9 +51,7 @@ class Carrier:
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
-        self._session = aiohttp.ClientSession(
-            timeout=aiohttp.ClientTimeout(total=self._timeout_s)
-        )
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self._timeout_s))
 
     async def close(self) -> None:
         """Cancel callbacks still in flight, then close the HTTP session."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -201,28 +202,28 @@ class Journal(Generic[T]):
     def items(self) -> list[T]:
         return list(self._items)
 
-    def next_index(self) -> int:
-        return len(self._items) + 1
-
     def find(self, match: Callable[[T], bool]) -> T | None:
         return next((item for item in self._items if match(item)), None)
 
-    async def append(self, item: T) -> None:
+    async def add(self, make: Callable[[int], T]) -> T:
+        """Append `make(index)`; indexes count from 1 in arrival order."""
         async with self._changed:
+            item = make(len(self._items) + 1)
             self._items.append(item)
             self._changed.notify_all()
+            return item
 
     async def touch(self) -> None:
         """Wake waiters after an entry changed (e.g. its status)."""
         async with self._changed:
             self._changed.notify_all()
 
-    async def wait(self, match: Callable[[T], bool], timeout: float) -> list[T]:
-        """Entries matching now; if none, wait up to `timeout` seconds for one to appear."""
+    async def wait(self, match: Callable[[T], bool], wait_s: float) -> list[T]:
+        """Entries matching now; if none, wait up to `wait_s` seconds for one to appear."""
         async with self._changed:
-            if timeout > 0:
+            if wait_s > 0:
                 try:
-                    async with asyncio.timeout(timeout):
+                    async with asyncio.timeout(wait_s):
                         await self._changed.wait_for(
                             lambda: self._closed or any(map(match, self._items))
                         )
@@ -304,7 +305,5 @@ class SandboxState:
         """Sleep up to `seconds`, returning early when the sandbox stops."""
         if seconds <= 0 or self.stopping.is_set():
             return
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.stopping.wait(), timeout=seconds)
-        except TimeoutError:
-            pass

@@ -7,9 +7,11 @@ CREATE TABLE teams (
     service_model     text        NOT NULL,
     time_zone         text        NOT NULL,
     fallback_number   text        NOT NULL,
+    crisis_line_number text,
     updated_at        timestamptz NOT NULL,
     updated_by_event  uuid        NOT NULL
 );
+CREATE INDEX teams_by_crisis_line ON teams (crisis_line_number);
 
 CREATE TABLE staff (
     staff_id          text        PRIMARY KEY,

@@ -34,13 +34,13 @@ async def archive_types(stack: Stack, correlation_id: uuid.UUID) -> list[str]:
 
 async def sms_count(stack: Stack, to: str, containing: str) -> int:
     sandbox: Any = stack.sandbox
-    return sum(1 for m in sandbox.messages if m["to"] == to and containing in m["body"])
+    return sum(1 for m in sandbox.messages if m.to == to and containing in m.body)
 
 
 def last_index(stack: Stack) -> int:
     """The sandbox's newest outbound message index (wait for messages after it)."""
     sandbox: Any = stack.sandbox
-    return max((int(m["index"]) for m in sandbox.messages), default=0)
+    return max((m.index for m in sandbox.messages), default=0)
 
 
 async def spool_total(stack: Stack) -> int:

@@ -51,13 +51,13 @@ def consumer_fetch_wait_ms(app: faust.App) -> int | None:
 
 def create_app(settings: Settings, source_topic: str, status: Status) -> faust.App:
     app = faust.App(settings.faust_app_id, **faust_app_kwargs(settings))
-    topic = app.topic(source_topic, key_type=str, value_type=bytes)
+    topic = app.topic(source_topic, key_serializer="raw", value_serializer="raw")
     counts = app.Table("counts", default=int, partitions=settings.topic_partitions)
 
     @app.agent(topic)
     async def count(stream: Any) -> None:
         async for key, _value in stream.items():
-            counts[key] += 1
+            counts[key.decode()] += 1
 
     @app.on_rebalance_complete.connect  # type: ignore[untyped-decorator]
     async def _recovered(sender: Any, **_: Any) -> None:

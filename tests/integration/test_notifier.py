@@ -1,0 +1,130 @@
+"""The notifier against real PostgreSQL (page ledger) and the real twilio SDK (sandbox)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import asyncpg
+
+from dispatch.clock import SystemClock
+from dispatch.crisis.decide import Responder, open_dispatch
+from dispatch.events import Envelope, derived_id, new_event
+from dispatch.events.catalogue import CrisisCallReceived, PageRequested
+from dispatch.paging.ledger import PageLedger
+from dispatch.paging.notifier import Notifier, RetryPolicy
+from integrations.twilio.client import TwilioTelephony
+from integrations.twilio.sandbox import TwilioSandbox
+
+NURSE = Responder(staff_id="s-nurse", phone="+15550100001")
+T0 = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
+
+
+def page_request(call_sid: str) -> Envelope:
+    call = new_event(
+        CrisisCallReceived(
+            call_sid=call_sid,
+            caller_number="+15550200001",
+            caller_kind="client",
+            client_id="c-01",
+            team_id="act-north",
+            dialled_staff_id=NURSE.staff_id,
+        ),
+        key="c-01",
+        event_id=derived_id("twilio-call", call_sid),
+        occurred_at=T0,
+        recorded_at=T0,
+        actor="test",
+    )
+    return open_dispatch(call, responder=NURSE, now=T0)[1]
+
+
+def notifier(pool: asyncpg.Pool, telephony: TwilioTelephony) -> Notifier:
+    return Notifier(
+        telephony=telephony,
+        ledger=PageLedger(pool),
+        clock=SystemClock(),
+        status_callback_base=None,
+        validity_s=600,
+        retry=RetryPolicy(attempts=4, first_wait_s=0.01, max_wait_s=0.05),
+    )
+
+
+def sms_to_nurse(sandbox: TwilioSandbox) -> int:
+    return sum(1 for m in sandbox.messages if m.to == NURSE.phone)
+
+
+async def test_page_is_sent_once_and_redelivery_is_recognised(
+    pg_pool: asyncpg.Pool, telephony: TwilioTelephony, twilio_sandbox: TwilioSandbox
+) -> None:
+    """A PageRequested delivered twice sends one SMS and reports PageSent both times."""
+    request = page_request("CA-once")
+    n = notifier(pg_pool, telephony)
+    first, again = await n.deliver(request), await n.deliver(request)
+    assert [e.type for e in first] == [e.type for e in again] == ["PageSent"]
+    assert first[0].event_id == again[0].event_id
+    assert sms_to_nurse(twilio_sandbox) == 1
+    page = request.payload
+    assert isinstance(page, PageRequested)
+    assert twilio_sandbox.messages[0].body == page.body
+    assert twilio_sandbox.messages[0].validity_period == 600
+
+
+async def test_worker_died_mid_send_is_looked_up_not_resent(
+    pg_pool: asyncpg.Pool, telephony: TwilioTelephony, twilio_sandbox: TwilioSandbox
+) -> None:
+    """A claim with no outcome (crash after Twilio took the SMS) is found at Twilio, not resent."""
+    request = page_request("CA-crash")
+    page = request.payload
+    assert isinstance(page, PageRequested)
+    ledger = PageLedger(pg_pool)
+    await ledger.claim(
+        notification_id=page.notification_id,
+        dispatch_id=page.dispatch_id,
+        channel="sms",
+        now=datetime.now(UTC),
+    )
+    # The dead worker's send reached Twilio; its ledger update never happened.
+    await telephony.send_sms(
+        to=page.to_number, body=page.body, status_callback=None, validity_s=600
+    )
+    events = await notifier(pg_pool, telephony).deliver(request)
+    assert [e.type for e in events] == ["PageSent"]
+    assert sms_to_nurse(twilio_sandbox) == 1
+
+
+async def test_429_is_retried_and_sent(
+    pg_pool: asyncpg.Pool, telephony: TwilioTelephony, twilio_sandbox: TwilioSandbox
+) -> None:
+    """Twilio's 429 (request not taken) is retried with backoff and the page goes out once."""
+    twilio_sandbox.inject_fault(429, count=2)
+    events = await notifier(pg_pool, telephony).deliver(page_request("CA-429"))
+    assert [e.type for e in events] == ["PageSent"]
+    assert sms_to_nurse(twilio_sandbox) == 1
+
+
+async def test_5xx_after_recording_is_looked_up_before_resending(
+    pg_pool: asyncpg.Pool, telephony: TwilioTelephony, twilio_sandbox: TwilioSandbox
+) -> None:
+    """A 500 after Twilio took the message is in doubt: the retry finds it instead of resending."""
+    twilio_sandbox.inject_fault(500, count=1, record=True)
+    events = await notifier(pg_pool, telephony).deliver(page_request("CA-500"))
+    assert [e.type for e in events] == ["PageSent"]
+    assert sms_to_nurse(twilio_sandbox) == 1
+
+
+async def test_exhausted_retries_end_in_page_failed_not_silence(
+    pg_pool: asyncpg.Pool, telephony: TwilioTelephony, twilio_sandbox: TwilioSandbox
+) -> None:
+    """Twilio failing every try ends in PageFailed with the reason, and the ledger says so."""
+    twilio_sandbox.inject_fault(503, count=10)
+    request = page_request("CA-503")
+    events = await notifier(pg_pool, telephony).deliver(request)
+    assert [e.type for e in events] == ["PageFailed"]
+    assert events[0].payload.provider_fault is True  # type: ignore[attr-defined]
+    page = request.payload
+    assert isinstance(page, PageRequested)
+    state = await pg_pool.fetchval(
+        "SELECT state FROM page_ledger WHERE notification_id = $1", page.notification_id
+    )
+    assert state == "failed"
+    assert sms_to_nurse(twilio_sandbox) == 0

@@ -1,0 +1,264 @@
+"""TwilioTelephony (the official twilio SDK) against the local Twilio sandbox."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from dispatch.paging.telephony import TelephonyError
+from dispatch.settings import Settings
+from integrations.twilio import twiml
+from integrations.twilio.client import TwilioTelephony
+from integrations.twilio.sandbox import TwilioSandbox
+from integrations.twilio.signatures import validate_twilio_request
+from tests.fixtures.twilio import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, WebhookReceiver
+
+STAFF = "+15550001001"
+PAGE = "CRISIS AB12 risk HIGH. Reply ACK AB12"
+
+
+def _long_ago() -> datetime:
+    return datetime.now(UTC) - timedelta(minutes=5)
+
+
+async def test_send_sms_is_recorded_by_the_sandbox(
+    telephony: TwilioTelephony, twilio_sandbox: TwilioSandbox
+) -> None:
+    """send_sms queues one message with the body, numbers and validity the sandbox records."""
+    receipt = await telephony.send_sms(to=STAFF, body=PAGE, status_callback=None, validity_s=600)
+
+    assert re.fullmatch(r"SM[0-9a-f]{32}", receipt.sid)
+    assert receipt.status == "queued"
+    message = await twilio_sandbox.wait_for_message(to=STAFF, timeout=5)
+    assert (message.sid, message.body, message.from_) == (receipt.sid, PAGE, FROM_NUMBER)
+    assert message.validity_period == 600
+
+
+async def test_sms_status_callbacks_are_signed_like_twilio(
+    telephony: TwilioTelephony, webhook_receiver: WebhookReceiver
+) -> None:
+    """Status callbacks arrive queued, sent, delivered, each with a valid X-Twilio-Signature."""
+    callback = webhook_receiver.url("/twilio/status?n=note-1&d=disp-1")
+    receipt = await telephony.send_sms(
+        to=STAFF, body=PAGE, status_callback=callback, validity_s=600
+    )
+
+    hits = [await webhook_receiver.next() for _ in range(3)]
+
+    assert [hit.form["MessageStatus"] for hit in hits] == ["queued", "sent", "delivered"]
+    for hit in hits:
+        assert hit.url == callback
+        assert hit.form["MessageSid"] == receipt.sid
+        assert validate_twilio_request(hit.url, hit.form, hit.signature, AUTH_TOKEN)
+        assert not validate_twilio_request(hit.url, hit.form, hit.signature, "another-token")
+
+
+async def test_failing_phone_reports_failed_with_an_error_code(
+    telephony: TwilioTelephony, twilio_sandbox: TwilioSandbox, webhook_receiver: WebhookReceiver
+) -> None:
+    """A phone set to fail gets queued then failed, with Twilio's ErrorCode in the callback."""
+    twilio_sandbox.set_phone(STAFF, sms="fail")
+    await telephony.send_sms(
+        to=STAFF, body=PAGE, status_callback=webhook_receiver.url("/s"), validity_s=60
+    )
+
+    hits = [await webhook_receiver.next() for _ in range(2)]
+
+    assert [hit.form["MessageStatus"] for hit in hits] == ["queued", "failed"]
+    assert hits[1].form["ErrorCode"] == "30008"
+
+
+async def test_bad_credentials_are_not_retry_safe(twilio_sandbox: TwilioSandbox) -> None:
+    """A wrong auth token is a 401 TelephonyError: not retry-safe, not the provider's fault."""
+    adapter = TwilioTelephony(
+        account_sid=ACCOUNT_SID,
+        auth_token="wrong-token",
+        from_number=FROM_NUMBER,
+        api_base_url=twilio_sandbox.base_url,
+    )
+    try:
+        with pytest.raises(TelephonyError) as caught:
+            await adapter.send_sms(to=STAFF, body=PAGE, status_callback=None, validity_s=60)
+    finally:
+        await adapter.close()
+
+    error = caught.value
+    assert error.status_code == 401
+    assert not (error.retry_safe or error.provider_fault or error.in_doubt)
+    assert twilio_sandbox.messages == []
+
+
+async def test_rate_limit_is_retry_safe(
+    telephony: TwilioTelephony, twilio_sandbox: TwilioSandbox
+) -> None:
+    """HTTP 429 means the message was not taken: retry_safe and provider_fault, not in doubt."""
+    twilio_sandbox.inject_fault(429)
+
+    with pytest.raises(TelephonyError) as caught:
+        await telephony.send_sms(to=STAFF, body=PAGE, status_callback=None, validity_s=60)
+
+    error = caught.value
+    assert (error.status_code, error.retry_safe, error.provider_fault, error.in_doubt) == (
+        429,
+        True,
+        True,
+        False,
+    )
+    assert twilio_sandbox.messages == []
+    receipt = await telephony.send_sms(to=STAFF, body=PAGE, status_callback=None, validity_s=60)
+    assert receipt.status == "queued"
+
+
+async def test_server_error_after_recording_is_in_doubt_and_found(
+    telephony: TwilioTelephony, twilio_sandbox: TwilioSandbox
+) -> None:
+    """A 500 after the message was taken is in doubt, and find_sms then finds that message."""
+    twilio_sandbox.inject_fault(500, record=True)
+
+    with pytest.raises(TelephonyError) as caught:
+        await telephony.send_sms(to=STAFF, body=PAGE, status_callback=None, validity_s=60)
+
+    assert caught.value.in_doubt and caught.value.provider_fault
+    assert not caught.value.retry_safe
+    found = await telephony.find_sms(to=STAFF, body=PAGE, sent_after=_long_ago())
+    assert found is not None
+    assert found.sid == twilio_sandbox.messages[0].sid
+
+
+async def test_server_error_before_recording_finds_nothing(
+    telephony: TwilioTelephony,
+    twilio_sandbox: TwilioSandbox,
+) -> None:
+    """A 503 that took nothing is in doubt too, and find_sms then reports no message."""
+    twilio_sandbox.inject_fault(503)
+
+    with pytest.raises(TelephonyError) as caught:
+        await telephony.send_sms(to=STAFF, body=PAGE, status_callback=None, validity_s=60)
+
+    assert caught.value.in_doubt and caught.value.status_code == 503
+    assert await telephony.find_sms(to=STAFF, body=PAGE, sent_after=_long_ago()) is None
+
+
+async def test_timeout_is_in_doubt(twilio_sandbox: TwilioSandbox) -> None:
+    """No reply within the client timeout is a provider fault in doubt, with no status code."""
+    twilio_sandbox.inject_fault(500, record=True, delay_s=30)
+    adapter = TwilioTelephony(
+        account_sid=ACCOUNT_SID,
+        auth_token=AUTH_TOKEN,
+        from_number=FROM_NUMBER,
+        api_base_url=twilio_sandbox.base_url,
+        timeout_s=0.3,
+    )
+    try:
+        with pytest.raises(TelephonyError) as caught:
+            await adapter.send_sms(to=STAFF, body=PAGE, status_callback=None, validity_s=60)
+    finally:
+        await adapter.close()
+
+    assert caught.value.in_doubt and caught.value.provider_fault
+    assert caught.value.status_code is None
+
+
+async def test_unreachable_api_is_in_doubt() -> None:
+    """A connection failure is a provider fault in doubt (the adapter cannot know more)."""
+    sandbox = TwilioSandbox(ACCOUNT_SID, AUTH_TOKEN)
+    dead_url = await sandbox.start()
+    await sandbox.stop()
+    adapter = TwilioTelephony(
+        account_sid=ACCOUNT_SID,
+        auth_token=AUTH_TOKEN,
+        from_number=FROM_NUMBER,
+        api_base_url=dead_url,
+    )
+    try:
+        with pytest.raises(TelephonyError) as caught:
+            await adapter.send_sms(to=STAFF, body=PAGE, status_callback=None, validity_s=60)
+    finally:
+        await adapter.close()
+
+    assert caught.value.in_doubt and caught.value.provider_fault
+
+
+async def test_invalid_number_is_our_fault(telephony: TwilioTelephony) -> None:
+    """A 400 (bad 'To' number) is neither retry-safe nor the provider's fault."""
+    with pytest.raises(TelephonyError) as caught:
+        await telephony.send_sms(to="555-0100", body=PAGE, status_callback=None, validity_s=60)
+
+    error = caught.value
+    assert error.status_code == 400
+    assert "21211" in str(error)
+    assert not (error.retry_safe or error.provider_fault or error.in_doubt)
+
+
+async def test_find_sms_matches_the_exact_body_and_time(
+    telephony: TwilioTelephony, twilio_sandbox: TwilioSandbox
+) -> None:
+    """find_sms returns only a message with the same body, sent at or after sent_after."""
+    other = await telephony.send_sms(to=STAFF, body=PAGE + "!", status_callback=None, validity_s=60)
+    mine = await telephony.send_sms(to=STAFF, body=PAGE, status_callback=None, validity_s=60)
+    await telephony.send_sms(to="+15550001002", body=PAGE, status_callback=None, validity_s=60)
+    eastern = timezone(timedelta(hours=-5))
+
+    found = await telephony.find_sms(
+        to=STAFF, body=PAGE, sent_after=_long_ago().astimezone(eastern)
+    )
+    later = await telephony.find_sms(
+        to=STAFF, body=PAGE, sent_after=datetime.now(UTC) + timedelta(hours=1)
+    )
+
+    assert found is not None and found.sid == mine.sid != other.sid
+    assert later is None
+
+
+async def test_machine_answer_is_reported_in_call_callbacks(
+    telephony: TwilioTelephony, twilio_sandbox: TwilioSandbox, webhook_receiver: WebhookReceiver
+) -> None:
+    """With detect_machine, a voicemail pickup carries AnsweredBy=machine_start."""
+    twilio_sandbox.set_phone(STAFF, voice="machine")
+    page = twiml.voice_page("Crisis AB12. Press 1 to accept.", webhook_receiver.url("/gather"))
+
+    receipt = await telephony.place_call(
+        to=STAFF, twiml=page, status_callback=webhook_receiver.url("/call"), detect_machine=True
+    )
+
+    hits = [await webhook_receiver.next() for _ in range(4)]
+    assert re.fullmatch(r"CA[0-9a-f]{32}", receipt.sid)
+    assert [hit.form["CallStatus"] for hit in hits] == [
+        "initiated",
+        "ringing",
+        "in-progress",
+        "completed",
+    ]
+    assert hits[-1].form["AnsweredBy"] == "machine_start"
+    assert all(validate_twilio_request(h.url, h.form, h.signature, AUTH_TOKEN) for h in hits)
+    call = twilio_sandbox.calls[0]
+    assert (call.sid, call.twiml, call.machine_detection) == (receipt.sid, page, "Enable")
+
+
+async def test_unanswered_call_ends_no_answer(
+    telephony: TwilioTelephony, twilio_sandbox: TwilioSandbox, webhook_receiver: WebhookReceiver
+) -> None:
+    """A phone that rings out ends with CallStatus=no-answer and no AnsweredBy."""
+    twilio_sandbox.set_phone(STAFF, voice="no-answer")
+
+    await telephony.place_call(
+        to=STAFF,
+        twiml=twiml.hangup(),
+        status_callback=webhook_receiver.url("/c"),
+        detect_machine=False,
+    )
+
+    hits = [await webhook_receiver.next() for _ in range(3)]
+    assert hits[-1].form["CallStatus"] == "no-answer"
+    assert all("AnsweredBy" not in hit.form for hit in hits)
+
+
+def test_from_settings_needs_a_base_url() -> None:
+    """from_settings uses TWILIO_* settings and refuses an empty API base URL."""
+    settings = Settings(twilio_api_base_url="http://127.0.0.1:9/")
+    adapter = TwilioTelephony.from_settings(settings)
+    assert adapter.api_base_url == "http://127.0.0.1:9"
+    with pytest.raises(ValueError, match="api_base_url"):
+        TwilioTelephony.from_settings(Settings(twilio_api_base_url=""))
