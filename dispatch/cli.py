@@ -38,6 +38,7 @@ def demo(keep_state: bool) -> None:
     from dispatch.stack.runtime import Stack
 
     state_dir = Path(tempfile.mkdtemp(prefix="act-dispatch-demo-"))
+    state_dir.chmod(0o755)  # PostgreSQL runs as its own system user when we are root
     settings = _settings(state_dir=state_dir)
     configure_logging(fmt=settings.log_format, level="warning")
     report = DemoReport()

@@ -93,9 +93,7 @@ class Notifier:
         async for attempt in AsyncRetrying(
             retry=retry_if_exception(_retryable),
             stop=stop_after_attempt(self._retry.attempts),
-            wait=wait_exponential(
-                multiplier=self._retry.first_wait_s, max=self._retry.max_wait_s
-            ),
+            wait=wait_exponential(multiplier=self._retry.first_wait_s, max=self._retry.max_wait_s),
             reraise=True,
         ):
             with attempt:

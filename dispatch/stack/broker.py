@@ -264,4 +264,3 @@ __all__ = [
     "free_port",
     "new_topics",
 ]
-

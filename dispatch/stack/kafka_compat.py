@@ -1,21 +1,24 @@
-"""Compatibility fixes for the embedded tansu broker, and only for it.
+"""Compatibility fixes for the embedded tansu broker (0.6.0), and only for it.
 
 `apply_embedded_broker_compat()` is called by the faust app factory when
-settings.embedded_broker is true. Against real Kafka it is never called and faust runs
-unpatched. Both fixes patch faust's aiokafka consumer thread
-(`faust.transport.drivers.aiokafka.AIOKafkaConsumerThread`), here and nowhere else:
+settings.embedded_broker is true. Against real Kafka it is never called and faust and
+aiokafka run unpatched. Every patch is listed in `_PATCHES`, and nowhere else:
 
-1. Exact table recovery. tansu 0.6.0 answers ListOffsets(latest) with the base offset of
-   the newest record batch + 1 instead of the high watermark. faust reads a changelog up
-   to those end offsets when it restores a table, so it stopped inside the last batch and
-   a counter went backwards (2001 restored instead of 2003). Fetch responses do carry the
-   true high watermark, so `_highwaters` (the end offsets faust's recovery uses) now asks
-   ListOffsets, fetches the newest batch of each non-empty partition and takes the
-   high watermark of that fetch response (`true_end_offsets`).
-2. Fetch long-poll cap. tansu sleeps the full fetch wait on every fetch, even with data
-   ready, and faust hard-codes fetch_max_wait_ms=1500 for its worker consumer (there is
-   no faust setting for it). The consumer is created with the configured cap instead
-   (Settings.consumer_fetch_max_wait_ms).
+1. Exact table recovery (faust AIOKafkaConsumerThread._highwaters). tansu answers
+   ListOffsets(latest) with the base offset of the newest record batch + 1, not the high
+   watermark. faust restores a table by reading its changelog up to those end offsets, so
+   it stopped inside the last batch and a counter went backwards (2001 restored instead
+   of 2003). Fetch responses do carry the true high watermark: the end offsets faust's
+   recovery uses now come from `true_end_offsets`, which fetches the newest batch of each
+   non-empty partition and reads the high watermark of that fetch response.
+2. Fetch long-poll cap (faust AIOKafkaConsumerThread._create_worker_consumer). tansu
+   sleeps the full fetch wait whenever a fetch finds no new data, and faust hard-codes
+   fetch_max_wait_ms=1500 for its worker consumer (no faust setting exists), so every
+   hop could wait 1.5 s. The consumer gets Settings.consumer_fetch_max_wait_ms instead.
+3. Leaving the group (aiokafka GroupCoordinator._maybe_leave_group). tansu numbers a
+   new group's first generation 0; aiokafka sends LeaveGroup only when generation > 0, so
+   a member of generation 0 left silently and the next member waited for its session to
+   expire (a worker restart took ~12 s instead of ~4 s). Generation 0 now leaves too.
 """
 
 from __future__ import annotations
@@ -26,23 +29,25 @@ from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.consumer.group_coordinator import GroupCoordinator
+from aiokafka.errors import KafkaError
+from aiokafka.protocol.group import LeaveGroupRequest
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread, server_list
 
 log = structlog.get_logger(__name__)
-
-_PATCH_MARK = "__dispatch_embedded_compat__"
 
 
 class _Compat:
     """What the patched methods read; set by apply_embedded_broker_compat()."""
 
-    fetch_max_wait_ms: int = 0
+    fetch_max_wait_ms: int = 20
     probe_timeout_s: float = 10.0
+    originals: dict[tuple[type, str], Callable[..., Any]] = {}
 
 
 async def true_end_offsets(
     bootstrap: str | list[str],
-    partitions: Collection[TopicPartition],
+    partitions: Collection[Any],
     *,
     fetch_max_wait_ms: int = 10,
     timeout_s: float = 10.0,
@@ -50,10 +55,9 @@ async def true_end_offsets(
     """The high watermark of each partition, as a fetch response reports it.
 
     tansu's ListOffsets(latest) is `base offset of the newest batch + 1`; a fetch from one
-    below that (the newest batch's base offset) returns that batch with the true high
-    watermark. Against real Kafka this returns the same as `end_offsets`.
+    below it (that batch's base offset) returns the batch and the true high watermark.
+    Against real Kafka the result equals `end_offsets`. `partitions` may hold faust TPs.
     """
-    # faust passes its own TP namedtuples; aiokafka asserts on its TopicPartition type.
     tps = [TopicPartition(tp.topic, tp.partition) for tp in partitions]
     if not tps:
         return {}
@@ -68,40 +72,44 @@ async def true_end_offsets(
         probe.assign(tps)
         reported: Mapping[TopicPartition, int] = await probe.end_offsets(tps)
         earliest: Mapping[TopicPartition, int] = await probe.beginning_offsets(tps)
-        result: dict[TopicPartition, int] = {}
-        pending: set[TopicPartition] = set()
+        ends: dict[TopicPartition, int] = {}
         for tp in tps:
             if reported[tp] <= earliest[tp]:
-                result[tp] = reported[tp]  # empty partition: nothing to correct
+                ends[tp] = reported[tp]  # empty: nothing to correct
             else:
                 probe.seek(tp, reported[tp] - 1)
-                pending.add(tp)
+        pending = [tp for tp in tps if tp not in ends]
         deadline = time.monotonic() + timeout_s
         while pending:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"no fetch response with a high watermark for {pending}")
             await probe.getmany(*pending, timeout_ms=100)
-            for tp in list(pending):
+            for tp in pending:
                 highwater: int | None = probe.highwater(tp)
                 if highwater is not None:
-                    result[tp] = max(highwater, reported[tp])
-                    pending.discard(tp)
-        corrected = {f"{tp.topic}:{tp.partition}": result[tp] for tp in tps if result[tp] != reported[tp]}
-        if corrected:
-            log.info("end_offsets_corrected", corrected=corrected)
-        return result
+                    ends[tp] = max(highwater, reported[tp])
+            pending = [tp for tp in pending if tp not in ends]
     finally:
         await probe.stop()
+    corrected = {f"{tp.topic}:{tp.partition}": (reported[tp], ends[tp]) for tp in tps}
+    log.debug("end_offsets_probed", reported_vs_true=corrected)
+    return ends
 
 
-async def _highwaters(self: Any, partitions: list[TopicPartition]) -> Mapping[TopicPartition, int]:
-    """Replaces AIOKafkaConsumerThread._highwaters: true high watermarks (see module doc)."""
-    if self.consumer.in_transaction:  # never with tansu (no transactions); keep faust's
-        return await _ORIGINAL["_highwaters"](self, partitions)  # type: ignore[no-any-return]
+def _original(cls: type, name: str) -> Callable[..., Any]:
+    return _Compat.originals[(cls, name)]
+
+
+async def _highwaters(self: Any, partitions: list[Any]) -> Mapping[Any, int]:
+    """AIOKafkaConsumerThread._highwaters with true high watermarks (fix 1)."""
+    if self.consumer.in_transaction:  # never with tansu (no transactions): faust's own
+        result: Mapping[Any, int] = await _original(AIOKafkaConsumerThread, "_highwaters")(
+            self, partitions
+        )
+        return result
     transport = self.transport
-    bootstrap = server_list(transport.url, transport.default_port)
     ends = await true_end_offsets(
-        bootstrap,
+        server_list(transport.url, transport.default_port),
         partitions,
         fetch_max_wait_ms=_Compat.fetch_max_wait_ms,
         timeout_s=_Compat.probe_timeout_s,
@@ -110,52 +118,63 @@ async def _highwaters(self: Any, partitions: list[TopicPartition]) -> Mapping[To
 
 
 def _create_worker_consumer(self: Any, transport: Any) -> AIOKafkaConsumer:
-    """Replaces AIOKafkaConsumerThread._create_worker_consumer: capped fetch long-poll."""
-    consumer = _ORIGINAL["_create_worker_consumer"](self, transport)
-    if not hasattr(consumer, "_fetch_max_wait_ms"):  # read by consumer.start()
+    """AIOKafkaConsumerThread._create_worker_consumer with the capped fetch wait (fix 2)."""
+    consumer: AIOKafkaConsumer = _original(AIOKafkaConsumerThread, "_create_worker_consumer")(
+        self, transport
+    )
+    if not hasattr(consumer, "_fetch_max_wait_ms"):  # handed to the Fetcher by start()
         raise RuntimeError("aiokafka changed: AIOKafkaConsumer has no _fetch_max_wait_ms")
     consumer._fetch_max_wait_ms = _Compat.fetch_max_wait_ms
-    return consumer  # type: ignore[no-any-return]
+    return consumer
 
 
-_ORIGINAL: dict[str, Callable[..., Any]] = {}
-_PATCHES: dict[str, Callable[..., Any]] = {
-    "_highwaters": _highwaters,
-    "_create_worker_consumer": _create_worker_consumer,
-}
+async def _maybe_leave_group(self: Any) -> None:
+    """GroupCoordinator._maybe_leave_group that also leaves generation 0 (fix 3)."""
+    if self.generation == 0 and self._group_instance_id is None:
+        try:
+            await self._send_req(LeaveGroupRequest(self.group_id, self.member_id))
+        except KafkaError as exc:
+            log.warning("leave_group_failed", group=self.group_id, error=repr(exc))
+        self.reset_generation()
+        return
+    await _original(GroupCoordinator, "_maybe_leave_group")(self)
+
+
+_PATCHES: tuple[tuple[type, str, Callable[..., Any]], ...] = (
+    (AIOKafkaConsumerThread, "_highwaters", _highwaters),
+    (AIOKafkaConsumerThread, "_create_worker_consumer", _create_worker_consumer),
+    (GroupCoordinator, "_maybe_leave_group", _maybe_leave_group),
+)
 
 
 def apply_embedded_broker_compat(*, fetch_max_wait_ms: int | None = None) -> None:
-    """Patch faust for tansu (idempotent). Call only when the embedded broker is in use.
+    """Patch faust/aiokafka for tansu (idempotent). Only when the embedded broker is used.
 
-    fetch_max_wait_ms defaults to Settings().consumer_fetch_max_wait_ms (the environment).
+    fetch_max_wait_ms defaults to Settings().consumer_fetch_max_wait_ms (the environment);
+    a later call only updates it.
     """
     if fetch_max_wait_ms is None:
         from dispatch.settings import Settings
 
         fetch_max_wait_ms = Settings().consumer_fetch_max_wait_ms
     if fetch_max_wait_ms < 1:
-        # Measured: tansu answers a fetch with max_wait 0 with no records at all.
-        raise ValueError("with tansu, consumer fetch_max_wait_ms must be >= 1 ms")
+        # Measured: tansu answers a fetch whose max wait is 0 with no records at all.
+        raise ValueError("with tansu, the consumer fetch_max_wait_ms must be >= 1 ms")
     _Compat.fetch_max_wait_ms = fetch_max_wait_ms
     if is_applied():
         return
-    for name, patch in _PATCHES.items():
-        _ORIGINAL[name] = getattr(AIOKafkaConsumerThread, name)
-        setattr(AIOKafkaConsumerThread, name, patch)
-    setattr(AIOKafkaConsumerThread, _PATCH_MARK, True)
+    for cls, name, patch in _PATCHES:
+        _Compat.originals[(cls, name)] = getattr(cls, name)
+        setattr(cls, name, patch)
     log.info("embedded_broker_compat_applied", fetch_max_wait_ms=fetch_max_wait_ms)
 
 
 def is_applied() -> bool:
-    return bool(getattr(AIOKafkaConsumerThread, _PATCH_MARK, False))
+    return bool(_Compat.originals)
 
 
 def remove_embedded_broker_compat() -> None:
-    """Undo the patches (tests use it to show what the broker does without them)."""
-    if not is_applied():
-        return
-    for name, original in _ORIGINAL.items():
-        setattr(AIOKafkaConsumerThread, name, original)
-    delattr(AIOKafkaConsumerThread, _PATCH_MARK)
-    _ORIGINAL.clear()
+    """Undo every patch (for tests that show what happens without them)."""
+    for (cls, name), original in _Compat.originals.items():
+        setattr(cls, name, original)
+    _Compat.originals.clear()

@@ -258,7 +258,9 @@ class EmbeddedPostgres:
         socket_path = self.data_dir / f".s.PGSQL.{port}"
         self.socket_dir = self.data_dir if len(str(socket_path)) <= _MAX_SOCKET_PATH else None
         if self.socket_dir is None:
-            log.warning("postgres_unix_socket_skipped", reason="path too long", path=str(socket_path))
+            log.warning(
+                "postgres_unix_socket_skipped", reason="path too long", path=str(socket_path)
+            )
         settings = {
             "listen_addresses": "127.0.0.1",
             "port": str(port),
@@ -290,7 +292,7 @@ class EmbeddedPostgres:
                 )
             try:
                 conn = await asyncpg.connect(self.url_for("postgres"), timeout=2.0)
-            except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
                 last_error = exc
                 await asyncio.sleep(0.02)
                 continue
@@ -304,7 +306,9 @@ class EmbeddedPostgres:
     async def _ensure_database(self) -> None:
         conn = await asyncpg.connect(self.url_for("postgres"))
         try:
-            exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", self.database)
+            exists = await conn.fetchval(
+                "SELECT 1 FROM pg_database WHERE datname = $1", self.database
+            )
             if not exists:
                 ident = '"' + self.database.replace('"', '""') + '"'
                 await conn.execute(f"CREATE DATABASE {ident}")

@@ -52,9 +52,13 @@ def create_app(settings: Settings, *, resources: WorkerResources | None = None) 
     if settings.embedded_broker:
         from dispatch.stack.kafka_compat import apply_embedded_broker_compat
 
-        apply_embedded_broker_compat()
+        apply_embedded_broker_compat(fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms)
     register_codec()
-    app = faust.App(settings.faust_app_id, **faust_app_kwargs(settings))
+    app = faust.App(
+        settings.faust_app_id,
+        **faust_app_kwargs(settings),
+        broker_commit_interval=settings.broker_commit_interval_s,
+    )
     res = resources or WorkerResources(settings)
     register_agents(app, EventTopics(app), res)
 

@@ -23,6 +23,8 @@ from dispatch.settings import Settings
 from dispatch.stack.faust_settings import faust_app_kwargs
 from dispatch.stack.kafka_compat import apply_embedded_broker_compat
 
+CHANGELOG_LINGER_S = 0.05
+
 
 class Status:
     """The worker's view, written atomically to a JSON file when it changes."""
@@ -50,7 +52,10 @@ def consumer_fetch_wait_ms(app: faust.App) -> int | None:
 
 
 def create_app(settings: Settings, source_topic: str, status: Status) -> faust.App:
-    app = faust.App(settings.faust_app_id, **faust_app_kwargs(settings))
+    # A producer linger makes the changelog's newest batches hold many records: the case
+    # in which tansu's ListOffsets(latest) falls short of the high watermark.
+    kwargs = {**faust_app_kwargs(settings), "producer_linger": CHANGELOG_LINGER_S}
+    app = faust.App(settings.faust_app_id, **kwargs)
     topic = app.topic(source_topic, key_serializer="raw", value_serializer="raw")
     counts = app.Table("counts", default=int, partitions=settings.topic_partitions)
 
