@@ -120,7 +120,7 @@ class Projector:
             )
         return out
 
-    async def wait_until_caught_up(self, timeout: float = 30.0) -> None:
+    async def wait_until_caught_up(self, timeout: float = 30.0) -> None:  # noqa: ASYNC109
         """Return once every message published before this call has been projected.
 
         The target is the high watermark the consumer's own fetch responses report, taken

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from datetime import datetime
-from typing import Any
+from itertools import groupby
+from typing import Any, TypeVar
 
 import asyncpg
 
 from projections.models import (
     ArchivedEvent,
     Caller,
+    CallerKind,
     Dispatch,
     OnDuty,
     Page,
@@ -19,34 +22,17 @@ from projections.models import (
     Team,
 )
 
-_STAFF = "s.staff_id, s.team_id, s.display_name, s.role, s.gender, s.phone, s.languages"
-_DISPATCH = """dispatch_id, short_code, team_id, client_id, caller_kind, reason, risk_level,
-    assigned_staff_id, status, opened_at, acknowledged_at, acknowledged_by, resolved_at,
-    resolved_by, outcome, correlation_id"""
-_PAGE = """notification_id, dispatch_id, step, attempt, channel, staff_id, requested_at,
-    status, provider_sid, failure_reason, updated_at"""
-_ARCHIVE = """event_id, type, schema_version, key, occurred_at, recorded_at, correlation_id,
-    causation_id, actor, payload, topic, partition, "offset" AS offset"""
+T = TypeVar("T")
+
+
+def _make(cls: type[T], row: Any, **overrides: Any) -> T:
+    """A model from a row: the dataclass's fields picked by name, extra columns ignored."""
+    fields = dataclasses.fields(cls)  # type: ignore[arg-type]
+    return cls(**{f.name: overrides.get(f.name, row[f.name]) for f in fields})
 
 
 def _staff(row: Any) -> StaffMember:
-    return StaffMember(
-        staff_id=row["staff_id"],
-        team_id=row["team_id"],
-        display_name=row["display_name"],
-        role=row["role"],
-        gender=row["gender"],
-        phone=row["phone"],
-        languages=tuple(row["languages"]),
-    )
-
-
-def _dispatch(row: Any) -> Dispatch:
-    return Dispatch(**dict(row))
-
-
-def _archived(row: Any) -> ArchivedEvent:
-    return ArchivedEvent(**{**dict(row), "payload": json.loads(row["payload"])})
+    return _make(StaffMember, row, languages=tuple(row["languages"]))
 
 
 class ReadModels:
@@ -58,12 +44,8 @@ class ReadModels:
 
     # --- roster --------------------------------------------------------------------------
     async def team(self, team_id: str) -> Team | None:
-        row = await self._pool.fetchrow(
-            """SELECT team_id, name, service_model, time_zone, fallback_number,
-                      crisis_line_number FROM teams WHERE team_id = $1""",
-            team_id,
-        )
-        return Team(**dict(row)) if row else None
+        row = await self._pool.fetchrow("SELECT * FROM teams WHERE team_id = $1", team_id)
+        return _make(Team, row) if row else None
 
     async def team_for_line(self, number: str) -> str | None:
         """The team whose crisis line (TeamFormed.crisis_line_number) this number is."""
@@ -75,12 +57,15 @@ class ReadModels:
         return team_id
 
     async def on_duty(self, team_id: str, at: datetime) -> OnDuty:
-        """Each layer's cover at `at` (starts_at <= at < ends_at); the newest assignment wins."""
+        """Each layer's cover at `at` (starts_at <= at < ends_at); the newest assignment wins.
+
+        Shifts of staff the read model does not know are skipped (nobody could be paged).
+        """
         rows = await self._pool.fetch(
-            f"""SELECT DISTINCT ON (sh.layer) sh.layer, {_STAFF}
-                FROM shifts sh JOIN staff s ON s.staff_id = sh.staff_id
-                WHERE sh.team_id = $1 AND sh.starts_at <= $2 AND $2 < sh.ends_at
-                ORDER BY sh.layer, sh.assigned_at DESC, sh.assigned_by_event DESC""",
+            """SELECT DISTINCT ON (sh.layer) sh.layer, s.*
+               FROM shifts sh JOIN staff s ON s.staff_id = sh.staff_id
+               WHERE sh.team_id = $1 AND sh.starts_at <= $2 AND $2 < sh.ends_at
+               ORDER BY sh.layer, sh.assigned_at DESC, sh.assigned_by_event DESC""",
             team_id,
             at,
         )
@@ -88,18 +73,16 @@ class ReadModels:
         return OnDuty(primary=layers.get("primary"), backup=layers.get("backup"))
 
     async def staff(self, staff_id: str) -> StaffMember | None:
-        row = await self._pool.fetchrow(f"SELECT {_STAFF} FROM staff s WHERE s.staff_id = $1", staff_id)
+        row = await self._pool.fetchrow("SELECT * FROM staff WHERE staff_id = $1", staff_id)
         return _staff(row) if row else None
 
     async def staff_by_phone(self, phone: str) -> StaffMember | None:
-        row = await self._pool.fetchrow(f"SELECT {_STAFF} FROM staff s WHERE s.phone = $1", phone)
+        row = await self._pool.fetchrow("SELECT * FROM staff WHERE phone = $1", phone)
         return _staff(row) if row else None
 
     async def team_staff(self, team_id: str) -> list[StaffMember]:
         rows = await self._pool.fetch(
-            f"""SELECT {_STAFF} FROM staff s WHERE s.team_id = $1
-                ORDER BY s.display_name, s.staff_id""",
-            team_id,
+            "SELECT * FROM staff WHERE team_id = $1 ORDER BY display_name, staff_id", team_id
         )
         return [_staff(row) for row in rows]
 
@@ -121,51 +104,53 @@ class ReadModels:
         )
         if row is None:
             return Caller(kind="unknown", client_id=None, team_id=None)
-        kind = "client" if row["kind"] == "client" else "carer"
+        kind: CallerKind = "client" if row["kind"] == "client" else "carer"
         return Caller(
             kind=kind, client_id=row["client_id"], team_id=row["team_id"], carer_id=row["carer_id"]
         )
 
     # --- dispatches and pages ------------------------------------------------------------
-    async def dispatch_by_code(self, short_code: str, *, team_id: str | None = None) -> Dispatch | None:
+    async def dispatch_by_code(
+        self, short_code: str, *, team_id: str | None = None
+    ) -> Dispatch | None:
         """The dispatch with this code: an unresolved one first, then the most recent."""
         row = await self._pool.fetchrow(
-            f"""SELECT {_DISPATCH} FROM dispatches
-                WHERE short_code = $1 AND opened_at IS NOT NULL
-                  AND ($2::text IS NULL OR team_id = $2)
-                ORDER BY (status <> 'resolved') DESC, opened_at DESC, dispatch_id
-                LIMIT 1""",
+            """SELECT * FROM dispatches
+               WHERE short_code = $1 AND opened_at IS NOT NULL
+                 AND ($2::text IS NULL OR team_id = $2)
+               ORDER BY (status <> 'resolved') DESC, opened_at DESC, dispatch_id
+               LIMIT 1""",
             short_code,
             team_id,
         )
-        return _dispatch(row) if row else None
+        return _make(Dispatch, row) if row else None
 
     async def dispatch(self, dispatch_id: uuid.UUID) -> Dispatch | None:
         row = await self._pool.fetchrow(
-            f"""SELECT {_DISPATCH} FROM dispatches
-                WHERE dispatch_id = $1 AND opened_at IS NOT NULL""",
+            "SELECT * FROM dispatches WHERE dispatch_id = $1 AND opened_at IS NOT NULL",
             dispatch_id,
         )
-        return _dispatch(row) if row else None
+        return _make(Dispatch, row) if row else None
 
     async def open_dispatches(self, team_id: str) -> list[Dispatch]:
         """The team's open and acknowledged dispatches, oldest first."""
         rows = await self._pool.fetch(
-            f"""SELECT {_DISPATCH} FROM dispatches
-                WHERE team_id = $1 AND status <> 'resolved' AND opened_at IS NOT NULL
-                ORDER BY opened_at, dispatch_id""",
+            """SELECT * FROM dispatches
+               WHERE team_id = $1 AND status <> 'resolved' AND opened_at IS NOT NULL
+               ORDER BY opened_at, dispatch_id""",
             team_id,
         )
-        return [_dispatch(row) for row in rows]
+        return [_make(Dispatch, row) for row in rows]
 
     async def pages(self, dispatch_id: uuid.UUID) -> list[Page]:
+        """A dispatch's pages in the order they were requested."""
         rows = await self._pool.fetch(
-            f"""SELECT {_PAGE} FROM pages
-                WHERE dispatch_id = $1 AND requested_at IS NOT NULL
-                ORDER BY requested_at, step, attempt, notification_id""",
+            """SELECT * FROM pages
+               WHERE dispatch_id = $1 AND requested_at IS NOT NULL
+               ORDER BY requested_at, step, attempt, notification_id""",
             dispatch_id,
         )
-        return [Page(**dict(row)) for row in rows]
+        return [_make(Page, row) for row in rows]
 
     # --- archive -------------------------------------------------------------------------
     async def archive(
@@ -175,15 +160,42 @@ class ReadModels:
         *,
         limit: int = 10_000,
     ) -> list[ArchivedEvent]:
-        """Archived events (filtered by correlation id and/or key) in event-time order."""
+        """Archived events (filtered by correlation id and/or key) in event-time order.
+
+        Ordered by occurred_at, then recorded_at; events equal on both (one decision's
+        events share its stamps) are put after their cause, else kept in event-id order.
+        """
         rows = await self._pool.fetch(
-            f"""SELECT {_ARCHIVE} FROM event_archive
-                WHERE ($1::uuid IS NULL OR correlation_id = $1)
-                  AND ($2::text IS NULL OR key = $2)
-                ORDER BY occurred_at, recorded_at, event_id
-                LIMIT $3""",
+            """SELECT * FROM event_archive
+               WHERE ($1::uuid IS NULL OR correlation_id = $1)
+                 AND ($2::text IS NULL OR key = $2)
+               ORDER BY occurred_at, recorded_at, event_id
+               LIMIT $3""",
             correlation_id,
             key,
             limit,
         )
-        return [_archived(row) for row in rows]
+        events = [_make(ArchivedEvent, row, payload=json.loads(row["payload"])) for row in rows]
+        return [
+            event
+            for _, tied in groupby(events, key=lambda e: (e.occurred_at, e.recorded_at))
+            for event in _causes_first(list(tied))
+        ]
+
+
+def _causes_first(tied: list[ArchivedEvent]) -> list[ArchivedEvent]:
+    """Order events that tie on time so that a cause precedes its effects (stable)."""
+    ids = {e.event_id for e in tied}
+    placed: set[uuid.UUID] = set()
+    ordered: list[ArchivedEvent] = []
+    pending = tied
+    while pending:
+        blocked = [e.causation_id in ids - placed - {e.event_id} for e in pending]
+        ready = [e for e, b in zip(pending, blocked, strict=True) if not b]
+        waiting = [e for e, b in zip(pending, blocked, strict=True) if b]
+        if not ready:  # a causal cycle cannot come from real ids; keep what is left as is
+            return ordered + waiting
+        ordered += ready
+        placed.update(e.event_id for e in ready)
+        pending = waiting
+    return ordered

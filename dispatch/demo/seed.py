@@ -13,13 +13,13 @@ from dispatch.events import Envelope, new_event
 from dispatch.events.catalogue import (
     CarerRegistered,
     ClientEnrolled,
-    EventPayload,
     Gender,
     Role,
     ShiftAssigned,
     StaffRegistered,
     TeamFormed,
 )
+from dispatch.events.envelope import EventPayload
 
 TEAM_ID = "act-north"
 TIME_ZONE = "America/New_York"
@@ -103,7 +103,7 @@ def seed_events(now: datetime, crisis_line: str) -> list[Envelope]:
                 ShiftAssigned(
                     team_id=TEAM_ID,
                     staff_id=person.staff_id,
-                    layer=layer,  # type: ignore[arg-type]
+                    layer=layer,
                     starts_at=start,
                     ends_at=end,
                 ),

@@ -9,6 +9,7 @@ min.insync.replicas, ...).
 from __future__ import annotations
 
 import asyncio
+import re
 import signal
 import socket
 import subprocess
@@ -27,6 +28,7 @@ log = structlog.get_logger(__name__)
 HOST = "127.0.0.1"
 _READY_TIMEOUT_S = 20.0
 _STOP_TIMEOUT_S = 10.0
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")  # tansu colours its log even into a file
 
 
 class BrokerStartError(RuntimeError):
@@ -172,7 +174,7 @@ class EmbeddedBroker:
             text = self.log_path.read_text(errors="replace")
         except OSError:
             return "(no log)"
-        return "\n".join(text.splitlines()[-lines:])
+        return "\n".join(_ANSI.sub("", text).splitlines()[-lines:])
 
 
 async def _tcp_ping(port: int) -> None:

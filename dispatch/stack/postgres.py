@@ -234,17 +234,20 @@ class EmbeddedPostgres:
         ]
         if not self.durable:
             argv.append("--no-sync")
-        result = await asyncio.to_thread(
-            subprocess.run,
-            argv,
-            capture_output=True,
-            text=True,
-            env=_child_env(),
-            cwd=self.data_dir,
-            timeout=120,
-            check=False,
-            **_user_kwargs(run_as),
-        )
+
+        def run() -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                argv,
+                capture_output=True,
+                text=True,
+                env=_child_env(),
+                cwd=self.data_dir,
+                timeout=120,
+                check=False,
+                **_user_kwargs(run_as),
+            )
+
+        result = await asyncio.to_thread(run)
         if result.returncode != 0:
             raise EmbeddedPostgresError(
                 f"initdb failed ({result.returncode}) in {self.data_dir}:\n"
@@ -291,7 +294,7 @@ class EmbeddedPostgres:
                     f"{self._log_tail()}"
                 )
             try:
-                conn = await asyncpg.connect(self.url_for("postgres"), timeout=2.0)
+                conn = await asyncpg.connect(self.url_for("postgres"), timeout=1.0)
             except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
                 last_error = exc
                 await asyncio.sleep(0.02)

@@ -79,8 +79,9 @@ async def crisis_call(request: web.Request) -> web.Response:
         team_id=team_id,
         retry=not fresh,
         caller_kind=who.kind,
-        dialled_staff_id=event.payload.dialled_staff_id,
-    )  # type: ignore[attr-defined]
+        dialled_staff_id=first.staff_id if first else None,
+        **event.log_context(),
+    )
     if first is None:
         return await _next_step(request, team_id, step=2)
     return _xml(
@@ -175,7 +176,13 @@ async def _crisis_text(request: web.Request, form: dict[str, str]) -> web.Respon
         actor="twilio:sms",
     )
     await c.spool.record([event])
-    log.info("crisis_text_received", message_sid=sid, team_id=team_id, caller_kind=who.kind)
+    log.info(
+        "crisis_text_received",
+        message_sid=sid,
+        team_id=team_id,
+        caller_kind=who.kind,
+        **event.log_context(),
+    )
     return _xml(
         twiml.sms_reply(
             "Thank you. Your message has reached the crisis team and someone will contact you "
@@ -273,5 +280,7 @@ async def message_status(request: web.Request) -> web.Response:
         correlation_id=row.correlation_id if row else None,
     )
     await c.spool.record([event])
-    log.info("page_status", notification_id=str(notification_id), status=status)
+    log.info(
+        "page_status", notification_id=str(notification_id), status=status, **event.log_context()
+    )
     return web.Response(status=204)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 import faust
@@ -19,8 +18,8 @@ CRISIS_CONTACTS = frozenset({"CrisisCallReceived", "CrisisTextReceived"})
 
 
 def register_agents(app: faust.App, topics: EventTopics, res: WorkerResources) -> None:
-    @app.agent(topics.client_events, name="dispatch-crisis-contacts")  # type: ignore[untyped-decorator]
-    async def dispatch_crisis_contacts(stream: AsyncIterator[Envelope]) -> None:
+    @app.agent(topics.client_events, name="dispatch-crisis-contacts")
+    async def dispatch_crisis_contacts(stream: faust.StreamT[Envelope]) -> None:
         async for event in stream:
             if event.type not in CRISIS_CONTACTS:
                 continue
@@ -30,8 +29,8 @@ def register_agents(app: faust.App, topics: EventTopics, res: WorkerResources) -
                 await topics.append(decided)
                 log.info("dispatch_decided", events=[e.type for e in decided])
 
-    @app.agent(topics.page_events, name="notifier")  # type: ignore[untyped-decorator]
-    async def notify(stream: AsyncIterator[Envelope]) -> None:
+    @app.agent(topics.page_events, name="notifier")
+    async def notify(stream: faust.StreamT[Envelope]) -> None:
         async for event in stream:
             if event.type != "PageRequested":
                 continue

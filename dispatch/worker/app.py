@@ -62,15 +62,15 @@ def create_app(settings: Settings, *, resources: WorkerResources | None = None) 
     res = resources or WorkerResources(settings)
     register_agents(app, EventTopics(app), res)
 
-    @app.on_rebalance_complete.connect  # type: ignore[untyped-decorator]
-    async def _ready(sender: Any, **_: Any) -> None:
+    @app.on_rebalance_complete.connect
+    async def _ready(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
         path = ready_file(settings.state_dir, os.getpid())
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("ready\n")
         log.info("worker_ready", pid=os.getpid())
 
-    @app.on_before_shutdown.connect  # type: ignore[untyped-decorator]
-    async def _close(sender: Any, **_: Any) -> None:
+    @app.on_before_shutdown.connect
+    async def _close(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
         ready_file(settings.state_dir, os.getpid()).unlink(missing_ok=True)
         await res.close()
 

@@ -11,7 +11,7 @@ from dispatch.events import Envelope, decode, encode
 CODEC_NAME = "act-envelope"
 
 
-class EnvelopeCodec(codecs.Codec):  # type: ignore[misc]
+class EnvelopeCodec(codecs.Codec):
     def _dumps(self, obj: Any) -> bytes:
         if not isinstance(obj, Envelope):
             raise TypeError(f"only event envelopes travel on event topics, got {type(obj)!r}")

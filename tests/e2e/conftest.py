@@ -33,6 +33,7 @@ async def stack(
         topic_partitions=1,
         broker_commit_interval_s=60.0,  # a killed worker always has uncommitted work
         log_level="warning",
+        api_tokens="north-lead-token:act-north:team_lead,other-team-token:act-south:team_lead",
     )
     stack = Stack(settings, durable=False)
     await stack.start()

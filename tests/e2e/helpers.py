@@ -43,7 +43,9 @@ def last_index(stack: Stack) -> int:
     return max((m.index for m in sandbox.messages), default=0)
 
 
-async def spool_total(stack: Stack) -> int:
-    """Every event the web edge has ever accepted (published or not)."""
-    total: int = await stack.pool.fetchval("SELECT count(*) FROM ingress_spool")
+async def spool_total(stack: Stack, key: str | None = None) -> int:
+    """Events the web edge has accepted (published or not), all or for one key."""
+    total: int = await stack.pool.fetchval(
+        "SELECT count(*) FROM ingress_spool WHERE $1::text IS NULL OR key = $1", key
+    )
     return total

@@ -8,11 +8,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aiokafka import AIOKafkaConsumer
-from integrations.twilio.sandbox import SandboxPhones
 
 from dispatch.demo.seed import CLIENT_PHONES, TEAM_ID
 from dispatch.stack.runtime import Stack
 from dispatch.topics import DISPATCH_EVENTS, PAGE_EVENTS
+from integrations.twilio.sandbox import SandboxPhones
 from tests.e2e.helpers import (
     archive_types,
     code_of,
@@ -160,13 +160,14 @@ async def test_reply_from_unknown_number_changes_nothing(
     after = last_index(stack)
     await phones.place_call(CLIENT_PHONES["c-05"], stack.settings.crisis_line_number)
     code = code_of((await phones.wait_for_sms(primary.phone, after=after, timeout=20))["body"])
-    await until(lambda: _status_is(stack, code, "open"), what="dispatch projected")
-    spooled = await spool_total(stack)
+    row = await until(lambda: _status_is(stack, code, "open"), what="dispatch projected")
+    await until(lambda: _page_delivered(stack, row.dispatch_id), what="delivery report")
+    spooled = await spool_total(stack, key=str(row.dispatch_id))
     status, reply = await phones.send_sms(
         "+15558880000", stack.settings.twilio_from_number, f"ACK {code}"
     )
     assert status == 200 and "not on the rota" in reply
-    assert await spool_total(stack) == spooled
+    assert await spool_total(stack, key=str(row.dispatch_id)) == spooled
     row = await stack.read_models.dispatch_by_code(code)
     assert row is not None and row.status == "open"
     assert "DispatchAcknowledged" not in await archive_types(stack, row.correlation_id)

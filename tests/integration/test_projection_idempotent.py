@@ -130,7 +130,12 @@ def history() -> list[Envelope]:
         call,
         opened,
         *pages(opened),
-        ev(DispatchAcknowledged(dispatch_id=DISPATCH, staff_id="s-1", via="sms"), str(DISPATCH), 12, cause=opened),
+        ev(
+            DispatchAcknowledged(dispatch_id=DISPATCH, staff_id="s-1", via="sms"),
+            str(DISPATCH),
+            12,
+            cause=opened,
+        ),
         ev(
             DispatchResolved(dispatch_id=DISPATCH, staff_id="s-1", via="sms", outcome="visited"),
             str(DISPATCH),
@@ -172,7 +177,10 @@ def pages(opened: Envelope) -> list[Envelope]:
         ),
         ev(
             PageDelivered(
-                notification_id=NOTE, dispatch_id=DISPATCH, provider_sid="SM1", provider_status="delivered"
+                notification_id=NOTE,
+                dispatch_id=DISPATCH,
+                provider_sid="SM1",
+                provider_status="delivered",
             ),
             key,
             10.5,
@@ -188,8 +196,17 @@ async def apply(pool: asyncpg.Pool, events: list[Envelope]) -> None:
 
 
 async def counts(pool: asyncpg.Pool) -> dict[str, int]:
-    tables = ["event_archive", "teams", "staff", "shifts", "clients", "carers", "dispatches", "pages"]
-    return {t: await pool.fetchval(f"SELECT count(*) FROM {t}") for t in tables}
+    row = await pool.fetchrow(
+        """SELECT (SELECT count(*) FROM event_archive) AS event_archive,
+                  (SELECT count(*) FROM teams) AS teams,
+                  (SELECT count(*) FROM staff) AS staff,
+                  (SELECT count(*) FROM shifts) AS shifts,
+                  (SELECT count(*) FROM clients) AS clients,
+                  (SELECT count(*) FROM carers) AS carers,
+                  (SELECT count(*) FROM dispatches) AS dispatches,
+                  (SELECT count(*) FROM pages) AS pages"""
+    )
+    return dict(row)
 
 
 def test_every_event_type_is_projected_or_archived_only() -> None:
@@ -231,7 +248,9 @@ async def test_late_page_sent_keeps_delivered(pg_pool: asyncpg.Pool) -> None:
     assert row["requested_at"] == requested.occurred_at
 
 
-async def test_failed_page_records_reason_and_stays_failed_on_late_sent(pg_pool: asyncpg.Pool) -> None:
+async def test_failed_page_records_reason_and_stays_failed_on_late_sent(
+    pg_pool: asyncpg.Pool,
+) -> None:
     """A failed page keeps its reason and status when its PageSent is replayed afterwards."""
     requested, sent, _ = pages(history()[6])
     failed = ev(
@@ -266,19 +285,27 @@ async def test_replayed_open_keeps_acknowledged(pg_pool: asyncpg.Pool) -> None:
 
 
 async def test_ack_before_open_converges(pg_pool: asyncpg.Pool) -> None:
-    """An acknowledgement projected before its DispatchOpened still ends acknowledged and complete."""
+    """An ack projected before its DispatchOpened still ends acknowledged and complete."""
     events = history()
     opened, ack = events[6], events[10]
     await apply(pg_pool, [ack, opened])
     row = await pg_pool.fetchrow("SELECT status, short_code, opened_at FROM dispatches")
-    assert dict(row) == {"status": "acknowledged", "short_code": "7KQ2M", "opened_at": opened.occurred_at}
+    assert dict(row) == {
+        "status": "acknowledged",
+        "short_code": "7KQ2M",
+        "opened_at": opened.occurred_at,
+    }
 
 
 async def test_earliest_acknowledgement_wins(pg_pool: asyncpg.Pool) -> None:
     """Two acknowledgements in any order: the earlier one in event time is the one kept."""
     opened = history()[6]
-    early = ev(DispatchAcknowledged(dispatch_id=DISPATCH, staff_id="s-1", via="sms"), str(DISPATCH), 12)
-    late = ev(DispatchAcknowledged(dispatch_id=DISPATCH, staff_id="s-2", via="api"), str(DISPATCH), 13)
+    early = ev(
+        DispatchAcknowledged(dispatch_id=DISPATCH, staff_id="s-1", via="sms"), str(DISPATCH), 12
+    )
+    late = ev(
+        DispatchAcknowledged(dispatch_id=DISPATCH, staff_id="s-2", via="api"), str(DISPATCH), 13
+    )
     await apply(pg_pool, [opened, late, early, late])
     assert await pg_pool.fetchval("SELECT acknowledged_by FROM dispatches") == "s-1"
 
@@ -288,7 +315,11 @@ async def test_older_registration_never_overwrites_newer(pg_pool: asyncpg.Pool) 
     old, new = staff("s-1", "+15550000001", 1, "Sam"), staff("s-1", "+15550000002", 5, "Samantha")
     await apply(pg_pool, [old, new, old])
     row = await pg_pool.fetchrow("SELECT display_name, phone, languages FROM staff")
-    assert dict(row) == {"display_name": "Samantha", "phone": "+15550000002", "languages": ["en", "fr"]}
+    assert dict(row) == {
+        "display_name": "Samantha",
+        "phone": "+15550000002",
+        "languages": ["en", "fr"],
+    }
 
 
 async def test_archive_is_append_only(pg_pool: asyncpg.Pool) -> None:

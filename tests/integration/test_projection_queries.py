@@ -152,11 +152,17 @@ async def test_caller_lookup(pg_pool: asyncpg.Pool) -> None:
         pg_pool,
         [
             ev(
-                ClientEnrolled(client_id="c-1", team_id="t-1", display_name="A", phone="+15550000101"),
+                ClientEnrolled(
+                    client_id="c-1", team_id="t-1", display_name="A", phone="+15550000101"
+                ),
                 "c-1",
                 at,
             ),
-            ev(ClientEnrolled(client_id="c-2", team_id="t-2", display_name="B", phone=None), "c-2", at),
+            ev(
+                ClientEnrolled(client_id="c-2", team_id="t-2", display_name="B", phone=None),
+                "c-2",
+                at,
+            ),
             ev(
                 CarerRegistered(
                     client_id="c-2",

@@ -1,0 +1,72 @@
+"""Crisis texts, and the team-scoped API that shows a dispatch to its own team only."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+
+from dispatch.demo.seed import CARERS, TEAM_ID
+from dispatch.stack.runtime import Stack
+from integrations.twilio.sandbox import SandboxPhones
+from tests.e2e.helpers import code_of, last_index, until
+
+
+@pytest.fixture
+async def phones(stack: Stack) -> AsyncIterator[SandboxPhones]:
+    p = SandboxPhones(stack.settings.twilio_api_base_url)
+    yield p
+    await p.close()
+
+
+async def test_carer_text_to_crisis_line_pages_on_duty_worker(
+    stack: Stack, phones: SandboxPhones
+) -> None:
+    """A carer's text to the crisis line is answered and pages the on-duty worker."""
+    primary = (await stack.read_models.on_duty(TEAM_ID, stack.clock.now())).primary
+    assert primary is not None
+    carer_phone = CARERS["c-06"][0]
+    after = last_index(stack)
+    status, reply = await phones.send_sms(
+        carer_phone, stack.settings.crisis_line_number, "He has not slept for three days"
+    )
+    assert status == 200 and "reached the crisis team" in reply
+    sms = await phones.wait_for_sms(primary.phone, after=after, timeout=20)
+    assert "crisis text (carer)" in sms["body"]
+    assert "slept" not in sms["body"]
+    row = await until(
+        lambda: stack.read_models.dispatch_by_code(code_of(sms["body"])), what="dispatch row"
+    )
+    assert row.client_id == "c-06" and row.caller_kind == "carer" and row.reason == "crisis_text"
+
+
+async def _get(stack: Stack, path: str, token: str | None) -> tuple[int, dict[str, object]]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"{stack.settings.public_base_url}{path}", headers=headers) as resp,
+    ):
+        body = await resp.json() if resp.content_type == "application/json" else {}
+        return resp.status, body
+
+
+async def test_api_is_authenticated_and_team_scoped(stack: Stack, phones: SandboxPhones) -> None:
+    """No token: 401; another team's token: not found; own team: the dispatch and timeline."""
+    primary = (await stack.read_models.on_duty(TEAM_ID, stack.clock.now())).primary
+    assert primary is not None
+    after = last_index(stack)
+    await phones.place_call("+15557770002", stack.settings.crisis_line_number)
+    code = code_of((await phones.wait_for_sms(primary.phone, after=after, timeout=20))["body"])
+    await until(lambda: stack.read_models.dispatch_by_code(code), what="dispatch row")
+
+    assert (await _get(stack, "/api/dispatches", None))[0] == 401
+    assert (await _get(stack, "/api/dispatches", "wrong-token"))[0] == 401
+    assert (await _get(stack, f"/api/dispatches/{code}", "other-team-token"))[0] == 404
+    status, listing = await _get(stack, "/api/dispatches", "north-lead-token")
+    assert status == 200 and listing["team_id"] == TEAM_ID
+    assert code in {d["short_code"] for d in listing["dispatches"]}  # type: ignore[attr-defined]
+    status, detail = await _get(stack, f"/api/dispatches/{code}", "north-lead-token")
+    assert status == 200
+    assert detail["dispatch"]["short_code"] == code  # type: ignore[index]
+    assert [e["type"] for e in detail["timeline"]][:1] == ["CrisisCallReceived"]  # type: ignore[attr-defined]
