@@ -47,7 +47,9 @@ class Settings(BaseSettings):
     broker_rebalance_timeout_s: float = Field(default=5.0, gt=0)
     broker_heartbeat_interval_s: float = Field(default=1.0, gt=0)
     consumer_fetch_max_wait_ms: int = Field(
-        default=20, ge=0, description="cap on the broker fetch long-poll (tansu sleeps it in full)"
+        default=20,
+        ge=1,
+        description="cap on the fetch long-poll (tansu sleeps it in full; 0 returns nothing)",
     )
     broker_commit_interval_s: float = Field(
         default=2.8, gt=0, description="how often the worker commits consumed offsets"

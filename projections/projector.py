@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import asyncpg
@@ -142,7 +143,8 @@ class Projector:
                 if polled is not None and polled > since_ms:
                     fresh[tp].add(polled)
                 highwater = consumer.highwater(tp)
-                if len(fresh[tp]) < 2 or highwater is None or self._next[tp] < highwater:
+                # next > highwater: the log restarted below our position; _run rewinds it.
+                if len(fresh[tp]) < 2 or highwater is None or self._next[tp] != highwater:
                     behind = True
             if not behind:
                 return
@@ -163,16 +165,53 @@ class Projector:
                 log.warning("projector_fetch_failed", projection=self.name, error=repr(exc))
                 await asyncio.sleep(self._backoff_s)
                 continue
-            for tp, records in batches.items():
+            for tp in self._assigned:
+                records = batches.get(tp) or []
+                if self._log_rewound(consumer, tp, records):
+                    await self._retrying(tp, partial(self._rewind, tp, reposition=not records))
                 if records:
-                    await self._apply_until_done(tp, records)
+                    await self._retrying(tp, partial(self._apply, tp, records))
 
-    async def _apply_until_done(self, tp: TopicPartition, records: Sequence[Any]) -> None:
-        """Apply one partition's batch, retrying (loudly) while the database refuses it."""
+    def _log_rewound(
+        self, consumer: AIOKafkaConsumer, tp: TopicPartition, records: Sequence[Any]
+    ) -> bool:
+        """Is the partition's log now behind our stored position? (An embedded broker that
+        restarted empty while PostgreSQL kept the offsets.) Real Kafka answers a fetch past
+        the end with OFFSET_OUT_OF_RANGE and aiokafka resets to the earliest offset, so
+        records arrive from below our position; tansu answers with no records and a high
+        watermark below our position."""
+        highwater = consumer.highwater(tp)
+        below = bool(records) and records[0].offset < self._next[tp]
+        return below or (highwater is not None and highwater < self._next[tp])
+
+    async def _rewind(self, tp: TopicPartition, *, reposition: bool) -> None:
+        """Project the partition again from its beginning (idempotent: no row changes twice)."""
+        consumer = self._require_consumer()
+        log.warning(
+            "projection_log_rewound",
+            projection=self.name,
+            topic=tp.topic,
+            partition=tp.partition,
+            stored_next_offset=self._next[tp],
+            highwater=consumer.highwater(tp),
+        )
+        await self._pool.execute(
+            """UPDATE projection_offsets SET next_offset = 0
+               WHERE projection = $1 AND topic = $2 AND partition = $3""",
+            self.name,
+            tp.topic,
+            tp.partition,
+        )
+        self._next[tp] = 0
+        if reposition:  # aiokafka did not reset the position itself
+            await consumer.seek_to_beginning(tp)
+
+    async def _retrying(self, tp: TopicPartition, step: Callable[[], Awaitable[None]]) -> None:
+        """Run one database step for a partition, retrying (loudly) while it fails."""
         backoff = self._backoff_s
         while True:
             try:
-                await self._apply(tp, records)
+                await step()
                 return
             except Exception as exc:  # database down or a bug: never skip, keep trying
                 log.error(
@@ -180,7 +219,7 @@ class Projector:
                     projection=self.name,
                     topic=tp.topic,
                     partition=tp.partition,
-                    first_offset=records[0].offset,
+                    next_offset=self._next[tp],
                     error=repr(exc),
                     retry_in_s=backoff,
                 )
@@ -217,14 +256,15 @@ class Projector:
         except EventDecodeError as exc:
             await self._dead_letter(conn, record, "decode", str(exc), None)
             return
-        try:
-            async with conn.transaction():  # a savepoint: one refused event spoils nothing else
-                await project(conn, event, position)
-        except _REFUSED as exc:
-            with contextlib.suppress(*_REFUSED):
-                async with conn.transaction():
-                    await archive(conn, event, position)
-            await self._dead_letter(conn, record, "project", repr(exc), event.event_id)
+        with structlog.contextvars.bound_contextvars(**event.log_context()):
+            try:
+                async with conn.transaction():  # a savepoint: a refused event spoils no other
+                    await project(conn, event, position)
+            except _REFUSED as exc:
+                with contextlib.suppress(*_REFUSED):
+                    async with conn.transaction():
+                        await archive(conn, event, position)
+                await self._dead_letter(conn, record, "project", repr(exc), event.event_id)
 
     async def _dead_letter(
         self, conn: asyncpg.Connection, record: Any, stage: str, error: str, event_id: Any

@@ -78,28 +78,19 @@ class EmbeddedBroker:
         if self._proc is not None:
             raise RuntimeError("embedded broker already started")
         self._state_dir.mkdir(parents=True, exist_ok=True)
-        binary = broker_binary()
         started = time.monotonic()
-        # A port picked with port=0 may be taken between the pick and the bind: retry.
-        attempts = 3 if self._requested_port == 0 else 1
-        for attempt in range(1, attempts + 1):
-            self._port = self._requested_port or free_port()
-            self._spawn(binary)
-            try:
-                await self._wait_ready()
-                break
-            except BrokerStartError:
-                await self.stop()
-                if attempt == attempts:
-                    raise
-                log.warning("broker_start_retry", attempt=attempt, log=str(self.log_path))
-        await create_topics(
-            self.bootstrap_servers,
-            topic_specs(),
-            partitions=self._partitions,
-            replication_factor=1,
-            with_config=False,
-        )
+        try:
+            await self._spawn_until_ready(broker_binary())
+            await create_topics(
+                self.bootstrap_servers,
+                topic_specs(),
+                partitions=self._partitions,
+                replication_factor=1,
+                with_config=False,
+            )
+        except BaseException:
+            await self.stop()  # a failed or cancelled start leaves no process behind
+            raise
         log.info(
             "broker_started",
             pid=self.pid,
@@ -107,6 +98,21 @@ class EmbeddedBroker:
             partitions=self._partitions,
             elapsed_ms=round((time.monotonic() - started) * 1000),
         )
+
+    async def _spawn_until_ready(self, binary: Path) -> None:
+        # A port picked with port=0 may be taken between the pick and the bind: retry.
+        attempts = 3 if self._requested_port == 0 else 1
+        for attempt in range(1, attempts + 1):
+            self._port = self._requested_port or free_port()
+            self._spawn(binary)
+            try:
+                await self._wait_ready()
+                return
+            except BrokerStartError:
+                await self.stop()
+                if attempt == attempts:
+                    raise
+                log.warning("broker_start_retry", attempt=attempt, log=str(self.log_path))
 
     def _spawn(self, binary: Path) -> None:
         url = f"tcp://{HOST}:{self._port}"
@@ -157,17 +163,19 @@ class EmbeddedBroker:
         proc = self._proc
         if proc is None:
             return
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            deadline = time.monotonic() + timeout_s
-            while proc.poll() is None and time.monotonic() < deadline:
-                await asyncio.sleep(0.02)
+        try:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                deadline = time.monotonic() + timeout_s
+                while proc.poll() is None and time.monotonic() < deadline:
+                    await asyncio.sleep(0.02)
+        finally:  # also when cancelled while waiting
             if proc.poll() is None:
                 log.warning("broker_kill_after_timeout", pid=proc.pid, timeout_s=timeout_s)
                 proc.kill()
-        proc.wait()
+            proc.wait()
+            self._proc = None
         log.info("broker_stopped", pid=proc.pid, returncode=proc.returncode)
-        self._proc = None
 
     def _log_tail(self, lines: int = 30) -> str:
         try:
@@ -250,6 +258,17 @@ async def create_topics(
     return created
 
 
+async def cluster_size(bootstrap: str) -> int:
+    """How many brokers the cluster has."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        cluster = await admin.describe_cluster()
+    finally:
+        await admin.close()
+    return len(cluster["brokers"])
+
+
 async def _wait_listed(admin: AIOKafkaAdminClient, names: set[str], timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     while not names <= set(await admin.list_topics()):
@@ -262,6 +281,7 @@ __all__ = [
     "BrokerStartError",
     "EmbeddedBroker",
     "broker_binary",
+    "cluster_size",
     "create_topics",
     "free_port",
     "new_topics",

@@ -143,19 +143,12 @@ class EmbeddedPostgres:
         self.initdb_seconds = None
         if not (self.data_dir / "PG_VERSION").exists():
             await self._initdb(run_as)
-        for attempt in range(1, _PORT_ATTEMPTS + 1):
-            port = self._requested_port or _free_port()
-            self._spawn(run_as, port)
-            try:
-                await self._wait_ready()
-                break
-            except EmbeddedPostgresError as exc:
-                bind_race = "could not bind" in str(exc) or "already in use" in str(exc)
-                await self.stop()
-                if not (bind_race and self._requested_port == 0 and attempt < _PORT_ATTEMPTS):
-                    raise
-                log.warning("postgres_port_taken_retrying", port=port, attempt=attempt)
-        await self._ensure_database()
+        try:
+            await self._spawn_until_ready(run_as)
+            await self._ensure_database()
+        except BaseException:  # cancelled or failed half-way: leave no server behind
+            await self.stop()
+            raise
         self.start_seconds = time.perf_counter() - began
         log.info(
             "postgres_started",
@@ -197,6 +190,21 @@ class EmbeddedPostgres:
         await self.stop()
 
     # --- steps ---------------------------------------------------------------------------
+    async def _spawn_until_ready(self, run_as: _RunAs | None) -> None:
+        """Start the postmaster; a free port taken before postgres bound it is picked again."""
+        for attempt in range(1, _PORT_ATTEMPTS + 1):
+            port = self._requested_port or _free_port()
+            self._spawn(run_as, port)
+            try:
+                await self._wait_ready()
+                return
+            except EmbeddedPostgresError as exc:
+                await self.stop()
+                bind_race = "could not bind" in str(exc)
+                if not (bind_race and self._requested_port == 0 and attempt < _PORT_ATTEMPTS):
+                    raise
+                log.warning("postgres_port_taken_retrying", port=port, attempt=attempt)
+
     def _prepare_dir(self) -> _RunAs | None:
         """Create the data dir; as root, hand it to the system user the server runs as."""
         self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)

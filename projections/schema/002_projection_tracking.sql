@@ -10,6 +10,7 @@ CREATE TABLE projection_offsets (
 -- Messages a projection could not use: kept with their bytes, never silently dropped.
 -- stage 'decode': not a valid event; 'project': a valid event the read models refused.
 CREATE TABLE dead_letters (
+    id                 bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     projection         text        NOT NULL,
     topic              text        NOT NULL,
     partition          integer     NOT NULL,
@@ -19,6 +20,9 @@ CREATE TABLE dead_letters (
     event_id           uuid,
     key                bytea,
     raw                bytea,
-    message_timestamp  timestamptz,
-    PRIMARY KEY (projection, topic, partition, "offset")
+    message_timestamp  timestamptz
 );
+-- A redelivered message is recorded once; a different message at a reused position (an
+-- embedded broker restarted empty) is recorded too.
+CREATE UNIQUE INDEX dead_letters_once
+    ON dead_letters (projection, topic, partition, "offset", md5(coalesce(raw, ''::bytea)));

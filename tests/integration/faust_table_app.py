@@ -15,7 +15,7 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import faust
 
@@ -46,7 +46,8 @@ class Status:
 
 def consumer_fetch_wait_ms(app: faust.App) -> int | None:
     """The fetch_max_wait_ms of the running aiokafka consumer (None before it exists)."""
-    consumer = getattr(app.consumer._thread, "_consumer", None)
+    thread = getattr(app.consumer, "_thread", None)
+    consumer = getattr(thread, "_consumer", None)
     fetcher = getattr(consumer, "_fetcher", None)
     return None if fetcher is None else int(fetcher._fetch_max_wait_ms)
 
@@ -64,19 +65,19 @@ def create_app(settings: Settings, source_topic: str, status: Status) -> faust.A
         async for key, _value in stream.items():
             counts[key.decode()] += 1
 
-    @app.on_rebalance_complete.connect  # type: ignore[untyped-decorator]
-    async def _recovered(sender: Any, **_: Any) -> None:
+    async def _recovered(sender: Any, *_: Any, signal: Any, **__: Any) -> None:
         if "recovered" not in status.data:
             status.data["recovered"] = dict(counts.items())
             status.data["recovered_at"] = time.time()
             status.write()
 
-    @app.timer(interval=0.05)
     async def _report() -> None:
         status.data["counts"] = dict(counts.items())
         status.data["fetch_max_wait_ms"] = consumer_fetch_wait_ms(app)
         status.write()
 
+    app.on_rebalance_complete.connect(cast(Any, _recovered))  # mode's handler type is opaque
+    app.timer(interval=0.05)(_report)
     return app
 
 

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -128,7 +128,7 @@ async def produce_shuffled(bootstrap: str, topic: str, counts: dict[str, int]) -
 @pytest.fixture(scope="module")
 async def counted(
     kafka_broker: KafkaUnderTest, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Counted]:
+) -> Counted:
     state_dir = tmp_path_factory.mktemp("table-recovery")
     run = uuid.uuid4().hex[:8]
     app_id, source = f"table-recovery-{run}", f"test.table-recovery-{run}"
@@ -155,7 +155,7 @@ async def counted(
         await worker.wait_for("all counted", lambda s: s.get("counts") == EXPECTED, 60)
     finally:
         await worker.stop()
-    yield Counted(env, state_dir, f"{app_id}-counts-changelog", first)
+    return Counted(env, state_dir, f"{app_id}-counts-changelog", first)
 
 
 async def test_restored_table_equals_the_counts(counted: Counted) -> None:

@@ -6,14 +6,16 @@ below are exactly what the test produced.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
+from structlog.testing import capture_logs
 
 from dispatch.events import Envelope, EventPayload, encode, new_event, topic_of
 from dispatch.events.catalogue import (
@@ -302,3 +304,56 @@ async def test_malformed_message_is_dead_lettered_and_projection_goes_on(
         == 1
     )
     assert await stored_total(pg_pool) == 6
+
+
+async def test_database_failure_is_retried_not_skipped(
+    topics: Topics, pg_pool: asyncpg.Pool, running: list[Projector]
+) -> None:
+    """While the database refuses a batch the projector retries it; nothing is skipped."""
+    await pg_pool.execute("ALTER TABLE staff RENAME TO staff_away")
+    projector = await start(topics.projector(pg_pool), running)
+    with capture_logs() as logs:
+        await topics.publish(roster(3))
+
+        async def failed_once() -> bool:
+            return any(entry["event"] == "projection_batch_failed" for entry in logs)
+
+        await until(failed_once)
+        with pytest.raises(TimeoutError, match="not caught up"):
+            await projector.wait_until_caught_up(timeout=0.5)
+        await pg_pool.execute("ALTER TABLE staff_away RENAME TO staff")
+        await projector.wait_until_caught_up(timeout=20)
+    failure = next(e for e in logs if e["event"] == "projection_batch_failed")
+    assert failure["log_level"] == "error" and "staff" in failure["error"]
+    counts = await table_counts(pg_pool)
+    assert (counts["teams"], counts["staff"], counts["dead_letters"]) == (1, 3, 0)
+    assert await stored_total(pg_pool) == 4
+
+
+async def until(predicate: Callable[[], Awaitable[bool]], within_s: float = 10.0) -> None:
+    """Poll a condition with a bounded timeout."""
+    deadline = asyncio.get_running_loop().time() + within_s
+    while not await predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError("condition not met")
+        await asyncio.sleep(0.01)
+
+
+async def test_offsets_ahead_of_a_restarted_log_are_rewound(
+    topics: Topics, pg_pool: asyncpg.Pool, running: list[Projector]
+) -> None:
+    """Stored offsets beyond the log (a broker that restarted empty) restart it from the start."""
+    await pg_pool.executemany(
+        "INSERT INTO projection_offsets VALUES ('read-models', $1, $2, 1000)",
+        [(name, p) for name in topics.names.values() for p in range(4)],
+    )
+    await topics.publish_raw(ROSTER_EVENTS, "t-1", b"not an event")
+    events = roster(3)
+    await topics.publish(events)
+    with capture_logs() as logs:
+        projector = await start(topics.projector(pg_pool), running)
+        await projector.wait_until_caught_up(timeout=20)
+    assert any(e["event"] == "projection_log_rewound" for e in logs)
+    counts = await table_counts(pg_pool)
+    assert (counts["staff"], counts["dead_letters"]) == (3, 1)
+    assert await stored_total(pg_pool) == len(events) + 1

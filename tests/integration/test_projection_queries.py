@@ -243,3 +243,31 @@ async def test_dispatch_queries(pg_pool: asyncpg.Pool) -> None:
     assert [e.event_id for e in await rm.archive(correlation_id=other.correlation_id)] == [
         other.event_id
     ]
+
+
+async def test_archive_puts_cause_before_effect_on_equal_times(pg_pool: asyncpg.Pool) -> None:
+    """Events stamped alike come out cause first, whatever their ids would say."""
+    at = DAY + timedelta(hours=1)
+    cause = opened("QWERT", 60)
+    dispatch_id = cause.payload.dispatch_id  # type: ignore[attr-defined]
+    effect = new_event(
+        PageRequested(
+            notification_id=uuid.uuid4(),
+            dispatch_id=dispatch_id,
+            step=0,
+            attempt=0,
+            channel="sms",
+            staff_id="day",
+            to_number="+15550000001",
+            body="CRISIS QWERT",
+        ),
+        key=str(dispatch_id),
+        occurred_at=at,
+        recorded_at=at,
+        actor="test",
+        cause=cause,
+        event_id=uuid.UUID(int=0),  # sorts before the cause's random id
+    )
+    await apply(pg_pool, [effect, cause])
+    timeline = await ReadModels(pg_pool).archive(correlation_id=cause.correlation_id)
+    assert [e.type for e in timeline] == ["DispatchOpened", "PageRequested"]
