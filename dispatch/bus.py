@@ -10,25 +10,43 @@ from dispatch.events import Envelope, encode, topic_of
 
 
 class EventPublisher:
-    """acks=all, no idempotent producer (the embedded broker has none): dedup is by event id."""
+    """acks=all, no idempotent producer (the embedded broker has none): dedup is by event id.
 
-    def __init__(self, bootstrap_servers: str) -> None:
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=bootstrap_servers,
+    The producer connects on first use and again after a failed connect, so a publisher
+    created while Kafka is down starts working when Kafka comes back.
+    """
+
+    def __init__(self, bootstrap_servers: str, *, request_timeout_ms: int = 10_000) -> None:
+        self._bootstrap = bootstrap_servers
+        self._timeout_ms = request_timeout_ms
+        self._producer: AIOKafkaProducer | None = None
+
+    async def start(self) -> None:
+        if self._producer is not None:
+            return
+        producer = AIOKafkaProducer(
+            bootstrap_servers=self._bootstrap,
             acks="all",
             enable_idempotence=False,
             linger_ms=2,
-            request_timeout_ms=10_000,
+            request_timeout_ms=self._timeout_ms,
         )
-
-    async def start(self) -> None:
-        await self._producer.start()
+        try:
+            await producer.start()
+        except BaseException:
+            await producer.stop()
+            raise
+        self._producer = producer
 
     async def stop(self) -> None:
-        await self._producer.stop()
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
 
     async def publish(self, events: Sequence[Envelope]) -> None:
         """Send in order and wait until the broker has every one."""
+        await self.start()
+        assert self._producer is not None
         futures = [
             await self._producer.send(topic_of(e), value=encode(e), key=e.key.encode())
             for e in events

@@ -6,6 +6,7 @@ already in PostgreSQL. The event is spooled durably and relayed to Kafka afterwa
 
 from __future__ import annotations
 
+import asyncio
 from urllib.parse import urlencode
 from uuid import UUID
 
@@ -21,8 +22,9 @@ from dispatch.events.catalogue import (
     PageDelivered,
     PageFailed,
 )
-from dispatch.web.context import ctx
+from dispatch.web.context import WebContext, ctx
 from integrations.twilio import twiml
+from projections.models import Dispatch
 
 log = structlog.get_logger(__name__)
 routes = web.RouteTableDef()
@@ -33,6 +35,7 @@ NOBODY = (
     "will call you back as soon as possible. If you are in immediate danger, call 911."
 )
 DIAL_TIMEOUT_S = 20
+CODE_LOOKUP_GRACE_S = 3.0
 
 
 def _xml(body: str) -> web.Response:
@@ -197,7 +200,7 @@ async def _staff_reply(request: web.Request, form: dict[str, str], staff_id: str
         reply = parse_reply(form.get("Body", ""))
     except ReplyError as exc:
         return _xml(twiml.sms_reply(str(exc)))
-    row = await c.read_models.dispatch_by_code(reply.code)
+    row = await _dispatch_by_code(c, reply.code)
     if row is None:
         log.warning("reply_unknown_code", staff_id=staff_id, code=reply.code)
         return _xml(twiml.sms_reply(f"No open dispatch has code {reply.code}."))
@@ -236,6 +239,18 @@ async def _staff_reply(request: web.Request, form: dict[str, str], staff_id: str
         correlation_id=str(row.correlation_id),
     )
     return _xml(twiml.sms_reply(text))
+
+
+async def _dispatch_by_code(c: WebContext, code: str) -> Dispatch | None:
+    """The dispatch a code names. A page can reach a phone a few milliseconds before the
+    projector has written its DispatchOpened row, so an unknown code is looked up again
+    for a short, bounded while before the worker is told it is unknown."""
+    deadline = asyncio.get_running_loop().time() + CODE_LOOKUP_GRACE_S
+    while True:
+        row = await c.read_models.dispatch_by_code(code)
+        if row is not None or asyncio.get_running_loop().time() >= deadline:
+            return row
+        await asyncio.sleep(0.05)
 
 
 @routes.post("/twilio/status")
