@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from dispatch.events.areas import AREA_PAYLOADS
 from dispatch.events.catalogue import ALL_PAYLOADS
 from dispatch.events.envelope import Envelope, EventPayload
 from dispatch.topics import topic_for_event
@@ -16,7 +17,9 @@ class EventDecodeError(ValueError):
     """Raised for bytes that are not a valid event of a known type and version."""
 
 
-_PAYLOADS: dict[str, type[EventPayload]] = {cls.event_type: cls for cls in ALL_PAYLOADS}
+EVERY_PAYLOAD: tuple[type[EventPayload], ...] = (*ALL_PAYLOADS, *AREA_PAYLOADS)
+_PAYLOADS: dict[str, type[EventPayload]] = {cls.event_type: cls for cls in EVERY_PAYLOAD}
+assert len(_PAYLOADS) == len(EVERY_PAYLOAD), "two payload classes share an event type"
 
 
 def payload_class(event_type: str) -> type[EventPayload]:

@@ -1,0 +1,11 @@
+"""Event payloads declared by domain areas outside the core catalogue.
+
+Each area keeps its events beside its domain code (dispatch/<area>/events.py) and adds
+its tuple here, so the one registry knows every event type.
+"""
+
+from __future__ import annotations
+
+from dispatch.events.envelope import EventPayload
+
+AREA_PAYLOADS: tuple[type[EventPayload], ...] = ()
