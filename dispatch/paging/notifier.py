@@ -140,7 +140,8 @@ class Notifier:
     def _sent(self, request: Envelope, sid: str, status: str) -> Envelope:
         page = request.payload
         assert isinstance(page, PageRequested)
-        return new_event(
+        return self._outcome(
+            request,
             PageSent(
                 notification_id=page.notification_id,
                 dispatch_id=page.dispatch_id,
@@ -148,18 +149,13 @@ class Notifier:
                 provider_sid=sid,
                 provider_status=status,
             ),
-            key=request.key,
-            event_id=derived_id(page.notification_id, "sent"),
-            occurred_at=self._clock.now(),
-            recorded_at=self._clock.now(),
-            actor=ACTOR,
-            cause=request,
         )
 
     def _failed(self, request: Envelope, reason: str, *, provider_fault: bool) -> Envelope:
         page = request.payload
         assert isinstance(page, PageRequested)
-        return new_event(
+        return self._outcome(
+            request,
             PageFailed(
                 notification_id=page.notification_id,
                 dispatch_id=page.dispatch_id,
@@ -167,10 +163,17 @@ class Notifier:
                 reason=reason[:500],
                 provider_fault=provider_fault,
             ),
+        )
+
+    def _outcome(self, request: Envelope, outcome: PageSent | PageFailed) -> Envelope:
+        """The outcome event of a page; its id is derived, so a re-report is one event."""
+        now = self._clock.now()
+        return new_event(
+            outcome,
             key=request.key,
-            event_id=derived_id(page.notification_id, "failed"),
-            occurred_at=self._clock.now(),
-            recorded_at=self._clock.now(),
+            event_id=derived_id(outcome.notification_id, outcome.event_type),
+            occurred_at=now,
+            recorded_at=now,
             actor=ACTOR,
             cause=request,
         )

@@ -15,6 +15,7 @@ import pytest
 from dispatch.demo.scenario import seed
 from dispatch.settings import Settings
 from dispatch.stack.runtime import Stack
+from integrations.twilio.sandbox import SandboxPhones
 
 
 @pytest.fixture(scope="session")
@@ -44,3 +45,11 @@ async def stack(
         await stack.stop()
         await admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
         await admin.close()
+
+
+@pytest.fixture
+async def phones(stack: Stack) -> AsyncIterator[SandboxPhones]:
+    """The sandbox's phones: place calls and send texts as callers and staff."""
+    p = SandboxPhones(stack.settings.twilio_api_base_url)
+    yield p
+    await p.close()

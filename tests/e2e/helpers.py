@@ -7,7 +7,9 @@ import time
 import uuid
 from typing import Any
 
+from dispatch.demo.seed import TEAM_ID
 from dispatch.stack.runtime import Stack
+from projections.models import StaffMember
 
 
 async def until(predicate: Any, *, within_s: float = 20.0, what: str = "condition") -> Any:
@@ -49,3 +51,10 @@ async def spool_total(stack: Stack, key: str | None = None) -> int:
         "SELECT count(*) FROM ingress_spool WHERE $1::text IS NULL OR key = $1", key
     )
     return total
+
+
+async def on_duty_primary(stack: Stack) -> StaffMember:
+    """The demo team's primary on call right now."""
+    primary = (await stack.read_models.on_duty(TEAM_ID, stack.clock.now())).primary
+    assert primary is not None, "the demo rota covers every instant"
+    return primary

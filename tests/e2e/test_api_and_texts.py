@@ -2,30 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import aiohttp
-import pytest
 
 from dispatch.demo.seed import CARERS, TEAM_ID
 from dispatch.stack.runtime import Stack
 from integrations.twilio.sandbox import SandboxPhones
-from tests.e2e.helpers import code_of, last_index, until
-
-
-@pytest.fixture
-async def phones(stack: Stack) -> AsyncIterator[SandboxPhones]:
-    p = SandboxPhones(stack.settings.twilio_api_base_url)
-    yield p
-    await p.close()
+from tests.e2e.helpers import code_of, last_index, on_duty_primary, until
 
 
 async def test_carer_text_to_crisis_line_pages_on_duty_worker(
     stack: Stack, phones: SandboxPhones
 ) -> None:
     """A carer's text to the crisis line is answered and pages the on-duty worker."""
-    primary = (await stack.read_models.on_duty(TEAM_ID, stack.clock.now())).primary
-    assert primary is not None
+    primary = await on_duty_primary(stack)
     carer_phone = CARERS["c-06"][0]
     after = last_index(stack)
     status, reply = await phones.send_sms(
@@ -53,8 +42,7 @@ async def _get(stack: Stack, path: str, token: str | None) -> tuple[int, dict[st
 
 async def test_api_is_authenticated_and_team_scoped(stack: Stack, phones: SandboxPhones) -> None:
     """No token: 401; another team's token: not found; own team: the dispatch and timeline."""
-    primary = (await stack.read_models.on_duty(TEAM_ID, stack.clock.now())).primary
-    assert primary is not None
+    primary = await on_duty_primary(stack)
     after = last_index(stack)
     await phones.place_call("+15557770002", stack.settings.crisis_line_number)
     code = code_of((await phones.wait_for_sms(primary.phone, after=after, timeout=20))["body"])

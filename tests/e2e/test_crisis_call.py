@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
 
-import pytest
 from aiokafka import AIOKafkaConsumer
 
-from dispatch.demo.seed import CLIENT_PHONES, TEAM_ID
+from dispatch.demo.seed import CLIENT_PHONES
 from dispatch.stack.runtime import Stack
 from dispatch.topics import DISPATCH_EVENTS, PAGE_EVENTS
 from integrations.twilio.sandbox import SandboxPhones
@@ -17,17 +15,11 @@ from tests.e2e.helpers import (
     archive_types,
     code_of,
     last_index,
+    on_duty_primary,
     sms_count,
     spool_total,
     until,
 )
-
-
-@pytest.fixture
-async def phones(stack: Stack) -> AsyncIterator[SandboxPhones]:
-    p = SandboxPhones(stack.settings.twilio_api_base_url)
-    yield p
-    await p.close()
 
 
 async def _topic_types(stack: Stack, topic: str, key: str) -> list[str]:
@@ -56,8 +48,7 @@ async def test_crisis_call_pages_on_duty_worker_who_acks_and_resolves(
 ) -> None:
     """A client's call dials the on-duty worker, pages them by SMS, and ACK/DONE close it."""
     s = stack.settings
-    primary = (await stack.read_models.on_duty(TEAM_ID, stack.clock.now())).primary
-    assert primary is not None
+    primary = await on_duty_primary(stack)
     after = last_index(stack)
 
     status, twiml = await phones.place_call(CLIENT_PHONES["c-01"], s.crisis_line_number)
@@ -121,8 +112,7 @@ async def _page_delivered(stack: Stack, dispatch_id: uuid.UUID) -> bool:
 
 async def test_unknown_caller_is_still_dispatched(stack: Stack, phones: SandboxPhones) -> None:
     """A number not on file reaches the on-duty worker and opens a dispatch all the same."""
-    primary = (await stack.read_models.on_duty(TEAM_ID, stack.clock.now())).primary
-    assert primary is not None
+    primary = await on_duty_primary(stack)
     after = last_index(stack)
     status, twiml = await phones.place_call("+15557770001", stack.settings.crisis_line_number)
     assert status == 200 and primary.phone in twiml
@@ -136,8 +126,7 @@ async def test_unknown_caller_is_still_dispatched(stack: Stack, phones: SandboxP
 
 async def test_twilio_retry_of_same_call_pages_once(stack: Stack, phones: SandboxPhones) -> None:
     """The same CallSid delivered twice (Twilio retries) opens one dispatch and pages once."""
-    primary = (await stack.read_models.on_duty(TEAM_ID, stack.clock.now())).primary
-    assert primary is not None
+    primary = await on_duty_primary(stack)
     call_sid = "CA" + uuid.uuid4().hex
     after = last_index(stack)
     for _ in range(2):
@@ -162,8 +151,7 @@ async def test_reply_from_unknown_number_changes_nothing(
     stack: Stack, phones: SandboxPhones
 ) -> None:
     """An ACK from a number not on the rota is refused and the dispatch stays open."""
-    primary = (await stack.read_models.on_duty(TEAM_ID, stack.clock.now())).primary
-    assert primary is not None
+    primary = await on_duty_primary(stack)
     after = last_index(stack)
     await phones.place_call(CLIENT_PHONES["c-05"], stack.settings.crisis_line_number)
     code = code_of((await phones.wait_for_sms(primary.phone, after=after, timeout=20))["body"])

@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
-
-from dispatch.demo.seed import CLIENT_PHONES, TEAM_ID
+from dispatch.demo.seed import CLIENT_PHONES
 from dispatch.stack.runtime import Stack
 from integrations.twilio.sandbox import SandboxPhones
-from tests.e2e.helpers import code_of, last_index, sms_count
-
-
-@pytest.fixture
-async def phones(stack: Stack) -> AsyncIterator[SandboxPhones]:
-    p = SandboxPhones(stack.settings.twilio_api_base_url)
-    yield p
-    await p.close()
+from tests.e2e.helpers import code_of, last_index, on_duty_primary, sms_count
 
 
 async def test_call_while_worker_down_is_paged_after_restart(
     stack: Stack, phones: SandboxPhones
 ) -> None:
     """With the worker dead the caller is still connected, and the page goes out once it is back."""
-    primary = (await stack.read_models.on_duty(TEAM_ID, stack.clock.now())).primary
-    assert primary is not None
+    primary = await on_duty_primary(stack)
     stack.workers[-1].kill()
     after = last_index(stack)
     status, twiml = await phones.place_call(
@@ -40,8 +28,7 @@ async def test_worker_killed_after_sending_does_not_page_twice(
     stack: Stack, phones: SandboxPhones
 ) -> None:
     """Killed after the SMS went out but before committing, the new worker does not resend."""
-    primary = (await stack.read_models.on_duty(TEAM_ID, stack.clock.now())).primary
-    assert primary is not None
+    primary = await on_duty_primary(stack)
     after = last_index(stack)
     await phones.place_call(CLIENT_PHONES["c-10"], stack.settings.crisis_line_number)
     sms = await phones.wait_for_sms(primary.phone, after=after, timeout=20)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import asyncpg
+from structlog.testing import capture_logs
 
 from dispatch.clock import SystemClock
 from dispatch.crisis.decide import Responder, open_dispatch
@@ -128,3 +129,20 @@ async def test_exhausted_retries_end_in_page_failed_not_silence(
     )
     assert state == "failed"
     assert sms_to_nurse(twilio_sandbox) == 0
+
+
+async def test_page_logs_carry_the_ids_needed_to_follow_a_dispatch(
+    pg_pool: asyncpg.Pool, telephony: TwilioTelephony, twilio_sandbox: TwilioSandbox
+) -> None:
+    """The page_sent log line names the notification, channel and Twilio SID, never the body."""
+    request = page_request("CA-logs")
+    with capture_logs() as logs:
+        await notifier(pg_pool, telephony).deliver(request)
+    sent = [entry for entry in logs if entry["event"] == "page_sent"]
+    assert len(sent) == 1
+    page = request.payload
+    assert isinstance(page, PageRequested)
+    assert sent[0]["notification_id"] == str(page.notification_id)
+    assert sent[0]["channel"] == "sms"
+    assert sent[0]["provider_sid"].startswith("SM")
+    assert all(page.body not in str(entry) for entry in logs)
