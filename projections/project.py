@@ -47,10 +47,13 @@ class Position:
 P = TypeVar("P", bound=EventPayload)
 Handler = Callable[[asyncpg.Connection, Envelope, Any], Awaitable[None]]
 HANDLERS: dict[type[EventPayload], Handler] = {}
-# Events kept in the archive only: no read model folds them (yet).
-ARCHIVE_ONLY: frozenset[type[EventPayload]] = frozenset(
-    {CrisisCallReceived, CrisisTextReceived, ContactRecorded, RelapseSignalObserved}
-)
+# Events kept in the archive only: no read model folds them (yet). Area modules add theirs.
+ARCHIVE_ONLY: set[type[EventPayload]] = {
+    CrisisCallReceived,
+    CrisisTextReceived,
+    ContactRecorded,
+    RelapseSignalObserved,
+}
 
 
 def handles(
@@ -372,3 +375,9 @@ async def _page_failed(conn: asyncpg.Connection, e: Envelope, p: PageFailed) -> 
         provider_sid=p.provider_sid,
         failure_reason=p.reason,
     )
+
+
+# Read models of other areas register their handlers on import.
+from projections import escalation as _escalation  # noqa: E402
+
+_AREAS = (_escalation,)

@@ -6,6 +6,7 @@ its tuple here, so the one registry knows every event type.
 
 from __future__ import annotations
 
+from dispatch.escalation.events import ESCALATION_PAYLOADS
 from dispatch.events.envelope import EventPayload
 
-AREA_PAYLOADS: tuple[type[EventPayload], ...] = ()
+AREA_PAYLOADS: tuple[type[EventPayload], ...] = (*ESCALATION_PAYLOADS,)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
+from functools import cache
 from typing import Any
 
 from pydantic import ValidationError
 
-from dispatch.events.areas import AREA_PAYLOADS
 from dispatch.events.catalogue import ALL_PAYLOADS
 from dispatch.events.envelope import Envelope, EventPayload
 from dispatch.topics import topic_for_event
@@ -17,16 +17,27 @@ class EventDecodeError(ValueError):
     """Raised for bytes that are not a valid event of a known type and version."""
 
 
-EVERY_PAYLOAD: tuple[type[EventPayload], ...] = (*ALL_PAYLOADS, *AREA_PAYLOADS)
-_PAYLOADS: dict[str, type[EventPayload]] = {cls.event_type: cls for cls in EVERY_PAYLOAD}
-assert len(_PAYLOADS) == len(EVERY_PAYLOAD), "two payload classes share an event type"
+@cache
+def every_payload() -> tuple[type[EventPayload], ...]:
+    """The core catalogue and every area's payloads (loaded on first use: areas import us)."""
+    from dispatch.events.areas import AREA_PAYLOADS
+
+    return (*ALL_PAYLOADS, *AREA_PAYLOADS)
+
+
+@cache
+def _payloads() -> dict[str, type[EventPayload]]:
+    table = {cls.event_type: cls for cls in every_payload()}
+    if len(table) != len(every_payload()):
+        raise RuntimeError("two payload classes share an event type")
+    return table
 
 
 def payload_class(event_type: str) -> type[EventPayload]:
     try:
-        return _PAYLOADS[event_type]
+        return _payloads()[event_type]
     except KeyError:
-        known = ", ".join(sorted(_PAYLOADS))
+        known = ", ".join(sorted(_payloads()))
         raise EventDecodeError(f"unknown event type {event_type!r} (known: {known})") from None
 
 

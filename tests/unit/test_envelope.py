@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from dispatch.events import EventDecodeError, decode, encode, new_event, topic_of
 from dispatch.events.catalogue import ClientEnrolled, CrisisCallReceived
 from dispatch.events.envelope import EventPayload
-from dispatch.events.registry import EVERY_PAYLOAD
+from dispatch.events.registry import every_payload
 from dispatch.topics import topic_specs
 
 T0 = datetime(2026, 3, 1, 2, 30, tzinfo=UTC)
@@ -117,5 +117,5 @@ def test_caused_event_inherits_correlation() -> None:
 def test_every_event_type_has_exactly_one_topic() -> None:
     """The topic file names each event type once, so every event has a home."""
     named = [e for spec in topic_specs() for e in spec.events]
-    assert sorted(named) == sorted(p.event_type for p in EVERY_PAYLOAD)
+    assert sorted(named) == sorted(p.event_type for p in every_payload())
     assert topic_of(_call()) == "act.client-events"

@@ -1,0 +1,1 @@
+"""Escalation: unacknowledged dispatches move up a frozen policy until someone answers."""

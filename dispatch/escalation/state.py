@@ -1,0 +1,108 @@
+"""The escalation state of one dispatch: a pure fold of its dispatch-topic events."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict
+
+from dispatch.escalation.events import DispatchEscalated, EscalationPlanFrozen
+from dispatch.escalation.policy import EXHAUSTED_STEP, EscalationPolicy, EscalationStep
+from dispatch.events import Envelope
+from dispatch.events.catalogue import (
+    CallerKind,
+    DispatchAcknowledged,
+    DispatchOpened,
+    DispatchResolved,
+    RiskLevel,
+)
+
+
+class EscalationState(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    dispatch_id: uuid.UUID
+    team_id: str
+    short_code: str
+    risk_level: RiskLevel
+    reason: str
+    caller_kind: CallerKind
+    status: Literal["open", "acknowledged", "resolved"] = "open"
+    policy: EscalationPolicy | None = None
+    sequence: int = 0
+    round: int = 0
+    step: int = 0
+    exhausted: bool = False
+    deadline_at: AwareDatetime | None = None
+
+    @property
+    def waiting(self) -> bool:
+        """Open, with a policy and a deadline: the timer watches it."""
+        return self.status == "open" and self.policy is not None and self.deadline_at is not None
+
+    def current_step(self) -> EscalationStep:
+        assert self.policy is not None
+        if self.exhausted:
+            return exhausted_step(self.policy)
+        return self.policy.steps[self.step]
+
+
+def exhausted_step(policy: EscalationPolicy) -> EscalationStep:
+    return EXHAUSTED_STEP.model_copy(update={"ack_timeout_s": policy.exhausted_repeat_s})
+
+
+def evolve(state: EscalationState | None, event: Envelope) -> EscalationState | None:
+    """Apply one dispatch-topic event. Replaying the same events gives the same state."""
+    p = event.payload
+    if isinstance(p, DispatchOpened):
+        return state or EscalationState(
+            dispatch_id=p.dispatch_id,
+            team_id=p.team_id,
+            short_code=p.short_code,
+            risk_level=p.risk_level,
+            reason=p.reason,
+            caller_kind=p.caller_kind,
+        )
+    if state is None:
+        return None
+    if isinstance(p, EscalationPlanFrozen) and state.policy is None:
+        first = p.policy.steps[0]
+        return state.model_copy(
+            update={
+                "policy": p.policy,
+                "deadline_at": p.started_at + timedelta(seconds=first.ack_timeout_s),
+            }
+        )
+    if isinstance(p, DispatchAcknowledged) and state.status == "open":
+        return state.model_copy(update={"status": "acknowledged"})
+    if isinstance(p, DispatchResolved):
+        return state.model_copy(update={"status": "resolved"})
+    if isinstance(p, DispatchEscalated) and p.sequence > state.sequence:
+        return state.model_copy(
+            update={
+                "sequence": p.sequence,
+                "round": p.round,
+                "step": p.step,
+                "exhausted": p.exhausted,
+                "deadline_at": p.deadline_at,
+            }
+        )
+    return state
+
+
+def next_position(state: EscalationState) -> tuple[int, int, bool]:
+    """(round, step, exhausted) after the current step: next step, next round, then everyone."""
+    assert state.policy is not None
+    if state.exhausted:
+        return state.round + 1, state.step, True
+    if state.step + 1 < len(state.policy.steps):
+        return state.round, state.step + 1, False
+    if state.round + 1 < state.policy.rounds:
+        return state.round + 1, 0, False
+    return state.round + 1, len(state.policy.steps), True
+
+
+def is_due(state: EscalationState, now: datetime) -> bool:
+    return state.waiting and state.deadline_at is not None and state.deadline_at <= now
