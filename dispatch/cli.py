@@ -12,6 +12,8 @@ from pathlib import Path
 import click
 
 from dispatch.logs import configure_logging
+from dispatch.risk import cli as risk_cli
+from dispatch.rota import cli as rota_cli
 from dispatch.settings import Settings
 
 
@@ -154,6 +156,11 @@ def topics_create(partitions: int | None, replication_factor: int | None) -> Non
     )
     click.echo(f"{len(specs)} topics present on {settings.kafka_bootstrap_servers}")
 
+
+main.add_command(risk_cli.signal)
+main.add_command(risk_cli.huddle)
+main.add_command(rota_cli.rota)
+main.add_command(rota_cli.oncall)
 
 if __name__ == "__main__":
     main()

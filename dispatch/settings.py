@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     broker_commit_interval_s: float = Field(
         default=2.8, gt=0, description="how often the worker commits consumed offsets"
     )
+    escalation_tick_s: float = Field(
+        default=0.5, gt=0, le=60, description="how often the escalation timer looks for deadlines"
+    )
     topic_partitions: int = Field(default=4, ge=1)
 
     # Embedded stack.

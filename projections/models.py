@@ -33,10 +33,30 @@ class StaffMember:
 
 @dataclass(frozen=True)
 class OnDuty:
-    """Who covers each layer of a team's rota at one instant (None: nobody)."""
+    """Who covers each layer of a team's rota at one instant (None: nobody).
+
+    covered False: outside the team's covered hours, nobody of the team is on call and
+    calls go to the named fallback (another team, or fallback_number).
+    """
 
     primary: StaffMember | None
     backup: StaffMember | None
+    covered: bool = True
+    fallback_team_id: str | None = None
+    fallback_number: str | None = None
+
+
+@dataclass(frozen=True)
+class Caseload:
+    """Clients per staff member of a team against its service model's ratio."""
+
+    team_id: str
+    service_model: str
+    clients: int
+    staff: int
+    clients_per_staff: float | None  # None: a team with no staff
+    target_per_staff: int
+    over_ratio: bool
 
 
 @dataclass(frozen=True)
@@ -67,6 +87,7 @@ class Dispatch:
     resolved_by: str | None
     outcome: str | None
     correlation_id: uuid.UUID
+    escalation_sequence: int = 0  # how many times it has escalated (0: first step)
 
 
 @dataclass(frozen=True)

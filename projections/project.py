@@ -18,7 +18,6 @@ from dispatch.events import Envelope, EventPayload
 from dispatch.events.catalogue import (
     CarerRegistered,
     ClientEnrolled,
-    ContactRecorded,
     CrisisCallReceived,
     CrisisTextReceived,
     DispatchAcknowledged,
@@ -28,7 +27,6 @@ from dispatch.events.catalogue import (
     PageFailed,
     PageRequested,
     PageSent,
-    RelapseSignalObserved,
     ShiftAssigned,
     StaffRegistered,
     TeamFormed,
@@ -51,8 +49,6 @@ HANDLERS: dict[type[EventPayload], Handler] = {}
 ARCHIVE_ONLY: set[type[EventPayload]] = {
     CrisisCallReceived,
     CrisisTextReceived,
-    ContactRecorded,
-    RelapseSignalObserved,
 }
 
 
@@ -379,5 +375,7 @@ async def _page_failed(conn: asyncpg.Connection, e: Envelope, p: PageFailed) -> 
 
 # Read models of other areas register their handlers on import.
 from projections import escalation as _escalation  # noqa: E402
+from projections import risk as _risk  # noqa: E402
+from projections import rota as _rota  # noqa: E402, F401
 
-_AREAS = (_escalation,)
+_AREAS = (_escalation, _risk)

@@ -5,22 +5,27 @@ from __future__ import annotations
 import dataclasses
 import json
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from itertools import groupby
 from typing import Any, TypeVar
 
 import asyncpg
 
+from dispatch.rota.caseload import caseload
+from dispatch.rota.oncall import LAYERS, on_call
+from dispatch.rota.state import TeamRota
 from projections.models import (
     ArchivedEvent,
     Caller,
     CallerKind,
+    Caseload,
     Dispatch,
     OnDuty,
     Page,
     StaffMember,
     Team,
 )
+from projections.rota import load_team_rota
 
 T = TypeVar("T")
 
@@ -57,20 +62,50 @@ class ReadModels:
         return team_id
 
     async def on_duty(self, team_id: str, at: datetime) -> OnDuty:
-        """Each layer's cover at `at` (starts_at <= at < ends_at); the newest assignment wins.
+        """Each layer's cover at any instant `at`, past or future, from the rota projection.
 
-        Shifts of staff the read model does not know are skipped (nobody could be paged).
+        The answer is dispatch.rota.oncall's (explicit override/shift, newest first, else
+        the rotation after swaps; outside covered hours nobody and the fallback). A layer
+        whose answer is a staff member the read model does not know is None.
         """
-        rows = await self._pool.fetch(
-            """SELECT DISTINCT ON (sh.layer) sh.layer, s.*
-               FROM shifts sh JOIN staff s ON s.staff_id = sh.staff_id
-               WHERE sh.team_id = $1 AND sh.starts_at <= $2 AND $2 < sh.ends_at
-               ORDER BY sh.layer, sh.assigned_at DESC, sh.assigned_by_event DESC""",
-            team_id,
-            at,
+        async with (
+            self._pool.acquire() as conn,
+            conn.transaction(isolation="repeatable_read", readonly=True),
+        ):
+            rota = await load_team_rota(conn, team_id, at, at + timedelta(microseconds=1))
+            answers = {layer: on_call(rota, layer, at) for layer in LAYERS}
+            ids = [a.staff_id for a in answers.values() if a.staff_id]
+            rows = await conn.fetch("SELECT * FROM staff WHERE staff_id = ANY($1)", ids)
+        people = {row["staff_id"]: _staff(row) for row in rows}
+        primary, backup = answers["primary"], answers["backup"]
+        return OnDuty(
+            primary=people.get(primary.staff_id or ""),
+            backup=people.get(backup.staff_id or ""),
+            covered=primary.covered,
+            fallback_team_id=primary.fallback_team_id,
+            fallback_number=primary.fallback_number,
         )
-        layers = {row["layer"]: _staff(row) for row in rows}
-        return OnDuty(primary=layers.get("primary"), backup=layers.get("backup"))
+
+    async def team_rota(self, team_id: str, start: datetime, end: datetime) -> TeamRota:
+        """The team's rota state as far as it matters for [start, end)."""
+        async with (
+            self._pool.acquire() as conn,
+            conn.transaction(isolation="repeatable_read", readonly=True),
+        ):
+            return await load_team_rota(conn, team_id, start, end)
+
+    async def caseloads(self) -> list[Caseload]:
+        """Clients per staff member for each team, flagged against its model's ratio."""
+        rows = await self._pool.fetch(
+            """SELECT t.team_id, t.service_model,
+                      (SELECT count(*) FROM clients c WHERE c.team_id = t.team_id) AS clients,
+                      (SELECT count(*) FROM staff s WHERE s.team_id = t.team_id) AS staff
+               FROM teams t ORDER BY t.team_id"""
+        )
+        return [
+            caseload(r["team_id"], r["service_model"], clients=r["clients"], staff=r["staff"])
+            for r in rows
+        ]
 
     async def staff(self, staff_id: str) -> StaffMember | None:
         row = await self._pool.fetchrow("SELECT * FROM staff WHERE staff_id = $1", staff_id)

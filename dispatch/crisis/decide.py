@@ -44,6 +44,7 @@ class DispatchView:
     short_code: str
     status: str  # open | acknowledged | resolved
     acknowledged_by: str | None
+    escalation_sequence: int = 0
 
 
 def risk_for_crisis_contact() -> RiskLevel:

@@ -7,6 +7,8 @@ from typing import Protocol
 
 from dispatch.clock import Clock
 from dispatch.crisis.decide import Responder, open_dispatch
+from dispatch.escalation.decide import freeze_plan
+from dispatch.escalation.policy import EscalationPolicy
 from dispatch.events import Envelope
 from dispatch.events.catalogue import CrisisCallReceived, CrisisTextReceived
 
@@ -19,10 +21,15 @@ class RotaLookup(Protocol):
     async def staff_responder(self, staff_id: str) -> Responder | None: ...
 
 
+class PolicyLookup(Protocol):
+    async def policy_for(self, team_id: str) -> EscalationPolicy: ...
+
+
 class CrisisLine:
-    def __init__(self, rota: RotaLookup, clock: Clock) -> None:
+    def __init__(self, rota: RotaLookup, clock: Clock, *, policies: PolicyLookup) -> None:
         self._rota = rota
         self._clock = clock
+        self._policies = policies
 
     async def handle_contact(self, contact: Envelope) -> list[Envelope]:
         payload = contact.payload
@@ -34,4 +41,7 @@ class CrisisLine:
             responder = await self._rota.staff_responder(payload.dialled_staff_id)
         if responder is None:
             responder = await self._rota.responder(payload.team_id, contact.occurred_at)
-        return open_dispatch(contact, responder=responder, now=self._clock.now())
+        now = self._clock.now()
+        opened, *pages = open_dispatch(contact, responder=responder, now=now)
+        policy = await self._policies.policy_for(payload.team_id)
+        return [opened, freeze_plan(opened, policy, now=now), *pages]

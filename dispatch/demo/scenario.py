@@ -10,9 +10,19 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
+from dispatch.demo.risk_part import run_risk_part
 from dispatch.demo.seed import CLIENT_PHONES, TEAM_ID, seed_events
+from dispatch.escalation.events import EscalationPolicySet
+from dispatch.escalation.policy import EscalationPolicy, EscalationStep
+from dispatch.events import new_event
 from dispatch.stack.runtime import Stack
+
+if TYPE_CHECKING:
+    from integrations.twilio.sandbox import SandboxPhones
+
+ESCALATION_TIMEOUT_S = 4
 
 
 @dataclass
@@ -97,5 +107,59 @@ async def run_scenario(stack: Stack, report: DemoReport) -> None:
         report.say("Timeline (event time, type, actor):")
         for event in timeline:
             report.say(f"  {event.occurred_at:%H:%M:%S.%f}  {event.type:<22} {event.actor}")
+        await run_risk_part(stack, report, phones)
+        await escalation_act(stack, phones, report)
     finally:
         await phones.close()
+
+
+DEMO_POLICY = EscalationPolicy(
+    steps=(
+        EscalationStep(targets=("primary",), ack_timeout_s=ESCALATION_TIMEOUT_S),
+        EscalationStep(targets=("backup",), ack_timeout_s=ESCALATION_TIMEOUT_S),
+        EscalationStep(targets=("team_lead",), ack_timeout_s=ESCALATION_TIMEOUT_S),
+    ),
+    rounds=1,
+    exhausted_repeat_s=ESCALATION_TIMEOUT_S,
+)
+
+
+async def escalation_act(stack: Stack, phones: SandboxPhones, report: DemoReport) -> None:
+    """Nobody answers the primary's page: the backup is paged when the step times out."""
+    s, now = stack.settings, stack.clock.now()
+    await stack.publisher.publish(
+        [
+            new_event(
+                EscalationPolicySet(team_id=TEAM_ID, policy=DEMO_POLICY),
+                key=TEAM_ID,
+                occurred_at=now,
+                recorded_at=now,
+                actor="demo",
+            )
+        ]
+    )
+    await stack.projector.wait_until_caught_up(timeout=15)
+    on_duty = await stack.read_models.on_duty(TEAM_ID, now)
+    assert on_duty.primary is not None and on_duty.backup is not None
+    primary, backup = on_duty.primary, on_duty.backup
+    report.say(f"Escalation: the team's policy now gives each step {ESCALATION_TIMEOUT_S} s.")
+    after = max((m["index"] for m in await phones.messages()), default=0)
+    t0 = time.monotonic()
+    await phones.place_call(CLIENT_PHONES["c-07"], s.crisis_line_number)
+    sms = await phones.wait_for_sms(primary.phone, after=after, timeout=20)
+    code = sms["body"].split()[2].rstrip(":")
+    report.say(f"[page]  {code} to {primary.display_name}, who does not answer")
+    page = await phones.wait_for_sms(backup.phone, after=after, timeout=ESCALATION_TIMEOUT_S + 20)
+    t_backup = time.monotonic()
+    report.timings_ms["timeout_to_escalation_page"] = (
+        (t_backup - t0) - ESCALATION_TIMEOUT_S
+    ) * 1000
+    report.say(
+        f"[esc]   no ACK after {ESCALATION_TIMEOUT_S} s: {backup.display_name} paged "
+        f"{(t_backup - t0):.1f} s after the ring (deadline to page "
+        f"{report.timings_ms['timeout_to_escalation_page']:.0f} ms)"
+    )
+    assert code in page["body"]
+    await phones.send_sms(backup.phone, s.twilio_from_number, f"ACK {code}")
+    await wait_for_status(stack, code, "acknowledged")
+    report.say(f"[ack]   {backup.display_name} replied ACK {code}; escalation stops")

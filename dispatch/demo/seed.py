@@ -15,11 +15,11 @@ from dispatch.events.catalogue import (
     ClientEnrolled,
     Gender,
     Role,
-    ShiftAssigned,
     StaffRegistered,
     TeamFormed,
 )
 from dispatch.events.envelope import EventPayload
+from dispatch.rota.events import CoverageSet, RotationDefined
 
 TEAM_ID = "act-north"
 TIME_ZONE = "America/New_York"
@@ -91,24 +91,24 @@ def seed_events(now: datetime, crisis_line: str) -> list[Envelope]:
             ),
             TEAM_ID,
         )
+    # 24/7 cover; daily hand-offs at local midnight in the team's zone (a DST day is one
+    # shift of 23 or 25 hours); the backup is the next person in the primary's order.
+    emit(CoverageSet(team_id=TEAM_ID, all_day=True, fallback_number=FALLBACK_NUMBER), TEAM_ID)
     first_day = rota_day_start(now) - timedelta(days=1)
-    for day in range(8):
-        # Wall-clock midnights in the team's zone: a DST day is 23 or 25 hours long.
-        local_start = (first_day + timedelta(days=day)).replace(tzinfo=None)
-        start = local_start.replace(tzinfo=ZoneInfo(TIME_ZONE))
-        end = (local_start + timedelta(days=1)).replace(tzinfo=ZoneInfo(TIME_ZONE))
-        primary, backup = on_call_for_day(day)
-        for person, layer in ((primary, "primary"), (backup, "backup")):
-            emit(
-                ShiftAssigned(
-                    team_id=TEAM_ID,
-                    staff_id=person.staff_id,
-                    layer=layer,
-                    starts_at=start,
-                    ends_at=end,
-                ),
-                TEAM_ID,
-            )
+    order = tuple(s.staff_id for s in ROTATION)
+    for layer, participants in (("primary", order), ("backup", order[1:] + order[:1])):
+        emit(
+            RotationDefined(
+                team_id=TEAM_ID,
+                rotation_id=f"daily-{layer}",
+                layer=layer,
+                period="daily",
+                handoff_time=time(0),
+                participants=participants,
+                starts_at=first_day,
+            ),
+            TEAM_ID,
+        )
     for client_id, phone in CLIENT_PHONES.items():
         emit(
             ClientEnrolled(

@@ -6,10 +6,11 @@ dispatch already acknowledged or resolved, is a no-op.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-from dispatch.crisis.decide import Responder
+from dispatch.crisis.decide import DispatchView, ReplyChannel, ReplyRefused, Responder
 from dispatch.crisis.page_text import page_sms
 from dispatch.escalation.events import (
     DispatchEscalated,
@@ -24,6 +25,35 @@ from dispatch.events import Envelope, derived_id, new_event
 from dispatch.events.catalogue import Channel, DispatchOpened, PageRequested
 
 ACTOR = "escalation-agent"
+
+
+def request_escalation(
+    view: DispatchView,
+    *,
+    staff_id: str,
+    via: ReplyChannel,
+    reply_id: str,
+    occurred_at: datetime,
+    now: datetime,
+    correlation_id: uuid.UUID,
+) -> Envelope:
+    """ESC: the paged worker cannot take it; the next step is paged at once."""
+    if view.status != "open":
+        raise ReplyRefused(f"{view.short_code} is already {view.status}; nothing to pass on.")
+    return new_event(
+        EscalationRequested(
+            dispatch_id=view.dispatch_id,
+            staff_id=staff_id,
+            via=via,
+            sequence=view.escalation_sequence,
+        ),
+        key=str(view.dispatch_id),
+        event_id=derived_id(reply_id, "EscalationRequested"),
+        occurred_at=occurred_at,
+        recorded_at=now,
+        actor=staff_id,
+        correlation_id=correlation_id,
+    )
 
 
 def freeze_plan(opened: Envelope, policy: EscalationPolicy, *, now: datetime) -> Envelope:
@@ -41,7 +71,7 @@ def freeze_plan(opened: Envelope, policy: EscalationPolicy, *, now: datetime) ->
         event_id=derived_id(d.dispatch_id, "plan"),
         occurred_at=opened.occurred_at,
         recorded_at=now,
-        actor=ACTOR,
+        actor=opened.actor,
         cause=opened,
     )
 
@@ -58,6 +88,7 @@ def deadline_reached(state: EscalationState, *, now: datetime) -> Envelope:
         occurred_at=state.deadline_at,
         recorded_at=now,
         actor="escalation-timer",
+        correlation_id=state.correlation_id,
     )
 
 

@@ -24,11 +24,13 @@ class EscalationState(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     dispatch_id: uuid.UUID
+    correlation_id: uuid.UUID
     team_id: str
     short_code: str
     risk_level: RiskLevel
     reason: str
     caller_kind: CallerKind
+    first_page_sent: bool = True
     status: Literal["open", "acknowledged", "resolved"] = "open"
     policy: EscalationPolicy | None = None
     sequence: int = 0
@@ -59,21 +61,21 @@ def evolve(state: EscalationState | None, event: Envelope) -> EscalationState | 
     if isinstance(p, DispatchOpened):
         return state or EscalationState(
             dispatch_id=p.dispatch_id,
+            correlation_id=event.correlation_id,
             team_id=p.team_id,
             short_code=p.short_code,
             risk_level=p.risk_level,
             reason=p.reason,
             caller_kind=p.caller_kind,
+            first_page_sent=p.assigned_staff_id is not None,
         )
     if state is None:
         return None
     if isinstance(p, EscalationPlanFrozen) and state.policy is None:
-        first = p.policy.steps[0]
+        # Nobody could be paged at opening: the first step is already overdue.
+        wait = p.policy.steps[0].ack_timeout_s if state.first_page_sent else 0
         return state.model_copy(
-            update={
-                "policy": p.policy,
-                "deadline_at": p.started_at + timedelta(seconds=first.ack_timeout_s),
-            }
+            update={"policy": p.policy, "deadline_at": p.started_at + timedelta(seconds=wait)}
         )
     if isinstance(p, DispatchAcknowledged) and state.status == "open":
         return state.model_copy(update={"status": "acknowledged"})

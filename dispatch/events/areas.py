@@ -8,5 +8,11 @@ from __future__ import annotations
 
 from dispatch.escalation.events import ESCALATION_PAYLOADS
 from dispatch.events.envelope import EventPayload
+from dispatch.risk.events import RISK_PAYLOADS
+from dispatch.rota.events import ROTA_PAYLOADS
 
-AREA_PAYLOADS: tuple[type[EventPayload], ...] = (*ESCALATION_PAYLOADS,)
+AREA_PAYLOADS: tuple[type[EventPayload], ...] = (
+    *ESCALATION_PAYLOADS,
+    *ROTA_PAYLOADS,
+    *RISK_PAYLOADS,
+)

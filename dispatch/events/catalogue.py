@@ -126,7 +126,7 @@ class DispatchOpened(EventPayload):
     team_id: str
     client_id: str | None
     caller_kind: CallerKind
-    reason: Literal["crisis_call", "crisis_text"]
+    reason: Literal["crisis_call", "crisis_text", "risk_high"]
     risk_level: RiskLevel
     source_event_id: uuid.UUID
     assigned_staff_id: str | None

@@ -14,9 +14,6 @@ from pathlib import Path
 import asyncpg
 import structlog
 from aiohttp import web
-from projections.pool import connect
-from projections.projector import Projector
-from projections.queries import ReadModels
 
 from dispatch.bus import EventPublisher
 from dispatch.clock import Clock, SystemClock
@@ -26,6 +23,9 @@ from dispatch.stack.worker_process import WorkerProcess
 from dispatch.topics import topic_specs
 from dispatch.web.app import make_web_app
 from dispatch.web.context import WebContext
+from projections.pool import connect
+from projections.projector import Projector
+from projections.queries import ReadModels
 
 log = structlog.get_logger(__name__)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from dispatch.risk.api import add_risk_routes
+from dispatch.rota import api as rota_api
 from dispatch.web import api, twilio_hooks
 from dispatch.web.context import CONTEXT, WebContext
 from dispatch.web.security import twilio_signature_required
@@ -14,4 +16,6 @@ def make_web_app(context: WebContext) -> web.Application:
     app[CONTEXT] = context
     app.add_routes(twilio_hooks.routes)
     app.add_routes(api.routes)
+    app.add_routes(rota_api.routes)
+    add_risk_routes(app, context.settings.database_url)
     return app

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aiohttp import web
-from projections.queries import ReadModels
 
 from dispatch.clock import Clock
 from dispatch.ingress.spool import IngressSpool
 from dispatch.settings import Settings
+from projections.queries import ReadModels
 
 
 @dataclass(frozen=True)

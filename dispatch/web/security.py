@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import structlog
 from aiohttp import web
-from integrations.twilio.signatures import validate_twilio_request
 
 from dispatch.web.context import ctx
+from integrations.twilio.signatures import validate_twilio_request
 
 log = structlog.get_logger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from dispatch.crisis.decide import DispatchView, ReplyRefused, acknowledge, resolve
 from dispatch.crisis.replies import ReplyError, parse_reply
+from dispatch.escalation.decide import request_escalation
 from dispatch.events import Envelope, derived_id, new_event
 from dispatch.events.catalogue import (
     CrisisCallReceived,
@@ -209,6 +210,7 @@ async def _staff_reply(request: web.Request, form: dict[str, str], staff_id: str
         short_code=row.short_code,
         status=row.status,
         acknowledged_by=row.acknowledged_by,
+        escalation_sequence=row.escalation_sequence,
     )
     now, sid = c.clock.now(), form.get("MessageSid", "")
     common = {
@@ -227,7 +229,18 @@ async def _staff_reply(request: web.Request, form: dict[str, str], staff_id: str
             events = resolve(view, outcome=reply.outcome, **common)  # type: ignore[arg-type]
             text = f"{row.short_code} closed: {reply.outcome}"
         else:
-            return _xml(twiml.sms_reply("ESC is not available yet; call the team lead."))
+            events = [
+                request_escalation(
+                    view,
+                    staff_id=staff_id,
+                    via="sms",
+                    reply_id=sid,
+                    occurred_at=now,
+                    now=now,
+                    correlation_id=row.correlation_id,
+                )
+            ]
+            text = f"{row.short_code} passed on: the next person on the rota is being paged."
     except ReplyRefused as exc:
         return _xml(twiml.sms_reply(str(exc)))
     await c.spool.record(events)

@@ -9,7 +9,10 @@ from typing import Any
 import faust
 import structlog
 
+from dispatch.clock import SystemClock
+from dispatch.escalation.agent import register_escalation
 from dispatch.events import Envelope
+from dispatch.risk.agent import register_risk_agent
 from dispatch.settings import Settings
 from dispatch.stack.faust_settings import faust_app_kwargs
 from dispatch.topics import CLIENT_EVENTS, DISPATCH_EVENTS, PAGE_EVENTS, topic_for_event
@@ -60,7 +63,10 @@ def create_app(settings: Settings, *, resources: WorkerResources | None = None) 
         broker_commit_interval=settings.broker_commit_interval_s,
     )
     res = resources or WorkerResources(settings)
-    register_agents(app, EventTopics(app), res)
+    topics = EventTopics(app)
+    register_agents(app, topics, res)
+    register_escalation(app, topics, res, clock=SystemClock(), tick_s=settings.escalation_tick_s)
+    register_risk_agent(app, topics, res, partitions=settings.topic_partitions)
 
     @app.on_rebalance_complete.connect
     async def _ready(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:

@@ -7,16 +7,20 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
-from projections.pool import connect
-from projections.queries import ReadModels
 
 from dispatch.clock import Clock, SystemClock
 from dispatch.crisis.decide import Responder
 from dispatch.crisis.service import CrisisLine
+from dispatch.escalation.policy import EscalationPolicy, Target, default_policy
+from dispatch.escalation.service import EscalationService
 from dispatch.paging.ledger import PageLedger
 from dispatch.paging.notifier import Notifier
 from dispatch.paging.telephony import Telephony
 from dispatch.settings import Settings
+from projections.escalation import team_policy
+from projections.models import StaffMember
+from projections.pool import connect
+from projections.queries import ReadModels
 
 
 class ReadModelRota:
@@ -34,11 +38,39 @@ class ReadModelRota:
         person = await self._rm.staff(staff_id)
         return Responder(staff_id=person.staff_id, phone=person.phone) if person else None
 
+    async def targets(
+        self, team_id: str, targets: tuple[Target, ...], at: datetime
+    ) -> dict[Target, list[Responder]]:
+        """What each escalation target means for the team at `at`."""
+        on_duty = await self._rm.on_duty(team_id, at)
+        staff = await self._rm.team_staff(team_id)
+        people: dict[Target, list[StaffMember]] = {
+            "primary": [on_duty.primary] if on_duty.primary else [],
+            "backup": [on_duty.backup] if on_duty.backup else [],
+            "team_lead": [s for s in staff if s.role == "team_lead"],
+            "manager": [s for s in staff if s.role == "manager"],
+            "whole_team": [s for s in staff if s.role != "manager"],
+        }
+        return {
+            t: [Responder(staff_id=s.staff_id, phone=s.phone) for s in people[t]] for t in targets
+        }
+
+
+class TeamPolicies:
+    """The escalation policy in force for a team: its own, else the built-in default."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def policy_for(self, team_id: str) -> EscalationPolicy:
+        return await team_policy(self._pool, team_id) or default_policy()
+
 
 @dataclass
 class Services:
     pool: asyncpg.Pool
     crisis_line: CrisisLine
+    escalation: EscalationService
     notifier: Notifier
     telephony: Telephony
 
@@ -69,9 +101,11 @@ class WorkerResources:
         s = self._settings
         pool = await connect(s.database_url)
         telephony = self._telephony or TwilioTelephony.from_settings(s)
+        rota = ReadModelRota(ReadModels(pool))
         return Services(
             pool=pool,
-            crisis_line=CrisisLine(ReadModelRota(ReadModels(pool)), self._clock),
+            crisis_line=CrisisLine(rota, self._clock, policies=TeamPolicies(pool)),
+            escalation=EscalationService(rota, self._clock),
             notifier=Notifier(
                 telephony=telephony,
                 ledger=PageLedger(pool),

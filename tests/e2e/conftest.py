@@ -16,6 +16,7 @@ from dispatch.demo.scenario import seed
 from dispatch.settings import Settings
 from dispatch.stack.runtime import Stack
 from integrations.twilio.sandbox import SandboxPhones
+from tests.e2e.south_team import south_team_events
 
 
 @pytest.fixture(scope="session")
@@ -39,6 +40,8 @@ async def stack(
     stack = Stack(settings, durable=False)
     await stack.start()
     await seed(stack, stack.clock.now())
+    await stack.publisher.publish(south_team_events(stack.clock.now()))
+    await stack.projector.wait_until_caught_up(timeout=30)
     try:
         yield stack
     finally:

@@ -76,7 +76,8 @@ async def test_crisis_call_pages_on_duty_worker_who_acks_and_resolves(
 
     types = await archive_types(stack, row.correlation_id)
     # Delivery reports arrive when the carrier sends them: anywhere after the page request.
-    reports = {"PageSent", "PageDelivered"}
+    # The frozen escalation plan ties with the page (same cause, same instant).
+    reports = {"PageSent", "PageDelivered", "EscalationPlanFrozen"}
     assert [t for t in types if t not in reports] == [
         "CrisisCallReceived",
         "DispatchOpened",
@@ -85,6 +86,7 @@ async def test_crisis_call_pages_on_duty_worker_who_acks_and_resolves(
         "DispatchResolved",
     ]
     assert types.index("PageSent") > types.index("PageRequested")
+    assert types.index("EscalationPlanFrozen") > types.index("DispatchOpened")
     pages = await stack.read_models.pages(row.dispatch_id)
     assert len(pages) == 1 and pages[0].staff_id == primary.staff_id
     assert await until(
@@ -93,6 +95,7 @@ async def test_crisis_call_pages_on_duty_worker_who_acks_and_resolves(
     key = str(row.dispatch_id)
     assert await _topic_types(stack, DISPATCH_EVENTS, key) == [
         "DispatchOpened",
+        "EscalationPlanFrozen",
         "DispatchAcknowledged",
         "DispatchResolved",
     ]

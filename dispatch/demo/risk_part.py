@@ -1,0 +1,82 @@
+"""The demo's risk part: a client drifts to elevated from three early warning signs, the
+on-duty worker gets a same-day outreach SMS, visits, and the level falls back."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from dispatch.demo.seed import TEAM_ID
+from dispatch.events import new_event
+from dispatch.events.catalogue import ContactRecorded
+from dispatch.risk.board import render_board
+from dispatch.risk.events import RelapsePlanRecorded, WarningSign
+from dispatch.risk.intake import parse_signal, signal_event
+from projections.risk_queries import RiskQueries
+
+if TYPE_CHECKING:
+    from dispatch.demo.scenario import DemoReport
+    from dispatch.stack.runtime import Stack
+
+CLIENT = "c-05"
+SIGNS = (("sleep_loss", 40), ("withdrawal", 20), ("missed_meds", 0))  # (sign, hours ago)
+
+
+async def _until_level(queries: RiskQueries, level: str, timeout_s: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while await queries.level(CLIENT) != level:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{CLIENT} not {level} after {timeout_s}s")
+        await asyncio.sleep(0.05)
+
+
+async def run_risk_part(stack: Stack, report: DemoReport, phones: Any) -> None:
+    sandbox: Any = stack.sandbox
+    after = max((m.index for m in sandbox.messages), default=0)
+    now = stack.clock.now()
+    queries = RiskQueries(stack.pool)
+    primary = (await stack.read_models.on_duty(TEAM_ID, now)).primary
+    assert primary is not None
+    plan = RelapsePlanRecorded(
+        client_id=CLIENT,
+        warning_signs=(
+            WarningSign(sign="sleep_loss", description="sleeps under 4 hours"),
+            WarningSign(sign="withdrawal", description="stops answering the door"),
+            WarningSign(sign="missed_meds", weight=1.0, description="depot or blister missed"),
+        ),
+        triggers=("anniversary of a bereavement",),
+        agreed_by="s-nurse",
+    )
+    await stack.publisher.publish(
+        [new_event(plan, key=CLIENT, occurred_at=now, recorded_at=now, actor="s-nurse")]
+    )
+    report.say(f"[risk]  relapse plan recorded for {CLIENT}: sleep loss, withdrawal, missed meds")
+    for sign, hours_ago in SIGNS:
+        body = {"source": "staff", "sign": sign, "severity": 2}
+        body["occurred_at"] = (now - timedelta(hours=hours_ago)).isoformat()
+        event = await signal_event(
+            queries,
+            client_id=CLIENT,
+            signal=parse_signal(body),
+            team_id=TEAM_ID,
+            reported_by="demo:s-social",
+            now=now,
+        )
+        await stack.spool.record([event])
+        report.say(f"[risk]  signal {sign} (staff, severity 2) observed {hours_ago} h ago")
+    await _until_level(queries, "elevated")
+    sms = await phones.wait_for_sms(primary.phone, after=after, timeout=20)
+    report.say(f'[risk]  {CLIENT} is now ELEVATED; SMS to {primary.display_name}: "{sms["body"]}"')
+    visit = ContactRecorded(client_id=CLIENT, staff_id=primary.staff_id, kind="face_to_face")
+    t = stack.clock.now()
+    await stack.publisher.publish(
+        [new_event(visit, key=CLIENT, occurred_at=t, recorded_at=t, actor=primary.staff_id)]
+    )
+    await _until_level(queries, "stable")
+    report.say(f"[visit] {primary.display_name} visited {CLIENT}; risk back to stable")
+    await stack.projector.wait_until_caught_up(timeout=15)
+    board = await queries.huddle(TEAM_ID, stack.clock.now())
+    row = [r for r in board if r.client_id == CLIENT]
+    report.say(render_board(TEAM_ID, row, stack.clock.now()))

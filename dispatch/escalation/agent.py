@@ -1,0 +1,86 @@
+"""The escalation agent (a faust table of per-dispatch state) and its deadline timer.
+
+The table is keyed by dispatch id and co-partitioned with act.dispatch-events, so the
+agent sees a dispatch's opening, acknowledgement and deadlines in the order they happened.
+The timer reads the wall clock (an edge) and emits EscalationDeadlineReached events; it
+never changes state itself.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import faust
+import structlog
+
+from dispatch.clock import Clock
+from dispatch.escalation.decide import deadline_reached
+from dispatch.escalation.state import EscalationState, is_due
+from dispatch.events import Envelope
+
+if TYPE_CHECKING:
+    from dispatch.worker.app import EventTopics
+    from dispatch.worker.resources import WorkerResources
+
+log = structlog.get_logger(__name__)
+RELEVANT = frozenset(
+    {
+        "DispatchOpened",
+        "EscalationPlanFrozen",
+        "DispatchAcknowledged",
+        "DispatchResolved",
+        "EscalationDeadlineReached",
+        "EscalationRequested",
+        "DispatchEscalated",
+    }
+)
+
+
+def _load(raw: Any) -> EscalationState | None:
+    return EscalationState.model_validate(raw) if raw else None
+
+
+def register_escalation(
+    app: faust.App,
+    topics: EventTopics,
+    res: WorkerResources,
+    *,
+    clock: Clock,
+    tick_s: float,
+) -> None:
+    table = app.Table("escalation-state", default=None)  # values: JSON of EscalationState
+    emitted: set[tuple[str, int]] = set()
+
+    @app.agent(topics.dispatch_events, name="escalation")
+    async def escalation(stream: faust.StreamT[Envelope]) -> None:
+        async for event in stream:
+            if event.type not in RELEVANT:
+                continue
+            with structlog.contextvars.bound_contextvars(**event.log_context()):
+                state = _load(table.get(event.key))
+                services = await res.get()
+                new_state, decided = await services.escalation.handle(state, event)
+                await topics.append(decided)
+                if new_state is None or new_state.status == "resolved":
+                    table.pop(event.key, None)
+                elif new_state != state:
+                    table[event.key] = new_state.model_dump(mode="json")
+                if decided:
+                    log.info("dispatch_escalated", events=[e.type for e in decided])
+
+    @app.timer(interval=tick_s)  # type: ignore[untyped-decorator]  # faust leaves it untyped
+    async def escalation_deadlines() -> None:
+        now = clock.now()
+        for key, raw in list(table.items()):
+            state = _load(raw)
+            if state is None or not is_due(state, now):
+                continue
+            marker = (key, state.sequence)
+            if marker in emitted:
+                continue
+            await topics.append([deadline_reached(state, now=now)])
+            emitted.add(marker)
+        if len(emitted) > 10_000:
+            emitted.clear()  # a lost marker only re-emits a deadline, which is a no-op
+
+    _unused: Any = (escalation, escalation_deadlines)

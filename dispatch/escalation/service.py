@@ -1,0 +1,42 @@
+"""Escalation service: fold the event into the state; when a step is due, load who the rota
+names for the next step and decide the events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from dispatch.clock import Clock
+from dispatch.crisis.decide import Responder
+from dispatch.escalation.decide import escalate, next_targets, wants_escalation
+from dispatch.escalation.policy import Target
+from dispatch.escalation.state import EscalationState, evolve
+from dispatch.events import Envelope
+
+
+class TargetLookup(Protocol):
+    async def targets(
+        self, team_id: str, targets: tuple[Target, ...], at: datetime
+    ) -> dict[Target, list[Responder]]:
+        """Who each target means for the team at an instant (empty list: nobody)."""
+        ...
+
+
+class EscalationService:
+    def __init__(self, lookup: TargetLookup, clock: Clock) -> None:
+        self._lookup = lookup
+        self._clock = clock
+
+    async def handle(
+        self, state: EscalationState | None, event: Envelope
+    ) -> tuple[EscalationState | None, list[Envelope]]:
+        if state is not None and wants_escalation(state, event):
+            responders = await self._lookup.targets(
+                state.team_id, next_targets(state), event.occurred_at
+            )
+            out = escalate(state, event, responders=responders, now=self._clock.now())
+            folded: EscalationState | None = state
+            for emitted in out:
+                folded = evolve(folded, emitted)
+            return folded, out
+        return evolve(state, event), []

@@ -1,0 +1,1 @@
+"""Client risk from relapse signals, contacts and crisis calls: fold, decisions, agent."""

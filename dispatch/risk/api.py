@@ -1,0 +1,112 @@
+"""Risk endpoints of the team-scoped API: report a relapse signal, read the huddle board."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any
+
+import structlog
+from aiohttp import web
+
+from dispatch.risk.intake import SignalRefused, parse_plan, parse_signal, plan_event, signal_event
+from dispatch.web.context import ctx
+from dispatch.web.security import api_caller
+from projections.pool import connect
+from projections.risk_queries import RiskQueries
+
+log = structlog.get_logger(__name__)
+routes = web.RouteTableDef()
+RISK_QUERIES: web.AppKey[RiskQueries] = web.AppKey("risk_queries", RiskQueries)
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    def default(value: Any) -> Any:
+        if isinstance(value, datetime):
+            return value.isoformat()
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            return dataclasses.asdict(value)
+        raise TypeError(f"cannot encode {type(value)!r}")
+
+    return web.json_response(data, status=status, dumps=lambda d: json.dumps(d, default=default))
+
+
+@routes.post("/api/clients/{client_id}/signals")
+async def report_signal(request: web.Request) -> web.Response:
+    """A relapse signal about a client of the caller's team: spooled, then relayed to Kafka."""
+    caller = api_caller(request)
+    c = ctx(request)
+    client_id = request.match_info["client_id"]
+    try:
+        try:
+            body = await request.json()
+        except ValueError:
+            raise SignalRefused(400, "body", "is not JSON") from None
+        signal = parse_signal(body)
+        event = await signal_event(
+            request.app[RISK_QUERIES],
+            client_id=client_id,
+            signal=signal,
+            team_id=caller.team_id,
+            reported_by=f"api:{caller.role}",
+            now=c.clock.now(),
+        )
+    except SignalRefused as refused:
+        log.info("signal_refused", client_id=client_id, field=refused.field, status=refused.status)
+        return _json({"error": refused.message, "field": refused.field}, status=refused.status)
+    fresh = await c.spool.record([event])
+    log.info("signal_accepted", client_id=client_id, sign=signal.sign, duplicate=not fresh)
+    return _json({"event_id": str(event.event_id), "duplicate": not fresh}, status=202)
+
+
+@routes.post("/api/clients/{client_id}/plan")
+async def record_plan(request: web.Request) -> web.Response:
+    """A client's relapse-prevention plan (first, or a review): spooled like a signal."""
+    caller = api_caller(request)
+    c = ctx(request)
+    client_id = request.match_info["client_id"]
+    try:
+        try:
+            body = await request.json()
+        except ValueError:
+            raise SignalRefused(400, "body", "is not JSON") from None
+        event = await plan_event(
+            request.app[RISK_QUERIES],
+            client_id=client_id,
+            plan=parse_plan(body),
+            team_id=caller.team_id,
+            agreed_by=f"api:{caller.role}",
+            now=c.clock.now(),
+        )
+    except SignalRefused as refused:
+        log.info("plan_refused", client_id=client_id, field=refused.field, status=refused.status)
+        return _json({"error": refused.message, "field": refused.field}, status=refused.status)
+    fresh = await c.spool.record([event])
+    log.info("plan_accepted", client_id=client_id, type=event.type, duplicate=not fresh)
+    return _json(
+        {"event_id": str(event.event_id), "type": event.type, "duplicate": not fresh}, status=202
+    )
+
+
+@routes.get("/api/huddle")
+async def huddle(request: web.Request) -> web.Response:
+    """The caller's team's huddle board: clients by risk, with reasons and the last 24 h."""
+    caller = api_caller(request)
+    now = ctx(request).clock.now()
+    board = await request.app[RISK_QUERIES].huddle(caller.team_id, now)
+    return _json({"team_id": caller.team_id, "as_of": now, "clients": board})
+
+
+def add_risk_routes(app: web.Application, database_url: str) -> None:
+    """The risk routes and their read-model pool (opened with the app, closed with it)."""
+
+    async def pool_ctx(app: web.Application) -> AsyncIterator[None]:
+        pool = await connect(database_url, max_size=4)
+        app[RISK_QUERIES] = RiskQueries(pool)
+        yield
+        await pool.close()
+
+    app.cleanup_ctx.append(pool_ctx)
+    app.add_routes(routes)

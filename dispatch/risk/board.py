@@ -1,0 +1,38 @@
+"""The huddle board as text: one block per client, highest risk first."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from projections.risk_queries import HuddleRow
+
+
+def _when(at: datetime | None, now: datetime) -> str:
+    if at is None:
+        return "never"
+    hours = (now - at).total_seconds() / 3600
+    return f"{hours:.0f} h ago" if hours < 48 else f"{hours / 24:.0f} days ago"
+
+
+def render_board(team_id: str, rows: list[HuddleRow], now: datetime) -> str:
+    lines = [f"Huddle board {team_id} at {now:%Y-%m-%d %H:%M}Z ({len(rows)} clients)"]
+    for r in rows:
+        flags = []
+        if r.open_dispatches:
+            flags.append("open dispatch " + ", ".join(r.open_dispatches))
+        if r.outreach_due:
+            flags.append("outreach due " + ", ".join(r.outreach_due))
+        if r.missed_contact_since is not None:
+            flags.append(f"NO FACE-TO-FACE since {r.missed_contact_since:%Y-%m-%d}")
+        if r.plan_review_overdue:
+            flags.append("PLAN REVIEW OVERDUE")
+        elif r.plan_review_due is None:
+            flags.append("no relapse plan")
+        lines.append(
+            f"{r.level.upper():<9} {r.client_id:<8} {r.display_name:<12} score {r.score:5.1f}  "
+            f"last face-to-face {_when(r.last_face_to_face_at, now)}"
+            + (f"  [{'; '.join(flags)}]" if flags else "")
+        )
+        lines += [f"    why: {reason}" for reason in r.reasons]
+        lines += [f"    24h: {change}" for change in r.changes_24h]
+    return "\n".join(lines)

@@ -1,0 +1,193 @@
+"""Pure risk decisions: what follows when a client's level changes.
+
+elevated -> a same-day outreach task, and a non-urgent SMS to the on-duty worker when
+someone covers the team; high or crisis (from the score, not from a crisis call: the crisis
+line has opened that dispatch already) -> an urgent dispatch paging the on-duty worker.
+Ids derive from the event that moved the level, so a redelivery decides the same events.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from dispatch.crisis.codes import short_code
+from dispatch.crisis.decide import Responder, request_page
+from dispatch.events.catalogue import (
+    CrisisCallReceived,
+    CrisisTextReceived,
+    DispatchOpened,
+    PageRequested,
+)
+from dispatch.events.envelope import Envelope, derived_id, new_event
+from dispatch.risk.events import MissedContactAlerted, OutreachTaskCreated, RiskLevelChanged
+from dispatch.risk.fold import RiskState, contact_gap_since, reasons
+from dispatch.risk.levels import DEFAULT_POLICY, RANK, RiskPolicy
+
+ACTOR = "risk-agent"
+
+
+def needs_responder(before: RiskState, after: RiskState) -> bool:
+    """Whether the decision will page someone (so the service looks the rota up)."""
+    return not after.admitted and RANK[after.level] > RANK[before.level]
+
+
+def decide(
+    before: RiskState,
+    after: RiskState,
+    trigger: Envelope,
+    *,
+    responder: Responder | None,
+    now: datetime,
+    policy: RiskPolicy = DEFAULT_POLICY,
+) -> list[Envelope]:
+    """The events that follow one folded event: nothing unless the level moved."""
+    if after.level == before.level:
+        return []
+    why = reasons(after, policy)
+    # A level change starts its own story: it links to its trigger by causation only, so a
+    # crisis call's timeline stays the call's, and the change's follow-ups share its id.
+    changed_id = derived_id("risk-level", after.client_id, trigger.event_id)
+    changed = new_event(
+        RiskLevelChanged(
+            client_id=after.client_id,
+            team_id=after.team_id,
+            from_level=before.level,
+            to_level=after.level,
+            score=round(after.effective, 3),
+            reasons=why,
+            trigger_event_id=trigger.event_id,
+        ),
+        key=after.client_id,
+        event_id=changed_id,
+        occurred_at=trigger.occurred_at,
+        recorded_at=now,
+        actor=ACTOR,
+        cause=trigger,
+        correlation_id=changed_id,
+    )
+    out = [changed]
+    rising = RANK[after.level] > RANK[before.level]
+    if not rising or after.admitted:
+        return out
+    if after.level == "elevated":
+        out += _outreach(after, changed, why, responder=responder, now=now)
+    elif RANK[before.level] < RANK["high"] and not isinstance(
+        trigger.payload, CrisisCallReceived | CrisisTextReceived
+    ):
+        out += _urgent_dispatch(after, changed, trigger, responder=responder, now=now)
+    return out
+
+
+def _outreach(
+    state: RiskState,
+    changed: Envelope,
+    why: tuple[str, ...],
+    *,
+    responder: Responder | None,
+    now: datetime,
+) -> list[Envelope]:
+    task_id = derived_id("outreach", changed.event_id)
+    task = new_event(
+        OutreachTaskCreated(
+            task_id=task_id,
+            client_id=state.client_id,
+            team_id=state.team_id,
+            reasons=why,
+            due_by=changed.occurred_at.date().isoformat(),
+            notified_staff_id=responder.staff_id if responder else None,
+        ),
+        key=state.client_id,
+        event_id=derived_id(task_id, "created"),
+        occurred_at=changed.occurred_at,
+        recorded_at=now,
+        actor=ACTOR,
+        cause=changed,
+    )
+    if responder is None:
+        return [task]
+    notification_id = derived_id(task_id, 0, 0, "sms")
+    code = short_code(task_id)
+    sms = new_event(
+        PageRequested(
+            notification_id=notification_id,
+            dispatch_id=task_id,
+            step=0,
+            attempt=0,
+            channel="sms",
+            staff_id=responder.staff_id,
+            to_number=responder.phone,
+            body=outreach_sms(code),
+        ),
+        key=str(task_id),
+        event_id=derived_id(notification_id, "requested"),
+        occurred_at=changed.occurred_at,
+        recorded_at=now,
+        actor=ACTOR,
+        cause=task,
+    )
+    return [task, sms]
+
+
+def outreach_sms(code: str) -> str:
+    """Non-urgent, no client details: the huddle board and the API hold those."""
+    return f"ACT OUTREACH {code}: same-day visit due, risk elevated. Details on the huddle board."
+
+
+def _urgent_dispatch(
+    state: RiskState,
+    changed: Envelope,
+    trigger: Envelope,
+    *,
+    responder: Responder | None,
+    now: datetime,
+) -> list[Envelope]:
+    dispatch_id = derived_id("risk-dispatch", changed.event_id)
+    opened = new_event(
+        DispatchOpened(
+            dispatch_id=dispatch_id,
+            short_code=short_code(dispatch_id),
+            team_id=state.team_id or "",
+            client_id=state.client_id,
+            caller_kind="client",
+            reason="risk_high",
+            risk_level=state.level,
+            source_event_id=trigger.event_id,
+            assigned_staff_id=responder.staff_id if responder else None,
+        ),
+        key=str(dispatch_id),
+        event_id=derived_id(dispatch_id, "opened"),
+        occurred_at=changed.occurred_at,
+        recorded_at=now,
+        actor=ACTOR,
+        cause=changed,
+    )
+    if responder is None:
+        return [opened]
+    return [opened, request_page(opened, responder=responder, step=0, attempt=0, now=now)]
+
+
+def missed_contact(
+    state: RiskState, *, now: datetime, policy: RiskPolicy = DEFAULT_POLICY
+) -> Envelope | None:
+    """The timer's decision: alert once when a client has gone past the contact target
+    without a face-to-face contact. Not while in hospital; the id is the gap's, so a
+    second tick before the alert is folded back decides the same event."""
+    since = contact_gap_since(state)
+    if since is None or state.admitted or state.alerted_since == since:
+        return None
+    due = since + policy.contact_target
+    if now < due:
+        return None
+    return new_event(
+        MissedContactAlerted(
+            client_id=state.client_id,
+            team_id=state.team_id,
+            since=since,
+            target_days=policy.contact_target / timedelta(days=1),
+        ),
+        key=state.client_id,
+        event_id=derived_id("missed-contact", state.client_id, since.isoformat()),
+        occurred_at=due,
+        recorded_at=now,
+        actor=ACTOR,
+    )

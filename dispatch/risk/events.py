@@ -1,0 +1,112 @@
+"""Events of the risk area (key: client id, topic act.client-events)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from dispatch.events.catalogue import RiskLevel
+from dispatch.events.envelope import EventPayload
+
+
+class WarningSign(BaseModel):
+    """One personal early warning sign of a plan and the weight it carries for this client."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    sign: str = Field(min_length=1, max_length=60, pattern=r"^[a-z0-9_]+$")
+    weight: float = Field(default=1.0, ge=0.0, le=5.0)
+    description: str = Field(default="", max_length=200)
+
+
+class PlanAction(BaseModel):
+    """What the team agreed to do when the signs show: who to contact, what to offer."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    contact: str = Field(min_length=1, max_length=120)
+    offer: str = Field(min_length=1, max_length=200)
+
+
+class _RelapsePlan(EventPayload):
+    client_id: str
+    warning_signs: tuple[WarningSign, ...] = ()
+    triggers: tuple[str, ...] = ()
+    actions: tuple[PlanAction, ...] = ()
+    agreed_by: str = Field(min_length=1)
+
+
+class RelapsePlanRecorded(_RelapsePlan):
+    """A client's first relapse-prevention plan; its review is due six months later."""
+
+    event_type = "RelapsePlanRecorded"
+
+
+class RelapsePlanRevised(_RelapsePlan):
+    """A reviewed plan replaces the previous one whole; the next review is due six months on."""
+
+    event_type = "RelapsePlanRevised"
+    revision_note: str = ""
+
+
+class HospitalAdmissionRecorded(EventPayload):
+    event_type = "HospitalAdmissionRecorded"
+    client_id: str
+    facility: str = ""
+
+
+class HospitalDischargeRecorded(EventPayload):
+    event_type = "HospitalDischargeRecorded"
+    client_id: str
+    facility: str = ""
+
+
+class RiskLevelChanged(EventPayload):
+    """The risk agent moved a client's level; reasons say which signs and contacts did it."""
+
+    event_type = "RiskLevelChanged"
+    client_id: str
+    team_id: str | None
+    from_level: RiskLevel
+    to_level: RiskLevel
+    score: float
+    reasons: tuple[str, ...]
+    trigger_event_id: uuid.UUID
+
+
+class OutreachTaskCreated(EventPayload):
+    """A same-day outreach visit for the team, opened when a client becomes elevated."""
+
+    event_type = "OutreachTaskCreated"
+    task_id: uuid.UUID
+    client_id: str
+    team_id: str | None
+    reason: Literal["risk_elevated"] = "risk_elevated"
+    reasons: tuple[str, ...]
+    due_by: str = Field(description="same day: the ISO date (UTC) the visit is due on")
+    notified_staff_id: str | None
+
+
+class MissedContactAlerted(EventPayload):
+    """No face-to-face contact within the team's target since `since` (a visit or enrolment).
+
+    Raised once per gap by the risk timer; occurred_at is when the target ran out."""
+
+    event_type = "MissedContactAlerted"
+    client_id: str
+    team_id: str | None
+    since: AwareDatetime
+    target_days: float
+
+
+RISK_PAYLOADS: tuple[type[EventPayload], ...] = (
+    MissedContactAlerted,
+    RelapsePlanRecorded,
+    RelapsePlanRevised,
+    HospitalAdmissionRecorded,
+    HospitalDischargeRecorded,
+    RiskLevelChanged,
+    OutreachTaskCreated,
+)

@@ -1,0 +1,201 @@
+"""The pure risk fold: evolve(state, event) -> state, in event time only.
+
+The score is a sum of weighted relapse signals that decays with a half-life, raised by
+missed contacts, crisis contacts and a discharge, lowered by contacts (a face-to-face visit
+most). At each event the time since the last face-to-face contact is set against the
+team's contact target. Replaying the same events gives every intermediate value exactly.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel, ConfigDict
+
+from dispatch.events.catalogue import (
+    ClientEnrolled,
+    ContactRecorded,
+    CrisisCallReceived,
+    CrisisTextReceived,
+    RelapseSignalObserved,
+    RiskLevel,
+)
+from dispatch.events.envelope import Envelope
+from dispatch.risk.events import (
+    HospitalAdmissionRecorded,
+    HospitalDischargeRecorded,
+    MissedContactAlerted,
+    RelapsePlanRecorded,
+    RelapsePlanRevised,
+)
+from dispatch.risk.levels import DEFAULT_POLICY, RiskPolicy, higher, level_for
+
+MAX_SIGNALS = 12  # recent signals kept for the reasons; older ones only live in the score
+REASON_MIN_POINTS = 0.5  # a signal decayed below this is no longer named as a reason
+
+
+class SignalMark(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    sign: str
+    source: str
+    severity: int
+    points: float
+    at: datetime
+
+
+class RiskState(BaseModel):
+    """One client's risk as the fold has it after some prefix of the client's events."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    client_id: str
+    team_id: str | None = None
+    enrolled_at: datetime | None = None
+    score: float = 0.0  # the decaying part, as of `as_of`
+    as_of: datetime | None = None
+    score_level: RiskLevel = "stable"  # the score's level, with hysteresis
+    floor: RiskLevel | None = None  # a crisis contact holds the level up until a visit
+    level: RiskLevel = "stable"
+    effective: float = 0.0  # the score plus the contact-overdue part, at `as_of`
+    weights: dict[str, float] = {}
+    signals: tuple[SignalMark, ...] = ()
+    last_face_to_face: datetime | None = None
+    missed_contacts: int = 0
+    last_crisis_at: datetime | None = None
+    admitted: bool = False
+    discharged_at: datetime | None = None
+    alerted_since: datetime | None = None  # the contact gap a missed-contact alert was raised for
+    last_offset: int | None = None  # the source offset of the newest event folded in
+
+
+def initial(client_id: str) -> RiskState:
+    return RiskState(client_id=client_id)
+
+
+FOLDED = (
+    ClientEnrolled,
+    RelapsePlanRecorded,
+    RelapsePlanRevised,
+    RelapseSignalObserved,
+    ContactRecorded,
+    CrisisCallReceived,
+    CrisisTextReceived,
+    HospitalAdmissionRecorded,
+    HospitalDischargeRecorded,
+    MissedContactAlerted,
+)
+
+
+def decayed(score: float, since: datetime | None, at: datetime, policy: RiskPolicy) -> float:
+    """The score `at`, halved every half-life since `since`; time never runs backwards."""
+    if since is None or at <= since or score == 0.0:
+        return score
+    return float(score * 0.5 ** ((at - since) / policy.half_life))
+
+
+def contact_gap_since(state: RiskState) -> datetime | None:
+    """Since when the client has gone without a face-to-face contact (visit or enrolment)."""
+    return state.last_face_to_face or state.enrolled_at
+
+
+def overdue_points(state: RiskState, at: datetime, policy: RiskPolicy) -> float:
+    """Points for going longer than the contact target without a face-to-face contact."""
+    since = contact_gap_since(state)
+    if since is None or state.admitted:
+        return 0.0
+    over = (at - since - policy.contact_target) / timedelta(days=1)
+    return min(policy.overdue_cap, over * policy.overdue_points_per_day) if over > 0 else 0.0
+
+
+def evolve(
+    state: RiskState,
+    event: Envelope,
+    policy: RiskPolicy = DEFAULT_POLICY,
+    *,
+    offset: int | None = None,
+) -> RiskState:
+    """The state after one event. Events this fold does not read leave it unchanged, and an
+    event at or below the last folded offset (a redelivery) is ignored."""
+    p = event.payload
+    if not isinstance(p, FOLDED):
+        return state
+    if offset is not None and state.last_offset is not None and offset <= state.last_offset:
+        return state
+    if isinstance(p, CrisisCallReceived | CrisisTextReceived) and p.client_id != state.client_id:
+        return state
+    if isinstance(p, MissedContactAlerted):  # remembered so the gap is alerted once
+        return state.model_copy(update={"alerted_since": p.since, "last_offset": offset})
+    at = event.occurred_at if state.as_of is None else max(state.as_of, event.occurred_at)
+    score = decayed(state.score, state.as_of, at, policy)
+    u: dict[str, object] = {}
+    if isinstance(p, ClientEnrolled):
+        u = {"team_id": p.team_id, "enrolled_at": state.enrolled_at or event.occurred_at}
+    elif isinstance(p, RelapsePlanRecorded | RelapsePlanRevised):
+        u = {"weights": {w.sign: w.weight for w in p.warning_signs}}
+    elif isinstance(p, RelapseSignalObserved):
+        points = state.weights.get(p.sign, 1.0) * p.severity
+        score += decayed(points, event.occurred_at, at, policy)  # a late report has decayed
+        mark = SignalMark(
+            sign=p.sign, source=p.source, severity=p.severity, points=points, at=event.occurred_at
+        )
+        u = {"signals": (*state.signals, mark)[-MAX_SIGNALS:]}
+    elif isinstance(p, ContactRecorded):
+        if p.kind == "face_to_face":
+            score *= policy.visit_factor
+            u = {"floor": None, "last_face_to_face": at, "missed_contacts": 0}
+        elif p.kind == "phone":
+            score = max(0.0, score - policy.phone_relief)
+        else:
+            score += policy.missed_contact_points
+            u = {"missed_contacts": state.missed_contacts + 1}
+    elif isinstance(p, CrisisCallReceived | CrisisTextReceived):
+        score += policy.crisis_contact_points
+        u = {"floor": "crisis", "last_crisis_at": event.occurred_at}
+    elif isinstance(p, HospitalAdmissionRecorded):
+        u = {"admitted": True}
+    elif isinstance(p, HospitalDischargeRecorded):
+        score += policy.discharge_points
+        u = {"admitted": False, "discharged_at": event.occurred_at}
+    after = state.model_copy(update={**u, "score": score, "as_of": at, "last_offset": offset})
+    effective = score + overdue_points(after, at, policy)
+    score_level = level_for(effective, state.score_level, policy)
+    return after.model_copy(
+        update={
+            "effective": effective,
+            "score_level": score_level,
+            "level": higher(score_level, after.floor),
+        }
+    )
+
+
+def reasons(state: RiskState, policy: RiskPolicy = DEFAULT_POLICY) -> tuple[str, ...]:
+    """Why the client is where they are: the signs, contacts and calls still counting."""
+    out: list[str] = []
+    at = state.as_of
+    if at is None:
+        return ()
+    if state.floor is not None and state.last_crisis_at is not None:
+        out.append(f"crisis contact {state.last_crisis_at:%Y-%m-%d %H:%M}Z, no visit since")
+    for s in reversed(state.signals):
+        if decayed(s.points, s.at, at, policy) >= REASON_MIN_POINTS:
+            out.append(f"{s.sign} ({s.source}, severity {s.severity}) {s.at:%Y-%m-%d %H:%M}Z")
+    if state.missed_contacts:
+        out.append(f"{state.missed_contacts} missed contact(s) since the last visit")
+    over = overdue_points(state, at, policy)
+    if over > 0:
+        since = contact_gap_since(state)
+        assert since is not None
+        days = (at - since).days
+        target = policy.contact_target.days
+        out.append(f"no face-to-face contact for {days} days (target {target})")
+    if (
+        state.discharged_at is not None
+        and decayed(policy.discharge_points, state.discharged_at, at, policy) >= REASON_MIN_POINTS
+    ):
+        out.append(f"discharged from hospital {state.discharged_at:%Y-%m-%d}")
+    if state.last_face_to_face == at:
+        out.append(f"face-to-face visit {at:%Y-%m-%d %H:%M}Z")
+    if state.admitted:
+        out.append("in hospital")
+    return tuple(out)

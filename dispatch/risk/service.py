@@ -1,0 +1,34 @@
+"""The risk engine: fold one event, look up the rota only if someone must be paged, decide."""
+
+from __future__ import annotations
+
+from dispatch.clock import Clock
+from dispatch.crisis.decide import Responder
+from dispatch.crisis.service import RotaLookup
+from dispatch.events import Envelope
+from dispatch.risk.decide import decide, needs_responder
+from dispatch.risk.fold import RiskState, evolve
+from dispatch.risk.levels import DEFAULT_POLICY, RiskPolicy
+
+
+class RiskEngine:
+    def __init__(self, rota: RotaLookup, clock: Clock, policy: RiskPolicy = DEFAULT_POLICY) -> None:
+        self._rota = rota
+        self._clock = clock
+        self._policy = policy
+
+    async def handle(
+        self, before: RiskState, event: Envelope, *, offset: int | None = None
+    ) -> tuple[RiskState, list[Envelope]]:
+        """The client's new state and the events to append (none when nothing moved)."""
+        after = evolve(before, event, self._policy, offset=offset)
+        if after is before:
+            return before, []
+        now = self._clock.now()
+        responder: Responder | None = None
+        if needs_responder(before, after) and after.team_id:
+            # Whoever is on duty now does the visit or takes the page.
+            responder = await self._rota.responder(after.team_id, now)
+        return after, decide(
+            before, after, event, responder=responder, now=now, policy=self._policy
+        )

@@ -1,0 +1,229 @@
+"""`dispatch rota ...` and `dispatch oncall`: read the rota from PostgreSQL, change it by
+publishing events to Kafka. Files are validated before any connection is made."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+import structlog
+
+from dispatch.events import Envelope, new_event
+from dispatch.events.envelope import derived_id
+from dispatch.rota.events import OverrideCancelled, OverrideScheduled
+from dispatch.rota.oncall import LAYERS
+from dispatch.rota.rotafile import RotaFileError, dump, export, parse, to_events
+from dispatch.rota.timeline import segments
+from dispatch.settings import Settings
+
+log = structlog.get_logger(__name__)
+FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
+WHERE = """
+Reads come from the rota projection in PostgreSQL (DATABASE_URL); changes are published
+as events to Kafka (KAFKA_BOOTSTRAP_SERVERS) and reach the projection through the
+projector. `dispatch up` prints both. Instants are ISO 8601 with an offset
+(2026-03-08T09:00-05:00 or ...Z)."""
+
+
+class Instant(click.ParamType):
+    """An ISO 8601 instant with an offset (a bare local time would be ambiguous)."""
+
+    name = "iso-time"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, datetime):
+            return value
+        try:
+            parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        except ValueError:
+            self.fail(f"{value!r} is not an ISO 8601 time", param, ctx)
+        if parsed.tzinfo is None:
+            self.fail(f"{value!r} has no UTC offset (add Z or e.g. -05:00)", param, ctx)
+        return parsed
+
+
+INSTANT = Instant()
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+def _need(value: str, name: str) -> str:
+    if not value:
+        raise click.UsageError(f"set {name} (see `dispatch rota --help`)")
+    return value
+
+
+async def _publish(events: Sequence[Envelope]) -> None:
+    from dispatch.bus import EventPublisher
+
+    publisher = EventPublisher(
+        _need(_settings().kafka_bootstrap_servers, "KAFKA_BOOTSTRAP_SERVERS")
+    )
+    try:
+        await publisher.publish(events)
+    finally:
+        await publisher.stop()
+    for e in events:
+        log.info("rota_event_published", event_type=e.type, event_id=str(e.event_id), key=e.key)
+
+
+async def _with_read_models(fn: Any) -> Any:
+    from projections.pool import connect
+    from projections.queries import ReadModels
+
+    pool = await connect(_need(_settings().database_url, "DATABASE_URL"), max_size=2)
+    try:
+        return await fn(ReadModels(pool))
+    finally:
+        await pool.close()
+
+
+@click.group(epilog=WHERE)
+def rota() -> None:
+    """The on-call rota: show it, override it, load it from and export it to YAML."""
+
+
+@rota.command("show")
+@click.option("--team", "team_id", required=True, help="Team id.")
+@click.option("--at", type=INSTANT, default=None, help="Instant (default: now).")
+@click.option("--hours", type=click.IntRange(1, 24 * 62), default=48, help="Timeline length.")
+def show(team_id: str, at: datetime | None, hours: int) -> None:
+    """Who is on call at an instant, and each layer's timeline from then on."""
+    when = at or datetime.now(UTC)
+
+    async def run(rm: Any) -> None:
+        duty = await rm.on_duty(team_id, when)
+        team = await rm.team(team_id)
+        if team is None:
+            raise click.ClickException(f"--team: no team {team_id!r}")
+        state = await rm.team_rota(team_id, when, when + timedelta(hours=hours))
+        click.echo(f"{team.name} ({team.service_model}, {team.time_zone}) at {when.isoformat()}")
+        click.echo(_duty_line(duty))
+        for layer in LAYERS:
+            click.echo(f"{layer}:")
+            for s in segments(state, layer, when, when + timedelta(hours=hours)):
+                local = s.starts_at.astimezone(state_zone(team.time_zone))
+                click.echo(f"  from {local:%a %Y-%m-%d %H:%M %Z}  {s.staff_id or '-'} ({s.source})")
+        for c in await rm.caseloads():
+            if c.team_id == team_id:
+                flag = "OVER" if c.over_ratio else "ok"
+                click.echo(
+                    f"caseload: {c.clients} clients / {c.staff} staff = {c.clients_per_staff} "
+                    f"per staff (target about {c.target_per_staff}) {flag}"
+                )
+
+    asyncio.run(_with_read_models(run))
+
+
+def state_zone(name: str) -> Any:
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(name)
+
+
+def _duty_line(duty: Any) -> str:
+    if not duty.covered:
+        target = duty.fallback_team_id or duty.fallback_number
+        return f"outside covered hours: calls go to the fallback {target}"
+    p = duty.primary.staff_id if duty.primary else "nobody"
+    b = duty.backup.staff_id if duty.backup else "nobody"
+    return f"primary: {p}   backup: {b}"
+
+
+@click.command("oncall", epilog=WHERE)
+@click.option("--team", "team_id", required=True, help="Team id.")
+@click.option("--at", type=INSTANT, default=None, help="Instant (default: now).")
+def oncall(team_id: str, at: datetime | None) -> None:
+    """Who is on call for a team now (or at --at): primary, backup, or the fallback."""
+    when = at or datetime.now(UTC)
+
+    async def run(rm: Any) -> None:
+        if await rm.team(team_id) is None:
+            raise click.ClickException(f"--team: no team {team_id!r}")
+        click.echo(_duty_line(await rm.on_duty(team_id, when)))
+
+    asyncio.run(_with_read_models(run))
+
+
+@rota.command("override")
+@click.option("--team", "team_id", required=True, help="Team id.")
+@click.option("--layer", type=click.Choice(LAYERS), default="primary", show_default=True)
+@click.option("--staff", "staff_id", default=None, help="Who covers the layer.")
+@click.option("--from", "starts", type=INSTANT, default=None, help="Start instant.")
+@click.option("--to", "ends", type=INSTANT, default=None, help="End instant (exclusive).")
+@click.option("--id", "override_id", default=None, help="Override id (default: derived).")
+@click.option("--cancel", "cancel_id", default=None, help="Cancel the override with this id.")
+def override(
+    team_id: str,
+    layer: str,
+    staff_id: str | None,
+    starts: datetime | None,
+    ends: datetime | None,
+    override_id: str | None,
+    cancel_id: str | None,
+) -> None:
+    """Have someone cover a layer from --from to --to (or --cancel an override)."""
+    now = datetime.now(UTC)
+    if cancel_id:
+        payload: Any = OverrideCancelled(team_id=team_id, override_id=cancel_id)
+    else:
+        for name, value in (("--staff", staff_id), ("--from", starts), ("--to", ends)):
+            if value is None:
+                raise click.UsageError(f"{name} is required (or give --cancel ID)")
+        assert starts is not None and ends is not None and staff_id is not None
+        if ends <= starts:
+            raise click.BadParameter("must be after --from", param_hint="--to")
+        oid = override_id or str(derived_id("override", team_id, layer, staff_id, starts, ends))
+        payload = OverrideScheduled(
+            team_id=team_id, override_id=oid, layer=layer, staff_id=staff_id,
+            starts_at=starts, ends_at=ends,
+        )  # fmt: skip
+    event = new_event(payload, key=team_id, occurred_at=now, recorded_at=now, actor="cli")
+    asyncio.run(_publish([event]))
+    click.echo(f"{event.type} {getattr(payload, 'override_id', '')} published")
+
+
+@rota.command("load")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Validate and list the events; publish nothing.")
+def load(file: Path, dry_run: bool) -> None:
+    """Publish a rota file (YAML: team, coverage, staff, rotations, overrides, swaps).
+
+    The whole file is checked first; a bad file names the bad field and changes nothing.
+    Entries the file leaves out are not removed.
+    """
+    try:
+        spec = parse(file.read_text())
+    except RotaFileError as exc:
+        raise click.ClickException(f"{file}: {exc}") from None
+    events = to_events(spec, now=datetime.now(UTC), actor="cli:rota-load")
+    if not dry_run:
+        asyncio.run(_publish(events))
+    verb = "would publish" if dry_run else "published"
+    click.echo(f"{verb} {len(events)} events for team {spec.team.id}")
+
+
+@rota.command("export")
+@click.option("--team", "team_id", required=True, help="Team id.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None)
+def export_cmd(team_id: str, out: Path | None) -> None:
+    """Write the team's current and future rota as a rota file (stdout by default)."""
+    now = datetime.now(UTC)
+
+    async def run(rm: Any) -> str:
+        try:
+            return dump(export(await rm.team_rota(team_id, now, FAR_FUTURE)))
+        except RotaFileError as exc:
+            raise click.ClickException(f"--team: {exc}") from None
+
+    text: str = asyncio.run(_with_read_models(run))
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        out.write_text(text)

@@ -1,0 +1,168 @@
+"""The risk questions: the daily huddle board, a client's risk, consent for carers' signals."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import asyncpg
+
+LEVEL_ORDER = {"crisis": 0, "high": 1, "elevated": 2, "stable": 3}
+PLAN_REVIEW_INTERVAL = timedelta(days=182)  # care plans are reviewed every six months
+RECENT = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class HuddleRow:
+    """One client on the board: where they are, why, and what happened lately."""
+
+    client_id: str
+    display_name: str
+    level: str
+    score: float
+    reasons: tuple[str, ...]
+    level_changed_at: datetime | None
+    last_contact_at: datetime | None
+    last_face_to_face_at: datetime | None
+    open_dispatches: tuple[str, ...]  # short codes
+    outreach_due: tuple[str, ...]  # ISO dates of tasks created in the last 24 h
+    plan_review_due: datetime | None
+    plan_review_overdue: bool
+    missed_contact_since: datetime | None  # an alerted gap with no face-to-face visit since
+    changes_24h: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ClientRef:
+    client_id: str
+    team_id: str
+
+
+class RiskQueries:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def client(self, client_id: str) -> ClientRef | None:
+        row = await self._pool.fetchrow(
+            "SELECT client_id, team_id FROM clients WHERE client_id = $1", client_id
+        )
+        return ClientRef(row["client_id"], row["team_id"]) if row else None
+
+    async def carer_consents(self, client_id: str, carer_id: str) -> bool | None:
+        """Whether the client consents to share with this carer; None: no such carer."""
+        consents: bool | None = await self._pool.fetchval(
+            "SELECT consents FROM carers WHERE client_id = $1 AND carer_id = $2",
+            client_id,
+            carer_id,
+        )
+        return consents
+
+    async def has_plan(self, client_id: str) -> bool:
+        found: bool = await self._pool.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM relapse_plans WHERE client_id = $1)", client_id
+        )
+        return found
+
+    async def level(self, client_id: str) -> str | None:
+        level: str | None = await self._pool.fetchval(
+            "SELECT level FROM client_risk WHERE client_id = $1", client_id
+        )
+        return level
+
+    async def risk_history(self, client_id: str) -> list[tuple[str, str, uuid.UUID]]:
+        """(from_level, to_level, event_id) in event time order."""
+        rows = await self._pool.fetch(
+            """SELECT from_level, to_level, event_id FROM risk_changes WHERE client_id = $1
+               ORDER BY occurred_at, event_id""",
+            client_id,
+        )
+        return [(r["from_level"], r["to_level"], r["event_id"]) for r in rows]
+
+    async def huddle(self, team_id: str, now: datetime) -> list[HuddleRow]:
+        """Every client of the team, highest risk first (stable ones by overdue contact)."""
+        since = now - RECENT
+        rows = await self._pool.fetch(
+            """SELECT c.client_id, c.display_name,
+                      COALESCE(r.level, 'stable') AS level, COALESCE(r.score, 0) AS score,
+                      COALESCE(r.reasons, '{}') AS reasons, r.changed_at,
+                      (SELECT max(occurred_at) FROM client_contacts cc
+                        WHERE cc.client_id = c.client_id AND cc.kind <> 'attempted')
+                        AS last_contact_at,
+                      (SELECT max(occurred_at) FROM client_contacts cc
+                        WHERE cc.client_id = c.client_id AND cc.kind = 'face_to_face')
+                        AS last_face_to_face_at,
+                      ARRAY(SELECT d.short_code FROM dispatches d
+                             WHERE d.client_id = c.client_id AND d.status <> 'resolved'
+                               AND d.opened_at IS NOT NULL ORDER BY d.opened_at)
+                        AS open_dispatches,
+                      ARRAY(SELECT t.due_by::text FROM outreach_tasks t
+                             WHERE t.client_id = c.client_id AND t.created_at >= $2
+                             ORDER BY t.created_at) AS outreach_due,
+                      p.reviewed_at,
+                      (SELECT max(a.since) FROM missed_contact_alerts a
+                        WHERE a.client_id = c.client_id AND NOT EXISTS (
+                            SELECT 1 FROM client_contacts cc
+                            WHERE cc.client_id = c.client_id AND cc.kind = 'face_to_face'
+                              AND cc.occurred_at > a.since)) AS missed_contact_since
+               FROM clients c
+               LEFT JOIN client_risk r ON r.client_id = c.client_id
+               LEFT JOIN relapse_plans p ON p.client_id = c.client_id
+               WHERE c.team_id = $1""",
+            team_id,
+            since,
+        )
+        changes = await self._changes(team_id, since)
+        board = [
+            HuddleRow(
+                client_id=r["client_id"],
+                display_name=r["display_name"],
+                level=r["level"],
+                score=float(r["score"]),
+                reasons=tuple(r["reasons"]),
+                level_changed_at=r["changed_at"],
+                last_contact_at=r["last_contact_at"],
+                last_face_to_face_at=r["last_face_to_face_at"],
+                open_dispatches=tuple(r["open_dispatches"]),
+                outreach_due=tuple(r["outreach_due"]),
+                plan_review_due=(
+                    r["reviewed_at"] + PLAN_REVIEW_INTERVAL if r["reviewed_at"] else None
+                ),
+                plan_review_overdue=(
+                    r["reviewed_at"] is not None and r["reviewed_at"] + PLAN_REVIEW_INTERVAL < now
+                ),
+                missed_contact_since=r["missed_contact_since"],
+                changes_24h=tuple(changes.get(r["client_id"], ())),
+            )
+            for r in rows
+        ]
+        return sorted(board, key=_board_order)
+
+    async def _changes(self, team_id: str, since: datetime) -> dict[str, list[str]]:
+        rows = await self._pool.fetch(
+            """SELECT x.client_id, x.at, x.what FROM (
+                   SELECT client_id, occurred_at AS at,
+                          'risk ' || from_level || ' -> ' || to_level AS what
+                   FROM risk_changes WHERE occurred_at >= $2
+                   UNION ALL
+                   SELECT client_id, occurred_at,
+                          'signal ' || sign || ' (' || source || ', severity ' || severity || ')'
+                   FROM relapse_signals WHERE occurred_at >= $2
+                   UNION ALL
+                   SELECT client_id, occurred_at,
+                          'contact ' || kind || ' by ' || staff_id
+                   FROM client_contacts WHERE occurred_at >= $2
+               ) AS x JOIN clients c ON c.client_id = x.client_id AND c.team_id = $1
+               ORDER BY x.client_id, x.at, x.what""",
+            team_id,
+            since,
+        )
+        out: dict[str, list[str]] = {}
+        for r in rows:
+            out.setdefault(r["client_id"], []).append(f"{r['at']:%Y-%m-%d %H:%M}Z {r['what']}")
+        return out
+
+
+def _board_order(row: HuddleRow) -> tuple[int, float, float, str]:
+    last = row.last_face_to_face_at.timestamp() if row.last_face_to_face_at else 0.0
+    return (LEVEL_ORDER.get(row.level, 9), -row.score, last, row.client_id)
