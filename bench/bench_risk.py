@@ -58,7 +58,9 @@ def workload(n: int, clients: int, gap_minutes: int, seed: int = 7) -> list[Enve
     return out
 
 
-def bench_fold(n: int, clients: int, gap_minutes: int) -> None:
+def bench_fold(n: int, clients: int, gap_minutes: int) -> dict[str, float]:
+    """Events per second of the pure fold, alone and with decisions."""
+    rates: dict[str, float] = {}
     events = workload(n, clients, gap_minutes)
     for label, with_decide in (("fold only", False), ("fold + decide", True)):
         states: dict[str, RiskState] = {}
@@ -71,13 +73,16 @@ def bench_fold(n: int, clients: int, gap_minutes: int) -> None:
                 decided += len(decide(before, after, e, responder=None, now=e.occurred_at))
             states[e.key] = after
         took = time.perf_counter() - started
+        rates[label] = len(events) / took
         print(
             f"pure {label:<14} {len(events):>8} events in {took:6.2f} s = "
             f"{len(events) / took:>9,.0f} events/s  ({decided} decided events)"
         )
+    print(f"ratio fold+decide / fold alone: {rates['fold + decide'] / rates['fold only']:.2f}")
+    return rates
 
 
-async def bench_agent(n: int, clients: int, gap_minutes: int, state: Path) -> None:
+async def bench_agent(n: int, clients: int, gap_minutes: int, state: Path) -> float:
     from aiokafka import AIOKafkaConsumer
 
     from dispatch.settings import Settings
@@ -128,6 +133,7 @@ async def bench_agent(n: int, clients: int, gap_minutes: int, state: Path) -> No
             f"faust risk agent     {len(events):>8} events in {took:6.2f} s = "
             f"{len(events) / took:>9,.0f} events/s  (1 worker, 1 partition, embedded broker)"
         )
+        return len(events) / took
     finally:
         await stack.stop()
 
@@ -145,14 +151,17 @@ def main() -> None:
         "most events move a level; 3: each client sees about one event a day)",
     )
     args = parser.parse_args()
-    bench_fold(args.fold_events, args.clients, args.gap_minutes)
+    rates = bench_fold(args.fold_events, args.clients, args.gap_minutes)
     if args.agent_events:
         state = Path(tempfile.mkdtemp(prefix="bench-risk-"))
         state.chmod(0o755)  # PostgreSQL runs as its own system user when we are root
         try:
-            asyncio.run(bench_agent(args.agent_events, args.clients, args.gap_minutes, state))
+            agent = asyncio.run(
+                bench_agent(args.agent_events, args.clients, args.gap_minutes, state)
+            )
         finally:
             shutil.rmtree(state, ignore_errors=True)
+        print(f"ratio agent / pure fold+decide: {agent / rates['fold + decide']:.4f}")
 
 
 if __name__ == "__main__":
