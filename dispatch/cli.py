@@ -159,6 +159,8 @@ def topics_create(partitions: int | None, replication_factor: int | None) -> Non
 
 main.add_command(risk_cli.signal)
 main.add_command(risk_cli.huddle)
+main.add_command(risk_cli.plan)
+main.add_command(risk_cli.hospital)
 main.add_command(rota_cli.rota)
 main.add_command(rota_cli.oncall)
 

@@ -37,7 +37,9 @@ class Settings(BaseSettings):
     )
     api_tokens: str = Field(
         default="",
-        description="comma list of token:team_id:role for the HTTP API (empty: API refuses all)",
+        description=(
+            "comma list of token:team_id:role[:staff_id] for the HTTP API (empty: API refuses all)"
+        ),
     )
 
     # Stream processing.
@@ -58,16 +60,26 @@ class Settings(BaseSettings):
         default=0.5, gt=0, le=60, description="how often the escalation timer looks for deadlines"
     )
     topic_partitions: int = Field(default=4, ge=1)
+    voice_redial_delay_s: float = Field(
+        default=60.0, gt=0, le=3600, description="wait before an unanswered voice page is redialled"
+    )
 
     # Embedded stack.
     state_dir: Path = Path("var")
     log_format: str = Field(default="console", pattern="^(console|json)$")
     log_level: str = "info"
 
-    def api_token_table(self) -> dict[str, tuple[str, str]]:
-        """token -> (team_id, role), parsed from API_TOKENS."""
-        table: dict[str, tuple[str, str]] = {}
+    def api_token_table(self) -> dict[str, tuple[str, str, str | None]]:
+        """token -> (team_id, role, staff_id or None), parsed from API_TOKENS.
+
+        Each entry is `token:team_id:role` or `token:team_id:role:staff_id`; only a token
+        naming a staff member may act on dispatches (acknowledge, pass on, resolve).
+        """
+        table: dict[str, tuple[str, str, str | None]] = {}
         for item in filter(None, (part.strip() for part in self.api_tokens.split(","))):
-            token, team_id, role = item.split(":", 2)
-            table[token] = (team_id, role)
+            parts = item.split(":", 3)
+            if len(parts) < 3 or not all(parts):
+                raise ValueError("API_TOKENS entries are token:team_id:role[:staff_id]")
+            token, team_id, role, *staff = parts
+            table[token] = (team_id, role, staff[0] if staff else None)
         return table

@@ -99,7 +99,7 @@ class Page:
     channel: str
     staff_id: str
     requested_at: datetime
-    status: str  # requested | sent | delivered | failed
+    status: str  # requested | sent | delivered | failed | cancelled
     provider_sid: str | None
     failure_reason: str | None
     updated_at: datetime

@@ -300,7 +300,7 @@ async def _page_requested(conn: asyncpg.Connection, e: Envelope, p: PageRequeste
     )
 
 
-async def _page_status(
+async def page_status(
     conn: asyncpg.Connection,
     e: Envelope,
     *,
@@ -333,7 +333,7 @@ async def _page_status(
 
 @handles(PageSent)
 async def _page_sent(conn: asyncpg.Connection, e: Envelope, p: PageSent) -> None:
-    await _page_status(
+    await page_status(
         conn,
         e,
         notification_id=p.notification_id,
@@ -347,7 +347,7 @@ async def _page_sent(conn: asyncpg.Connection, e: Envelope, p: PageSent) -> None
 
 @handles(PageDelivered)
 async def _page_delivered(conn: asyncpg.Connection, e: Envelope, p: PageDelivered) -> None:
-    await _page_status(
+    await page_status(
         conn,
         e,
         notification_id=p.notification_id,
@@ -361,7 +361,7 @@ async def _page_delivered(conn: asyncpg.Connection, e: Envelope, p: PageDelivere
 
 @handles(PageFailed)
 async def _page_failed(conn: asyncpg.Connection, e: Envelope, p: PageFailed) -> None:
-    await _page_status(
+    await page_status(
         conn,
         e,
         notification_id=p.notification_id,
@@ -375,7 +375,8 @@ async def _page_failed(conn: asyncpg.Connection, e: Envelope, p: PageFailed) -> 
 
 # Read models of other areas register their handlers on import.
 from projections import escalation as _escalation  # noqa: E402
+from projections import paging as _paging  # noqa: E402
 from projections import risk as _risk  # noqa: E402
 from projections import rota as _rota  # noqa: E402, F401
 
-_AREAS = (_escalation, _risk)
+_AREAS = (_escalation, _paging, _risk)

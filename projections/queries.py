@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 
+from dispatch.crisis.preferences import NO_PREFERENCE, ClientPreferences
 from dispatch.rota.caseload import caseload
 from dispatch.rota.oncall import LAYERS, on_call
 from dispatch.rota.state import TeamRota
@@ -143,6 +144,15 @@ class ReadModels:
         return Caller(
             kind=kind, client_id=row["client_id"], team_id=row["team_id"], carer_id=row["carer_id"]
         )
+
+    async def client_preferences(self, client_id: str) -> ClientPreferences:
+        """The worker gender and language a client asked for (none known: no preference)."""
+        row = await self._pool.fetchrow(
+            "SELECT preferred_gender, language FROM clients WHERE client_id = $1", client_id
+        )
+        if row is None:
+            return NO_PREFERENCE
+        return ClientPreferences(gender=row["preferred_gender"], language=row["language"])
 
     # --- dispatches and pages ------------------------------------------------------------
     async def dispatch_by_code(

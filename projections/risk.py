@@ -9,15 +9,21 @@ import asyncpg
 from dispatch.events import Envelope
 from dispatch.events.catalogue import ContactRecorded, RelapseSignalObserved
 from dispatch.risk.events import (
+    ClientRecordsViewed,
+    ContactTargetSet,
     HospitalAdmissionRecorded,
     HospitalDischargeRecorded,
     MissedContactAlerted,
     OutreachTaskCreated,
+    PlanReviewOverdue,
     RelapsePlanRecorded,
     RelapsePlanRevised,
     RiskLevelChanged,
 )
-from projections.project import handles
+from projections.project import ARCHIVE_ONLY, handles
+
+# Reads of client records are an audit trail: the archive is their only copy.
+ARCHIVE_ONLY.add(ClientRecordsViewed)
 
 
 @handles(RiskLevelChanged)
@@ -163,4 +169,37 @@ async def _missed_contact(conn: asyncpg.Connection, e: Envelope, p: MissedContac
         p.team_id,
         p.since,
         e.occurred_at,
+    )
+
+
+@handles(PlanReviewOverdue)
+async def _plan_review_overdue(conn: asyncpg.Connection, e: Envelope, p: PlanReviewOverdue) -> None:
+    await conn.execute(
+        """INSERT INTO plan_review_alerts (event_id, client_id, team_id, reviewed_at, overdue_at)
+           VALUES ($1, $2, $3, $4, $5) ON CONFLICT (event_id) DO NOTHING""",
+        e.event_id,
+        p.client_id,
+        p.team_id,
+        p.reviewed_at,
+        e.occurred_at,
+    )
+
+
+@handles(ContactTargetSet)
+async def _contact_target(conn: asyncpg.Connection, e: Envelope, p: ContactTargetSet) -> None:
+    await conn.execute(
+        """INSERT INTO client_contact_targets AS t (client_id, team_id, service_model,
+                                                    target_days, set_at, set_by_event)
+           VALUES ($1, $2, $3, $4, $5, $6)
+           ON CONFLICT (client_id) DO UPDATE SET
+               team_id = EXCLUDED.team_id, service_model = EXCLUDED.service_model,
+               target_days = EXCLUDED.target_days, set_at = EXCLUDED.set_at,
+               set_by_event = EXCLUDED.set_by_event
+           WHERE (t.set_at, t.set_by_event) < (EXCLUDED.set_at, EXCLUDED.set_by_event)""",
+        p.client_id,
+        p.team_id,
+        p.service_model,
+        p.target_days,
+        e.occurred_at,
+        e.event_id,
     )

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import asyncpg
 
+from dispatch.events.catalogue import ServiceModel
+from dispatch.risk.levels import DEFAULT_POLICY
+
 LEVEL_ORDER = {"crisis": 0, "high": 1, "elevated": 2, "stable": 3}
-PLAN_REVIEW_INTERVAL = timedelta(days=182)  # care plans are reviewed every six months
+PLAN_REVIEW_INTERVAL = DEFAULT_POLICY.plan_review_interval  # reviewed every six months
 RECENT = timedelta(hours=24)
 
 
@@ -31,6 +35,7 @@ class HuddleRow:
     plan_review_overdue: bool
     missed_contact_since: datetime | None  # an alerted gap with no face-to-face visit since
     changes_24h: tuple[str, ...]
+    contact_target_days: float | None = None  # from the team's service model (None: not yet)
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,14 @@ class RiskQueries:
             "SELECT EXISTS (SELECT 1 FROM relapse_plans WHERE client_id = $1)", client_id
         )
         return found
+
+    async def service_models(self, team_ids: Iterable[str]) -> dict[str, ServiceModel]:
+        """The service model (ACT, ICM) of each of these teams that is on the roster."""
+        rows = await self._pool.fetch(
+            "SELECT team_id, service_model FROM teams WHERE team_id = ANY($1::text[])",
+            sorted(team_ids),
+        )
+        return {r["team_id"]: r["service_model"] for r in rows}
 
     async def level(self, client_id: str) -> str | None:
         level: str | None = await self._pool.fetchval(
@@ -104,10 +117,13 @@ class RiskQueries:
                         WHERE a.client_id = c.client_id AND NOT EXISTS (
                             SELECT 1 FROM client_contacts cc
                             WHERE cc.client_id = c.client_id AND cc.kind = 'face_to_face'
-                              AND cc.occurred_at > a.since)) AS missed_contact_since
+                              AND cc.occurred_at > a.since)) AS missed_contact_since,
+                      ct.target_days
                FROM clients c
                LEFT JOIN client_risk r ON r.client_id = c.client_id
                LEFT JOIN relapse_plans p ON p.client_id = c.client_id
+               LEFT JOIN client_contact_targets ct
+                      ON ct.client_id = c.client_id AND ct.team_id = c.team_id
                WHERE c.team_id = $1""",
             team_id,
             since,
@@ -133,6 +149,7 @@ class RiskQueries:
                 ),
                 missed_contact_since=r["missed_contact_since"],
                 changes_24h=tuple(changes.get(r["client_id"], ())),
+                contact_target_days=r["target_days"],
             )
             for r in rows
         ]
@@ -152,6 +169,11 @@ class RiskQueries:
                    SELECT client_id, occurred_at,
                           'contact ' || kind || ' by ' || staff_id
                    FROM client_contacts WHERE occurred_at >= $2
+                   UNION ALL
+                   SELECT client_id, overdue_at,
+                          'plan review overdue (plan agreed '
+                          || to_char(reviewed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') || ')'
+                   FROM plan_review_alerts WHERE overdue_at >= $2
                ) AS x JOIN clients c ON c.client_id = x.client_id AND c.team_id = $1
                ORDER BY x.client_id, x.at, x.what""",
             team_id,

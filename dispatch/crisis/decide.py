@@ -53,9 +53,12 @@ def risk_for_crisis_contact() -> RiskLevel:
 
 
 def open_dispatch(
-    contact: Envelope, *, responder: Responder | None, now: datetime
+    contact: Envelope, *, responder: Responder | None, now: datetime, note: str | None = None
 ) -> list[Envelope]:
-    """A crisis call/text opens one dispatch and pages the on-duty responder by SMS."""
+    """A crisis call/text opens one dispatch and pages the on-duty responder by SMS.
+
+    `note` (e.g. "pref F worker unmet") is added to the page text, never to the dispatch.
+    """
     payload = contact.payload
     if not isinstance(payload, CrisisCallReceived | CrisisTextReceived):
         raise TypeError(f"open_dispatch needs a crisis contact, got {contact.type}")
@@ -84,18 +87,29 @@ def open_dispatch(
     )
     if responder is None:
         return [opened]
-    return [opened, request_page(opened, responder=responder, step=0, attempt=0, now=now)]
+    page = request_page(opened, responder=responder, step=0, attempt=0, now=now, note=note)
+    return [opened, page]
 
 
 def request_page(
-    opened: Envelope, *, responder: Responder, step: int, attempt: int, now: datetime
+    opened: Envelope,
+    *,
+    responder: Responder,
+    step: int,
+    attempt: int,
+    now: datetime,
+    note: str | None = None,
 ) -> Envelope:
     """One page on one channel; its notification id is the dedup key for the notifier."""
     d = opened.payload
     assert isinstance(d, DispatchOpened)
     notification_id = derived_id(d.dispatch_id, step, attempt, "sms")
     body = page_sms(
-        code=d.short_code, risk_level=d.risk_level, reason=d.reason, caller_kind=d.caller_kind
+        code=d.short_code,
+        risk_level=d.risk_level,
+        reason=d.reason,
+        caller_kind=d.caller_kind,
+        note=note,
     )
     return new_event(
         PageRequested(

@@ -2,19 +2,37 @@
 
 from __future__ import annotations
 
+import string
+
 from dispatch.events.catalogue import CallerKind, RiskLevel
 
 _REASONS = {"crisis_call": "crisis call", "crisis_text": "crisis text", "risk_high": "risk rising"}
 _CALLERS = {"client": "client", "carer": "carer", "unknown": "unknown caller"}
+# Characters of the GSM-7 basic set that take one septet each (no escapes, no UCS-2).
+GSM7_SAFE = frozenset(string.ascii_letters + string.digits + " .,:;()<>-'!?/+*&%#\"=@")
+SMS_SEGMENT = 160
 
 
-def page_sms(*, code: str, risk_level: RiskLevel, reason: str, caller_kind: CallerKind) -> str:
-    """One GSM-7 segment (<= 160 chars) so it is never split or reordered by the carrier."""
+def page_sms(
+    *,
+    code: str,
+    risk_level: RiskLevel,
+    reason: str,
+    caller_kind: CallerKind,
+    note: str | None = None,
+) -> str:
+    """One GSM-7 segment (<= 160 chars) so it is never split or reordered by the carrier.
+
+    `note` is a short, non-identifying remark such as "pref F worker unmet".
+    """
+    remark = f", {note}" if note else ""
     text = (
         f"ACT {risk_level.upper()} {code}: {_REASONS.get(reason, reason)} "
-        f"({_CALLERS[caller_kind]}). Reply ACK {code} to take it, DONE {code} <outcome> to close."
+        f"({_CALLERS[caller_kind]}){remark}. "
+        f"Reply ACK {code} to take it, DONE {code} <outcome> to close."
     )
-    assert len(text) <= 160, text
+    if len(text) > SMS_SEGMENT or not GSM7_SAFE.issuperset(text):
+        raise ValueError(f"page is not one GSM-7 segment: {text!r}")
     return text
 
 

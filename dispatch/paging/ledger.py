@@ -37,6 +37,16 @@ class PageLedger:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 
+    async def get(self, notification_id: uuid.UUID) -> LedgerEntry | None:
+        """The page's row, or None if no worker ever claimed it."""
+        row = await self._pool.fetchrow(
+            """SELECT notification_id, state, claimed_at, provider_sid, provider_status,
+                      failure_reason, claims
+               FROM page_ledger WHERE notification_id = $1""",
+            notification_id,
+        )
+        return LedgerEntry(**dict(row)) if row else None
+
     async def claim(
         self, *, notification_id: uuid.UUID, dispatch_id: uuid.UUID, channel: str, now: datetime
     ) -> LedgerEntry:

@@ -1,26 +1,41 @@
 """The notifier: PageRequested -> provider -> PageSent or PageFailed, at least once, never twice.
 
 Delivery rules (Twilio facts): a 429 was not taken and is always safe to retry; after a 5xx
-or a timeout the message may have been taken, so it is looked up before sending again.
+or a timeout the message (or call) may have been taken, so it is looked up before sending
+again. Before a page is first sent, its dispatch is read: a page of a dispatch already
+acknowledged or resolved is not sent but recorded as PageCancelled.
+
+An SMS page sends the page text. A voice page calls with answering-machine detection and
+TwiML that reads the code (spelled) and risk level and gathers one digit; the Gather
+action (/twilio/voice/page) and the status callback carry the notification and dispatch ids.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING, Protocol, cast, get_args
 from urllib.parse import urlencode
+from uuid import UUID
 
 import structlog
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from dispatch.clock import Clock
-from dispatch.events.catalogue import PageFailed, PageRequested, PageSent
+from dispatch.crisis.page_text import voice_page_say
+from dispatch.events.catalogue import PageFailed, PageRequested, PageSent, RiskLevel
 from dispatch.events.envelope import Envelope, derived_id, new_event
+from dispatch.paging.decide import cancellation
 from dispatch.paging.ledger import LedgerEntry, PageLedger
 from dispatch.paging.telephony import ProviderReceipt, Telephony, TelephonyError
+from integrations.twilio.twiml import voice_page
+
+if TYPE_CHECKING:
+    from projections.models import Dispatch
 
 log = structlog.get_logger(__name__)
 ACTOR = "notifier"
+GATHER_PATH = "/twilio/voice/page"
 # Clock skew allowed between our claim time and the provider's date_sent when looking up.
 _LOOKUP_SLACK = timedelta(minutes=2)
 
@@ -30,6 +45,12 @@ class RetryPolicy:
     attempts: int = 4
     first_wait_s: float = 0.5
     max_wait_s: float = 8.0
+
+
+class DispatchLookup(Protocol):
+    async def dispatch(self, dispatch_id: UUID) -> Dispatch | None:
+        """The dispatch read model row, or None (not projected yet, or not a dispatch)."""
+        ...
 
 
 def _retryable(exc: BaseException) -> bool:
@@ -46,6 +67,7 @@ class Notifier:
         status_callback_base: str | None,
         validity_s: int,
         retry: RetryPolicy | None = None,
+        dispatches: DispatchLookup | None = None,
     ) -> None:
         self._telephony = telephony
         self._ledger = ledger
@@ -53,19 +75,29 @@ class Notifier:
         self._callback_base = status_callback_base.rstrip("/") if status_callback_base else None
         self._validity_s = validity_s
         self._retry = retry or RetryPolicy()
+        self._dispatches = dispatches
 
     async def deliver(self, request: Envelope) -> list[Envelope]:
         """Send one page (or recognise it as already sent) and return the outcome event."""
         page = request.payload
         if not isinstance(page, PageRequested):
             return []
+        bound = log.bind(notification_id=str(page.notification_id), channel=page.channel)
+        existing = await self._ledger.get(page.notification_id)
+        row = await self._dispatches.dispatch(page.dispatch_id) if self._dispatches else None
+        if existing is None or existing.state == "claimed":
+            cancelled = cancellation(request, row.status if row else None, now=self._clock.now())
+            if cancelled is not None:
+                found = await self._lookup(page, existing) if existing else None
+                if found is None:
+                    bound.info("page_cancelled", dispatch_status=row.status if row else None)
+                    return [cancelled]
         entry = await self._ledger.claim(
             notification_id=page.notification_id,
             dispatch_id=page.dispatch_id,
             channel=page.channel,
             now=self._clock.now(),
         )
-        bound = log.bind(notification_id=str(page.notification_id), channel=page.channel)
         if entry.state == "sent":
             bound.info("page_already_sent", provider_sid=entry.provider_sid)
             return [self._sent(request, entry.provider_sid or "", entry.provider_status or "")]
@@ -78,7 +110,7 @@ class Notifier:
                 bound.warning("page_found_after_crash", provider_sid=found.sid)
                 return await self._record_sent(request, found)
         try:
-            receipt = await self._send_with_retry(page, entry)
+            receipt = await self._send_with_retry(page, entry, row)
         except TelephonyError as exc:
             await self._ledger.mark_failed(
                 page.notification_id, reason=str(exc), sid=None, now=self._clock.now()
@@ -88,7 +120,9 @@ class Notifier:
         bound.info("page_sent", provider_sid=receipt.sid, provider_status=receipt.status)
         return await self._record_sent(request, receipt)
 
-    async def _send_with_retry(self, page: PageRequested, entry: LedgerEntry) -> ProviderReceipt:
+    async def _send_with_retry(
+        self, page: PageRequested, entry: LedgerEntry, row: Dispatch | None
+    ) -> ProviderReceipt:
         in_doubt = False
         async for attempt in AsyncRetrying(
             retry=retry_if_exception(_retryable),
@@ -102,15 +136,20 @@ class Notifier:
                     if found is not None:
                         return found
                 try:
-                    return await self._send(page)
+                    return await self._send(page, row)
                 except TelephonyError as exc:
                     in_doubt = exc.in_doubt
                     raise
         raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
 
-    async def _send(self, page: PageRequested) -> ProviderReceipt:
-        if page.channel != "sms":
-            raise TelephonyError(f"channel {page.channel} is not wired yet", provider_fault=False)
+    async def _send(self, page: PageRequested, row: Dispatch | None) -> ProviderReceipt:
+        if page.channel == "voice":
+            return await self._telephony.place_call(
+                to=page.to_number,
+                twiml=voice_page(voice_text(page, row), self._gather_url(page)),
+                status_callback=self._status_url(page),
+                detect_machine=True,
+            )
         return await self._telephony.send_sms(
             to=page.to_number,
             body=page.body,
@@ -119,15 +158,22 @@ class Notifier:
         )
 
     async def _lookup(self, page: PageRequested, entry: LedgerEntry) -> ProviderReceipt | None:
-        return await self._telephony.find_sms(
-            to=page.to_number, body=page.body, sent_after=entry.claimed_at - _LOOKUP_SLACK
-        )
+        since = entry.claimed_at - _LOOKUP_SLACK
+        if page.channel == "voice":
+            return await self._telephony.find_call(to=page.to_number, placed_after=since)
+        return await self._telephony.find_sms(to=page.to_number, body=page.body, sent_after=since)
+
+    def _ids(self, page: PageRequested) -> str:
+        return urlencode({"n": str(page.notification_id), "d": str(page.dispatch_id)})
 
     def _status_url(self, page: PageRequested) -> str | None:
         if self._callback_base is None:
             return None
-        query = urlencode({"n": str(page.notification_id), "d": str(page.dispatch_id)})
-        return f"{self._callback_base}/twilio/status?{query}"
+        return f"{self._callback_base}/twilio/status?{self._ids(page)}"
+
+    def _gather_url(self, page: PageRequested) -> str:
+        """Where Twilio posts the pressed digit (relative when no public URL is configured)."""
+        return f"{self._callback_base or ''}{GATHER_PATH}?{self._ids(page)}"
 
     async def _record_sent(self, request: Envelope, receipt: ProviderReceipt) -> list[Envelope]:
         page = request.payload
@@ -177,3 +223,14 @@ class Notifier:
             actor=ACTOR,
             cause=request,
         )
+
+
+def voice_text(page: PageRequested, row: Dispatch | None) -> str:
+    """What a paging call says: the code spelled and the risk level, never client details."""
+    if row is not None:
+        return voice_page_say(code=row.short_code, risk_level=cast(RiskLevel, row.risk_level))
+    # No dispatch row yet: the page text starts "ACT <RISK> <CODE>:".
+    words = page.body.split(":", 1)[0].split()
+    if len(words) == 3 and words[1].lower() in get_args(RiskLevel):
+        return voice_page_say(code=words[2], risk_level=cast(RiskLevel, words[1].lower()))
+    return f"{' '.join(words)}. Press 1 to accept. Press 2 to pass to the next person."

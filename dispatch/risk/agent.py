@@ -4,6 +4,10 @@ The table is keyed by client id and co-partitioned with act.client-events, so ea
 worker holds the risk of exactly the clients whose events it reads. Decided events are
 appended before the table is updated: a crash in between re-decides the same events with
 the same ids (deduplicated downstream) instead of losing them.
+
+A timer scans the table every few seconds and emits what time alone decides: a client's
+contact target when they join a team (from the team's service model on the roster), a
+missed-contact alert per gap, an overdue plan review per plan version.
 """
 
 from __future__ import annotations
@@ -15,10 +19,12 @@ import structlog
 
 from dispatch.clock import SystemClock
 from dispatch.events import Envelope
-from dispatch.risk.decide import missed_contact
+from dispatch.events.catalogue import ServiceModel
+from dispatch.risk.decide import needs_contact_target, timer_events
 from dispatch.risk.fold import FOLDED, RiskState, initial
 from dispatch.risk.levels import DEFAULT_POLICY, RiskPolicy
 from dispatch.risk.service import RiskEngine
+from projections.risk_queries import RiskQueries
 
 if TYPE_CHECKING:
     from dispatch.worker.app import EventTopics
@@ -26,7 +32,7 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 TABLE_NAME = "client-risk"
-MISSED_CONTACT_TICK_S = 5.0  # how often the table is scanned for contact gaps
+MISSED_CONTACT_TICK_S = 5.0  # how often the table is scanned for targets, gaps and reviews
 
 
 def load_state(raw: Any, client_id: str) -> RiskState:
@@ -47,6 +53,7 @@ def register_risk_agent(
 ) -> Any:
     table = app.Table(TABLE_NAME, default=None, partitions=partitions)
     engines: list[RiskEngine] = []
+    queries: list[RiskQueries] = []
 
     async def engine() -> RiskEngine:
         if not engines:
@@ -55,6 +62,7 @@ def register_risk_agent(
 
             pool = (await res.get()).pool
             engines.append(RiskEngine(ReadModelRota(ReadModels(pool)), SystemClock(), policy))
+            queries.append(RiskQueries(pool))
         return engines[0]
 
     @app.agent(topics.client_events, name="risk")
@@ -73,20 +81,24 @@ def register_risk_agent(
                 if decided:
                     log.info("risk_decided", level=after.level, events=[e.type for e in decided])
 
-    async def missed_contacts() -> None:
-        """Timers emit events: one MissedContactAlerted per client gap past the target."""
+    async def risk_timer() -> None:
+        """Timers emit events: contact targets from the team's service model (looked up in
+        the roster read model), one MissedContactAlerted per gap, one PlanReviewOverdue per
+        plan version."""
         now = SystemClock().now()
         try:
-            alerts = [
-                alert
-                for key, raw in list(table.items())
-                if (alert := missed_contact(load_state(raw, key), now=now, policy=policy))
-            ]
-            if alerts:
-                await topics.append(alerts)
-                log.info("missed_contacts_alerted", clients=[a.key for a in alerts])
+            states = [load_state(raw, key) for key, raw in list(table.items())]
+            teams = {s.team_id for s in states if s.team_id and needs_contact_target(s)}
+            models: dict[str, ServiceModel] = {}
+            if teams:
+                await engine()
+                models = await queries[0].service_models(teams)
+            decided = timer_events(states, models, now=now, policy=policy)
+            if decided:
+                await topics.append(decided)
+                log.info("risk_timer_decided", events=[(e.type, e.key) for e in decided])
         except Exception:  # a failed tick is retried by the next one; the worker stays up
-            log.exception("missed_contacts_tick_failed")
+            log.exception("risk_timer_tick_failed")
 
-    app.timer(interval=MISSED_CONTACT_TICK_S)(missed_contacts)
+    app.timer(interval=MISSED_CONTACT_TICK_S)(risk_timer)
     return risk

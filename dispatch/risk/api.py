@@ -1,4 +1,5 @@
-"""Risk endpoints of the team-scoped API: report a relapse signal, read the huddle board."""
+"""Risk endpoints of the team-scoped API: report a relapse signal, record a plan or a
+hospital admission/discharge, read the huddle board (the read is itself recorded)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,21 @@ import dataclasses
 import json
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import structlog
 from aiohttp import web
 
-from dispatch.risk.intake import SignalRefused, parse_plan, parse_signal, plan_event, signal_event
+from dispatch.risk.intake import (
+    SignalRefused,
+    hospital_event,
+    parse_hospital,
+    parse_plan,
+    parse_signal,
+    plan_event,
+    records_viewed,
+    signal_event,
+)
 from dispatch.web.context import ctx
 from dispatch.web.security import api_caller
 from projections.pool import connect
@@ -90,12 +100,67 @@ async def record_plan(request: web.Request) -> web.Response:
     )
 
 
+async def _hospital(request: web.Request, kind: Literal["admission", "discharge"]) -> web.Response:
+    caller = api_caller(request)
+    c = ctx(request)
+    client_id = request.match_info["client_id"]
+    try:
+        try:
+            body = await request.json() if request.can_read_body else {}
+        except ValueError:
+            raise SignalRefused(400, "body", "is not JSON") from None
+        event = await hospital_event(
+            request.app[RISK_QUERIES],
+            client_id=client_id,
+            kind=kind,
+            stay=parse_hospital(body),
+            team_id=caller.team_id,
+            recorded_by=f"api:{caller.role}",
+            now=c.clock.now(),
+        )
+    except SignalRefused as refused:
+        log.info("hospital_refused", client_id=client_id, kind=kind, field=refused.field)
+        return _json({"error": refused.message, "field": refused.field}, status=refused.status)
+    fresh = await c.spool.record([event])
+    log.info("hospital_accepted", client_id=client_id, type=event.type, duplicate=not fresh)
+    return _json(
+        {"event_id": str(event.event_id), "type": event.type, "duplicate": not fresh}, status=202
+    )
+
+
+@routes.post("/api/clients/{client_id}/admission")
+async def record_admission(request: web.Request) -> web.Response:
+    """A hospital admission (`occurred_at`, `facility`, both optional): spooled."""
+    return await _hospital(request, "admission")
+
+
+@routes.post("/api/clients/{client_id}/discharge")
+async def record_discharge(request: web.Request) -> web.Response:
+    """A hospital discharge (`occurred_at`, `facility`, both optional): spooled."""
+    return await _hospital(request, "discharge")
+
+
 @routes.get("/api/huddle")
 async def huddle(request: web.Request) -> web.Response:
-    """The caller's team's huddle board: clients by risk, with reasons and the last 24 h."""
+    """The caller's team's huddle board: clients by risk, with reasons and the last 24 h.
+    The read is recorded (ClientRecordsViewed, spooled) before the board is returned."""
     caller = api_caller(request)
-    now = ctx(request).clock.now()
+    c = ctx(request)
+    now = c.clock.now()
     board = await request.app[RISK_QUERIES].huddle(caller.team_id, now)
+    viewer = f"api:{caller.role}:{caller.staff_id or caller.token_hint + '...'}"
+    await c.spool.record(
+        [
+            records_viewed(
+                team_id=caller.team_id,
+                viewer=viewer,
+                view="huddle_board",
+                client_ids=[r.client_id for r in board],
+                now=now,
+            )
+        ]
+    )
+    log.info("huddle_viewed", team_id=caller.team_id, viewer=viewer, clients=len(board))
     return _json({"team_id": caller.team_id, "as_of": now, "clients": board})
 
 

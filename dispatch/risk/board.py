@@ -31,6 +31,7 @@ def render_board(team_id: str, rows: list[HuddleRow], now: datetime) -> str:
         lines.append(
             f"{r.level.upper():<9} {r.client_id:<8} {r.display_name:<12} score {r.score:5.1f}  "
             f"last face-to-face {_when(r.last_face_to_face_at, now)}"
+            + (f" (target {r.contact_target_days:g} d)" if r.contact_target_days else "")
             + (f"  [{'; '.join(flags)}]" if flags else "")
         )
         lines += [f"    why: {reason}" for reason in r.reasons]

@@ -1,14 +1,23 @@
-"""`dispatch signal` and `dispatch huddle`: the risk area on the command line."""
+"""`dispatch signal`, `plan`, `hospital` and `huddle`: the risk area on the command line."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import click
 
 from dispatch.settings import Settings
+
+T = TypeVar("T")
+
+if TYPE_CHECKING:
+    from dispatch.events import Envelope
+    from projections.risk_queries import RiskQueries
 
 
 def _needs(settings: Settings, *names: str) -> None:
@@ -35,38 +44,51 @@ def signal(
     reported_by: str,
 ) -> None:
     """Record a relapse signal about a client (spooled, then published to Kafka)."""
-    from dispatch.bus import EventPublisher
-    from dispatch.clock import SystemClock
-    from dispatch.ingress.spool import IngressSpool
-    from dispatch.risk.intake import SignalRefused, parse_signal, signal_event
-    from projections.pool import connect
-    from projections.risk_queries import RiskQueries
+    from dispatch.risk.intake import parse_signal, signal_event
 
-    settings = Settings()
-    _needs(settings, "database_url", "kafka_bootstrap_servers")
     body: dict[str, object] = {"source": source, "sign": sign, "severity": severity}
     if occurred_at is not None:
         body["occurred_at"] = occurred_at
     if carer_id is not None:
         body["carer_id"] = carer_id
+    parsed = _parsed(parse_signal, body)
+
+    async def build(queries: RiskQueries, now: datetime) -> Envelope:
+        return await signal_event(
+            queries,
+            client_id=client_id,
+            signal=parsed,
+            team_id=None,
+            reported_by=f"cli:{reported_by}",
+            now=now,
+        )
+
+    _record(build)
+
+
+def _record(build: Callable[[RiskQueries, datetime], Awaitable[Envelope]]) -> None:
+    """Build one event against the read models, spool it and relay it to Kafka; a refusal
+    is a usage error naming the field (exit 2) and records nothing."""
+    from dispatch.bus import EventPublisher
+    from dispatch.clock import SystemClock
+    from dispatch.ingress.spool import IngressSpool
+    from dispatch.risk.intake import SignalRefused
+    from projections.pool import connect
+    from projections.risk_queries import RiskQueries
+
+    settings = Settings()
+    _needs(settings, "database_url", "kafka_bootstrap_servers")
 
     async def run() -> str:
         pool = await connect(settings.database_url, max_size=2)
         publisher = EventPublisher(settings.kafka_bootstrap_servers)
         try:
             clock = SystemClock()
-            event = await signal_event(
-                RiskQueries(pool),
-                client_id=client_id,
-                signal=parse_signal(body),
-                team_id=None,
-                reported_by=f"cli:{reported_by}",
-                now=clock.now(),
-            )
+            event = await build(RiskQueries(pool), clock.now())
             spool = IngressSpool(pool, publisher, clock)
             fresh = await spool.record([event])
             await spool.relay_once()
-            return f"{'recorded' if fresh else 'already recorded'} {event.event_id}"
+            return f"{'recorded' if fresh else 'already recorded'} {event.type} {event.event_id}"
         finally:
             await publisher.stop()
             await pool.close()
@@ -77,27 +99,137 @@ def signal(
         raise click.BadParameter(refused.message, param_hint=refused.field) from None
 
 
+def _parsed(parse: Callable[[Any], T], body: Any) -> T:
+    """The parsed input, or a usage error naming the bad field before anything connects."""
+    from dispatch.risk.intake import SignalRefused
+
+    try:
+        return parse(body)
+    except SignalRefused as refused:
+        raise click.BadParameter(refused.message, param_hint=refused.field) from None
+
+
+def _load_plan_file(path: Path) -> Any:
+    import yaml
+
+    try:
+        return yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise click.BadParameter(f"cannot read {path}: {exc}", param_hint="--file") from None
+
+
+@click.command()
+@click.argument("client_id")
+@click.option(
+    "--file",
+    "plan_file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The plan as YAML or JSON: warning_signs [{sign, weight 0-5, description}], "
+    "triggers [text], actions [{contact, offer}], revision_note.",
+)
+@click.option("--by", "agreed_by", default="cli", help="Who agreed it (staff id).")
+def plan(client_id: str, plan_file: Path, agreed_by: str) -> None:
+    """Record a client's relapse-prevention plan, or a review of it (restarts the six-month
+    review clock). The first plan is RelapsePlanRecorded, later ones RelapsePlanRevised."""
+    from dispatch.risk.intake import parse_plan, plan_event
+
+    parsed = _parsed(parse_plan, _load_plan_file(plan_file))
+
+    async def build(queries: RiskQueries, now: datetime) -> Envelope:
+        return await plan_event(
+            queries,
+            client_id=client_id,
+            plan=parsed,
+            team_id=None,
+            agreed_by=f"cli:{agreed_by}",
+            now=now,
+        )
+
+    _record(build)
+
+
+@click.group()
+def hospital() -> None:
+    """Record a client's hospital admission or discharge (no outreach or alerts while in)."""
+
+
+def _hospital_command(kind: Literal["admission", "discharge"], name: str, doc: str) -> None:
+    @hospital.command(name, help=doc)
+    @click.argument("client_id")
+    @click.option("--at", "occurred_at", default=None, help="When (ISO 8601 with zone; now).")
+    @click.option("--facility", default="", help="The hospital or ward.")
+    @click.option("--by", "recorded_by", default="cli", help="Who records it (staff id).")
+    def command(client_id: str, occurred_at: str | None, facility: str, recorded_by: str) -> None:
+        from dispatch.risk.intake import hospital_event, parse_hospital
+
+        body: dict[str, object] = {"facility": facility}
+        if occurred_at is not None:
+            body["occurred_at"] = occurred_at
+        stay = _parsed(parse_hospital, body)
+
+        async def build(queries: RiskQueries, now: datetime) -> Envelope:
+            return await hospital_event(
+                queries,
+                client_id=client_id,
+                kind=kind,
+                stay=stay,
+                team_id=None,
+                recorded_by=f"cli:{recorded_by}",
+                now=now,
+            )
+
+        _record(build)
+
+
+_hospital_command("admission", "admit", "Record that CLIENT_ID was admitted to hospital.")
+_hospital_command(
+    "discharge", "discharge", "Record that CLIENT_ID left hospital (a risky time: risk rises)."
+)
+
+
 @click.command()
 @click.option("--team", "team_id", required=True, help="The team id, e.g. act-north.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
-def huddle(team_id: str, as_json: bool) -> None:
-    """The daily huddle board: clients by risk, why, last contact, open work, last 24 h."""
+@click.option("--by", "viewer", default="cli", help="Who reads it (staff id), for the audit.")
+def huddle(team_id: str, as_json: bool, viewer: str) -> None:
+    """The daily huddle board: clients by risk, why, last contact, open work, last 24 h.
+
+    The read is recorded as a ClientRecordsViewed event (spooled; relayed now when
+    KAFKA_BOOTSTRAP_SERVERS is set, else by the running stack's relay)."""
     import dataclasses
 
+    from dispatch.bus import EventPublisher
     from dispatch.clock import SystemClock
+    from dispatch.ingress.spool import IngressSpool
     from dispatch.risk.board import render_board
+    from dispatch.risk.intake import records_viewed
     from projections.pool import connect
     from projections.risk_queries import RiskQueries
 
     settings = Settings()
     _needs(settings, "database_url")
-    now = SystemClock().now()
+    clock = SystemClock()
+    now = clock.now()
 
     async def run() -> str:
         pool = await connect(settings.database_url, max_size=2)
+        publisher = EventPublisher(settings.kafka_bootstrap_servers)
         try:
             rows = await RiskQueries(pool).huddle(team_id, now)
+            spool = IngressSpool(pool, publisher, clock)
+            read = records_viewed(
+                team_id=team_id,
+                viewer=f"cli:{viewer}",
+                view="huddle_board",
+                client_ids=[r.client_id for r in rows],
+                now=now,
+            )
+            await spool.record([read])
+            if settings.kafka_bootstrap_servers:
+                await spool.relay_once()
         finally:
+            await publisher.stop()
             await pool.close()
         if as_json:
             return json.dumps(

@@ -8,6 +8,7 @@ Ids derive from the event that moved the level, so a redelivery decides the same
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
 from dispatch.crisis.codes import short_code
@@ -17,10 +18,17 @@ from dispatch.events.catalogue import (
     CrisisTextReceived,
     DispatchOpened,
     PageRequested,
+    ServiceModel,
 )
 from dispatch.events.envelope import Envelope, derived_id, new_event
-from dispatch.risk.events import MissedContactAlerted, OutreachTaskCreated, RiskLevelChanged
-from dispatch.risk.fold import RiskState, contact_gap_since, reasons
+from dispatch.risk.events import (
+    ContactTargetSet,
+    MissedContactAlerted,
+    OutreachTaskCreated,
+    PlanReviewOverdue,
+    RiskLevelChanged,
+)
+from dispatch.risk.fold import RiskState, contact_gap_since, contact_target, reasons
 from dispatch.risk.levels import DEFAULT_POLICY, RANK, RiskPolicy
 
 ACTOR = "risk-agent"
@@ -169,13 +177,14 @@ def _urgent_dispatch(
 def missed_contact(
     state: RiskState, *, now: datetime, policy: RiskPolicy = DEFAULT_POLICY
 ) -> Envelope | None:
-    """The timer's decision: alert once when a client has gone past the contact target
+    """The timer's decision: alert once when a client has gone past their contact target
     without a face-to-face contact. Not while in hospital; the id is the gap's, so a
     second tick before the alert is folded back decides the same event."""
     since = contact_gap_since(state)
     if since is None or state.admitted or state.alerted_since == since:
         return None
-    due = since + policy.contact_target
+    target = contact_target(state, policy)
+    due = since + target
     if now < due:
         return None
     return new_event(
@@ -183,7 +192,7 @@ def missed_contact(
             client_id=state.client_id,
             team_id=state.team_id,
             since=since,
-            target_days=policy.contact_target / timedelta(days=1),
+            target_days=target / timedelta(days=1),
         ),
         key=state.client_id,
         event_id=derived_id("missed-contact", state.client_id, since.isoformat()),
@@ -191,3 +200,79 @@ def missed_contact(
         recorded_at=now,
         actor=ACTOR,
     )
+
+
+def needs_contact_target(state: RiskState) -> bool:
+    """Whether the client's team is known but its contact target is not yet folded in."""
+    return state.team_id is not None and state.target_team != state.team_id
+
+
+def set_contact_target(
+    state: RiskState,
+    service_model: ServiceModel,
+    *,
+    now: datetime,
+    policy: RiskPolicy = DEFAULT_POLICY,
+) -> Envelope | None:
+    """The client's contact target from their team's service model (looked up at the edge),
+    in force from when they joined the team. The id is the enrolment's, so a repeat is the
+    same event."""
+    if not needs_contact_target(state) or state.team_id is None:
+        return None
+    since = state.team_since or state.enrolled_at or now
+    return new_event(
+        ContactTargetSet(
+            client_id=state.client_id,
+            team_id=state.team_id,
+            service_model=service_model,
+            target_days=policy.target_for(service_model) / timedelta(days=1),
+        ),
+        key=state.client_id,
+        event_id=derived_id("contact-target", state.client_id, state.team_id, since.isoformat()),
+        occurred_at=since,
+        recorded_at=now,
+        actor=ACTOR,
+    )
+
+
+def plan_review_overdue(
+    state: RiskState, *, now: datetime, policy: RiskPolicy = DEFAULT_POLICY
+) -> Envelope | None:
+    """Flag a relapse plan not reviewed within six months, once per plan version."""
+    reviewed = state.plan_reviewed_at
+    if reviewed is None or state.review_alerted_for == reviewed:
+        return None
+    due = reviewed + policy.plan_review_interval
+    if now < due:
+        return None
+    return new_event(
+        PlanReviewOverdue(client_id=state.client_id, team_id=state.team_id, reviewed_at=reviewed),
+        key=state.client_id,
+        event_id=derived_id("plan-review-overdue", state.client_id, reviewed.isoformat()),
+        occurred_at=due,
+        recorded_at=now,
+        actor=ACTOR,
+    )
+
+
+def timer_events(
+    states: Iterable[RiskState],
+    service_models: Mapping[str, ServiceModel],
+    *,
+    now: datetime,
+    policy: RiskPolicy = DEFAULT_POLICY,
+) -> list[Envelope]:
+    """One risk-timer tick: contact targets for clients new to a team (whose team's service
+    model is known), then missed contacts and overdue plan reviews. A client whose target
+    is being set is not alerted until it is folded in (their team may allow longer)."""
+    out: list[Envelope] = []
+    for state in states:
+        model = service_models.get(state.team_id or "")
+        target = set_contact_target(state, model, now=now, policy=policy) if model else None
+        if target is not None:
+            out.append(target)
+        elif alert := missed_contact(state, now=now, policy=policy):
+            out.append(alert)
+        if review := plan_review_overdue(state, now=now, policy=policy):
+            out.append(review)
+    return out

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from dispatch.events.catalogue import RiskLevel
+from dispatch.events.catalogue import RiskLevel, ServiceModel
 from dispatch.events.envelope import EventPayload
 
 
@@ -52,15 +52,54 @@ class RelapsePlanRevised(_RelapsePlan):
 
 
 class HospitalAdmissionRecorded(EventPayload):
+    """The client was admitted to hospital: no outreach, dispatches or contact alerts."""
+
     event_type = "HospitalAdmissionRecorded"
     client_id: str
     facility: str = ""
 
 
 class HospitalDischargeRecorded(EventPayload):
+    """The client left hospital: a risky time, so the score rises."""
+
     event_type = "HospitalDischargeRecorded"
     client_id: str
     facility: str = ""
+
+
+class ContactTargetSet(EventPayload):
+    """How long the client may go without a face-to-face contact, from the service model of
+    the team they are enrolled with (ACT 3 days, ICM 7). Raised by the risk timer when a
+    client is enrolled with (or moves to) a team; until then the fold uses the ACT target."""
+
+    event_type = "ContactTargetSet"
+    client_id: str
+    team_id: str
+    service_model: ServiceModel
+    target_days: float = Field(gt=0, le=60)
+
+
+class PlanReviewOverdue(EventPayload):
+    """The relapse plan agreed at `reviewed_at` was not reviewed within six months.
+
+    Raised once per plan version by the risk timer; occurred_at is when the review fell due."""
+
+    event_type = "PlanReviewOverdue"
+    client_id: str
+    team_id: str | None
+    reviewed_at: AwareDatetime
+
+
+class ClientRecordsViewed(EventPayload):
+    """Someone read client records (safety rule 6): who, in which role, which clients, how.
+
+    Keyed by the team; the event archive is the audit trail."""
+
+    event_type = "ClientRecordsViewed"
+    team_id: str
+    viewer: str = Field(description="the role and a token hint or CLI user, never the token")
+    view: str = Field(description="what was read, e.g. 'huddle_board'")
+    client_ids: tuple[str, ...]
 
 
 class RiskLevelChanged(EventPayload):
@@ -103,6 +142,9 @@ class MissedContactAlerted(EventPayload):
 
 RISK_PAYLOADS: tuple[type[EventPayload], ...] = (
     MissedContactAlerted,
+    ContactTargetSet,
+    PlanReviewOverdue,
+    ClientRecordsViewed,
     RelapsePlanRecorded,
     RelapsePlanRevised,
     HospitalAdmissionRecorded,

@@ -3,7 +3,9 @@
 The score is a sum of weighted relapse signals that decays with a half-life, raised by
 missed contacts, crisis contacts and a discharge, lowered by contacts (a face-to-face visit
 most). At each event the time since the last face-to-face contact is set against the
-team's contact target. Replaying the same events gives every intermediate value exactly.
+client's contact target, which a ContactTargetSet carries from the team's service model
+(ACT or ICM); before one is folded, the policy's default (ACT's) applies. Replaying the
+same events gives every intermediate value exactly.
 """
 
 from __future__ import annotations
@@ -22,9 +24,11 @@ from dispatch.events.catalogue import (
 )
 from dispatch.events.envelope import Envelope
 from dispatch.risk.events import (
+    ContactTargetSet,
     HospitalAdmissionRecorded,
     HospitalDischargeRecorded,
     MissedContactAlerted,
+    PlanReviewOverdue,
     RelapsePlanRecorded,
     RelapsePlanRevised,
 )
@@ -66,6 +70,11 @@ class RiskState(BaseModel):
     admitted: bool = False
     discharged_at: datetime | None = None
     alerted_since: datetime | None = None  # the contact gap a missed-contact alert was raised for
+    team_since: datetime | None = None  # when the client was enrolled with the current team
+    target_team: str | None = None  # the team whose service model set contact_target_days
+    contact_target_days: float | None = None  # None: the policy's default target
+    plan_reviewed_at: datetime | None = None  # when the plan in force was agreed
+    review_alerted_for: datetime | None = None  # the plan version an overdue review was raised for
     last_offset: int | None = None  # the source offset of the newest event folded in
 
 
@@ -84,6 +93,8 @@ FOLDED = (
     HospitalAdmissionRecorded,
     HospitalDischargeRecorded,
     MissedContactAlerted,
+    ContactTargetSet,
+    PlanReviewOverdue,
 )
 
 
@@ -99,12 +110,19 @@ def contact_gap_since(state: RiskState) -> datetime | None:
     return state.last_face_to_face or state.enrolled_at
 
 
+def contact_target(state: RiskState, policy: RiskPolicy = DEFAULT_POLICY) -> timedelta:
+    """The client's face-to-face contact target: their team's, else the policy default."""
+    if state.contact_target_days is None:
+        return policy.contact_target
+    return timedelta(days=state.contact_target_days)
+
+
 def overdue_points(state: RiskState, at: datetime, policy: RiskPolicy) -> float:
     """Points for going longer than the contact target without a face-to-face contact."""
     since = contact_gap_since(state)
     if since is None or state.admitted:
         return 0.0
-    over = (at - since - policy.contact_target) / timedelta(days=1)
+    over = (at - since - contact_target(state, policy)) / timedelta(days=1)
     return min(policy.overdue_cap, over * policy.overdue_points_per_day) if over > 0 else 0.0
 
 
@@ -126,13 +144,23 @@ def evolve(
         return state
     if isinstance(p, MissedContactAlerted):  # remembered so the gap is alerted once
         return state.model_copy(update={"alerted_since": p.since, "last_offset": offset})
+    if isinstance(p, PlanReviewOverdue):  # remembered so each plan version is flagged once
+        return state.model_copy(update={"review_alerted_for": p.reviewed_at, "last_offset": offset})
     at = event.occurred_at if state.as_of is None else max(state.as_of, event.occurred_at)
     score = decayed(state.score, state.as_of, at, policy)
     u: dict[str, object] = {}
     if isinstance(p, ClientEnrolled):
         u = {"team_id": p.team_id, "enrolled_at": state.enrolled_at or event.occurred_at}
+        if p.team_id != state.team_id:
+            u["team_since"] = event.occurred_at
+    elif isinstance(p, ContactTargetSet):
+        if p.team_id == state.team_id:  # a target for a team the client has left is stale
+            u = {"contact_target_days": p.target_days, "target_team": p.team_id}
     elif isinstance(p, RelapsePlanRecorded | RelapsePlanRevised):
-        u = {"weights": {w.sign: w.weight for w in p.warning_signs}}
+        reviewed = event.occurred_at
+        if state.plan_reviewed_at is not None:
+            reviewed = max(reviewed, state.plan_reviewed_at)
+        u = {"weights": {w.sign: w.weight for w in p.warning_signs}, "plan_reviewed_at": reviewed}
     elif isinstance(p, RelapseSignalObserved):
         points = state.weights.get(p.sign, 1.0) * p.severity
         score += decayed(points, event.occurred_at, at, policy)  # a late report has decayed
@@ -187,8 +215,8 @@ def reasons(state: RiskState, policy: RiskPolicy = DEFAULT_POLICY) -> tuple[str,
         since = contact_gap_since(state)
         assert since is not None
         days = (at - since).days
-        target = policy.contact_target.days
-        out.append(f"no face-to-face contact for {days} days (target {target})")
+        target = contact_target(state, policy) / timedelta(days=1)
+        out.append(f"no face-to-face contact for {days} days (target {target:g})")
     if (
         state.discharged_at is not None
         and decayed(policy.discharge_points, state.discharged_at, at, policy) >= REASON_MIN_POINTS

@@ -1,4 +1,5 @@
-"""Relapse signals from staff, carers and systems: validated, consent-checked, then spooled.
+"""What users record about a client's risk: relapse signals (validated, consent-checked),
+relapse plans and hospital admissions and discharges, each turned into one event to spool.
 
 The HTTP API and the CLI both come through here. Bad input is refused naming the field,
 a carer without the client's consent on file is refused, and nothing is recorded then.
@@ -16,7 +17,15 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 
 from dispatch.events import Envelope, derived_id, new_event
 from dispatch.events.catalogue import RelapseSignalObserved
-from dispatch.risk.events import PlanAction, RelapsePlanRecorded, RelapsePlanRevised, WarningSign
+from dispatch.risk.events import (
+    ClientRecordsViewed,
+    HospitalAdmissionRecorded,
+    HospitalDischargeRecorded,
+    PlanAction,
+    RelapsePlanRecorded,
+    RelapsePlanRevised,
+    WarningSign,
+)
 from projections.risk_queries import ClientRef
 
 FUTURE_SLACK = timedelta(minutes=5)
@@ -57,7 +66,14 @@ class PlanInput(BaseModel):
     revision_note: str = Field(default="", max_length=500)
 
 
-def _parse(model: type[SignalInput] | type[PlanInput], data: Any) -> Any:
+class HospitalInput(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    occurred_at: AwareDatetime | None = None
+    facility: str = Field(default="", max_length=120)
+
+
+def _parse(model: type[BaseModel], data: Any) -> Any:
     if not isinstance(data, dict):
         raise SignalRefused(400, "body", "send a JSON object")
     try:
@@ -80,6 +96,52 @@ def parse_plan(data: Any) -> PlanInput:
     return result
 
 
+def parse_hospital(data: Any) -> HospitalInput:
+    """An admission or discharge body (both fields optional), or SignalRefused naming the
+    first bad field."""
+    result: HospitalInput = _parse(HospitalInput, data)
+    return result
+
+
+async def hospital_event(
+    lookup: ClientLookup,
+    *,
+    client_id: str,
+    kind: Literal["admission", "discharge"],
+    stay: HospitalInput,
+    team_id: str | None,
+    recorded_by: str,
+    now: datetime,
+) -> Envelope:
+    """HospitalAdmissionRecorded or HospitalDischargeRecorded for a client of the team. The
+    id derives from the client, the kind and when it happened: a resubmission is a no-op."""
+    await _team_client(lookup, client_id, team_id)
+    occurred_at = stay.occurred_at or now
+    if occurred_at > now + FUTURE_SLACK:
+        raise SignalRefused(400, "occurred_at", "is in the future")
+    payload: HospitalAdmissionRecorded | HospitalDischargeRecorded = (
+        HospitalAdmissionRecorded(client_id=client_id, facility=stay.facility)
+        if kind == "admission"
+        else HospitalDischargeRecorded(client_id=client_id, facility=stay.facility)
+    )
+    return new_event(
+        payload,
+        key=client_id,
+        event_id=derived_id("hospital", kind, client_id, occurred_at.isoformat()),
+        occurred_at=occurred_at,
+        recorded_at=now,
+        actor=recorded_by,
+    )
+
+
+async def _team_client(lookup: ClientLookup, client_id: str, team_id: str | None) -> ClientRef:
+    """The client, if they exist and belong to the caller's team (None: any team, the CLI)."""
+    client = await lookup.client(client_id)
+    if client is None or (team_id is not None and client.team_id != team_id):
+        raise SignalRefused(404, "client_id", f"no client {client_id!r} in your team")
+    return client
+
+
 class PlanLookup(ClientLookup, Protocol):
     async def has_plan(self, client_id: str) -> bool: ...
 
@@ -95,9 +157,7 @@ async def plan_event(
 ) -> Envelope:
     """RelapsePlanRecorded for a client's first plan, RelapsePlanRevised after that. The
     same plan sent twice on one day is one event; agreeing it again later is a review."""
-    client = await lookup.client(client_id)
-    if client is None or (team_id is not None and client.team_id != team_id):
-        raise SignalRefused(404, "client_id", f"no client {client_id!r} in your team")
+    await _team_client(lookup, client_id, team_id)
     fields = {
         "client_id": client_id,
         "warning_signs": plan.warning_signs,
@@ -133,9 +193,7 @@ async def signal_event(
     now: datetime,
 ) -> Envelope:
     """The RelapseSignalObserved to spool, after the client, team and consent checks."""
-    client = await lookup.client(client_id)
-    if client is None or (team_id is not None and client.team_id != team_id):
-        raise SignalRefused(404, "client_id", f"no client {client_id!r} in your team")
+    await _team_client(lookup, client_id, team_id)
     occurred_at = signal.occurred_at or now
     if occurred_at > now + FUTURE_SLACK:
         raise SignalRefused(400, "occurred_at", "is in the future")
@@ -164,4 +222,20 @@ async def signal_event(
         occurred_at=occurred_at,
         recorded_at=now,
         actor=actor,
+    )
+
+
+def records_viewed(
+    *, team_id: str, viewer: str, view: str, client_ids: list[str], now: datetime
+) -> Envelope:
+    """The audit event of one read of client records (safety rule 6); every read is its own
+    event, so its id is fresh."""
+    return new_event(
+        ClientRecordsViewed(
+            team_id=team_id, viewer=viewer, view=view, client_ids=tuple(client_ids)
+        ),
+        key=team_id,
+        occurred_at=now,
+        recorded_at=now,
+        actor=viewer,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from dispatch.events.catalogue import RiskLevel
+from dispatch.events.catalogue import RiskLevel, ServiceModel
 
 LEVELS: tuple[RiskLevel, ...] = ("stable", "elevated", "high", "crisis")
 RANK: dict[RiskLevel, int] = {level: i for i, level in enumerate(LEVELS)}
@@ -25,9 +25,18 @@ class RiskPolicy:
     missed_contact_points: float = 2.0
     crisis_contact_points: float = 8.0
     discharge_points: float = 4.0
-    contact_target: timedelta = timedelta(days=3)  # ACT: several face-to-face contacts a week
+    # A client with no ContactTargetSet yet (older events, a team not on the roster) gets
+    # the strictest target: ACT's several face-to-face contacts a week.
+    contact_target: timedelta = timedelta(days=3)
+    act_contact_target: timedelta = timedelta(days=3)
+    icm_contact_target: timedelta = timedelta(days=7)  # ICM: at least one visit a week
     overdue_points_per_day: float = 1.0
     overdue_cap: float = 3.0
+    plan_review_interval: timedelta = timedelta(days=182)  # plans are reviewed every 6 months
+
+    def target_for(self, service_model: ServiceModel) -> timedelta:
+        """The face-to-face contact target of a team's service model."""
+        return self.icm_contact_target if service_model == "ICM" else self.act_contact_target
 
     def threshold(self, level: RiskLevel) -> float:
         return {

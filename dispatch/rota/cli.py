@@ -193,7 +193,8 @@ def override(
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Validate and list the events; publish nothing.")
 def load(file: Path, dry_run: bool) -> None:
-    """Publish a rota file (YAML: team, coverage, staff, rotations, overrides, swaps).
+    """Publish a rota file (YAML: team, coverage, staff, rotations, overrides, swaps,
+    escalation_policy).
 
     The whole file is checked first; a bad file names the bad field and changes nothing.
     Entries the file leaves out are not removed.
@@ -216,13 +217,21 @@ def export_cmd(team_id: str, out: Path | None) -> None:
     """Write the team's current and future rota as a rota file (stdout by default)."""
     now = datetime.now(UTC)
 
-    async def run(rm: Any) -> str:
+    async def run() -> str:
+        from projections.escalation import team_policy
+        from projections.pool import connect
+        from projections.queries import ReadModels
+
+        pool = await connect(_need(_settings().database_url, "DATABASE_URL"), max_size=2)
         try:
-            return dump(export(await rm.team_rota(team_id, now, FAR_FUTURE)))
+            rota = await ReadModels(pool).team_rota(team_id, now, FAR_FUTURE)
+            return dump(export(rota, await team_policy(pool, team_id)))
         except RotaFileError as exc:
             raise click.ClickException(f"--team: {exc}") from None
+        finally:
+            await pool.close()
 
-    text: str = asyncio.run(_with_read_models(run))
+    text: str = asyncio.run(run())
     if out is None:
         click.echo(text, nl=False)
     else:

@@ -1,4 +1,5 @@
-"""The rota file (YAML): a team, its staff, covered hours, rotations, overrides and swaps.
+"""The rota file (YAML): a team, its staff, covered hours, rotations, overrides, swaps
+and, optionally, the team's escalation policy (published as EscalationPolicySet).
 
 parse() validates a whole file before anything happens; a bad file raises RotaFileError
 naming the field (`rotations[0].participants`). to_events() turns a valid file into the
@@ -16,6 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
+from dispatch.escalation.events import EscalationPolicySet
+from dispatch.escalation.policy import EscalationPolicy
 from dispatch.events import Envelope, EventPayload, new_event
 from dispatch.events.catalogue import Gender, Layer, Role, ServiceModel, StaffRegistered, TeamFormed
 from dispatch.events.envelope import derived_id
@@ -100,6 +103,7 @@ class RotaFile(_Strict):
     rotations: tuple[RotationSpec, ...] = ()
     overrides: tuple[OverrideSpec, ...] = ()
     swaps: tuple[SwapSpec, ...] = ()
+    escalation_policy: EscalationPolicy | None = None  # steps, rounds, exhausted_repeat_s
 
 
 def _where(loc: tuple[int | str, ...]) -> str:
@@ -121,7 +125,8 @@ def parse(text: str) -> RotaFile:
         spec = RotaFile.model_validate(raw)
     except ValidationError as exc:
         err = exc.errors()[0]
-        raise RotaFileError(f"{_where(err['loc'])}: {err['msg']}") from None
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        raise RotaFileError(f"{_where(err['loc'])}: {msg}") from None
     try:
         ZoneInfo(spec.team.time_zone)
     except (ZoneInfoNotFoundError, ValueError):
@@ -216,6 +221,8 @@ def payloads(spec: RotaFile) -> list[EventPayload]:
             _build(f"swaps[{i}]", ShiftsSwapped, team_id=t.id, swap_id=w.id, layer=w.layer,
                    staff_a=w.staff_a, staff_b=w.staff_b, starts_at=w.starts, ends_at=w.ends)
         )  # fmt: skip
+    if spec.escalation_policy is not None:
+        out.append(EscalationPolicySet(team_id=t.id, policy=spec.escalation_policy))
     return out
 
 
@@ -234,8 +241,9 @@ def to_events(spec: RotaFile, *, now: datetime, actor: str) -> list[Envelope]:
     ]
 
 
-def export(rota: TeamRota) -> dict[str, Any]:
-    """The team's current rota as a rota file (a mapping ready for yaml.safe_dump)."""
+def export(rota: TeamRota, policy: EscalationPolicy | None = None) -> dict[str, Any]:
+    """The team's current rota (and its escalation policy, if it has its own) as a rota
+    file: a mapping ready for yaml.safe_dump that `parse` reads back to the same facts."""
     team = rota.team.value if rota.team else None
     if team is None:
         raise RotaFileError(f"team {rota.team_id!r} is not known")
@@ -278,6 +286,8 @@ def export(rota: TeamRota) -> dict[str, Any]:
          "starts": w.starts_at.isoformat(), "ends": w.ends_at.isoformat()}
         for _, w in rota.live(rota.swaps)
     ]  # fmt: skip
+    if policy is not None:
+        out["escalation_policy"] = policy.model_dump(mode="json")
     return out
 
 

@@ -137,6 +137,7 @@ class Stack:
             "PUBLIC_BASE_URL": s.public_base_url,
             "STATE_DIR": str(self.state_dir),
             "TOPIC_PARTITIONS": str(s.topic_partitions),
+            "VOICE_REDIAL_DELAY_S": str(s.voice_redial_delay_s),
             "LOG_FORMAT": "json",
             "LOG_LEVEL": s.log_level,
         }

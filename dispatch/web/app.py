@@ -6,7 +6,7 @@ from aiohttp import web
 
 from dispatch.risk.api import add_risk_routes
 from dispatch.rota import api as rota_api
-from dispatch.web import api, twilio_hooks
+from dispatch.web import api, dispatch_api, twilio_hooks, voice_hooks
 from dispatch.web.context import CONTEXT, WebContext
 from dispatch.web.security import twilio_signature_required
 
@@ -15,7 +15,9 @@ def make_web_app(context: WebContext) -> web.Application:
     app = web.Application(middlewares=[twilio_signature_required], client_max_size=64 * 1024)
     app[CONTEXT] = context
     app.add_routes(twilio_hooks.routes)
+    app.add_routes(voice_hooks.routes)
     app.add_routes(api.routes)
+    app.add_routes(dispatch_api.routes)
     app.add_routes(rota_api.routes)
     add_risk_routes(app, context.settings.database_url)
     return app

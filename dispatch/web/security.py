@@ -36,6 +36,7 @@ class Caller:
     token_hint: str
     team_id: str
     role: str
+    staff_id: str | None = None  # who acts; a token without one may read but not act
 
 
 def api_caller(request: web.Request) -> Caller:
@@ -47,4 +48,5 @@ def api_caller(request: web.Request) -> Caller:
     entry = ctx(request).settings.api_token_table().get(token.strip())
     if entry is None:
         raise web.HTTPUnauthorized(reason="unknown API token")
-    return Caller(token_hint=token[:4], team_id=entry[0], role=entry[1])
+    team_id, role, staff_id = entry
+    return Caller(token_hint=token[:4], team_id=team_id, role=role, staff_id=staff_id)

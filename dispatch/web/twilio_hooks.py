@@ -14,6 +14,7 @@ import structlog
 from aiohttp import web
 
 from dispatch.crisis.decide import DispatchView, ReplyRefused, acknowledge, resolve
+from dispatch.crisis.preferences import NO_PREFERENCE, choose
 from dispatch.crisis.replies import ReplyError, parse_reply
 from dispatch.escalation.decide import request_escalation
 from dispatch.events import Envelope, derived_id, new_event
@@ -60,7 +61,10 @@ async def crisis_call(request: web.Request) -> web.Response:
     if team_id is None:
         raise web.HTTPNotFound(reason="no team answers this crisis line number")
     on_duty = await c.read_models.on_duty(team_id, now)
-    first = on_duty.primary or on_duty.backup
+    # A carer's call is routed by the client's preferences; an unknown caller has none.
+    prefs = await c.read_models.client_preferences(who.client_id) if who.client_id else None
+    choice = choose([on_duty.primary, on_duty.backup], prefs or NO_PREFERENCE)
+    first = choice.person
     event = new_event(
         CrisisCallReceived(
             call_sid=call_sid,
@@ -84,19 +88,20 @@ async def crisis_call(request: web.Request) -> web.Response:
         retry=not fresh,
         caller_kind=who.kind,
         dialled_staff_id=first.staff_id if first else None,
+        preference_unmet=choice.unmet,
         **event.log_context(),
     )
     if first is None:
         return await _next_step(request, team_id, step=2)
-    return _xml(
-        twiml.connect_caller(
-            GREETING, first.phone, DIAL_TIMEOUT_S, _next_url(c.public_base_url, team_id, 1)
-        )
-    )
+    next_url = _next_url(c.public_base_url, team_id, 1, dialled=first.staff_id)
+    return _xml(twiml.connect_caller(GREETING, first.phone, DIAL_TIMEOUT_S, next_url))
 
 
-def _next_url(base: str, team_id: str, step: int) -> str:
-    return f"{base}/twilio/voice/next?{urlencode({'team': team_id, 'step': step})}"
+def _next_url(base: str, team_id: str, step: int, *, dialled: str | None = None) -> str:
+    query = {"team": team_id, "step": str(step)}
+    if dialled:
+        query["dialled"] = dialled  # who rang first; the next step dials the other one
+    return f"{base}/twilio/voice/next?{urlencode(query)}"
 
 
 @routes.post("/twilio/voice/next")
@@ -110,18 +115,23 @@ async def dial_finished(request: web.Request) -> web.Response:
         step = int(request.query.get("step", "1"))
     except ValueError:
         raise web.HTTPBadRequest(reason="step must be an integer") from None
-    return await _next_step(request, team_id, step)
+    return await _next_step(request, team_id, step, dialled=request.query.get("dialled"))
 
 
-async def _next_step(request: web.Request, team_id: str, step: int) -> web.Response:
+async def _next_step(
+    request: web.Request, team_id: str, step: int, *, dialled: str | None = None
+) -> web.Response:
     c = ctx(request)
     if step == 1:
-        backup = (await c.read_models.on_duty(team_id, c.clock.now())).backup
-        if backup is not None:
+        on_duty = await c.read_models.on_duty(team_id, c.clock.now())
+        if dialled is None:  # a callback URL from before preferences: the primary rang first
+            dialled = on_duty.primary.staff_id if on_duty.primary else None
+        others = [p for p in (on_duty.primary, on_duty.backup) if p and p.staff_id != dialled]
+        if others:
             return _xml(
                 twiml.connect_caller(
                     "Still connecting you.",
-                    backup.phone,
+                    others[0].phone,
                     DIAL_TIMEOUT_S,
                     _next_url(c.public_base_url, team_id, 2),
                 )
@@ -268,40 +278,30 @@ async def _dispatch_by_code(c: WebContext, code: str) -> Dispatch | None:
 
 @routes.post("/twilio/status")
 async def message_status(request: web.Request) -> web.Response:
-    """Delivery reports for pages: delivered -> PageDelivered; failed/undelivered -> PageFailed."""
+    """Status callbacks of pages.
+
+    SMS: delivered -> PageDelivered; failed/undelivered -> PageFailed.
+    Voice: answered by a person -> PageDelivered (not an acknowledgement: only pressing 1 is);
+    answered by a machine, no-answer, busy, failed, canceled -> PageFailed with the reason.
+    """
     c, form = ctx(request), await _form(request)
     try:
         notification_id, dispatch_id = UUID(request.query["n"]), UUID(request.query["d"])
     except (KeyError, ValueError):
         raise web.HTTPBadRequest(reason="status callback needs n and d query ids") from None
-    status = form.get("MessageStatus") or form.get("CallStatus") or ""
-    sid = form.get("MessageSid") or form.get("CallSid") or ""
-    now = c.clock.now()
-    payload: PageDelivered | PageFailed
-    if status == "delivered":
-        payload = PageDelivered(
-            notification_id=notification_id,
-            dispatch_id=dispatch_id,
-            provider_sid=sid,
-            provider_status=status,
-        )
-    elif status in {"failed", "undelivered"}:
-        code = form.get("ErrorCode", "")
-        payload = PageFailed(
-            notification_id=notification_id,
-            dispatch_id=dispatch_id,
-            channel="sms",
-            reason=f"{status} {code}".strip(),
-            provider_fault=False,
-            provider_sid=sid,
-        )
+    if form.get("CallStatus"):
+        outcome = _call_outcome(form, notification_id, dispatch_id)
     else:
+        outcome = _message_outcome(form, notification_id, dispatch_id)
+    if outcome is None:
         return web.Response(status=204)
+    payload, dedup = outcome
+    now = c.clock.now()
     row = await c.read_models.dispatch(dispatch_id)
     event = new_event(
         payload,
         key=str(dispatch_id),
-        event_id=derived_id(notification_id, status),
+        event_id=derived_id(notification_id, dedup),
         occurred_at=now,
         recorded_at=now,
         actor="twilio:status",
@@ -309,6 +309,63 @@ async def message_status(request: web.Request) -> web.Response:
     )
     await c.spool.record([event])
     log.info(
-        "page_status", notification_id=str(notification_id), status=status, **event.log_context()
+        "page_status", notification_id=str(notification_id), status=dedup, **event.log_context()
     )
     return web.Response(status=204)
+
+
+Outcome = tuple[PageDelivered | PageFailed, str]  # the event and its dedup key
+CALL_UNANSWERED = frozenset({"no-answer", "busy", "failed", "canceled"})
+
+
+def _message_outcome(form: dict[str, str], n: UUID, d: UUID) -> Outcome | None:
+    status, sid = form.get("MessageStatus", ""), form.get("MessageSid", "")
+    if status == "delivered":
+        return PageDelivered(
+            notification_id=n, dispatch_id=d, provider_sid=sid, provider_status=status
+        ), status
+    if status in {"failed", "undelivered"}:
+        reason = f"{status} {form.get('ErrorCode', '')}".strip()
+        return PageFailed(
+            notification_id=n,
+            dispatch_id=d,
+            channel="sms",
+            reason=reason,
+            provider_fault=False,
+            provider_sid=sid,
+        ), status
+    return None
+
+
+def _call_outcome(form: dict[str, str], n: UUID, d: UUID) -> Outcome | None:
+    """A voice page's progress. AnsweredBy comes with the answered and completed callbacks;
+    both map to one event (same dedup key), so a machine is reported once."""
+    status, sid = form.get("CallStatus", ""), form.get("CallSid", "")
+    answered_by = form.get("AnsweredBy", "")
+    if answered_by.startswith("machine") or answered_by == "fax":
+        reason = f"answered-by-machine {answered_by}"
+        failed = PageFailed(
+            notification_id=n,
+            dispatch_id=d,
+            channel="voice",
+            reason=reason,
+            provider_fault=False,
+            provider_sid=sid,
+        )
+        return failed, "answered-by-machine"
+    if status in CALL_UNANSWERED:
+        failed = PageFailed(
+            notification_id=n,
+            dispatch_id=d,
+            channel="voice",
+            reason=f"{status} {form.get('ErrorCode', '')}".strip(),
+            provider_fault=False,
+            provider_sid=sid,
+        )
+        return failed, status
+    if status == "in-progress":  # a person (or no detection) picked up: delivered, not taken
+        delivered = PageDelivered(
+            notification_id=n, dispatch_id=d, provider_sid=sid, provider_status="answered"
+        )
+        return delivered, "answered"
+    return None

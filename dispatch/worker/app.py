@@ -12,6 +12,7 @@ import structlog
 from dispatch.clock import SystemClock
 from dispatch.escalation.agent import register_escalation
 from dispatch.events import Envelope
+from dispatch.paging.agent import register_failover
 from dispatch.risk.agent import register_risk_agent
 from dispatch.settings import Settings
 from dispatch.stack.faust_settings import faust_app_kwargs
@@ -67,6 +68,13 @@ def create_app(settings: Settings, *, resources: WorkerResources | None = None) 
     register_agents(app, topics, res)
     register_escalation(app, topics, res, clock=SystemClock(), tick_s=settings.escalation_tick_s)
     register_risk_agent(app, topics, res, partitions=settings.topic_partitions)
+    register_failover(
+        app,
+        topics,
+        clock=SystemClock(),
+        tick_s=settings.escalation_tick_s,
+        redial_delay_s=settings.voice_redial_delay_s,
+    )
 
     @app.on_rebalance_complete.connect
     async def _ready(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:

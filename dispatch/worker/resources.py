@@ -10,6 +10,7 @@ import asyncpg
 
 from dispatch.clock import Clock, SystemClock
 from dispatch.crisis.decide import Responder
+from dispatch.crisis.preferences import ClientPreferences
 from dispatch.crisis.service import CrisisLine
 from dispatch.escalation.policy import EscalationPolicy, Target, default_policy
 from dispatch.escalation.service import EscalationService
@@ -37,6 +38,17 @@ class ReadModelRota:
     async def staff_responder(self, staff_id: str) -> Responder | None:
         person = await self._rm.staff(staff_id)
         return Responder(staff_id=person.staff_id, phone=person.phone) if person else None
+
+    async def on_duty_people(self, team_id: str, at: datetime) -> list[StaffMember | None]:
+        """(primary, backup) at `at`, for the crisis line's choice by client preference."""
+        on_duty = await self._rm.on_duty(team_id, at)
+        return [on_duty.primary, on_duty.backup]
+
+    async def staff_person(self, staff_id: str) -> StaffMember | None:
+        return await self._rm.staff(staff_id)
+
+    async def client_preferences(self, client_id: str) -> ClientPreferences:
+        return await self._rm.client_preferences(client_id)
 
     async def targets(
         self, team_id: str, targets: tuple[Target, ...], at: datetime
@@ -101,7 +113,8 @@ class WorkerResources:
         s = self._settings
         pool = await connect(s.database_url)
         telephony = self._telephony or TwilioTelephony.from_settings(s)
-        rota = ReadModelRota(ReadModels(pool))
+        read_models = ReadModels(pool)
+        rota = ReadModelRota(read_models)
         return Services(
             pool=pool,
             crisis_line=CrisisLine(rota, self._clock, policies=TeamPolicies(pool)),
@@ -112,6 +125,7 @@ class WorkerResources:
                 clock=self._clock,
                 status_callback_base=s.public_base_url or None,
                 validity_s=s.page_validity_seconds,
+                dispatches=read_models,
             ),
             telephony=telephony,
         )

@@ -173,11 +173,30 @@ class TwilioTelephony:
                 return ProviderReceipt(sid=str(message.sid), status=str(message.status))
         return None
 
+    async def find_call(self, *, to: str, placed_after: datetime) -> ProviderReceipt | None:
+        """The newest call to `to` created at or after `placed_after` (a call has no body to
+        match, so any call to that number in the window counts: never call twice)."""
+        since = _utc(placed_after).replace(microsecond=0)
+        try:
+            calls = await self._client().calls.list_async(to=to, limit=FIND_SMS_LIMIT)
+        except Exception as exc:
+            _raise_mapped(exc, "find_call")
+        for call in calls:
+            created = call.date_created
+            if created is not None and _utc(created) >= since:
+                log.info("twilio_call_found", sid=call.sid, status=call.status)
+                return ProviderReceipt(sid=str(call.sid), status=str(call.status))
+        return None
+
     async def close(self) -> None:
         """Close the HTTP session (if one was opened)."""
         if self._sdk is not None:
             await self._sdk.http_client.close()
             self._sdk = None
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _raise_mapped(exc: Exception, action: str) -> NoReturn:

@@ -34,6 +34,7 @@ async def stack(
         state_dir=tmp_path_factory.mktemp("stack"),
         topic_partitions=1,
         broker_commit_interval_s=60.0,  # a killed worker always has uncommitted work
+        voice_redial_delay_s=1.0,  # an unanswered voice page is dialled again after ~1 s
         log_level="warning",
         api_tokens="north-lead-token:act-north:team_lead,other-team-token:act-south:team_lead",
     )

@@ -134,7 +134,7 @@ async def test_twilio_retry_of_same_call_pages_once(stack: Stack, phones: Sandbo
     after = last_index(stack)
     for _ in range(2):
         status, twiml = await phones.place_call(
-            CLIENT_PHONES["c-02"], stack.settings.crisis_line_number, call_sid=call_sid
+            CLIENT_PHONES["c-01"], stack.settings.crisis_line_number, call_sid=call_sid
         )
         assert status == 200 and primary.phone in twiml
     sms = await phones.wait_for_sms(primary.phone, after=after, timeout=20)
@@ -156,7 +156,7 @@ async def test_reply_from_unknown_number_changes_nothing(
     """An ACK from a number not on the rota is refused and the dispatch stays open."""
     primary = await on_duty_primary(stack)
     after = last_index(stack)
-    await phones.place_call(CLIENT_PHONES["c-05"], stack.settings.crisis_line_number)
+    await phones.place_call(CLIENT_PHONES["c-03"], stack.settings.crisis_line_number)
     code = code_of((await phones.wait_for_sms(primary.phone, after=after, timeout=20))["body"])
     row = await until(lambda: _status_is(stack, code, "open"), what="dispatch projected")
     await until(lambda: _page_delivered(stack, row.dispatch_id), what="delivery report")

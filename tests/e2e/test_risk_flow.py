@@ -140,7 +140,7 @@ async def _settle(stack: Stack, phones: SandboxPhones, client_id: str, staff_pho
 
     async def delivered() -> bool:
         pending: int = await stack.pool.fetchval(
-            """SELECT count(*) FROM pages WHERE status NOT IN ('delivered', 'failed')
+            """SELECT count(*) FROM pages WHERE status NOT IN ('delivered', 'failed', 'cancelled')
                  AND (dispatch_id IN (SELECT dispatch_id FROM dispatches WHERE client_id = $1)
                       OR dispatch_id IN (SELECT task_id FROM outreach_tasks
                                          WHERE client_id = $1))""",

@@ -8,8 +8,14 @@ import asyncpg
 
 from dispatch.crisis.decide import Responder
 from dispatch.events import Envelope, derived_id, new_event
-from dispatch.events.catalogue import CarerRegistered, ClientEnrolled
-from dispatch.risk.events import RelapsePlanRecorded, WarningSign
+from dispatch.events.catalogue import CarerRegistered, ClientEnrolled, TeamFormed
+from dispatch.risk.decide import timer_events
+from dispatch.risk.events import (
+    ContactTargetSet,
+    PlanReviewOverdue,
+    RelapsePlanRecorded,
+    WarningSign,
+)
 from dispatch.risk.fold import RiskState, initial
 from dispatch.risk.service import RiskEngine
 from projections.project import project
@@ -156,3 +162,41 @@ async def test_replaying_the_log_reproduces_the_table_and_the_read_models(
     await project_all(pg_pool, log_again)
     assert await dump(pg_pool) == first
     assert first["client_risk"] and first["outreach_tasks"] and first["relapse_plans"]
+
+
+async def test_the_risk_timer_reads_the_service_model_and_its_events_reach_the_board(
+    pg_pool: asyncpg.Pool,
+) -> None:
+    """An ICM team on the roster: the tick sets the client's 7-day target and flags the
+    overdue plan review; projected (twice, idempotently) the board shows both."""
+    clock = Clock()
+    states, log = await run(RiskEngine(Rota(), clock), clock)
+    team = new_event(
+        TeamFormed(
+            team_id=TEAM,
+            name="ICM test",
+            service_model="ICM",
+            time_zone="UTC",
+            fallback_number="+15550300000",
+            crisis_line_number=None,
+        ),
+        key=TEAM,
+        occurred_at=at(-24 * 300),
+        recorded_at=at(-24 * 300),
+        actor="test",
+    )
+    await project_all(pg_pool, [team, *log])
+    queries = RiskQueries(pg_pool)
+    models = await queries.service_models({TEAM, "no-such-team"})
+    assert models == {TEAM: "ICM"}
+    ticked = timer_events([states[-1]], models, now=at(47))
+    assert [e.type for e in ticked] == ["ContactTargetSet", "PlanReviewOverdue"]
+    target, review = (e.payload for e in ticked)
+    assert isinstance(target, ContactTargetSet) and target.target_days == 7
+    assert isinstance(review, PlanReviewOverdue)
+    await project_all(pg_pool, ticked)
+    await project_all(pg_pool, ticked)
+    assert await pg_pool.fetchval("SELECT count(*) FROM plan_review_alerts") == 1
+    (row,) = await queries.huddle(TEAM, ticked[1].occurred_at + timedelta(hours=1))
+    assert row.contact_target_days == 7 and row.plan_review_overdue
+    assert any("plan review overdue (plan agreed" in c for c in row.changes_24h)

@@ -10,9 +10,10 @@ from dispatch.events.catalogue import (
     ContactRecorded,
     CrisisCallReceived,
     RelapseSignalObserved,
+    ServiceModel,
 )
 from dispatch.events.envelope import EventPayload
-from dispatch.risk.events import RelapsePlanRecorded, WarningSign
+from dispatch.risk.events import ContactTargetSet, RelapsePlanRecorded, WarningSign
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 CLIENT = "c-77"
@@ -80,4 +81,14 @@ def crisis_call(hours: float) -> Envelope:
         ),
         hours,
         "call",
+    )
+
+
+def target(hours: float, service_model: ServiceModel, days: float, team: str = TEAM) -> Envelope:
+    return ev(
+        ContactTargetSet(
+            client_id=CLIENT, team_id=team, service_model=service_model, target_days=days
+        ),
+        hours,
+        f"target-{team}",
     )

@@ -243,11 +243,14 @@ def test_the_missed_contact_timer_alerts_once_per_gap() -> None:
 
 
 def test_every_risk_event_travels_on_the_client_topic_keyed_by_client() -> None:
-    """Risk events share the client's partition, so the risk table sees them in order."""
-    from dispatch.risk.events import RISK_PAYLOADS
+    """Risk events share the client's partition, so the risk table sees them in order; the
+    audit of a read (many clients, keyed by team) has a topic of its own."""
+    from dispatch.risk.events import RISK_PAYLOADS, ClientRecordsViewed
     from dispatch.topics import CLIENT_EVENTS, topic_for_event
 
-    assert {topic_for_event(cls.event_type) for cls in RISK_PAYLOADS} == {CLIENT_EVENTS}
+    client = {cls for cls in RISK_PAYLOADS if cls is not ClientRecordsViewed}
+    assert {topic_for_event(cls.event_type) for cls in client} == {CLIENT_EVENTS}
+    assert topic_for_event("ClientRecordsViewed") == "act.audit-events"
 
 
 PLAN = {

@@ -1,0 +1,217 @@
+"""The notifier's voice path and pre-send check, against PostgreSQL and the sandbox (SDK)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from urllib.parse import parse_qs, urlsplit
+from xml.etree import ElementTree
+
+import asyncpg
+
+from dispatch.clock import SystemClock
+from dispatch.crisis.decide import DispatchView, Responder, acknowledge, open_dispatch
+from dispatch.crisis.page_text import voice_page_say
+from dispatch.events import Envelope, derived_id, new_event
+from dispatch.events.catalogue import CrisisCallReceived, DispatchOpened, PageRequested
+from dispatch.paging.events import PageCancelled
+from dispatch.paging.ledger import PageLedger
+from dispatch.paging.notifier import Notifier, RetryPolicy
+from integrations.twilio.client import TwilioTelephony
+from integrations.twilio.sandbox import TwilioSandbox
+from projections.project import project
+from projections.queries import ReadModels
+
+NURSE = Responder(staff_id="s-nurse", phone="+15550100001")
+T0 = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
+BASE = "https://dispatch.example.org"
+
+
+def opened_and_page(call_sid: str, channel: str = "voice") -> tuple[Envelope, Envelope]:
+    call = new_event(
+        CrisisCallReceived(
+            call_sid=call_sid,
+            caller_number="+15550200001",
+            caller_kind="client",
+            client_id="c-01",
+            team_id="act-north",
+            dialled_staff_id=NURSE.staff_id,
+        ),
+        key="c-01",
+        event_id=derived_id("twilio-call", call_sid),
+        occurred_at=T0,
+        recorded_at=T0,
+        actor="test",
+    )
+    opened, sms = open_dispatch(call, responder=NURSE, now=T0)
+    if channel == "sms":
+        return opened, sms
+    p = sms.payload
+    assert isinstance(p, PageRequested)
+    voice = p.model_copy(
+        update={
+            "channel": "voice",
+            "notification_id": derived_id(p.dispatch_id, 0, NURSE.staff_id, "voice"),
+        }
+    )
+    return opened, new_event(
+        voice, key=sms.key, occurred_at=T0, recorded_at=T0, actor="paging-failover", cause=sms
+    )
+
+
+def notifier(pool: asyncpg.Pool, telephony: TwilioTelephony) -> Notifier:
+    return Notifier(
+        telephony=telephony,
+        ledger=PageLedger(pool),
+        clock=SystemClock(),
+        status_callback_base=BASE,
+        validity_s=600,
+        retry=RetryPolicy(attempts=4, first_wait_s=0.01, max_wait_s=0.05),
+        dispatches=ReadModels(pool),
+    )
+
+
+async def store(pool: asyncpg.Pool, *events: Envelope) -> None:
+    async with pool.acquire() as conn, conn.transaction():
+        for event in events:
+            await project(conn, event)
+
+
+def calls_to_nurse(sandbox: TwilioSandbox) -> int:
+    return sum(1 for c in sandbox.calls if c.to == NURSE.phone)
+
+
+async def test_voice_page_calls_with_machine_detection_and_a_one_digit_gather(
+    pg_pool: asyncpg.Pool, telephony: TwilioTelephony, twilio_sandbox: TwilioSandbox
+) -> None:
+    """A voice page places one call: AMD on, TwiML reading code and risk, Gather to our URL."""
+    opened, request = opened_and_page("CA-voice")
+    await store(pg_pool, opened)
+    events = await notifier(pg_pool, telephony).deliver(request)
+    assert [e.type for e in events] == ["PageSent"]
+    assert events[0].payload.provider_sid.startswith("CA")  # type: ignore[attr-defined]
+    [call] = twilio_sandbox.calls
+    assert call.machine_detection == "Enable"
+    d = opened.payload
+    assert isinstance(d, DispatchOpened)
+    gather = ElementTree.fromstring(call.twiml or "").find("Gather")  # noqa: S314 - our TwiML
+    assert gather is not None and gather.get("numDigits") == "1"
+    say = gather.find("Say")
+    assert say is not None
+    assert say.text == voice_page_say(code=d.short_code, risk_level=d.risk_level)
+    page = request.payload
+    assert isinstance(page, PageRequested)
+    ids = {"n": [str(page.notification_id)], "d": [str(d.dispatch_id)]}
+    action = urlsplit(gather.get("action", ""))
+    assert f"{action.scheme}://{action.netloc}{action.path}" == f"{BASE}/twilio/voice/page"
+    assert parse_qs(action.query) == ids
+    assert parse_qs(urlsplit(call.status_callback or "").query) == ids
+
+
+async def test_voice_page_redelivered_is_not_placed_twice(
+    pg_pool: asyncpg.Pool, telephony: TwilioTelephony, twilio_sandbox: TwilioSandbox
+) -> None:
+    """The same voice PageRequested twice places one call and reports PageSent both times."""
+    opened, request = opened_and_page("CA-voice-twice")
+    await store(pg_pool, opened)
+    n = notifier(pg_pool, telephony)
+    first, again = await n.deliver(request), await n.deliver(request)
+    assert [e.event_id for e in first] == [e.event_id for e in again]
+    assert calls_to_nurse(twilio_sandbox) == 1
+
+
+async def test_voice_page_in_doubt_after_a_crash_is_found_not_placed_again(
+    pg_pool: asyncpg.Pool, telephony: TwilioTelephony, twilio_sandbox: TwilioSandbox
+) -> None:
+    """A claim with no outcome whose call reached Twilio is found there, not dialled again."""
+    opened, request = opened_and_page("CA-voice-crash")
+    await store(pg_pool, opened)
+    page = request.payload
+    assert isinstance(page, PageRequested)
+    await PageLedger(pg_pool).claim(
+        notification_id=page.notification_id,
+        dispatch_id=page.dispatch_id,
+        channel="voice",
+        now=datetime.now(UTC),
+    )
+    await telephony.place_call(
+        to=NURSE.phone, twiml="<Response/>", status_callback=None, detect_machine=True
+    )
+    events = await notifier(pg_pool, telephony).deliver(request)
+    assert [e.type for e in events] == ["PageSent"]
+    assert calls_to_nurse(twilio_sandbox) == 1
+
+
+async def test_voice_5xx_after_the_call_was_taken_is_looked_up_before_redialling(
+    pg_pool: asyncpg.Pool, telephony: TwilioTelephony, twilio_sandbox: TwilioSandbox
+) -> None:
+    """A 500 after Twilio took the call is in doubt: the retry finds the call instead."""
+    opened, request = opened_and_page("CA-voice-500")
+    await store(pg_pool, opened)
+    twilio_sandbox.inject_fault(500, count=1, record=True)
+    events = await notifier(pg_pool, telephony).deliver(request)
+    assert [e.type for e in events] == ["PageSent"]
+    assert calls_to_nurse(twilio_sandbox) == 1
+
+
+async def test_page_of_an_acknowledged_dispatch_is_cancelled_not_sent(
+    pg_pool: asyncpg.Pool, telephony: TwilioTelephony, twilio_sandbox: TwilioSandbox
+) -> None:
+    """Acknowledged before the page went out: PageCancelled, no SMS, no ledger claim."""
+    opened, request = opened_and_page("CA-acked", channel="sms")
+    d = opened.payload
+    assert isinstance(d, DispatchOpened)
+    view = DispatchView(d.dispatch_id, d.short_code, "open", None)
+    ack = acknowledge(
+        view,
+        staff_id="s-other",
+        via="sms",
+        reply_id="SM-ack",
+        occurred_at=T0,
+        now=T0,
+        correlation_id=str(opened.correlation_id),
+    )
+    await store(pg_pool, opened, ack)
+    events = await notifier(pg_pool, telephony).deliver(request)
+    assert [e.type for e in events] == ["PageCancelled"]
+    cancelled = events[0].payload
+    assert isinstance(cancelled, PageCancelled) and cancelled.reason == "acknowledged"
+    assert twilio_sandbox.messages == []
+    page = request.payload
+    assert isinstance(page, PageRequested)
+    assert await PageLedger(pg_pool).get(page.notification_id) is None
+
+
+async def test_page_without_a_dispatch_row_is_sent(
+    pg_pool: asyncpg.Pool, telephony: TwilioTelephony, twilio_sandbox: TwilioSandbox
+) -> None:
+    """No dispatches row (an outreach task id, or not projected yet): the page is sent."""
+    _, request = opened_and_page("CA-no-row", channel="sms")
+    events = await notifier(pg_pool, telephony).deliver(request)
+    assert [e.type for e in events] == ["PageSent"]
+    assert len(twilio_sandbox.messages) == 1
+
+
+async def test_a_page_already_sent_is_not_cancelled_by_a_later_ack(
+    pg_pool: asyncpg.Pool, telephony: TwilioTelephony, twilio_sandbox: TwilioSandbox
+) -> None:
+    """Redelivered after it was sent and the dispatch taken: still PageSent, as the ledger says."""
+    opened, request = opened_and_page("CA-sent-then-acked", channel="sms")
+    await store(pg_pool, opened)
+    n = notifier(pg_pool, telephony)
+    first = await n.deliver(request)
+    d = opened.payload
+    assert isinstance(d, DispatchOpened)
+    view = DispatchView(d.dispatch_id, d.short_code, "open", None)
+    ack = acknowledge(
+        view,
+        staff_id=NURSE.staff_id,
+        via="sms",
+        reply_id="SM-ack2",
+        occurred_at=T0,
+        now=T0,
+        correlation_id=str(opened.correlation_id),
+    )
+    await store(pg_pool, ack)
+    again = await n.deliver(request)
+    assert [e.type for e in again] == ["PageSent"] and again[0].event_id == first[0].event_id
+    assert len(twilio_sandbox.messages) == 1
