@@ -111,6 +111,18 @@ def next_targets(state: EscalationState) -> tuple[Target, ...]:
     return chosen.targets
 
 
+def relative_to_first_paged(
+    responders: Mapping[Target, list[Responder]], first_paged: str | None
+) -> dict[Target, list[Responder]]:
+    """Primary and backup as this dispatch saw them: when the first page went to the on-duty
+    backup (a client's preference), the on-duty primary is the one to try next."""
+    out = dict(responders)
+    primary, backup = out.get("primary", []), out.get("backup", [])
+    if first_paged and backup and backup[0].staff_id == first_paged:
+        out["primary"], out["backup"] = backup, primary
+    return out
+
+
 def escalate(
     state: EscalationState,
     cause: Envelope,

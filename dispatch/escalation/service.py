@@ -8,7 +8,12 @@ from typing import Protocol
 
 from dispatch.clock import Clock
 from dispatch.crisis.decide import Responder
-from dispatch.escalation.decide import escalate, next_targets, wants_escalation
+from dispatch.escalation.decide import (
+    escalate,
+    next_targets,
+    relative_to_first_paged,
+    wants_escalation,
+)
 from dispatch.escalation.policy import Target
 from dispatch.escalation.state import EscalationState, evolve
 from dispatch.events import Envelope
@@ -31,9 +36,9 @@ class EscalationService:
         self, state: EscalationState | None, event: Envelope
     ) -> tuple[EscalationState | None, list[Envelope]]:
         if state is not None and wants_escalation(state, event):
-            responders = await self._lookup.targets(
-                state.team_id, next_targets(state), event.occurred_at
-            )
+            wanted = tuple(dict.fromkeys((*next_targets(state), "primary", "backup")))
+            found = await self._lookup.targets(state.team_id, wanted, event.occurred_at)
+            responders = relative_to_first_paged(found, state.first_paged)
             out = escalate(state, event, responders=responders, now=self._clock.now())
             folded: EscalationState | None = state
             for emitted in out:

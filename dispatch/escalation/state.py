@@ -30,7 +30,7 @@ class EscalationState(BaseModel):
     risk_level: RiskLevel
     reason: str
     caller_kind: CallerKind
-    first_page_sent: bool = True
+    first_paged: str | None = None  # who the dispatch paged first (None: nobody)
     status: Literal["open", "acknowledged", "resolved"] = "open"
     policy: EscalationPolicy | None = None
     sequence: int = 0
@@ -67,13 +67,13 @@ def evolve(state: EscalationState | None, event: Envelope) -> EscalationState | 
             risk_level=p.risk_level,
             reason=p.reason,
             caller_kind=p.caller_kind,
-            first_page_sent=p.assigned_staff_id is not None,
+            first_paged=p.assigned_staff_id,
         )
     if state is None:
         return None
     if isinstance(p, EscalationPlanFrozen) and state.policy is None:
         # Nobody could be paged at opening: the first step is already overdue.
-        wait = p.policy.steps[0].ack_timeout_s if state.first_page_sent else 0
+        wait = p.policy.steps[0].ack_timeout_s if state.first_paged else 0
         return state.model_copy(
             update={"policy": p.policy, "deadline_at": p.started_at + timedelta(seconds=wait)}
         )

@@ -14,10 +14,12 @@ from dispatch.escalation.decide import (
     escalate,
     freeze_plan,
     next_targets,
+    relative_to_first_paged,
     wants_escalation,
 )
 from dispatch.escalation.events import DispatchEscalated, EscalationRequested
 from dispatch.escalation.policy import EscalationPolicy, EscalationStep, Target
+from dispatch.escalation.service import EscalationService
 from dispatch.escalation.state import EscalationState, evolve, is_due
 from dispatch.events import Envelope, derived_id, new_event
 from dispatch.events.catalogue import CrisisCallReceived, DispatchAcknowledged, PageRequested
@@ -178,3 +180,47 @@ def test_policy_must_start_with_a_person() -> None:
     """A policy whose first step pages the whole team is refused with the reason."""
     with pytest.raises(ValidationError, match="first step"):
         EscalationPolicy(steps=(EscalationStep(targets=("whole_team",), ack_timeout_s=60),))
+
+
+def test_backup_step_pages_primary_when_backup_was_paged_first() -> None:
+    """A client's preference paged the on-duty backup first: the next step tries the primary."""
+    swapped = relative_to_first_paged(ROTA, BACKUP.staff_id)
+    assert swapped["primary"] == [BACKUP] and swapped["backup"] == [PRIMARY]
+    assert relative_to_first_paged(ROTA, PRIMARY.staff_id) == ROTA
+    assert relative_to_first_paged(ROTA, None) == ROTA
+
+
+async def test_service_escalates_to_the_other_on_duty_worker() -> None:
+    """End to end through the service: first page to the backup, timeout pages the primary."""
+
+    class Rota:
+        async def targets(
+            self, team_id: str, targets: tuple[Target, ...], at: datetime
+        ) -> dict[Target, list[Responder]]:
+            return {t: ROTA[t] for t in targets}
+
+    class Clock:
+        def now(self) -> datetime:
+            return T0
+
+    call = new_event(
+        CrisisCallReceived(
+            call_sid="CA2",
+            caller_number="+15559990001",
+            caller_kind="client",
+            client_id="c-2",
+            team_id="t",
+            dialled_staff_id=BACKUP.staff_id,
+        ),
+        key="c-2",
+        event_id=derived_id("twilio-call", "CA2"),
+        occurred_at=T0,
+        recorded_at=T0,
+        actor="twilio",
+    )
+    opened, _ = open_dispatch(call, responder=BACKUP, now=T0)
+    state = fold([opened, freeze_plan(opened, POLICY, now=T0)])
+    service = EscalationService(Rota(), Clock())
+    _, out = await service.handle(state, deadline_reached(state, now=T0 + timedelta(seconds=60)))
+    paged = [e.payload.staff_id for e in out if isinstance(e.payload, PageRequested)]
+    assert paged == [PRIMARY.staff_id, PRIMARY.staff_id]  # sms and voice
