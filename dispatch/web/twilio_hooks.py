@@ -7,6 +7,7 @@ already in PostgreSQL. The event is spooled durably and relayed to Kafka afterwa
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from urllib.parse import urlencode
 from uuid import UUID
 
@@ -26,7 +27,7 @@ from dispatch.events.catalogue import (
 )
 from dispatch.web.context import WebContext, ctx
 from integrations.twilio import twiml
-from projections.models import Dispatch
+from projections.models import Dispatch, OnDuty
 
 log = structlog.get_logger(__name__)
 routes = web.RouteTableDef()
@@ -60,7 +61,8 @@ async def crisis_call(request: web.Request) -> web.Response:
     team_id = who.team_id or await c.read_models.team_for_line(form.get("To", ""))
     if team_id is None:
         raise web.HTTPNotFound(reason="no team answers this crisis line number")
-    on_duty = await c.read_models.on_duty(team_id, now)
+    home_team = team_id
+    team_id, on_duty = await _covering_team(c, team_id, now)
     # A carer's call is routed by the client's preferences; an unknown caller has none.
     prefs = await c.read_models.client_preferences(who.client_id) if who.client_id else None
     choice = choose([on_duty.primary, on_duty.backup], prefs or NO_PREFERENCE)
@@ -89,12 +91,33 @@ async def crisis_call(request: web.Request) -> web.Response:
         caller_kind=who.kind,
         dialled_staff_id=first.staff_id if first else None,
         preference_unmet=choice.unmet,
+        routed_from_team_id=home_team if home_team != team_id else None,
         **event.log_context(),
     )
     if first is None:
         return await _next_step(request, team_id, step=2)
     next_url = _next_url(c.public_base_url, team_id, 1, dialled=first.staff_id)
     return _xml(twiml.connect_caller(GREETING, first.phone, DIAL_TIMEOUT_S, next_url))
+
+
+async def _covering_team(c: WebContext, team_id: str, at: datetime) -> tuple[str, OnDuty]:
+    """The team that answers this team's line at `at`, and who is on duty there.
+
+    Outside a team's covered hours (ICM: 12 hours a day) its named fallback team takes the
+    call when that team is covered; the hop is one step, so two teams that each name the
+    other can never loop. A fallback number (an external crisis line) is dialled by the
+    roll-over steps instead."""
+    on_duty = await c.read_models.on_duty(team_id, at)
+    if not on_duty.covered and on_duty.fallback_team_id:
+        fallback = await c.read_models.on_duty(on_duty.fallback_team_id, at)
+        if fallback.covered:
+            log.info(
+                "crisis_line_out_of_hours",
+                team_id=team_id,
+                fallback_team_id=on_duty.fallback_team_id,
+            )
+            return on_duty.fallback_team_id, fallback
+    return team_id, on_duty
 
 
 def _next_url(base: str, team_id: str, step: int, *, dialled: str | None = None) -> str:
@@ -138,11 +161,14 @@ async def _next_step(
             )
     if step <= 2:
         team = await c.read_models.team(team_id)
-        if team is not None and team.fallback_number:
+        coverage = await c.read_models.on_duty(team_id, c.clock.now())
+        # Outside covered hours the coverage's own fallback number comes first.
+        number = coverage.fallback_number or (team.fallback_number if team else None)
+        if number:
             return _xml(
                 twiml.connect_caller(
                     "Connecting you to the out-of-hours crisis service.",
-                    team.fallback_number,
+                    number,
                     DIAL_TIMEOUT_S,
                     _next_url(c.public_base_url, team_id, 3),
                 )
@@ -174,6 +200,7 @@ async def _crisis_text(request: web.Request, form: dict[str, str]) -> web.Respon
     who = await c.read_models.caller_by_phone(sender)
     team_id = who.team_id or await c.read_models.team_for_line(form.get("To", ""))
     assert team_id is not None
+    team_id, _ = await _covering_team(c, team_id, now)
     event = new_event(
         CrisisTextReceived(
             message_sid=sid,
