@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     twilio_auth_token: SecretStr = SecretStr("sandbox-auth-token")
     twilio_api_base_url: str = Field(default="", description="e.g. https://api.twilio.com")
     twilio_from_number: str = "+15005550006"
+    twilio_extra_senders: str = Field(
+        default="", description="comma list of more paging numbers (a sender pool)"
+    )
     crisis_line_number: str = "+15005550001"
     page_validity_seconds: int = Field(default=600, ge=1, le=36000)
 
@@ -68,6 +71,10 @@ class Settings(BaseSettings):
     state_dir: Path = Path("var")
     log_format: str = Field(default="console", pattern="^(console|json)$")
     log_level: str = "info"
+
+    def extra_sender_numbers(self) -> tuple[str, ...]:
+        """TWILIO_EXTRA_SENDERS as a tuple of E.164 numbers."""
+        return tuple(n.strip() for n in self.twilio_extra_senders.split(",") if n.strip())
 
     def api_token_table(self) -> dict[str, tuple[str, str, str | None]]:
         """token -> (team_id, role, staff_id or None), parsed from API_TOKENS.

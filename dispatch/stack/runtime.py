@@ -134,6 +134,7 @@ class Stack:
             "TWILIO_ACCOUNT_SID": s.twilio_account_sid,
             "TWILIO_AUTH_TOKEN": s.twilio_auth_token.get_secret_value(),
             "TWILIO_FROM_NUMBER": s.twilio_from_number,
+            "TWILIO_EXTRA_SENDERS": s.twilio_extra_senders,
             "PUBLIC_BASE_URL": s.public_base_url,
             "STATE_DIR": str(self.state_dir),
             "TOPIC_PARTITIONS": str(s.topic_partitions),

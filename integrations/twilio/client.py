@@ -8,6 +8,7 @@ through `_BaseUrlHttpClient`, which rewrites https://api.twilio.com to the confi
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -83,12 +84,16 @@ class TwilioTelephony:
         from_number: str,
         api_base_url: str = TWILIO_API_BASE_URL,
         timeout_s: float = 10.0,
+        extra_senders: tuple[str, ...] = (),
     ) -> None:
         if not api_base_url:
             raise ValueError(f"api_base_url is empty: set the sandbox URL or {TWILIO_API_BASE_URL}")
         self._account_sid = account_sid
         self._auth_token = auth_token
-        self._from = from_number
+        # A long code sends about one segment a second: a whole-team page spread over
+        # several senders does not queue behind itself. Each recipient always hears from
+        # the same number, so their replies reach a number we watch.
+        self._senders = (from_number, *(n for n in extra_senders if n != from_number))
         self._base_url = api_base_url.rstrip("/")
         self._timeout_s = timeout_s
         self._sdk: Any = None
@@ -102,7 +107,13 @@ class TwilioTelephony:
             from_number=settings.twilio_from_number,
             api_base_url=settings.twilio_api_base_url,
             timeout_s=timeout_s,
+            extra_senders=settings.extra_sender_numbers(),
         )
+
+    def sender_for(self, to: str) -> str:
+        """The sender number for a recipient: stable per recipient, spread over the pool."""
+        digest = hashlib.sha256(to.encode()).digest()
+        return self._senders[int.from_bytes(digest[:4], "big") % len(self._senders)]
 
     @property
     def api_base_url(self) -> str:
@@ -131,7 +142,7 @@ class TwilioTelephony:
             extra["status_callback"] = status_callback
         try:
             message = await self._client().messages.create_async(
-                to=to, from_=self._from, body=body, validity_period=validity_s, **extra
+                to=to, from_=self.sender_for(to), body=body, validity_period=validity_s, **extra
             )
         except Exception as exc:  # every failure becomes a TelephonyError
             _raise_mapped(exc, "send_sms")
@@ -150,7 +161,7 @@ class TwilioTelephony:
             extra["machine_detection"] = "Enable"
         try:
             call = await self._client().calls.create_async(
-                to=to, from_=self._from, twiml=twiml, **extra
+                to=to, from_=self.sender_for(to), twiml=twiml, **extra
             )
         except Exception as exc:
             _raise_mapped(exc, "place_call")
