@@ -30,6 +30,9 @@ class Settings(BaseSettings):
         default="", description="comma list of more paging numbers (a sender pool)"
     )
     crisis_line_number: str = "+15005550001"
+    callback_promise_minutes: int = Field(
+        default=15, ge=1, le=240, description="what an unanswered caller is promised"
+    )
     page_validity_seconds: int = Field(default=600, ge=1, le=36000)
 
     # Public web endpoints (Twilio webhooks, HTTP API).

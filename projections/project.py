@@ -16,6 +16,7 @@ import asyncpg
 
 from dispatch.events import Envelope, EventPayload
 from dispatch.events.catalogue import (
+    CallerMessageRecorded,
     CarerRegistered,
     ClientEnrolled,
     CrisisCallReceived,
@@ -48,6 +49,7 @@ HANDLERS: dict[type[EventPayload], Handler] = {}
 # Events kept in the archive only: no read model folds them (yet). Area modules add theirs.
 ARCHIVE_ONLY: set[type[EventPayload]] = {
     CrisisCallReceived,
+    CallerMessageRecorded,
     CrisisTextReceived,
 }
 

@@ -61,6 +61,19 @@ class CrisisCallReceived(EventPayload):
     dialled_staff_id: str | None
 
 
+class CallerMessageRecorded(EventPayload):
+    """Nobody could be reached live: the caller left a voice message for the team."""
+
+    event_type = "CallerMessageRecorded"
+    call_sid: str
+    caller_number: str
+    client_id: str | None
+    team_id: str
+    recording_sid: str
+    recording_url: str
+    duration_s: int = Field(ge=0)
+
+
 class CrisisTextReceived(EventPayload):
     event_type = "CrisisTextReceived"
     message_sid: str
@@ -193,6 +206,7 @@ ALL_PAYLOADS: tuple[type[EventPayload], ...] = (
     ClientEnrolled,
     CarerRegistered,
     CrisisCallReceived,
+    CallerMessageRecorded,
     CrisisTextReceived,
     ContactRecorded,
     RelapseSignalObserved,

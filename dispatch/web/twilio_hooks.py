@@ -20,6 +20,7 @@ from dispatch.crisis.replies import ReplyError, parse_reply
 from dispatch.escalation.decide import request_escalation
 from dispatch.events import Envelope, derived_id, new_event
 from dispatch.events.catalogue import (
+    CallerMessageRecorded,
     CrisisCallReceived,
     CrisisTextReceived,
     PageDelivered,
@@ -34,9 +35,11 @@ routes = web.RouteTableDef()
 
 GREETING = "You have reached the crisis line. Connecting you to the on-call worker now."
 NOBODY = (
-    "We could not connect you just now. Your call has been passed to the team and someone "
-    "will call you back as soon as possible. If you are in immediate danger, call 911."
+    "We could not connect you just now. The team has your call and will call you back "
+    "within {minutes} minutes. If you are in immediate danger, call 911. "
+    "You can leave a message for the team after the tone; press the hash key when done."
 )
+MESSAGE_THANKS = "Thank you. Your message has reached the team. They will call you back."
 DIAL_TIMEOUT_S = 20
 CODE_LOOKUP_GRACE_S = 3.0
 
@@ -174,7 +177,54 @@ async def _next_step(
                 )
             )
     log.error("crisis_call_unanswered", team_id=team_id, step=step)
-    return _xml(twiml.fallback_message(NOBODY, None))
+    # The dispatch stays open and escalating; the caller hears when to expect a call back.
+    text = NOBODY.format(minutes=c.settings.callback_promise_minutes)
+    action = f"{c.public_base_url}/twilio/voice/message?{urlencode({'team': team_id})}"
+    return _xml(twiml.leave_message(text, action))
+
+
+@routes.post("/twilio/voice/message")
+async def caller_message(request: web.Request) -> web.Response:
+    """The caller nobody could reach left a message: it becomes an event for the team."""
+    c, form = ctx(request), await _form(request)
+    call_sid, recording_sid = form.get("CallSid", ""), form.get("RecordingSid", "")
+    if not call_sid or not recording_sid:
+        raise web.HTTPBadRequest(reason="missing CallSid or RecordingSid")
+    try:
+        duration = int(form.get("RecordingDuration", "0"))
+    except ValueError:
+        raise web.HTTPBadRequest(reason="RecordingDuration must be an integer") from None
+    now = c.clock.now()
+    who = await c.read_models.caller_by_phone(form.get("From", ""))
+    team_id = request.query.get("team") or who.team_id or ""
+    call_event_id = derived_id("twilio-call", call_sid)
+    event = new_event(
+        CallerMessageRecorded(
+            call_sid=call_sid,
+            caller_number=form.get("From", ""),
+            client_id=who.client_id,
+            team_id=team_id,
+            recording_sid=recording_sid,
+            recording_url=form.get("RecordingUrl", ""),
+            duration_s=max(duration, 0),
+        ),
+        key=who.client_id or f"caller:{call_sid}",
+        event_id=derived_id("twilio-recording", recording_sid),
+        occurred_at=now,
+        recorded_at=now,
+        actor="twilio:voice",
+        correlation_id=call_event_id,
+    )
+    fresh = await c.spool.record([event])
+    log.info(
+        "caller_message_recorded",
+        call_sid=call_sid,
+        team_id=team_id,
+        retry=not fresh,
+        duration_s=duration,
+        **event.log_context(),
+    )
+    return _xml(twiml.fallback_message(MESSAGE_THANKS, None))
 
 
 @routes.post("/twilio/sms")

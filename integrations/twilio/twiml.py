@@ -48,3 +48,14 @@ def sms_reply(text: str) -> str:
 def empty_sms_reply() -> str:
     """Acknowledge an inbound SMS without replying."""
     return str(MessagingResponse().to_xml())
+
+
+def leave_message(text: str, action_url: str, max_length_s: int = 120) -> str:
+    """Say `text`, then record a message; Twilio posts the recording to `action_url`."""
+    response = VoiceResponse()
+    response.say(text)
+    response.record(
+        max_length=max_length_s, action=action_url, method="POST", finish_on_key="#", play_beep=True
+    )
+    response.say("We did not receive a message. The team will still call you back.")
+    return str(response.to_xml())
