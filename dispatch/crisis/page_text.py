@@ -36,6 +36,17 @@ def page_sms(
     return text
 
 
+def notice_sms(*, code: str, missing: str) -> str:
+    """To a manager: an escalation step named someone the rota does not have."""
+    text = (
+        f"ACT NOTICE {code}: escalation found no {missing} on the rota; "
+        "the step was paged without them. Please check cover."
+    )
+    if len(text) > SMS_SEGMENT or not GSM7_SAFE.issuperset(text):
+        raise ValueError(f"notice is not one GSM-7 segment: {text!r}")
+    return text
+
+
 def voice_page_say(*, code: str, risk_level: RiskLevel) -> str:
     spelled = ", ".join(code)
     return (

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from dispatch.crisis.decide import DispatchView, ReplyChannel, ReplyRefused, Responder
-from dispatch.crisis.page_text import page_sms
+from dispatch.crisis.page_text import notice_sms, page_sms
 from dispatch.escalation.events import (
     DispatchEscalated,
     EscalationDeadlineReached,
@@ -186,7 +186,45 @@ def escalate(
     for person in people.values():
         for channel in chosen.channels:
             out.append(page(state, person, channel, sequence, escalated, now=now))
+    missing = [t for t in unreachable if t != "manager"]
+    if missing:
+        # Reported to the manager, never skipped silently (unless already paged this step).
+        text = " or ".join(t.replace("_", " ") for t in missing)
+        for manager in responders.get("manager", []):
+            if manager.staff_id not in people:
+                out.append(notice(state, manager, text, sequence, escalated, now=now))
     return out
+
+
+def notice(
+    state: EscalationState,
+    manager: Responder,
+    missing: str,
+    sequence: int,
+    cause: Envelope,
+    *,
+    now: datetime,
+) -> Envelope:
+    """An SMS telling a manager that a step named nobody; deduplicated like any page."""
+    notification_id = derived_id(state.dispatch_id, sequence, manager.staff_id, "sms", "notice")
+    return new_event(
+        PageRequested(
+            notification_id=notification_id,
+            dispatch_id=state.dispatch_id,
+            step=sequence,
+            attempt=0,
+            channel="sms",
+            staff_id=manager.staff_id,
+            to_number=manager.phone,
+            body=notice_sms(code=state.short_code, missing=missing),
+        ),
+        key=str(state.dispatch_id),
+        event_id=derived_id(notification_id, "requested"),
+        occurred_at=cause.occurred_at,
+        recorded_at=now,
+        actor=ACTOR,
+        cause=cause,
+    )
 
 
 def page(

@@ -36,7 +36,7 @@ class EscalationService:
         self, state: EscalationState | None, event: Envelope
     ) -> tuple[EscalationState | None, list[Envelope]]:
         if state is not None and wants_escalation(state, event):
-            wanted = tuple(dict.fromkeys((*next_targets(state), "primary", "backup")))
+            wanted = tuple(dict.fromkeys((*next_targets(state), "primary", "backup", "manager")))
             found = await self._lookup.targets(state.team_id, wanted, event.occurred_at)
             responders = relative_to_first_paged(found, state.first_paged)
             out = escalate(state, event, responders=responders, now=self._clock.now())

@@ -224,3 +224,23 @@ async def test_service_escalates_to_the_other_on_duty_worker() -> None:
     _, out = await service.handle(state, deadline_reached(state, now=T0 + timedelta(seconds=60)))
     paged = [e.payload.staff_id for e in out if isinstance(e.payload, PageRequested)]
     assert paged == [PRIMARY.staff_id, PRIMARY.staff_id]  # sms and voice
+
+
+def test_step_naming_nobody_is_reported_to_the_manager() -> None:
+    """No team lead on the rota: the step is recorded unreachable and the manager is told."""
+    manager = Responder("s-manager", "+15550000009")
+    rota: dict[Target, list[Responder]] = {**ROTA, "team_lead": [], "manager": [manager]}
+    state = fold(opened_events())
+    state, _ = step_up(state, deadline_reached(state, now=state.deadline_at))  # type: ignore[arg-type]
+    out = escalate(
+        state,
+        deadline_reached(state, now=state.deadline_at),  # type: ignore[arg-type]
+        responders=rota,
+        now=T0,
+    )
+    types = [e.type for e in out]
+    assert types == ["DispatchEscalated", "EscalationTargetUnreachable", "PageRequested"]
+    notice = out[2].payload
+    assert isinstance(notice, PageRequested) and notice.staff_id == "s-manager"
+    assert notice.body.startswith("ACT NOTICE") and "team lead" in notice.body
+    assert len(notice.body) <= 160
