@@ -14,6 +14,7 @@ from typing import Literal
 from dispatch.crisis.codes import short_code
 from dispatch.crisis.page_text import page_sms
 from dispatch.events.catalogue import (
+    Channel,
     CrisisCallReceived,
     CrisisTextReceived,
     DispatchAcknowledged,
@@ -111,23 +112,52 @@ def request_page(
         caller_kind=d.caller_kind,
         note=note,
     )
+    return page_requested(
+        notification_id=notification_id,
+        dispatch_id=d.dispatch_id,
+        step=step,
+        attempt=attempt,
+        channel="sms",
+        responder=responder,
+        body=body,
+        cause=opened,
+        now=now,
+        actor=ACTOR,
+    )
+
+
+def page_requested(
+    *,
+    notification_id: uuid.UUID,
+    dispatch_id: uuid.UUID,
+    step: int,
+    attempt: int,
+    channel: Channel,
+    responder: Responder,
+    body: str,
+    cause: Envelope,
+    now: datetime,
+    actor: str,
+) -> Envelope:
+    """The PageRequested for one notification, keyed by its dispatch and dated by its cause;
+    its event id derives from the notification id, so deciding twice yields the same event."""
     return new_event(
         PageRequested(
             notification_id=notification_id,
-            dispatch_id=d.dispatch_id,
+            dispatch_id=dispatch_id,
             step=step,
             attempt=attempt,
-            channel="sms",
+            channel=channel,
             staff_id=responder.staff_id,
             to_number=responder.phone,
             body=body,
         ),
-        key=str(d.dispatch_id),
+        key=str(dispatch_id),
         event_id=derived_id(notification_id, "requested"),
-        occurred_at=opened.occurred_at,
+        occurred_at=cause.occurred_at,
         recorded_at=now,
-        actor=ACTOR,
-        cause=opened,
+        actor=actor,
+        cause=cause,
     )
 
 

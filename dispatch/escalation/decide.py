@@ -10,7 +10,13 @@ import uuid
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-from dispatch.crisis.decide import DispatchView, ReplyChannel, ReplyRefused, Responder
+from dispatch.crisis.decide import (
+    DispatchView,
+    ReplyChannel,
+    ReplyRefused,
+    Responder,
+    page_requested,
+)
 from dispatch.crisis.page_text import notice_sms, page_sms
 from dispatch.escalation.events import (
     DispatchEscalated,
@@ -22,7 +28,7 @@ from dispatch.escalation.events import (
 from dispatch.escalation.policy import EscalationPolicy, Target
 from dispatch.escalation.state import EscalationState, exhausted_step, next_position
 from dispatch.events import Envelope, derived_id, new_event
-from dispatch.events.catalogue import Channel, DispatchOpened, PageRequested
+from dispatch.events.catalogue import Channel, DispatchOpened
 
 ACTOR = "escalation-agent"
 
@@ -207,23 +213,17 @@ def notice(
 ) -> Envelope:
     """An SMS telling a manager that a step named nobody; deduplicated like any page."""
     notification_id = derived_id(state.dispatch_id, sequence, manager.staff_id, "sms", "notice")
-    return new_event(
-        PageRequested(
-            notification_id=notification_id,
-            dispatch_id=state.dispatch_id,
-            step=sequence,
-            attempt=0,
-            channel="sms",
-            staff_id=manager.staff_id,
-            to_number=manager.phone,
-            body=notice_sms(code=state.short_code, missing=missing),
-        ),
-        key=str(state.dispatch_id),
-        event_id=derived_id(notification_id, "requested"),
-        occurred_at=cause.occurred_at,
-        recorded_at=now,
-        actor=ACTOR,
+    return page_requested(
+        notification_id=notification_id,
+        dispatch_id=state.dispatch_id,
+        step=sequence,
+        attempt=0,
+        channel="sms",
+        responder=manager,
+        body=notice_sms(code=state.short_code, missing=missing),
         cause=cause,
+        now=now,
+        actor=ACTOR,
     )
 
 
@@ -243,21 +243,15 @@ def page(
         reason=state.reason,
         caller_kind=state.caller_kind,
     )
-    return new_event(
-        PageRequested(
-            notification_id=notification_id,
-            dispatch_id=state.dispatch_id,
-            step=sequence,
-            attempt=0,
-            channel=channel,
-            staff_id=person.staff_id,
-            to_number=person.phone,
-            body=body,
-        ),
-        key=str(state.dispatch_id),
-        event_id=derived_id(notification_id, "requested"),
-        occurred_at=cause.occurred_at,
-        recorded_at=now,
-        actor=ACTOR,
+    return page_requested(
+        notification_id=notification_id,
+        dispatch_id=state.dispatch_id,
+        step=sequence,
+        attempt=0,
+        channel=channel,
+        responder=person,
+        body=body,
         cause=cause,
+        now=now,
+        actor=ACTOR,
     )

@@ -3,10 +3,7 @@ hospital admission/discharge, read the huddle board (the read is itself recorded
 
 from __future__ import annotations
 
-import dataclasses
-import json
 from collections.abc import AsyncIterator
-from datetime import datetime
 from typing import Any, Literal
 
 import structlog
@@ -23,6 +20,7 @@ from dispatch.risk.intake import (
     signal_event,
 )
 from dispatch.web.context import ctx
+from dispatch.web.http import json_error, json_response
 from dispatch.web.security import api_caller
 from projections.pool import connect
 from projections.risk_queries import RiskQueries
@@ -32,15 +30,12 @@ routes = web.RouteTableDef()
 RISK_QUERIES: web.AppKey[RiskQueries] = web.AppKey("risk_queries", RiskQueries)
 
 
-def _json(data: Any, status: int = 200) -> web.Response:
-    def default(value: Any) -> Any:
-        if isinstance(value, datetime):
-            return value.isoformat()
-        if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            return dataclasses.asdict(value)
-        raise TypeError(f"cannot encode {type(value)!r}")
-
-    return web.json_response(data, status=status, dumps=lambda d: json.dumps(d, default=default))
+async def _json_body(request: web.Request, *, optional: bool = False) -> Any:
+    """The request's JSON body (`optional`: {} when it has none); 400 naming "body" if not JSON."""
+    try:
+        return await request.json() if not optional or request.can_read_body else {}
+    except ValueError:
+        raise SignalRefused(400, "body", "is not JSON") from None
 
 
 @routes.post("/api/clients/{client_id}/signals")
@@ -50,10 +45,7 @@ async def report_signal(request: web.Request) -> web.Response:
     c = ctx(request)
     client_id = request.match_info["client_id"]
     try:
-        try:
-            body = await request.json()
-        except ValueError:
-            raise SignalRefused(400, "body", "is not JSON") from None
+        body = await _json_body(request)
         signal = parse_signal(body)
         event = await signal_event(
             request.app[RISK_QUERIES],
@@ -65,10 +57,10 @@ async def report_signal(request: web.Request) -> web.Response:
         )
     except SignalRefused as refused:
         log.info("signal_refused", client_id=client_id, field=refused.field, status=refused.status)
-        return _json({"error": refused.message, "field": refused.field}, status=refused.status)
+        return json_error(refused.status, refused.message, refused.field)
     fresh = await c.spool.record([event])
     log.info("signal_accepted", client_id=client_id, sign=signal.sign, duplicate=not fresh)
-    return _json({"event_id": str(event.event_id), "duplicate": not fresh}, status=202)
+    return json_response({"event_id": str(event.event_id), "duplicate": not fresh}, status=202)
 
 
 @routes.post("/api/clients/{client_id}/plan")
@@ -78,10 +70,7 @@ async def record_plan(request: web.Request) -> web.Response:
     c = ctx(request)
     client_id = request.match_info["client_id"]
     try:
-        try:
-            body = await request.json()
-        except ValueError:
-            raise SignalRefused(400, "body", "is not JSON") from None
+        body = await _json_body(request)
         event = await plan_event(
             request.app[RISK_QUERIES],
             client_id=client_id,
@@ -92,10 +81,10 @@ async def record_plan(request: web.Request) -> web.Response:
         )
     except SignalRefused as refused:
         log.info("plan_refused", client_id=client_id, field=refused.field, status=refused.status)
-        return _json({"error": refused.message, "field": refused.field}, status=refused.status)
+        return json_error(refused.status, refused.message, refused.field)
     fresh = await c.spool.record([event])
     log.info("plan_accepted", client_id=client_id, type=event.type, duplicate=not fresh)
-    return _json(
+    return json_response(
         {"event_id": str(event.event_id), "type": event.type, "duplicate": not fresh}, status=202
     )
 
@@ -105,10 +94,7 @@ async def _hospital(request: web.Request, kind: Literal["admission", "discharge"
     c = ctx(request)
     client_id = request.match_info["client_id"]
     try:
-        try:
-            body = await request.json() if request.can_read_body else {}
-        except ValueError:
-            raise SignalRefused(400, "body", "is not JSON") from None
+        body = await _json_body(request, optional=True)
         event = await hospital_event(
             request.app[RISK_QUERIES],
             client_id=client_id,
@@ -120,10 +106,10 @@ async def _hospital(request: web.Request, kind: Literal["admission", "discharge"
         )
     except SignalRefused as refused:
         log.info("hospital_refused", client_id=client_id, kind=kind, field=refused.field)
-        return _json({"error": refused.message, "field": refused.field}, status=refused.status)
+        return json_error(refused.status, refused.message, refused.field)
     fresh = await c.spool.record([event])
     log.info("hospital_accepted", client_id=client_id, type=event.type, duplicate=not fresh)
-    return _json(
+    return json_response(
         {"event_id": str(event.event_id), "type": event.type, "duplicate": not fresh}, status=202
     )
 
@@ -161,7 +147,7 @@ async def huddle(request: web.Request) -> web.Response:
         ]
     )
     log.info("huddle_viewed", team_id=caller.team_id, viewer=viewer, clients=len(board))
-    return _json({"team_id": caller.team_id, "as_of": now, "clients": board})
+    return json_response({"team_id": caller.team_id, "as_of": now, "clients": board})
 
 
 def add_risk_routes(app: web.Application, database_url: str) -> None:

@@ -3,8 +3,6 @@ caller's team at any instant, and overrides (spooled, then relayed to Kafka)."""
 
 from __future__ import annotations
 
-import dataclasses
-import json
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,6 +18,7 @@ from dispatch.rota.oncall import LAYERS, coverage
 from dispatch.rota.openapi import OPENAPI
 from dispatch.rota.timeline import segments
 from dispatch.web.context import ctx
+from dispatch.web.http import json_error, json_response
 from dispatch.web.security import api_caller
 from projections.models import OnDuty
 
@@ -29,21 +28,6 @@ routes = web.RouteTableDef()
 ROTA_EDITORS = frozenset({"team_lead", "manager"})
 
 
-def _json(data: Any, status: int = 200) -> web.Response:
-    def default(value: Any) -> Any:
-        if isinstance(value, datetime):
-            return value.isoformat()
-        if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            return dataclasses.asdict(value)
-        raise TypeError(f"cannot encode {type(value)!r}")
-
-    return web.json_response(data, status=status, dumps=lambda d: json.dumps(d, default=default))
-
-
-def _error(status: int, field: str, message: str) -> web.Response:
-    return _json({"error": message, "field": field}, status=status)
-
-
 def _at(request: web.Request) -> datetime | web.Response:
     raw = request.query.get("at")
     if raw is None:
@@ -51,9 +35,9 @@ def _at(request: web.Request) -> datetime | web.Response:
     try:
         at = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
-        return _error(400, "at", "is not an ISO 8601 time")
+        return json_error(400, "is not an ISO 8601 time", "at")
     if at.tzinfo is None:
-        return _error(400, "at", "needs a UTC offset (Z or e.g. -05:00)")
+        return json_error(400, "needs a UTC offset (Z or e.g. -05:00)", "at")
     return at
 
 
@@ -76,7 +60,7 @@ async def get_oncall(request: web.Request) -> web.Response:
     if isinstance(at, web.Response):
         return at
     duty = await ctx(request).read_models.on_duty(caller.team_id, at)
-    return _json(_duty(caller.team_id, at, duty))
+    return json_response(_duty(caller.team_id, at, duty))
 
 
 @routes.get("/api/rota")
@@ -91,7 +75,7 @@ async def get_rota(request: web.Request) -> web.Response:
     except ValueError:
         hours = 0
     if not 1 <= hours <= 24 * 62:
-        return _error(400, "hours", "must be a whole number from 1 to 1488")
+        return json_error(400, "must be a whole number from 1 to 1488", "hours")
     rm = ctx(request).read_models
     end = at + timedelta(hours=hours)
     rota = await rm.team_rota(caller.team_id, at, end)
@@ -104,7 +88,7 @@ async def get_rota(request: web.Request) -> web.Response:
         "closes": None if c.all_day else f"{c.closes:%H:%M}",
     }
     body["timeline"] = {layer: segments(rota, layer, at, end) for layer in LAYERS}
-    return _json(body)
+    return json_response(body)
 
 
 class OverrideRequest(BaseModel):
@@ -129,13 +113,13 @@ async def post_override(request: web.Request) -> web.Response:
     except ValueError as exc:
         if isinstance(exc, ValidationError):
             err = exc.errors()[0]
-            return _error(400, ".".join(map(str, err["loc"])) or "body", str(err["msg"]))
-        return _error(400, "body", "is not JSON")
+            return json_error(400, str(err["msg"]), ".".join(map(str, err["loc"])) or "body")
+        return json_error(400, "is not JSON", "body")
     if req.ends_at <= req.starts_at:
-        return _error(400, "ends_at", "must be after starts_at")
+        return json_error(400, "must be after starts_at", "ends_at")
     person = await c.read_models.staff(req.staff_id)
     if person is None or person.team_id != caller.team_id:
-        return _error(422, "staff_id", "is not a member of your team")
+        return json_error(422, "is not a member of your team", "staff_id")
     key = (caller.team_id, req.layer, req.staff_id, req.starts_at, req.ends_at)
     override_id = req.override_id or str(derived_id("override", *key))
     payload = OverrideScheduled(
@@ -158,10 +142,10 @@ async def post_override(request: web.Request) -> web.Response:
     fresh = await c.spool.record([event])
     log.info("override_accepted", team_id=caller.team_id, override_id=override_id,
              layer=req.layer, duplicate=not fresh)  # fmt: skip
-    return _json({"override_id": override_id, "event_id": str(event.event_id)}, status=202)
+    return json_response({"override_id": override_id, "event_id": str(event.event_id)}, status=202)
 
 
 @routes.get("/api/openapi.json")
 async def openapi(request: web.Request) -> web.Response:
     """The OpenAPI 3.1 description of the team-scoped API."""
-    return _json(OPENAPI)
+    return json_response(OPENAPI)

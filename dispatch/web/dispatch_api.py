@@ -14,24 +14,25 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 from uuid import UUID
 
 import structlog
 from aiohttp import web
 
 from dispatch.crisis.codes import CODE_LENGTH, normalise_code
-from dispatch.crisis.decide import DispatchView, ReplyRefused, acknowledge, resolve
-from dispatch.escalation.decide import request_escalation
+from dispatch.crisis.decide import DispatchView, ReplyRefused
 from dispatch.events import Envelope
 from dispatch.web.context import ctx
+from dispatch.web.http import json_error
+from dispatch.web.replies import ReplyVerb, dispatch_view, reply_events
 from dispatch.web.security import api_caller
 from projections.models import Dispatch
 
 log = structlog.get_logger(__name__)
 routes = web.RouteTableDef()
 
-Verb = Literal["ack", "esc", "resolve"]
+Verb = ReplyVerb
 OUTCOME_MAX = 200
 IDEMPOTENCY_KEY_MAX = 200
 _CODE = re.compile(rf"^[0-9A-Z]{{{CODE_LENGTH}}}$")
@@ -111,36 +112,15 @@ def decide(
     correlation_id: UUID,
 ) -> list[Envelope]:
     """The events an API action yields; ReplyRefused when it changes nothing (409)."""
-    at, correlation = now, str(correlation_id)
-    if action.verb == "ack":
-        return [
-            acknowledge(view, staff_id=staff_id, via="api", reply_id=reply_id, occurred_at=at,
-                        now=now, correlation_id=correlation)
-        ]  # fmt: skip
-    if action.verb == "resolve":
-        return resolve(view, staff_id=staff_id, via="api", outcome=action.outcome,
-                       reply_id=reply_id, occurred_at=at, now=now,
-                       correlation_id=correlation)  # fmt: skip
-    return [
-        request_escalation(view, staff_id=staff_id, via="api", reply_id=reply_id,
-                           occurred_at=at, now=now, correlation_id=correlation_id)
-    ]  # fmt: skip
-
-
-def _error(status: int, message: str, field: str | None = None) -> web.Response:
-    body: dict[str, str] = {"error": message}
-    if field is not None:
-        body["field"] = field
-    return web.json_response(body, status=status)
-
-
-def _view(row: Dispatch) -> DispatchView:
-    return DispatchView(
-        dispatch_id=row.dispatch_id,
-        short_code=row.short_code,
-        status=row.status,
-        acknowledged_by=row.acknowledged_by,
-        escalation_sequence=row.escalation_sequence,
+    return reply_events(
+        view,
+        action.verb,
+        via="api",
+        staff_id=staff_id,
+        reply_id=reply_id,
+        now=now,
+        correlation_id=correlation_id,
+        outcome=action.outcome,
     )
 
 
@@ -173,7 +153,7 @@ async def _act(request: web.Request, verb: Verb) -> web.Response:
             idempotency_key=request.headers.get("Idempotency-Key"),
         )
     except BadInput as exc:
-        return _error(400, exc.message, exc.field)
+        return json_error(400, exc.message, exc.field)
     person = await c.read_models.staff(caller.staff_id)
     if person is None or person.team_id != caller.team_id:
         raise web.HTTPForbidden(reason="the token's staff member is not in the token's team")
@@ -185,7 +165,7 @@ async def _act(request: web.Request, verb: Verb) -> web.Response:
     now = c.clock.now()
     try:
         events = decide(
-            _view(row),
+            dispatch_view(row),
             action,
             staff_id=caller.staff_id,
             reply_id=reply_id,
@@ -195,7 +175,7 @@ async def _act(request: web.Request, verb: Verb) -> web.Response:
     except ReplyRefused as exc:
         log.info("dispatch_action_refused", verb=verb, dispatch_id=str(row.dispatch_id),
                  staff_id=caller.staff_id, reason=str(exc))  # fmt: skip
-        return _error(409, str(exc))
+        return json_error(409, str(exc))
     fresh = await c.spool.record(events)
     log.info("dispatch_action_recorded", verb=verb, dispatch_id=str(row.dispatch_id),
              staff_id=caller.staff_id, duplicate=not fresh,

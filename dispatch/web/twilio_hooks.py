@@ -14,11 +14,10 @@ from uuid import UUID
 import structlog
 from aiohttp import web
 
-from dispatch.crisis.decide import DispatchView, ReplyRefused, acknowledge, resolve
+from dispatch.crisis.decide import ReplyRefused
 from dispatch.crisis.preferences import NO_PREFERENCE, choose
 from dispatch.crisis.replies import ReplyError, parse_reply
-from dispatch.escalation.decide import request_escalation
-from dispatch.events import Envelope, derived_id, new_event
+from dispatch.events import derived_id, new_event
 from dispatch.events.catalogue import (
     CallerMessageRecorded,
     CrisisCallReceived,
@@ -27,6 +26,7 @@ from dispatch.events.catalogue import (
     PageFailed,
 )
 from dispatch.web.context import WebContext, ctx
+from dispatch.web.replies import ReplyVerb, dispatch_view, reply_events
 from integrations.twilio import twiml
 from projections.models import Dispatch, OnDuty
 
@@ -292,44 +292,27 @@ async def _staff_reply(request: web.Request, form: dict[str, str], staff_id: str
     if row is None:
         log.warning("reply_unknown_code", staff_id=staff_id, code=reply.code)
         return _xml(twiml.sms_reply(f"No open dispatch has code {reply.code}."))
-    view = DispatchView(
-        dispatch_id=row.dispatch_id,
-        short_code=row.short_code,
-        status=row.status,
-        acknowledged_by=row.acknowledged_by,
-        escalation_sequence=row.escalation_sequence,
-    )
     now, sid = c.clock.now(), form.get("MessageSid", "")
-    common = {
-        "staff_id": staff_id,
-        "via": "sms",
-        "reply_id": sid,
-        "occurred_at": now,
-        "now": now,
-        "correlation_id": str(row.correlation_id),
-    }
+    verb: ReplyVerb = "ack" if reply.verb == "ACK" else "resolve" if reply.verb == "DONE" else "esc"
     try:
-        if reply.verb == "ACK":
-            events: list[Envelope] = [acknowledge(view, **common)]  # type: ignore[arg-type]
-            text = f"{row.short_code} is yours. Caller details are in the dispatch API."
-        elif reply.verb == "DONE":
-            events = resolve(view, outcome=reply.outcome, **common)  # type: ignore[arg-type]
-            text = f"{row.short_code} closed: {reply.outcome}"
-        else:
-            events = [
-                request_escalation(
-                    view,
-                    staff_id=staff_id,
-                    via="sms",
-                    reply_id=sid,
-                    occurred_at=now,
-                    now=now,
-                    correlation_id=row.correlation_id,
-                )
-            ]
-            text = f"{row.short_code} passed on: the next person on the rota is being paged."
+        events = reply_events(
+            dispatch_view(row),
+            verb,
+            via="sms",
+            staff_id=staff_id,
+            reply_id=sid,
+            now=now,
+            correlation_id=row.correlation_id,
+            outcome=reply.outcome,
+        )
     except ReplyRefused as exc:
         return _xml(twiml.sms_reply(str(exc)))
+    if verb == "ack":
+        text = f"{row.short_code} is yours. Caller details are in the dispatch API."
+    elif verb == "resolve":
+        text = f"{row.short_code} closed: {reply.outcome}"
+    else:
+        text = f"{row.short_code} passed on: the next person on the rota is being paged."
     await c.spool.record(events)
     log.info(
         "staff_reply_recorded",

@@ -14,12 +14,12 @@ from uuid import UUID
 import structlog
 from aiohttp import web
 
-from dispatch.crisis.decide import DispatchView, ReplyRefused, acknowledge
+from dispatch.crisis.decide import ReplyRefused
 from dispatch.crisis.page_text import voice_page_say
-from dispatch.escalation.decide import request_escalation
 from dispatch.events import Envelope
 from dispatch.paging.notifier import GATHER_PATH
 from dispatch.web.context import WebContext, ctx
+from dispatch.web.replies import dispatch_view, reply_events
 from integrations.twilio import twiml
 from projections.models import Dispatch, Page
 
@@ -81,36 +81,20 @@ async def page_digits(request: web.Request) -> web.Response:
 def _decide(
     c: WebContext, row: Dispatch, staff_id: str, digits: str, call_sid: str
 ) -> tuple[Envelope, str]:
-    view = DispatchView(
-        dispatch_id=row.dispatch_id,
-        short_code=row.short_code,
-        status=row.status,
-        acknowledged_by=row.acknowledged_by,
-        escalation_sequence=row.escalation_sequence,
-    )
     now = c.clock.now()
     spelled = ", ".join(row.short_code)
-    if digits == "1":
-        ack = acknowledge(
-            view,
-            staff_id=staff_id,
-            via="voice",
-            reply_id=call_sid,
-            occurred_at=now,
-            now=now,
-            correlation_id=str(row.correlation_id),
-        )
-        return ack, f"Dispatch {spelled} is yours. Details are in the dispatch app. Goodbye."
-    passed = request_escalation(
-        view,
-        staff_id=staff_id,
+    [event] = reply_events(
+        dispatch_view(row),
+        "ack" if digits == "1" else "esc",
         via="voice",
+        staff_id=staff_id,
         reply_id=call_sid,
-        occurred_at=now,
         now=now,
         correlation_id=row.correlation_id,
     )
-    return passed, f"Dispatch {spelled} is passed on to the next person. Goodbye."
+    if digits == "1":
+        return event, f"Dispatch {spelled} is yours. Details are in the dispatch app. Goodbye."
+    return event, f"Dispatch {spelled} is passed on to the next person. Goodbye."
 
 
 async def _page(c: WebContext, dispatch_id: UUID, notification_id: UUID) -> Page | None:

@@ -45,10 +45,20 @@ def last_index(stack: Stack) -> int:
     return max((m.index for m in sandbox.messages), default=0)
 
 
-async def spool_total(stack: Stack, key: str | None = None) -> int:
-    """Events the web edge has accepted (published or not), all or for one key."""
+async def spool_total(
+    stack: Stack, key: str | None = None, *, carrier_reports: bool = False
+) -> int:
+    """Events the web edge has accepted (published or not), all or for one key.
+
+    Delivery reports (actor twilio:status) arrive whenever the carrier sends them, so a
+    count taken around a request leaves them out unless asked: they are not the request's.
+    """
     total: int = await stack.pool.fetchval(
-        "SELECT count(*) FROM ingress_spool WHERE $1::text IS NULL OR key = $1", key
+        """SELECT count(*) FROM ingress_spool
+           WHERE ($1::text IS NULL OR key = $1)
+             AND ($2 OR convert_from(value, 'UTF8')::jsonb->>'actor' <> 'twilio:status')""",
+        key,
+        carrier_reports,
     )
     return total
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from dispatch.escalation.events import EscalationPolicySet
 from dispatch.escalation.policy import EscalationPolicy, EscalationStep
-from dispatch.events import Envelope, EventPayload, new_event
-from dispatch.events.catalogue import ClientEnrolled, ShiftAssigned, StaffRegistered, TeamFormed
+from dispatch.events import Envelope
+from tests.e2e.team_seed import TeamSeed
 
 TEAM = "act-south"
 LINE = "+15005550002"
@@ -37,22 +37,8 @@ POLICY = EscalationPolicy(
 
 
 def south_team_events(now: datetime) -> list[Envelope]:
-    out: list[Envelope] = []
-
-    def emit(payload: EventPayload, key: str) -> None:
-        out.append(new_event(payload, key=key, occurred_at=now, recorded_at=now, actor="test"))
-
-    emit(
-        TeamFormed(
-            team_id=TEAM,
-            name="ACT South",
-            service_model="ACT",
-            time_zone="Europe/London",
-            fallback_number="+15005550199",
-            crisis_line_number=LINE,
-        ),
-        TEAM,
-    )
+    seed = TeamSeed(now, TEAM)
+    seed.team(name="ACT South", fallback_number="+15005550199", crisis_line_number=LINE)
     roles = {
         PRIMARY: "nurse",
         BACKUP: "social_worker",
@@ -61,32 +47,16 @@ def south_team_events(now: datetime) -> list[Envelope]:
         MANAGER: "manager",
     }
     for staff_id, role in roles.items():
-        emit(
-            StaffRegistered(
-                staff_id=staff_id,
-                team_id=TEAM,
-                display_name=role,
-                role=role,
-                gender="unspecified",
-                phone=PHONES[staff_id],
-            ),
-            TEAM,
-        )  # type: ignore[arg-type]
+        seed.staff(
+            staff_id,
+            phone=PHONES[staff_id],
+            role=role,  # type: ignore[arg-type]
+            gender="unspecified",
+            display_name=role,
+        )
     for staff_id, layer in ((PRIMARY, "primary"), (BACKUP, "backup")):
-        emit(
-            ShiftAssigned(
-                team_id=TEAM,
-                staff_id=staff_id,
-                layer=layer,  # type: ignore[arg-type]
-                starts_at=now - timedelta(days=1),
-                ends_at=now + timedelta(days=2),
-            ),
-            TEAM,
-        )
-    emit(EscalationPolicySet(team_id=TEAM, policy=POLICY), TEAM)
+        seed.shift(staff_id, layer)  # type: ignore[arg-type]
+    seed.emit(EscalationPolicySet(team_id=TEAM, policy=POLICY), TEAM)
     for client_id, phone in CLIENTS.items():
-        emit(
-            ClientEnrolled(client_id=client_id, team_id=TEAM, display_name=client_id, phone=phone),
-            client_id,
-        )
-    return out
+        seed.client(client_id, phone=phone)
+    return seed.events

@@ -4,21 +4,20 @@ projection), scoped to the token's team and staff member."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import timedelta
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from dispatch.events import Envelope, EventPayload, new_event
-from dispatch.events.catalogue import ClientEnrolled, ShiftAssigned, StaffRegistered, TeamFormed
+from dispatch.events import Envelope
 from dispatch.stack.runtime import Stack
 from dispatch.web.app import make_web_app
 from dispatch.web.context import WebContext
 from integrations.twilio.sandbox import SandboxPhones
 from projections.models import Dispatch
 from tests.e2e import south_team as south
-from tests.e2e.helpers import archive_types, code_of, last_index, until
+from tests.e2e.helpers import archive_types, code_of, last_index, spool_total, until
+from tests.e2e.team_seed import TeamSeed
 from tests.e2e.test_preferences import settle_team
 
 TEAM = "act-api"
@@ -37,51 +36,20 @@ TOKENS = ",".join(
 
 
 def _team_events(stack: Stack) -> list[Envelope]:
-    now = stack.clock.now()
-    out: list[Envelope] = []
-
-    def emit(payload: EventPayload, key: str) -> None:
-        out.append(new_event(payload, key=key, occurred_at=now, recorded_at=now, actor="test"))
-
-    emit(
-        TeamFormed(
-            team_id=TEAM,
-            name="ACT API",
-            service_model="ACT",
-            time_zone="Europe/London",
-            fallback_number="+15005550197",
-            crisis_line_number=LINE,
-        ),
-        TEAM,
-    )
+    seed = TeamSeed(stack.clock.now(), TEAM)
+    seed.team(name="ACT API", fallback_number="+15005550197", crisis_line_number=LINE)
     for staff_id, layer in ((PRIMARY, "primary"), (BACKUP, "backup")):
-        emit(
-            StaffRegistered(
-                staff_id=staff_id,
-                team_id=TEAM,
-                display_name=staff_id,
-                role="nurse",
-                gender="unspecified",
-                phone=PHONES[staff_id],
-            ),
-            TEAM,
+        seed.staff(
+            staff_id,
+            phone=PHONES[staff_id],
+            role="nurse",
+            gender="unspecified",
+            display_name=staff_id,
         )
-        emit(
-            ShiftAssigned(
-                team_id=TEAM,
-                staff_id=staff_id,
-                layer=layer,  # type: ignore[arg-type]
-                starts_at=now - timedelta(days=1),
-                ends_at=now + timedelta(days=2),
-            ),
-            TEAM,
-        )
+        seed.shift(staff_id, layer)  # type: ignore[arg-type]
     for client_id, phone in CLIENTS.items():
-        emit(
-            ClientEnrolled(client_id=client_id, team_id=TEAM, display_name=client_id, phone=phone),
-            client_id,
-        )
-    return out
+        seed.client(client_id, phone=phone)
+    return seed.events
 
 
 @pytest.fixture(scope="module")
@@ -153,16 +121,12 @@ async def test_other_team_and_readonly_tokens_change_nothing(
     code = await _open(stack, phones, "c-api2")
     row = await stack.read_models.dispatch_by_code(code)
     assert row is not None
-    spooled = await stack.pool.fetchval(
-        "SELECT count(*) FROM ingress_spool WHERE key = $1", str(row.dispatch_id)
-    )
+    spooled = await spool_total(stack, str(row.dispatch_id))
     status, _ = await _post(api, f"/api/dispatches/{code}/ack", "api-south")
     assert status == 404
     status, body = await _post(api, f"/api/dispatches/{code}/esc", "api-reader")
     assert status == 403 and "names no staff member" in body["reason"]
-    assert spooled == await stack.pool.fetchval(
-        "SELECT count(*) FROM ingress_spool WHERE key = $1", str(row.dispatch_id)
-    )
+    assert spooled == await spool_total(stack, str(row.dispatch_id))
     still = await stack.read_models.dispatch_by_code(code)
     assert still is not None and still.status == "open"
 

@@ -5,21 +5,15 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import AsyncIterator
-from datetime import timedelta
 
 import pytest
 
-from dispatch.events import Envelope, EventPayload, new_event
-from dispatch.events.catalogue import (
-    CarerRegistered,
-    ClientEnrolled,
-    ShiftAssigned,
-    StaffRegistered,
-    TeamFormed,
-)
+from dispatch.events import Envelope
+from dispatch.events.catalogue import CarerRegistered
 from dispatch.stack.runtime import Stack
 from integrations.twilio.sandbox import SandboxPhones
 from tests.e2e.helpers import code_of, last_index, until
+from tests.e2e.team_seed import TeamSeed
 
 TEAM = "act-pref"
 LINE = "+15005550031"
@@ -31,60 +25,23 @@ CARER_OF_F = "+15550730001"
 
 
 def _team_events(stack: Stack) -> list[Envelope]:
-    now = stack.clock.now()
-    out: list[Envelope] = []
-
-    def emit(payload: EventPayload, key: str) -> None:
-        out.append(new_event(payload, key=key, occurred_at=now, recorded_at=now, actor="test"))
-
-    emit(
-        TeamFormed(
-            team_id=TEAM,
-            name="ACT Pref",
-            service_model="ACT",
-            time_zone="Europe/London",
-            fallback_number="+15005550198",
-            crisis_line_number=LINE,
-        ),
-        TEAM,
-    )
+    seed = TeamSeed(stack.clock.now(), TEAM)
+    seed.team(name="ACT Pref", fallback_number="+15005550198", crisis_line_number=LINE)
     for staff_id, gender, layer in (
         (MALE_PRIMARY, "male", "primary"),
         (FEMALE_BACKUP, "female", "backup"),
     ):
-        emit(
-            StaffRegistered(
-                staff_id=staff_id,
-                team_id=TEAM,
-                display_name=staff_id,
-                role="nurse",
-                gender=gender,
-                phone=PHONES[staff_id],
-            ),
-            TEAM,
-        )  # type: ignore[arg-type]
-        emit(
-            ShiftAssigned(
-                team_id=TEAM,
-                staff_id=staff_id,
-                layer=layer,  # type: ignore[arg-type]
-                starts_at=now - timedelta(days=1),
-                ends_at=now + timedelta(days=2),
-            ),
-            TEAM,
+        seed.staff(
+            staff_id,
+            phone=PHONES[staff_id],
+            role="nurse",
+            gender=gender,  # type: ignore[arg-type]
+            display_name=staff_id,
         )
+        seed.shift(staff_id, layer)  # type: ignore[arg-type]
     for client_id, gender in ((WANTS_F, "female"), (WANTS_NB, "nonbinary"), (NO_PREF, None)):
-        emit(
-            ClientEnrolled(
-                client_id=client_id,
-                team_id=TEAM,
-                display_name=client_id,
-                phone=CLIENTS[client_id],
-                preferred_gender=gender or "unspecified",
-            ),
-            client_id,
-        )  # type: ignore[arg-type]
-    emit(
+        seed.client(client_id, phone=CLIENTS[client_id], preferred_gender=gender or "unspecified")
+    seed.emit(
         CarerRegistered(
             client_id=WANTS_F,
             carer_id="k-pref",
@@ -95,7 +52,7 @@ def _team_events(stack: Stack) -> list[Envelope]:
         ),
         WANTS_F,
     )
-    return out
+    return seed.events
 
 
 @pytest.fixture(scope="module")

@@ -154,7 +154,8 @@ async def test_an_icm_client_gets_the_icm_target_from_the_teams_service_model(
         for client_id, days in (("c-i04", 4), ("c-i08", 8))
     ]
     await stack.publisher.publish(enrolments)
-    await until(lambda: _alerts(stack, "c-i08"), what="the 8-day gap alerted")
+    # Two timer ticks (5 s apart) are needed: the target first, then the alert.
+    await until(lambda: _alerts(stack, "c-i08"), what="the 8-day gap alerted", within_s=60)
     await stack.projector.wait_until_caught_up(timeout=20)
     targets = await stack.pool.fetch(
         """SELECT client_id, service_model, target_days FROM client_contact_targets
@@ -196,10 +197,12 @@ async def test_a_plan_unreviewed_for_six_months_is_flagged_once_by_the_timer(
     ]
     await stack.publisher.publish(events)
     count = "SELECT count(*) FROM plan_review_alerts WHERE client_id = $1"
-    await until(lambda: stack.pool.fetchval(count, client_id), what="review flagged")
+    await until(lambda: stack.pool.fetchval(count, client_id), what="review flagged", within_s=60)
     _, board = await _api(stack, "GET", "/api/huddle")
     row = next(c for c in board["clients"] if c["client_id"] == client_id)
     assert row["plan_review_overdue"]
-    await until(lambda: _alerts(stack, client_id), what="a later tick (missed contact)")
+    await until(
+        lambda: _alerts(stack, client_id), what="a later tick (missed contact)", within_s=60
+    )
     await stack.projector.wait_until_caught_up(timeout=20)
     assert await stack.pool.fetchval(count, client_id) == 1

@@ -10,7 +10,17 @@ from dispatch.stack.runtime import Stack
 from integrations.twilio.signatures import sign
 from tests.e2e.helpers import spool_total
 
-FORM = {"CallSid": "CAforged0001", "From": CLIENT_PHONES["c-07"], "To": "+15005550001"}
+FORM = {
+    "CallSid": "CAforged0001",
+    "MessageSid": "SMforged0001",
+    "MessageStatus": "delivered",
+    "From": CLIENT_PHONES["c-07"],
+    "To": "+15005550001",
+    "Body": "ACK 00000",
+}
+# A dispatch id nothing else uses: a forged delivery report for it would be keyed by it.
+FORGED_DISPATCH = "7d1d6a38-9a3c-4f0e-8d43-2a3b8e1f0c55"
+FORGED_PAGE = "0c0a2f6e-5b7d-4f7e-9c55-1e2d3c4b5a69"
 
 
 @pytest.mark.parametrize(
@@ -19,7 +29,8 @@ FORM = {"CallSid": "CAforged0001", "From": CLIENT_PHONES["c-07"], "To": "+150055
         ("/twilio/voice", None),
         ("/twilio/voice", "bm90IGEgc2lnbmF0dXJl"),
         ("/twilio/sms", "bm90IGEgc2lnbmF0dXJl"),
-        ("/twilio/status?n=1&d=2", None),
+        (f"/twilio/status?n={FORGED_PAGE}&d={FORGED_DISPATCH}", None),
+        (f"/twilio/status?n={FORGED_PAGE}&d={FORGED_DISPATCH}", "bm90IGEgc2lnbmF0dXJl"),
     ],
 )
 async def test_bad_or_missing_signature_is_403_and_no_event(
@@ -27,6 +38,7 @@ async def test_bad_or_missing_signature_is_403_and_no_event(
 ) -> None:
     """A forged or unsigned webhook gets 403 and nothing is spooled or published."""
     before = await spool_total(stack)
+    forged_reports = await spool_total(stack, FORGED_DISPATCH, carrier_reports=True)
     headers = {"X-Twilio-Signature": signature} if signature else {}
     async with (
         aiohttp.ClientSession() as http,
@@ -34,6 +46,7 @@ async def test_bad_or_missing_signature_is_403_and_no_event(
     ):
         assert resp.status == 403
     assert await spool_total(stack) == before
+    assert await spool_total(stack, FORGED_DISPATCH, carrier_reports=True) == forged_reports
 
 
 async def test_signature_for_other_params_is_refused(stack: Stack) -> None:

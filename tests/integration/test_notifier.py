@@ -7,51 +7,11 @@ from datetime import UTC, datetime
 import asyncpg
 from structlog.testing import capture_logs
 
-from dispatch.clock import SystemClock
-from dispatch.crisis.decide import Responder, open_dispatch
-from dispatch.events import Envelope, derived_id, new_event
-from dispatch.events.catalogue import CrisisCallReceived, PageRequested
+from dispatch.events.catalogue import PageRequested
 from dispatch.paging.ledger import PageLedger
-from dispatch.paging.notifier import Notifier, RetryPolicy
 from integrations.twilio.client import TwilioTelephony
 from integrations.twilio.sandbox import TwilioSandbox
-
-NURSE = Responder(staff_id="s-nurse", phone="+15550100001")
-T0 = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
-
-
-def page_request(call_sid: str) -> Envelope:
-    call = new_event(
-        CrisisCallReceived(
-            call_sid=call_sid,
-            caller_number="+15550200001",
-            caller_kind="client",
-            client_id="c-01",
-            team_id="act-north",
-            dialled_staff_id=NURSE.staff_id,
-        ),
-        key="c-01",
-        event_id=derived_id("twilio-call", call_sid),
-        occurred_at=T0,
-        recorded_at=T0,
-        actor="test",
-    )
-    return open_dispatch(call, responder=NURSE, now=T0)[1]
-
-
-def notifier(pool: asyncpg.Pool, telephony: TwilioTelephony) -> Notifier:
-    return Notifier(
-        telephony=telephony,
-        ledger=PageLedger(pool),
-        clock=SystemClock(),
-        status_callback_base=None,
-        validity_s=600,
-        retry=RetryPolicy(attempts=4, first_wait_s=0.01, max_wait_s=0.05),
-    )
-
-
-def sms_to_nurse(sandbox: TwilioSandbox) -> int:
-    return sum(1 for m in sandbox.messages if m.to == NURSE.phone)
+from tests.integration.paging_support import notifier, page_request, sms_to_nurse
 
 
 async def test_page_is_sent_once_and_redelivery_is_recognised(

@@ -8,76 +8,31 @@ from xml.etree import ElementTree
 
 import asyncpg
 
-from dispatch.clock import SystemClock
-from dispatch.crisis.decide import DispatchView, Responder, acknowledge, open_dispatch
+from dispatch.crisis.decide import DispatchView, acknowledge
 from dispatch.crisis.page_text import voice_page_say
-from dispatch.events import Envelope, derived_id, new_event
-from dispatch.events.catalogue import CrisisCallReceived, DispatchOpened, PageRequested
+from dispatch.events import Envelope
+from dispatch.events.catalogue import DispatchOpened, PageRequested
 from dispatch.paging.events import PageCancelled
 from dispatch.paging.ledger import PageLedger
-from dispatch.paging.notifier import Notifier, RetryPolicy
+from dispatch.paging.notifier import Notifier
 from integrations.twilio.client import TwilioTelephony
 from integrations.twilio.sandbox import TwilioSandbox
 from projections.project import project
 from projections.queries import ReadModels
+from tests.integration.paging_support import NURSE, T0, calls_to_nurse, opened_and_page
+from tests.integration.paging_support import notifier as paging_notifier
 
-NURSE = Responder(staff_id="s-nurse", phone="+15550100001")
-T0 = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
 BASE = "https://dispatch.example.org"
 
 
-def opened_and_page(call_sid: str, channel: str = "voice") -> tuple[Envelope, Envelope]:
-    call = new_event(
-        CrisisCallReceived(
-            call_sid=call_sid,
-            caller_number="+15550200001",
-            caller_kind="client",
-            client_id="c-01",
-            team_id="act-north",
-            dialled_staff_id=NURSE.staff_id,
-        ),
-        key="c-01",
-        event_id=derived_id("twilio-call", call_sid),
-        occurred_at=T0,
-        recorded_at=T0,
-        actor="test",
-    )
-    opened, sms = open_dispatch(call, responder=NURSE, now=T0)
-    if channel == "sms":
-        return opened, sms
-    p = sms.payload
-    assert isinstance(p, PageRequested)
-    voice = p.model_copy(
-        update={
-            "channel": "voice",
-            "notification_id": derived_id(p.dispatch_id, 0, NURSE.staff_id, "voice"),
-        }
-    )
-    return opened, new_event(
-        voice, key=sms.key, occurred_at=T0, recorded_at=T0, actor="paging-failover", cause=sms
-    )
-
-
 def notifier(pool: asyncpg.Pool, telephony: TwilioTelephony) -> Notifier:
-    return Notifier(
-        telephony=telephony,
-        ledger=PageLedger(pool),
-        clock=SystemClock(),
-        status_callback_base=BASE,
-        validity_s=600,
-        retry=RetryPolicy(attempts=4, first_wait_s=0.01, max_wait_s=0.05),
-        dispatches=ReadModels(pool),
-    )
+    return paging_notifier(pool, telephony, status_callback_base=BASE, dispatches=ReadModels(pool))
 
 
 async def store(pool: asyncpg.Pool, *events: Envelope) -> None:
     async with pool.acquire() as conn, conn.transaction():
         for event in events:
             await project(conn, event)
-
-
-def calls_to_nurse(sandbox: TwilioSandbox) -> int:
-    return sum(1 for c in sandbox.calls if c.to == NURSE.phone)
 
 
 async def test_voice_page_calls_with_machine_detection_and_a_one_digit_gather(
