@@ -27,9 +27,11 @@ def closed_now_events(now: datetime) -> list[Envelope]:
     def emit(payload: EventPayload, key: str) -> None:
         out.append(new_event(payload, key=key, occurred_at=now, recorded_at=now, actor="test"))
 
-    for team, line, client, phone, fallback in (
-        ("icm-east", EAST_LINE, "c-e1", EAST_CLIENT, {"fallback_team_id": "act-north"}),
-        ("icm-west", WEST_LINE, "c-w1", WEST_CLIENT, {"fallback_number": EXTERNAL_CRISIS_LINE}),
+    for n, (team, line, client, phone, fallback) in enumerate(
+        (
+            ("ooh-east", EAST_LINE, "c-e1", EAST_CLIENT, {"fallback_team_id": "act-north"}),
+            ("ooh-west", WEST_LINE, "c-w1", WEST_CLIENT, {"fallback_number": EXTERNAL_CRISIS_LINE}),
+        )
     ):
         emit(
             TeamFormed(
@@ -49,7 +51,7 @@ def closed_now_events(now: datetime) -> list[Envelope]:
                 display_name="worker",
                 role="social_worker",
                 gender="unspecified",
-                phone=f"+1555071{len(team):04d}",
+                phone=f"+1555071000{n}",
             ),
             team,
         )
