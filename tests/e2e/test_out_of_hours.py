@@ -51,7 +51,7 @@ def closed_now_events(now: datetime) -> list[Envelope]:
                 display_name="worker",
                 role="social_worker",
                 gender="unspecified",
-                phone=f"+1555071000{n}",
+                phone=f"+1555099000{n}",
             ),
             team,
         )
