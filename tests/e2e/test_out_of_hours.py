@@ -13,7 +13,7 @@ from dispatch.stack.runtime import Stack
 from integrations.twilio.sandbox import SandboxPhones
 from tests.e2e.helpers import code_of, last_index, on_duty_primary, until
 
-EAST_LINE, WEST_LINE = "+15005550031", "+15005550032"
+EAST_LINE, WEST_LINE = "+15005550041", "+15005550042"
 EAST_CLIENT, WEST_CLIENT = "+15550700001", "+15550700002"
 EXTERNAL_CRISIS_LINE = "+15005550123"
 
