@@ -10,6 +10,7 @@ from uuid import UUID
 
 from aiohttp import web
 
+from dispatch.risk.intake import records_viewed
 from dispatch.web.context import ctx
 from dispatch.web.security import api_caller
 
@@ -55,4 +56,17 @@ async def show_dispatch(request: web.Request) -> web.Response:
     if row is None or row.team_id != caller.team_id:
         raise web.HTTPNotFound(reason="no dispatch with that code in your team")
     timeline = await rm.archive(correlation_id=row.correlation_id)
+    # Every read of a client's record is itself an event (safety rule 6), before the answer.
+    c = ctx(request)
+    await c.spool.record(
+        [
+            records_viewed(
+                team_id=caller.team_id,
+                viewer=f"api:{caller.role}:{caller.staff_id or caller.token_hint + '...'}",
+                view=f"dispatch:{row.short_code}",
+                client_ids=[row.client_id] if row.client_id else [],
+                now=c.clock.now(),
+            )
+        ]
+    )
     return _json({"dispatch": row, "pages": await rm.pages(row.dispatch_id), "timeline": timeline})

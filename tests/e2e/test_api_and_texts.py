@@ -58,3 +58,10 @@ async def test_api_is_authenticated_and_team_scoped(stack: Stack, phones: Sandbo
     assert status == 200
     assert detail["dispatch"]["short_code"] == code  # type: ignore[index]
     assert [e["type"] for e in detail["timeline"]][:1] == ["CrisisCallReceived"]  # type: ignore[attr-defined]
+    reads = await stack.pool.fetchval(
+        """SELECT count(*) FROM ingress_spool
+           WHERE convert_from(value, 'UTF8')::jsonb->>'type' = 'ClientRecordsViewed'
+             AND convert_from(value, 'UTF8')::jsonb->'payload'->>'view' = $1""",
+        f"dispatch:{code}",
+    )
+    assert reads == 1, "the one successful read of the dispatch is itself an event"
