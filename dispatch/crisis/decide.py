@@ -14,11 +14,13 @@ from typing import Literal
 from dispatch.crisis.codes import short_code
 from dispatch.crisis.page_text import page_sms
 from dispatch.events.catalogue import (
+    CallerKind,
     Channel,
     CrisisCallReceived,
     CrisisTextReceived,
     DispatchAcknowledged,
     DispatchOpened,
+    DispatchReason,
     DispatchResolved,
     PageRequested,
     RiskLevel,
@@ -64,27 +66,60 @@ def open_dispatch(
     if not isinstance(payload, CrisisCallReceived | CrisisTextReceived):
         raise TypeError(f"open_dispatch needs a crisis contact, got {contact.type}")
     dispatch_id = derived_id("dispatch", contact.event_id)
-    code = short_code(dispatch_id)
-    reason = "crisis_call" if isinstance(payload, CrisisCallReceived) else "crisis_text"
+    reason: DispatchReason = (
+        "crisis_call" if isinstance(payload, CrisisCallReceived) else "crisis_text"
+    )
     risk = risk_for_crisis_contact()
+    return open_and_page(
+        dispatch_id,
+        team_id=payload.team_id,
+        client_id=payload.client_id,
+        caller_kind=payload.caller_kind,
+        reason=reason,
+        risk_level=risk,
+        cause=contact,
+        responder=responder,
+        now=now,
+        actor=ACTOR,
+        note=note,
+    )
+
+
+def open_and_page(
+    dispatch_id: uuid.UUID,
+    *,
+    team_id: str,
+    client_id: str | None,
+    caller_kind: CallerKind,
+    reason: DispatchReason,
+    risk_level: RiskLevel,
+    cause: Envelope,
+    responder: Responder | None,
+    now: datetime,
+    actor: str,
+    note: str | None = None,
+    source_event_id: uuid.UUID | None = None,
+) -> list[Envelope]:
+    """DispatchOpened at the cause's event time, then an SMS page to the first responder
+    (none when nobody could be found: escalation takes it from there)."""
     opened = new_event(
         DispatchOpened(
             dispatch_id=dispatch_id,
-            short_code=code,
-            team_id=payload.team_id,
-            client_id=payload.client_id,
-            caller_kind=payload.caller_kind,
+            short_code=short_code(dispatch_id),
+            team_id=team_id,
+            client_id=client_id,
+            caller_kind=caller_kind,
             reason=reason,
-            risk_level=risk,
-            source_event_id=contact.event_id,
+            risk_level=risk_level,
+            source_event_id=source_event_id or cause.event_id,
             assigned_staff_id=responder.staff_id if responder else None,
         ),
         key=str(dispatch_id),
         event_id=derived_id(dispatch_id, "opened"),
-        occurred_at=contact.occurred_at,
+        occurred_at=cause.occurred_at,
         recorded_at=now,
-        actor=ACTOR,
-        cause=contact,
+        actor=actor,
+        cause=cause,
     )
     if responder is None:
         return [opened]

@@ -25,6 +25,7 @@ Layer = Literal["primary", "backup"]
 Channel = Literal["sms", "voice"]
 RiskLevel = Literal["stable", "elevated", "high", "crisis"]
 CallerKind = Literal["client", "carer", "unknown"]
+DispatchReason = Literal["crisis_call", "crisis_text", "risk_high"]
 E164 = Field(pattern=r"^\+[1-9]\d{6,14}$")
 
 
@@ -139,7 +140,7 @@ class DispatchOpened(EventPayload):
     team_id: str
     client_id: str | None
     caller_kind: CallerKind
-    reason: Literal["crisis_call", "crisis_text", "risk_high"]
+    reason: DispatchReason
     risk_level: RiskLevel
     source_event_id: uuid.UUID
     assigned_staff_id: str | None

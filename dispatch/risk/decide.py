@@ -12,11 +12,10 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
 from dispatch.crisis.codes import short_code
-from dispatch.crisis.decide import Responder, request_page
+from dispatch.crisis.decide import Responder, open_and_page
 from dispatch.events.catalogue import (
     CrisisCallReceived,
     CrisisTextReceived,
-    DispatchOpened,
     PageRequested,
     ServiceModel,
 )
@@ -149,29 +148,19 @@ def _urgent_dispatch(
     responder: Responder | None,
     now: datetime,
 ) -> list[Envelope]:
-    dispatch_id = derived_id("risk-dispatch", changed.event_id)
-    opened = new_event(
-        DispatchOpened(
-            dispatch_id=dispatch_id,
-            short_code=short_code(dispatch_id),
-            team_id=state.team_id or "",
-            client_id=state.client_id,
-            caller_kind="client",
-            reason="risk_high",
-            risk_level=state.level,
-            source_event_id=trigger.event_id,
-            assigned_staff_id=responder.staff_id if responder else None,
-        ),
-        key=str(dispatch_id),
-        event_id=derived_id(dispatch_id, "opened"),
-        occurred_at=changed.occurred_at,
-        recorded_at=now,
-        actor=ACTOR,
+    return open_and_page(
+        derived_id("risk-dispatch", changed.event_id),
+        team_id=state.team_id or "",
+        client_id=state.client_id,
+        caller_kind="client",
+        reason="risk_high",
+        risk_level=state.level,
         cause=changed,
+        source_event_id=trigger.event_id,
+        responder=responder,
+        now=now,
+        actor=ACTOR,
     )
-    if responder is None:
-        return [opened]
-    return [opened, request_page(opened, responder=responder, step=0, attempt=0, now=now)]
 
 
 def missed_contact(
