@@ -378,7 +378,8 @@ async def _page_failed(conn: asyncpg.Connection, e: Envelope, p: PageFailed) -> 
 # Read models of other areas register their handlers on import.
 from projections import escalation as _escalation  # noqa: E402
 from projections import paging as _paging  # noqa: E402
+from projections import replies as _replies  # noqa: E402
 from projections import risk as _risk  # noqa: E402
 from projections import rota as _rota  # noqa: E402, F401
 
-_AREAS = (_escalation, _paging, _risk)
+_AREAS = (_escalation, _paging, _replies, _risk)

@@ -13,14 +13,13 @@ from typing import TYPE_CHECKING, Any
 import faust
 import structlog
 
-from dispatch.clock import Clock
 from dispatch.escalation.decide import deadline_reached
 from dispatch.escalation.state import EscalationState, is_due
 from dispatch.events import Envelope
 
 if TYPE_CHECKING:
     from dispatch.worker.app import EventTopics
-    from dispatch.worker.resources import WorkerResources
+    from dispatch.worker.resources import WorkerServices
 
 log = structlog.get_logger(__name__)
 RELEVANT = frozenset(
@@ -32,6 +31,7 @@ RELEVANT = frozenset(
         "EscalationDeadlineReached",
         "EscalationRequested",
         "DispatchEscalated",
+        "StaffReplyReceived",
     }
 )
 
@@ -43,9 +43,8 @@ def _load(raw: Any) -> EscalationState | None:
 def register_escalation(
     app: faust.App,
     topics: EventTopics,
-    res: WorkerResources,
+    res: WorkerServices,
     *,
-    clock: Clock,
     tick_s: float,
 ) -> None:
     table = app.Table("escalation-state", default=None)  # values: JSON of EscalationState
@@ -61,17 +60,18 @@ def register_escalation(
                 services = await res.get()
                 new_state, decided = await services.escalation.handle(state, event)
                 await topics.append(decided)
-                if new_state is None or new_state.status == "resolved":
-                    table.pop(event.key, None)
-                elif new_state != state:
+                # A resolved dispatch stays, so a late reply is told it is closed.
+                if new_state is not None and new_state != state:
                     table[event.key] = new_state.model_dump(mode="json")
                 if decided:
                     log.info("dispatch_escalated", events=[e.type for e in decided])
 
     @app.timer(interval=tick_s)  # type: ignore[untyped-decorator]  # faust leaves it untyped
     async def escalation_deadlines() -> None:
-        now = clock.now()
+        now = res.clock.now()
         for key, raw in list(table.items()):
+            if not raw or raw.get("status") != "open":
+                continue  # only open dispatches wait for a deadline
             state = _load(raw)
             if state is None or not is_due(state, now):
                 continue

@@ -17,6 +17,8 @@ from dispatch.escalation.decide import (
 from dispatch.escalation.policy import Target
 from dispatch.escalation.state import EscalationState, evolve
 from dispatch.events import Envelope
+from dispatch.replies.decide import decide_reply
+from dispatch.replies.events import StaffReplyReceived
 
 
 class TargetLookup(Protocol):
@@ -35,6 +37,15 @@ class EscalationService:
     async def handle(
         self, state: EscalationState | None, event: Envelope
     ) -> tuple[EscalationState | None, list[Envelope]]:
+        """The dispatch's next state and the events to append. A staff reply is decided here,
+        on the state folded from the dispatch's own events, and its effects are folded at
+        once: the next reply in the partition already sees them."""
+        if isinstance(event.payload, StaffReplyReceived):
+            decided = decide_reply(state, event, now=self._clock.now())
+            after = state
+            for emitted in decided:
+                after = evolve(after, emitted)
+            return after, decided
         if state is not None and wants_escalation(state, event):
             wanted = tuple(dict.fromkeys((*next_targets(state), "primary", "backup", "manager")))
             found = await self._lookup.targets(state.team_id, wanted, event.occurred_at)

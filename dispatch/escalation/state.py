@@ -31,7 +31,11 @@ class EscalationState(BaseModel):
     reason: str
     caller_kind: CallerKind
     first_paged: str | None = None  # who the dispatch paged first (None: nobody)
+    paged: tuple[str, ...] = ()  # everyone a step of this dispatch paged, in order
     status: Literal["open", "acknowledged", "resolved"] = "open"
+    acknowledged_by: str | None = None
+    resolved_by: str | None = None
+    outcome: str = ""
     policy: EscalationPolicy | None = None
     sequence: int = 0
     round: int = 0
@@ -68,6 +72,7 @@ def evolve(state: EscalationState | None, event: Envelope) -> EscalationState | 
             reason=p.reason,
             caller_kind=p.caller_kind,
             first_paged=p.assigned_staff_id,
+            paged=(p.assigned_staff_id,) if p.assigned_staff_id else (),
         )
     if state is None:
         return None
@@ -78,9 +83,11 @@ def evolve(state: EscalationState | None, event: Envelope) -> EscalationState | 
             update={"policy": p.policy, "deadline_at": p.started_at + timedelta(seconds=wait)}
         )
     if isinstance(p, DispatchAcknowledged) and state.status == "open":
-        return state.model_copy(update={"status": "acknowledged"})
-    if isinstance(p, DispatchResolved):
-        return state.model_copy(update={"status": "resolved"})
+        return state.model_copy(update={"status": "acknowledged", "acknowledged_by": p.staff_id})
+    if isinstance(p, DispatchResolved) and state.status != "resolved":
+        return state.model_copy(
+            update={"status": "resolved", "resolved_by": p.staff_id, "outcome": p.outcome}
+        )
     if isinstance(p, DispatchEscalated) and p.sequence > state.sequence:
         return state.model_copy(
             update={
@@ -89,6 +96,7 @@ def evolve(state: EscalationState | None, event: Envelope) -> EscalationState | 
                 "step": p.step,
                 "exhausted": p.exhausted,
                 "deadline_at": p.deadline_at,
+                "paged": tuple(dict.fromkeys((*state.paged, *p.staff_ids))),
             }
         )
     return state

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dispatch.escalation.events import ESCALATION_PAYLOADS
 from dispatch.events.envelope import EventPayload
 from dispatch.paging.events import PAGING_PAYLOADS
+from dispatch.replies.events import REPLY_PAYLOADS
 from dispatch.risk.events import RISK_PAYLOADS
 from dispatch.rota.events import ROTA_PAYLOADS
 
@@ -17,4 +18,5 @@ AREA_PAYLOADS: tuple[type[EventPayload], ...] = (
     *ROTA_PAYLOADS,
     *RISK_PAYLOADS,
     *PAGING_PAYLOADS,
+    *REPLY_PAYLOADS,
 )

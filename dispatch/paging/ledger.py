@@ -48,13 +48,21 @@ class PageLedger:
         return LedgerEntry(**dict(row)) if row else None
 
     async def claim(
-        self, *, notification_id: uuid.UUID, dispatch_id: uuid.UUID, channel: str, now: datetime
+        self,
+        *,
+        notification_id: uuid.UUID,
+        dispatch_id: uuid.UUID,
+        channel: str,
+        now: datetime,
+        short_code: str | None = None,
     ) -> LedgerEntry:
+        """Claim a notification before the provider is called; `short_code` (a page's) lets a
+        reply to the page find its dispatch as soon as the page can reach a phone."""
         row = await self._pool.fetchrow(
             """
             INSERT INTO page_ledger (notification_id, dispatch_id, channel, state, claimed_at,
-                                     claims, updated_at)
-            VALUES ($1, $2, $3, 'claimed', $4, 1, $4)
+                                     claims, updated_at, short_code)
+            VALUES ($1, $2, $3, 'claimed', $4, 1, $4, $5)
             ON CONFLICT (notification_id) DO UPDATE
                SET claims = page_ledger.claims + 1, updated_at = EXCLUDED.updated_at
             RETURNING notification_id, state, claimed_at, provider_sid, provider_status,
@@ -64,8 +72,18 @@ class PageLedger:
             dispatch_id,
             channel,
             now,
+            short_code,
         )
         return LedgerEntry(**dict(row))
+
+    async def dispatch_for_code(self, short_code: str) -> uuid.UUID | None:
+        """The dispatch most recently paged with this code, or None."""
+        found: uuid.UUID | None = await self._pool.fetchval(
+            """SELECT dispatch_id FROM page_ledger WHERE short_code = $1
+               ORDER BY claimed_at DESC LIMIT 1""",
+            short_code,
+        )
+        return found
 
     async def mark_sent(
         self, notification_id: uuid.UUID, *, sid: str, status: str, now: datetime

@@ -22,6 +22,7 @@ import structlog
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from dispatch.clock import Clock
+from dispatch.crisis.codes import short_code
 from dispatch.crisis.page_text import voice_page_say
 from dispatch.events.catalogue import PageFailed, PageRequested, PageSent, RiskLevel
 from dispatch.events.envelope import Envelope, derived_id, new_event
@@ -97,6 +98,7 @@ class Notifier:
             dispatch_id=page.dispatch_id,
             channel=page.channel,
             now=self._clock.now(),
+            short_code=short_code(page.dispatch_id),
         )
         if entry.state == "sent":
             bound.info("page_already_sent", provider_sid=entry.provider_sid)

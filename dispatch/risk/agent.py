@@ -17,18 +17,15 @@ from typing import TYPE_CHECKING, Any
 import faust
 import structlog
 
-from dispatch.clock import SystemClock
 from dispatch.events import Envelope
 from dispatch.events.catalogue import ServiceModel
 from dispatch.risk.decide import needs_contact_target, timer_events
 from dispatch.risk.fold import FOLDED, RiskState, initial
 from dispatch.risk.levels import DEFAULT_POLICY, RiskPolicy
-from dispatch.risk.service import RiskEngine
-from projections.risk_queries import RiskQueries
 
 if TYPE_CHECKING:
     from dispatch.worker.app import EventTopics
-    from dispatch.worker.resources import WorkerResources
+    from dispatch.worker.resources import WorkerServices
 
 log = structlog.get_logger(__name__)
 TABLE_NAME = "client-risk"
@@ -46,24 +43,12 @@ def dump_state(state: RiskState) -> dict[str, Any]:
 def register_risk_agent(
     app: faust.App,
     topics: EventTopics,
-    res: WorkerResources,
+    res: WorkerServices,
     *,
     partitions: int,
     policy: RiskPolicy = DEFAULT_POLICY,
 ) -> Any:
     table = app.Table(TABLE_NAME, default=None, partitions=partitions)
-    engines: list[RiskEngine] = []
-    queries: list[RiskQueries] = []
-
-    async def engine() -> RiskEngine:
-        if not engines:
-            from dispatch.worker.resources import ReadModelRota
-            from projections.queries import ReadModels
-
-            pool = (await res.get()).pool
-            engines.append(RiskEngine(ReadModelRota(ReadModels(pool)), SystemClock(), policy))
-            queries.append(RiskQueries(pool))
-        return engines[0]
 
     @app.agent(topics.client_events, name="risk")
     async def risk(stream: faust.StreamT[Envelope]) -> None:
@@ -74,7 +59,8 @@ def register_risk_agent(
             with structlog.contextvars.bound_contextvars(**event.log_context()):
                 before = load_state(table.get(event.key), event.key)
                 offset = message.message.offset
-                after, decided = await (await engine()).handle(before, event, offset=offset)
+                engine = (await res.get()).risk_engine
+                after, decided = await engine.handle(before, event, offset=offset)
                 await topics.append(decided)
                 if after is not before:
                     table[event.key] = dump_state(after)
@@ -85,14 +71,13 @@ def register_risk_agent(
         """Timers emit events: contact targets from the team's service model (looked up in
         the roster read model), one MissedContactAlerted per gap, one PlanReviewOverdue per
         plan version."""
-        now = SystemClock().now()
+        now = res.clock.now()
         try:
             states = [load_state(raw, key) for key, raw in list(table.items())]
             teams = {s.team_id for s in states if s.team_id and needs_contact_target(s)}
             models: dict[str, ServiceModel] = {}
             if teams:
-                await engine()
-                models = await queries[0].service_models(teams)
+                models = await (await res.get()).risk_queries.service_models(teams)
             decided = timer_events(states, models, now=now, policy=policy)
             if decided:
                 await topics.append(decided)

@@ -69,29 +69,18 @@ def signal(
 def _record(build: Callable[[RiskQueries, datetime], Awaitable[Envelope]]) -> None:
     """Build one event against the read models, spool it and relay it to Kafka; a refusal
     is a usage error naming the field (exit 2) and records nothing."""
-    from dispatch.bus import EventPublisher
-    from dispatch.clock import SystemClock
-    from dispatch.ingress.spool import IngressSpool
+    from dispatch.bootstrap import open_services
     from dispatch.risk.intake import SignalRefused
-    from projections.pool import connect
-    from projections.risk_queries import RiskQueries
 
     settings = Settings()
     _needs(settings, "database_url", "kafka_bootstrap_servers")
 
     async def run() -> str:
-        pool = await connect(settings.database_url, max_size=2)
-        publisher = EventPublisher(settings.kafka_bootstrap_servers)
-        try:
-            clock = SystemClock()
-            event = await build(RiskQueries(pool), clock.now())
-            spool = IngressSpool(pool, publisher, clock)
-            fresh = await spool.record([event])
-            await spool.relay_once()
+        async with open_services(settings, pool_size=2) as services:
+            event = await build(services.risk_queries, services.clock.now())
+            fresh = await services.spool.record([event])
+            await services.spool.relay_once()
             return f"{'recorded' if fresh else 'already recorded'} {event.type} {event.event_id}"
-        finally:
-            await publisher.stop()
-            await pool.close()
 
     try:
         click.echo(asyncio.run(run()))
@@ -199,25 +188,17 @@ def huddle(team_id: str, as_json: bool, viewer: str) -> None:
     KAFKA_BOOTSTRAP_SERVERS is set, else by the running stack's relay)."""
     import dataclasses
 
-    from dispatch.bus import EventPublisher
-    from dispatch.clock import SystemClock
-    from dispatch.ingress.spool import IngressSpool
+    from dispatch.bootstrap import open_services
     from dispatch.risk.board import render_board
     from dispatch.risk.intake import records_viewed
-    from projections.pool import connect
-    from projections.risk_queries import RiskQueries
 
     settings = Settings()
     _needs(settings, "database_url")
-    clock = SystemClock()
-    now = clock.now()
 
     async def run() -> str:
-        pool = await connect(settings.database_url, max_size=2)
-        publisher = EventPublisher(settings.kafka_bootstrap_servers)
-        try:
-            rows = await RiskQueries(pool).huddle(team_id, now)
-            spool = IngressSpool(pool, publisher, clock)
+        async with open_services(settings, pool_size=2) as services:
+            now = services.clock.now()
+            rows = await services.risk_queries.huddle(team_id, now)
             read = records_viewed(
                 team_id=team_id,
                 viewer=f"cli:{viewer}",
@@ -225,12 +206,9 @@ def huddle(team_id: str, as_json: bool, viewer: str) -> None:
                 client_ids=[r.client_id for r in rows],
                 now=now,
             )
-            await spool.record([read])
+            await services.spool.record([read])
             if settings.kafka_bootstrap_servers:
-                await spool.relay_once()
-        finally:
-            await publisher.stop()
-            await pool.close()
+                await services.spool.relay_once()
         if as_json:
             return json.dumps(
                 [dataclasses.asdict(r) for r in rows],

@@ -60,28 +60,27 @@ def _need(value: str, name: str) -> str:
 
 
 async def _publish(events: Sequence[Envelope]) -> None:
-    from dispatch.bus import EventPublisher
+    """Spool the events in PostgreSQL and relay them to Kafka now (the stack's relay retries
+    whatever Kafka did not take)."""
+    from dispatch.bootstrap import open_services
 
-    publisher = EventPublisher(
-        _need(_settings().kafka_bootstrap_servers, "KAFKA_BOOTSTRAP_SERVERS")
-    )
-    try:
-        await publisher.publish(events)
-    finally:
-        await publisher.stop()
+    settings = _settings()
+    _need(settings.kafka_bootstrap_servers, "KAFKA_BOOTSTRAP_SERVERS")
+    _need(settings.database_url, "DATABASE_URL")
+    async with open_services(settings, pool_size=2) as services:
+        await services.spool.record(events)
+        await services.spool.relay_once()
     for e in events:
         log.info("rota_event_published", event_type=e.type, event_id=str(e.event_id), key=e.key)
 
 
 async def _with_read_models(fn: Any) -> Any:
-    from projections.pool import connect
-    from projections.queries import ReadModels
+    from dispatch.bootstrap import open_services
 
-    pool = await connect(_need(_settings().database_url, "DATABASE_URL"), max_size=2)
-    try:
-        return await fn(ReadModels(pool))
-    finally:
-        await pool.close()
+    settings = _settings()
+    _need(settings.database_url, "DATABASE_URL")
+    async with open_services(settings, pool_size=2) as services:
+        return await fn(services.read_models)
 
 
 @click.group(epilog=WHERE)
@@ -218,18 +217,17 @@ def export_cmd(team_id: str, out: Path | None) -> None:
     now = datetime.now(UTC)
 
     async def run() -> str:
+        from dispatch.bootstrap import open_services
         from projections.escalation import team_policy
-        from projections.pool import connect
-        from projections.queries import ReadModels
 
-        pool = await connect(_need(_settings().database_url, "DATABASE_URL"), max_size=2)
-        try:
-            rota = await ReadModels(pool).team_rota(team_id, now, FAR_FUTURE)
-            return dump(export(rota, await team_policy(pool, team_id)))
-        except RotaFileError as exc:
-            raise click.ClickException(f"--team: {exc}") from None
-        finally:
-            await pool.close()
+        settings = _settings()
+        _need(settings.database_url, "DATABASE_URL")
+        async with open_services(settings, pool_size=2) as services:
+            rota = await services.read_models.team_rota(team_id, now, FAR_FUTURE)
+            try:
+                return dump(export(rota, await team_policy(services.pool, team_id)))
+            except RotaFileError as exc:
+                raise click.ClickException(f"--team: {exc}") from None
 
     text: str = asyncio.run(run())
     if out is None:

@@ -15,17 +15,13 @@ import asyncpg
 import structlog
 from aiohttp import web
 
-from dispatch.bus import EventPublisher
+from dispatch.bootstrap import bootstrap
 from dispatch.clock import Clock, SystemClock
-from dispatch.ingress.spool import IngressSpool
 from dispatch.settings import Settings
 from dispatch.stack.worker_process import WorkerProcess
 from dispatch.topics import topic_specs
 from dispatch.web.app import make_web_app
-from dispatch.web.context import WebContext
-from projections.pool import connect
 from projections.projector import Projector
-from projections.queries import ReadModels
 
 log = structlog.get_logger(__name__)
 
@@ -91,8 +87,9 @@ class Stack:
             self._stoppers.append(sandbox)
         self.settings = s = s.model_copy(update=updates)
 
-        self.pool: asyncpg.Pool = await connect(s.database_url)
-        self.read_models = ReadModels(self.pool)
+        self.services = await bootstrap(s, clock=self.clock)
+        self.pool: asyncpg.Pool = self.services.pool
+        self.read_models = self.services.read_models
         self.projector = Projector(
             self.pool,
             s.kafka_bootstrap_servers,
@@ -102,18 +99,11 @@ class Stack:
         await self.projector.start()
         if with_worker:
             await self.start_worker()
-        self.publisher = EventPublisher(s.kafka_bootstrap_servers)
+        self.publisher = self.services.publisher
         await self.publisher.start()
-        self.spool = IngressSpool(self.pool, self.publisher, self.clock)
+        self.spool = self.services.spool
         self.spool.start()
-        context = WebContext(
-            settings=s,
-            read_models=self.read_models,
-            spool=self.spool,
-            clock=self.clock,
-            public_base_url=s.public_base_url,
-        )
-        self._runner = web.AppRunner(make_web_app(context), access_log=None)
+        self._runner = web.AppRunner(make_web_app(self.services), access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, s.web_host, s.web_port).start()
         log.info(
@@ -164,8 +154,8 @@ class Stack:
             await worker.stop()
         if getattr(self, "projector", None) is not None:
             await self.projector.stop()
-        if getattr(self, "pool", None) is not None:
-            await self.pool.close()
+        if getattr(self, "services", None) is not None:
+            await self.services.close()
         for part in reversed(self._stoppers):
             await part.stop()  # type: ignore[attr-defined]
         self._stoppers.clear()

@@ -1,28 +1,15 @@
-"""What the web handlers share: settings, read models, the spool, the clock."""
+"""What the web handlers share: the process's services, from the composition root."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from aiohttp import web
 
-from dispatch.clock import Clock
-from dispatch.ingress.spool import IngressSpool
-from dispatch.settings import Settings
-from projections.queries import ReadModels
+from dispatch.bootstrap import Services
+
+WebContext = Services  # the name handlers use for what they are given
+
+CONTEXT: web.AppKey[Services] = web.AppKey("services", Services)
 
 
-@dataclass(frozen=True)
-class WebContext:
-    settings: Settings
-    read_models: ReadModels
-    spool: IngressSpool
-    clock: Clock
-    public_base_url: str
-
-
-CONTEXT: web.AppKey[WebContext] = web.AppKey("context", WebContext)
-
-
-def ctx(request: web.Request) -> WebContext:
+def ctx(request: web.Request) -> Services:
     return request.app[CONTEXT]

@@ -11,13 +11,13 @@ from dispatch.events import Envelope
 
 if TYPE_CHECKING:
     from dispatch.worker.app import EventTopics
-    from dispatch.worker.resources import WorkerResources
+    from dispatch.worker.resources import WorkerServices
 
 log = structlog.get_logger(__name__)
 CRISIS_CONTACTS = frozenset({"CrisisCallReceived", "CrisisTextReceived"})
 
 
-def register_agents(app: faust.App, topics: EventTopics, res: WorkerResources) -> None:
+def register_agents(app: faust.App, topics: EventTopics, res: WorkerServices) -> None:
     @app.agent(topics.client_events, name="dispatch-crisis-contacts")
     async def dispatch_crisis_contacts(stream: faust.StreamT[Envelope]) -> None:
         async for event in stream:
@@ -38,4 +38,13 @@ def register_agents(app: faust.App, topics: EventTopics, res: WorkerResources) -
                 services = await res.get()
                 await topics.append(await services.notifier.deliver(event))
 
-    _unused: Any = (dispatch_crisis_contacts, notify)
+    @app.agent(topics.dispatch_events, name="reply-confirmations")
+    async def confirm_replies(stream: faust.StreamT[Envelope]) -> None:
+        async for event in stream:
+            if event.type != "StaffReplyDecided":
+                continue
+            with structlog.contextvars.bound_contextvars(**event.log_context()):
+                services = await res.get()
+                await services.confirmations.confirm(event)
+
+    _unused: Any = (dispatch_crisis_contacts, notify, confirm_replies)

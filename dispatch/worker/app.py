@@ -9,17 +9,18 @@ from typing import Any
 import faust
 import structlog
 
-from dispatch.clock import SystemClock
+from dispatch.clock import Clock, SystemClock
 from dispatch.escalation.agent import register_escalation
 from dispatch.events import Envelope
 from dispatch.paging.agent import register_failover
+from dispatch.paging.telephony import Telephony
 from dispatch.risk.agent import register_risk_agent
 from dispatch.settings import Settings
 from dispatch.stack.faust_settings import faust_app_kwargs
 from dispatch.topics import CLIENT_EVENTS, DISPATCH_EVENTS, PAGE_EVENTS, topic_for_event
 from dispatch.worker.agents import register_agents
 from dispatch.worker.codec import CODEC_NAME, register_codec
-from dispatch.worker.resources import WorkerResources
+from dispatch.worker.resources import WorkerServices
 
 log = structlog.get_logger(__name__)
 
@@ -52,7 +53,11 @@ def ready_file(state_dir: Path, pid: int) -> Path:
     return state_dir / f"worker-{pid}.ready"
 
 
-def create_app(settings: Settings, *, resources: WorkerResources | None = None) -> faust.App:
+def create_app(
+    settings: Settings, *, clock: Clock | None = None, telephony: Telephony | None = None
+) -> faust.App:
+    """The worker's faust app. One clock reaches every agent and timer; the services are
+    built by the composition root on first use, inside faust's loop."""
     if settings.embedded_broker:
         from dispatch.stack.kafka_compat import apply_embedded_broker_compat
 
@@ -63,15 +68,15 @@ def create_app(settings: Settings, *, resources: WorkerResources | None = None) 
         **faust_app_kwargs(settings),
         broker_commit_interval=settings.broker_commit_interval_s,
     )
-    res = resources or WorkerResources(settings)
+    res = WorkerServices(settings, clock=clock or SystemClock(), telephony=telephony)
     topics = EventTopics(app)
     register_agents(app, topics, res)
-    register_escalation(app, topics, res, clock=SystemClock(), tick_s=settings.escalation_tick_s)
+    register_escalation(app, topics, res, tick_s=settings.escalation_tick_s)
     register_risk_agent(app, topics, res, partitions=settings.topic_partitions)
     register_failover(
         app,
         topics,
-        clock=SystemClock(),
+        clock=res.clock,
         tick_s=settings.escalation_tick_s,
         redial_delay_s=settings.voice_redial_delay_s,
     )

@@ -1,0 +1,139 @@
+"""The composition root: every service one process needs, built in one place.
+
+`bootstrap(settings)` is called once per process, inside its event loop: by the stack
+(`dispatch up`, the demo, the end-to-end tests), by the faust worker on its first event, by
+the web app's tests and by every CLI command. Nothing is built at import time. Tests pass
+their own clock, telephony, pool or publisher; what was passed in is not closed here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+import asyncpg
+
+from dispatch.bus import EventPublisher
+from dispatch.clock import Clock, SystemClock
+from dispatch.crisis.service import CrisisLine
+from dispatch.escalation.service import EscalationService
+from dispatch.ingress.spool import IngressSpool
+from dispatch.paging.confirmations import ReplyConfirmations
+from dispatch.paging.ledger import PageLedger
+from dispatch.paging.notifier import Notifier
+from dispatch.paging.telephony import Telephony
+from dispatch.replies.desk import ReplyDesk
+from dispatch.risk.service import RiskEngine
+from dispatch.settings import Settings
+from projections.lookups import ReadModelRota, TeamPolicies
+from projections.pool import connect
+from projections.queries import ReadModels
+from projections.replies import ReplyLookups
+from projections.risk_queries import RiskQueries
+
+Closer = Callable[[], Awaitable[None]]
+
+
+@dataclass
+class Services:
+    """One process's services. `close()` releases what bootstrap opened, in reverse."""
+
+    settings: Settings
+    clock: Clock
+    pool: asyncpg.Pool
+    read_models: ReadModels
+    risk_queries: RiskQueries
+    ledger: PageLedger
+    publisher: EventPublisher
+    spool: IngressSpool
+    telephony: Telephony
+    rota: ReadModelRota
+    crisis_line: CrisisLine
+    escalation: EscalationService
+    risk_engine: RiskEngine
+    notifier: Notifier
+    confirmations: ReplyConfirmations
+    replies: ReplyDesk
+    _closers: list[Closer] = field(default_factory=list)
+
+    @property
+    def public_base_url(self) -> str:
+        return self.settings.public_base_url
+
+    async def close(self) -> None:
+        await self.spool.stop()
+        while self._closers:
+            await self._closers.pop()()
+
+
+async def bootstrap(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    telephony: Telephony | None = None,
+    pool: asyncpg.Pool | None = None,
+    publisher: EventPublisher | None = None,
+    pool_size: int = 10,
+) -> Services:
+    """Build every service on one connection pool. Kafka and Twilio connect on first use."""
+    closers: list[Closer] = []
+    clock = clock or SystemClock()
+    if pool is None:
+        pool = await connect(settings.database_url, max_size=pool_size)
+        closers.append(pool.close)
+    if publisher is None:
+        publisher = EventPublisher(settings.kafka_bootstrap_servers)
+        closers.append(publisher.stop)
+    if telephony is None:
+        from integrations.twilio.client import TwilioTelephony
+
+        telephony = TwilioTelephony.from_settings(settings)
+        closers.append(telephony.close)
+    read_models = ReadModels(pool)
+    rota = ReadModelRota(read_models)
+    ledger = PageLedger(pool)
+    spool = IngressSpool(pool, publisher, clock)
+    lookups = ReplyLookups(pool, read_models, ledger)
+    return Services(
+        settings=settings,
+        clock=clock,
+        pool=pool,
+        read_models=read_models,
+        risk_queries=RiskQueries(pool),
+        ledger=ledger,
+        publisher=publisher,
+        spool=spool,
+        telephony=telephony,
+        rota=rota,
+        crisis_line=CrisisLine(rota, clock, policies=TeamPolicies(pool)),
+        escalation=EscalationService(rota, clock),
+        risk_engine=RiskEngine(rota, clock),
+        notifier=Notifier(
+            telephony=telephony,
+            ledger=ledger,
+            clock=clock,
+            status_callback_base=settings.public_base_url or None,
+            validity_s=settings.page_validity_seconds,
+            dispatches=read_models,
+        ),
+        confirmations=ReplyConfirmations(
+            telephony=telephony,
+            ledger=ledger,
+            clock=clock,
+            names=rota,
+            validity_s=settings.page_validity_seconds,
+        ),
+        replies=ReplyDesk(spool=spool, finder=lookups, decisions=lookups, clock=clock),
+        _closers=closers,
+    )
+
+
+@asynccontextmanager
+async def open_services(settings: Settings, **overrides: object) -> AsyncIterator[Services]:
+    """bootstrap() for a command that runs once: the services, closed when it is done."""
+    services = await bootstrap(settings, **overrides)  # type: ignore[arg-type]
+    try:
+        yield services
+    finally:
+        await services.close()
