@@ -114,7 +114,7 @@ def worker() -> None:
     if not settings.kafka_bootstrap_servers or not settings.database_url:
         raise click.UsageError("worker needs KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL")
     configure_logging(fmt=settings.log_format, level=settings.log_level)
-    app = create_app(settings)
+    app = create_app(settings).app
     Worker(app, loglevel="WARNING", redirect_stdouts=False).execute_from_commandline()
 
 

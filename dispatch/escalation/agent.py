@@ -20,6 +20,7 @@ from dispatch.events import Envelope
 if TYPE_CHECKING:
     from dispatch.worker.app import EventTopics
     from dispatch.worker.resources import WorkerServices
+    from dispatch.worker.timers import Timers
 
 log = structlog.get_logger(__name__)
 RELEVANT = frozenset(
@@ -44,6 +45,7 @@ def register_escalation(
     app: faust.App,
     topics: EventTopics,
     res: WorkerServices,
+    timers: Timers,
     *,
     tick_s: float,
 ) -> None:
@@ -66,7 +68,7 @@ def register_escalation(
                 if decided:
                     log.info("dispatch_escalated", events=[e.type for e in decided])
 
-    @app.timer(interval=tick_s)  # type: ignore[untyped-decorator]  # faust leaves it untyped
+    @timers.every(tick_s, "escalation-deadlines")
     async def escalation_deadlines() -> None:
         now = res.clock.now()
         for key, raw in list(table.items()):

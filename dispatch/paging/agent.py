@@ -21,6 +21,7 @@ from dispatch.paging.failover import PagesOfDispatch, due_redials, evolve, on_pa
 
 if TYPE_CHECKING:
     from dispatch.worker.app import EventTopics
+    from dispatch.worker.timers import Timers
 
 log = structlog.get_logger(__name__)
 RELEVANT = frozenset({"PageRequested", "PageFailed", "PageRedialScheduled"})
@@ -43,7 +44,13 @@ def _dump(state: PagesOfDispatch) -> dict[str, Any]:
 
 
 def register_failover(
-    app: faust.App, topics: EventTopics, *, clock: Clock, tick_s: float, redial_delay_s: float
+    app: faust.App,
+    topics: EventTopics,
+    timers: Timers,
+    *,
+    clock: Clock,
+    tick_s: float,
+    redial_delay_s: float,
 ) -> None:
     table = app.Table("paging-failover", default=None)  # values: JSON of PagesOfDispatch
     delay = timedelta(seconds=redial_delay_s)
@@ -72,7 +79,7 @@ def register_failover(
                 else:
                     table[event.key] = _dump(state)
 
-    @app.timer(interval=tick_s)  # type: ignore[untyped-decorator]  # faust leaves it untyped
+    @timers.every(tick_s, "voice-redials")
     async def redial_timer() -> None:
         now = clock.now()
         for key, raw in list(table.items()):

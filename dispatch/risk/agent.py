@@ -26,6 +26,7 @@ from dispatch.risk.levels import DEFAULT_POLICY, RiskPolicy
 if TYPE_CHECKING:
     from dispatch.worker.app import EventTopics
     from dispatch.worker.resources import WorkerServices
+    from dispatch.worker.timers import Timers
 
 log = structlog.get_logger(__name__)
 TABLE_NAME = "client-risk"
@@ -44,6 +45,7 @@ def register_risk_agent(
     app: faust.App,
     topics: EventTopics,
     res: WorkerServices,
+    timers: Timers,
     *,
     partitions: int,
     policy: RiskPolicy = DEFAULT_POLICY,
@@ -85,5 +87,5 @@ def register_risk_agent(
         except Exception:  # a failed tick is retried by the next one; the worker stays up
             log.exception("risk_timer_tick_failed")
 
-    app.timer(interval=MISSED_CONTACT_TICK_S)(risk_timer)
+    timers.every(MISSED_CONTACT_TICK_S, "risk-targets-gaps-reviews")(risk_timer)
     return risk

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from dispatch.topics import CLIENT_EVENTS, DISPATCH_EVENTS, PAGE_EVENTS, topic_f
 from dispatch.worker.agents import register_agents
 from dispatch.worker.codec import CODEC_NAME, register_codec
 from dispatch.worker.resources import WorkerServices
+from dispatch.worker.timers import Timers
 
 log = structlog.get_logger(__name__)
 
@@ -53,9 +55,17 @@ def ready_file(state_dir: Path, pid: int) -> Path:
     return state_dir / f"worker-{pid}.ready"
 
 
+@dataclass(frozen=True)
+class WorkerApp:
+    """The faust app, and its timers by name (a test can run one tick)."""
+
+    app: faust.App
+    timers: Timers
+
+
 def create_app(
     settings: Settings, *, clock: Clock | None = None, telephony: Telephony | None = None
-) -> faust.App:
+) -> WorkerApp:
     """The worker's faust app. One clock reaches every agent and timer; the services are
     built by the composition root on first use, inside faust's loop."""
     if settings.embedded_broker:
@@ -70,12 +80,14 @@ def create_app(
     )
     res = WorkerServices(settings, clock=clock or SystemClock(), telephony=telephony)
     topics = EventTopics(app)
+    timers = Timers(app)
     register_agents(app, topics, res)
-    register_escalation(app, topics, res, tick_s=settings.escalation_tick_s)
-    register_risk_agent(app, topics, res, partitions=settings.topic_partitions)
+    register_escalation(app, topics, res, timers, tick_s=settings.escalation_tick_s)
+    register_risk_agent(app, topics, res, timers, partitions=settings.topic_partitions)
     register_failover(
         app,
         topics,
+        timers,
         clock=res.clock,
         tick_s=settings.escalation_tick_s,
         redial_delay_s=settings.voice_redial_delay_s,
@@ -93,4 +105,4 @@ def create_app(
         ready_file(settings.state_dir, os.getpid()).unlink(missing_ok=True)
         await res.close()
 
-    return app
+    return WorkerApp(app, timers)
