@@ -19,11 +19,11 @@ import structlog
 
 from dispatch.clock import SystemClock
 from dispatch.events import Envelope
-from dispatch.events.catalogue import ServiceModel
 from dispatch.risk.decide import needs_contact_target, timer_events
 from dispatch.risk.fold import FOLDED, RiskState, initial
 from dispatch.risk.levels import DEFAULT_POLICY, RiskPolicy
 from dispatch.risk.service import RiskEngine
+from dispatch.vocabulary import ServiceModel
 from projections.risk_queries import RiskQueries
 
 if TYPE_CHECKING:
