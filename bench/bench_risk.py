@@ -19,10 +19,11 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from dispatch.clients.events import ClientEnrolled, ContactRecorded
 from dispatch.events import Envelope, new_event
-from dispatch.events.catalogue import ClientEnrolled, ContactRecorded, RelapseSignalObserved
 from dispatch.events.envelope import EventPayload
 from dispatch.risk.decide import decide
+from dispatch.risk.events import RelapseSignalObserved
 from dispatch.risk.fold import RiskState, evolve, initial
 
 T0 = datetime(2026, 1, 5, tzinfo=UTC)

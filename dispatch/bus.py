@@ -6,7 +6,9 @@ from collections.abc import Sequence
 
 from aiokafka import AIOKafkaProducer
 
-from dispatch.events import Envelope, encode, topic_of
+from dispatch.events import Envelope
+from dispatch.events.codec import encode
+from dispatch.events.registry import topic_of
 
 
 class EventPublisher:

@@ -14,24 +14,18 @@ from typing import Any, TypeVar
 
 import asyncpg
 
-from dispatch.events import Envelope, EventPayload
-from dispatch.events.catalogue import (
+from dispatch.clients.events import CarerRegistered, ClientEnrolled
+from dispatch.crisis.events import (
     CallerMessageRecorded,
-    CarerRegistered,
-    ClientEnrolled,
     CrisisCallReceived,
     CrisisTextReceived,
     DispatchAcknowledged,
     DispatchOpened,
     DispatchResolved,
-    PageDelivered,
-    PageFailed,
-    PageRequested,
-    PageSent,
-    ShiftAssigned,
-    StaffRegistered,
-    TeamFormed,
 )
+from dispatch.events import Envelope, EventPayload
+from dispatch.paging.events import PageDelivered, PageFailed, PageRequested, PageSent
+from dispatch.rota.events import ShiftAssigned, StaffRegistered, TeamFormed
 
 
 @dataclass(frozen=True)

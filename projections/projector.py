@@ -21,7 +21,7 @@ import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
-from dispatch.events import EventDecodeError, decode
+from dispatch.events.codec import EventDecodeError, decode
 from projections.project import Position, archive, project
 
 log = structlog.get_logger(__name__)

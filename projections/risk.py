@@ -6,8 +6,8 @@ import datetime as dt
 
 import asyncpg
 
+from dispatch.clients.events import ContactRecorded
 from dispatch.events import Envelope
-from dispatch.events.catalogue import ContactRecorded, RelapseSignalObserved
 from dispatch.risk.events import (
     ClientRecordsViewed,
     ContactTargetSet,
@@ -18,6 +18,7 @@ from dispatch.risk.events import (
     PlanReviewOverdue,
     RelapsePlanRecorded,
     RelapsePlanRevised,
+    RelapseSignalObserved,
     RiskLevelChanged,
 )
 from projections.project import ARCHIVE_ONLY, handles

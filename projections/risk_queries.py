@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
-from dispatch.events.catalogue import ServiceModel
 from dispatch.risk.levels import DEFAULT_POLICY
+from dispatch.vocabulary import ServiceModel
 
 LEVEL_ORDER = {"crisis": 0, "high": 1, "elevated": 2, "stable": 3}
 PLAN_REVIEW_INTERVAL = DEFAULT_POLICY.plan_review_interval  # reviewed every six months

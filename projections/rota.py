@@ -17,14 +17,16 @@ from typing import Any, TypeVar
 import asyncpg
 
 from dispatch.events import Envelope, EventPayload
-from dispatch.events.catalogue import ShiftAssigned, StaffRegistered, TeamFormed
 from dispatch.rota.events import (
     CoverageSet,
     OverrideCancelled,
     OverrideScheduled,
     RotationDefined,
     RotationRetired,
+    ShiftAssigned,
     ShiftsSwapped,
+    StaffRegistered,
+    TeamFormed,
 )
 from dispatch.rota.state import Entry, TeamRota
 from projections.project import handles

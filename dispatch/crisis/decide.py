@@ -12,20 +12,18 @@ from datetime import datetime
 from typing import Literal
 
 from dispatch.crisis.codes import short_code
-from dispatch.crisis.page_text import page_sms
-from dispatch.events.catalogue import (
-    CallerKind,
-    Channel,
+from dispatch.crisis.events import (
     CrisisCallReceived,
     CrisisTextReceived,
     DispatchAcknowledged,
     DispatchOpened,
     DispatchReason,
     DispatchResolved,
-    PageRequested,
-    RiskLevel,
 )
+from dispatch.crisis.page_text import page_sms
 from dispatch.events.envelope import Envelope, derived_id, new_event
+from dispatch.paging.events import PageRequested
+from dispatch.vocabulary import CallerKind, Channel, RiskLevel
 
 ACTOR = "dispatch-agent"
 ReplyChannel = Literal["sms", "voice", "api"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import string
 
-from dispatch.events.catalogue import CallerKind, RiskLevel
+from dispatch.vocabulary import CallerKind, RiskLevel
 
 _REASONS = {"crisis_call": "crisis call", "crisis_text": "crisis text", "risk_high": "risk rising"}
 _CALLERS = {"client": "client", "carer": "carer", "unknown": "unknown caller"}

@@ -8,6 +8,7 @@ from typing import Protocol
 
 from dispatch.clock import Clock
 from dispatch.crisis.decide import Responder, open_dispatch
+from dispatch.crisis.events import CrisisCallReceived, CrisisTextReceived
 from dispatch.crisis.preferences import (
     NO_PREFERENCE,
     Candidate,
@@ -19,7 +20,6 @@ from dispatch.crisis.preferences import (
 from dispatch.escalation.decide import freeze_plan
 from dispatch.escalation.policy import EscalationPolicy
 from dispatch.events import Envelope
-from dispatch.events.catalogue import CrisisCallReceived, CrisisTextReceived
 
 
 class RotaLookup(Protocol):

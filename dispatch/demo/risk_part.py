@@ -8,9 +8,9 @@ import time
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from dispatch.clients.events import ContactRecorded
 from dispatch.demo.seed import TEAM_ID
 from dispatch.events import new_event
-from dispatch.events.catalogue import ContactRecorded
 from dispatch.risk.board import render_board
 from dispatch.risk.events import RelapsePlanRecorded, WarningSign
 from dispatch.risk.intake import parse_signal, signal_event

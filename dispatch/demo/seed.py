@@ -9,17 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from dispatch.clients.events import CarerRegistered, ClientEnrolled
 from dispatch.events import Envelope, new_event
-from dispatch.events.catalogue import (
-    CarerRegistered,
-    ClientEnrolled,
-    Gender,
-    Role,
-    StaffRegistered,
-    TeamFormed,
-)
 from dispatch.events.envelope import EventPayload
-from dispatch.rota.events import CoverageSet, RotationDefined
+from dispatch.rota.events import CoverageSet, Role, RotationDefined, StaffRegistered, TeamFormed
+from dispatch.vocabulary import Gender
 
 TEAM_ID = "act-north"
 TIME_ZONE = "America/New_York"

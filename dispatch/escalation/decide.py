@@ -17,6 +17,7 @@ from dispatch.crisis.decide import (
     Responder,
     page_requested,
 )
+from dispatch.crisis.events import DispatchOpened
 from dispatch.crisis.page_text import notice_sms, page_sms
 from dispatch.escalation.events import (
     DispatchEscalated,
@@ -28,7 +29,7 @@ from dispatch.escalation.events import (
 from dispatch.escalation.policy import EscalationPolicy, Target
 from dispatch.escalation.state import EscalationState, exhausted_step, next_position
 from dispatch.events import Envelope, derived_id, new_event
-from dispatch.events.catalogue import Channel, DispatchOpened
+from dispatch.vocabulary import Channel
 
 ACTOR = "escalation-agent"
 

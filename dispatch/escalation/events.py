@@ -1,4 +1,5 @@
-"""Escalation events. Dispatch-scoped ones are keyed by dispatch id (act.dispatch-events)."""
+"""Escalation events: a team's policy (key: team id, act.roster-events); the rest are
+keyed by dispatch id (act.dispatch-events)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pydantic import AwareDatetime, Field
 
 from dispatch.escalation.policy import EscalationPolicy
 from dispatch.events.envelope import EventPayload
+from dispatch.vocabulary import ReplyChannel
 
 
 class EscalationPolicySet(EventPayload):
@@ -44,7 +46,7 @@ class EscalationRequested(EventPayload):
     event_type = "EscalationRequested"
     dispatch_id: uuid.UUID
     staff_id: str
-    via: Literal["sms", "voice", "api"]
+    via: ReplyChannel
     sequence: int = Field(ge=0)
 
 

@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from dispatch.events.catalogue import Channel
+from dispatch.vocabulary import Channel
 
 Target = Literal["primary", "backup", "team_lead", "whole_team", "manager"]
 

@@ -8,16 +8,11 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
+from dispatch.crisis.events import DispatchAcknowledged, DispatchOpened, DispatchResolved
 from dispatch.escalation.events import DispatchEscalated, EscalationPlanFrozen
 from dispatch.escalation.policy import EXHAUSTED_STEP, EscalationPolicy, EscalationStep
 from dispatch.events import Envelope
-from dispatch.events.catalogue import (
-    CallerKind,
-    DispatchAcknowledged,
-    DispatchOpened,
-    DispatchResolved,
-    RiskLevel,
-)
+from dispatch.vocabulary import CallerKind, RiskLevel
 
 
 class EscalationState(BaseModel):

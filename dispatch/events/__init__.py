@@ -1,17 +1,7 @@
-"""The event catalogue: envelope, payloads, registry."""
+"""The event envelope. Payloads live in their areas (dispatch/<area>/events.py); the registry
+of every type is dispatch.events.registry and the wire format dispatch.events.codec, each
+imported by its own name (they import the areas, which import this package)."""
 
-from dispatch.events.catalogue import *  # noqa: F403
 from dispatch.events.envelope import Envelope, EventPayload, derived_id, new_event
-from dispatch.events.registry import EventDecodeError, decode, decode_obj, encode, topic_of
 
-__all__ = [  # noqa: RUF022
-    "Envelope",
-    "EventPayload",
-    "derived_id",
-    "new_event",
-    "EventDecodeError",
-    "decode",
-    "decode_obj",
-    "encode",
-    "topic_of",
-]
+__all__ = ["Envelope", "EventPayload", "derived_id", "new_event"]

@@ -17,7 +17,9 @@ import structlog
 
 from dispatch.bus import EventPublisher
 from dispatch.clock import Clock
-from dispatch.events import Envelope, decode, encode, topic_of
+from dispatch.events import Envelope
+from dispatch.events.codec import decode, encode
+from dispatch.events.registry import topic_of
 
 log = structlog.get_logger(__name__)
 

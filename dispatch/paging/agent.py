@@ -16,7 +16,7 @@ import structlog
 
 from dispatch.clock import Clock
 from dispatch.events import Envelope
-from dispatch.events.registry import decode_obj
+from dispatch.events.codec import decode_obj
 from dispatch.paging.failover import PagesOfDispatch, due_redials, evolve, on_page_failed, redial
 
 if TYPE_CHECKING:

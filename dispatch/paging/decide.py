@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from dispatch.events import Envelope, derived_id, new_event
-from dispatch.events.catalogue import PageRequested
-from dispatch.paging.events import PageCancelled
+from dispatch.paging.events import PageCancelled, PageRequested
 
 ACTOR = "notifier"
 CLOSED = frozenset({"acknowledged", "resolved"})

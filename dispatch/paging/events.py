@@ -1,4 +1,5 @@
-"""Paging events beyond the core catalogue (key: dispatch id, topic act.page-events)."""
+"""Paging events (key: dispatch id, topic act.page-events): what was asked of the notifier
+and what the provider reported back."""
 
 from __future__ import annotations
 
@@ -7,8 +8,49 @@ from typing import Literal
 
 from pydantic import AwareDatetime, Field
 
-from dispatch.events.catalogue import Channel
 from dispatch.events.envelope import EventPayload
+from dispatch.vocabulary import E164, Channel
+
+
+class PageRequested(EventPayload):
+    """Ask the notifier to reach one person on one channel. notification_id is the dedup key."""
+
+    event_type = "PageRequested"
+    notification_id: uuid.UUID
+    dispatch_id: uuid.UUID
+    step: int = Field(ge=0)
+    attempt: int = Field(ge=0)
+    channel: Channel
+    staff_id: str
+    to_number: str = E164
+    body: str = Field(max_length=160)
+
+
+class PageSent(EventPayload):
+    event_type = "PageSent"
+    notification_id: uuid.UUID
+    dispatch_id: uuid.UUID
+    channel: Channel
+    provider_sid: str
+    provider_status: str
+
+
+class PageDelivered(EventPayload):
+    event_type = "PageDelivered"
+    notification_id: uuid.UUID
+    dispatch_id: uuid.UUID
+    provider_sid: str
+    provider_status: str
+
+
+class PageFailed(EventPayload):
+    event_type = "PageFailed"
+    notification_id: uuid.UUID
+    dispatch_id: uuid.UUID
+    channel: Channel
+    reason: str
+    provider_fault: bool
+    provider_sid: str | None = None
 
 
 class PageCancelled(EventPayload):
@@ -41,4 +83,11 @@ class PageRedialScheduled(EventPayload):
     due_at: AwareDatetime
 
 
-PAGING_PAYLOADS: tuple[type[EventPayload], ...] = (PageCancelled, PageRedialScheduled)
+PAGING_PAYLOADS: tuple[type[EventPayload], ...] = (
+    PageRequested,
+    PageSent,
+    PageDelivered,
+    PageFailed,
+    PageCancelled,
+    PageRedialScheduled,
+)

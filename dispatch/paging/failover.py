@@ -18,8 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from dispatch.events import Envelope, derived_id, new_event
-from dispatch.events.catalogue import PageFailed, PageRequested
-from dispatch.paging.events import PageRedialScheduled
+from dispatch.paging.events import PageFailed, PageRedialScheduled, PageRequested
 from dispatch.risk.decide import ACTOR as RISK_ACTOR
 
 ACTOR = "paging-failover"

@@ -24,11 +24,12 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait
 from dispatch.clock import Clock
 from dispatch.crisis.codes import short_code
 from dispatch.crisis.page_text import voice_page_say
-from dispatch.events.catalogue import PageFailed, PageRequested, PageSent, RiskLevel
 from dispatch.events.envelope import Envelope, derived_id, new_event
 from dispatch.paging.decide import cancellation
+from dispatch.paging.events import PageFailed, PageRequested, PageSent
 from dispatch.paging.ledger import LedgerEntry, PageLedger
 from dispatch.paging.telephony import ProviderReceipt, Telephony, TelephonyError
+from dispatch.vocabulary import RiskLevel
 from integrations.twilio.twiml import voice_page
 
 if TYPE_CHECKING:

@@ -18,10 +18,10 @@ import faust
 import structlog
 
 from dispatch.events import Envelope
-from dispatch.events.catalogue import ServiceModel
 from dispatch.risk.decide import needs_contact_target, timer_events
 from dispatch.risk.fold import FOLDED, RiskState, initial
 from dispatch.risk.levels import DEFAULT_POLICY, RiskPolicy
+from dispatch.vocabulary import ServiceModel
 
 if TYPE_CHECKING:
     from dispatch.worker.app import EventTopics

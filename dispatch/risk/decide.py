@@ -13,13 +13,9 @@ from datetime import datetime, timedelta
 
 from dispatch.crisis.codes import short_code
 from dispatch.crisis.decide import Responder, open_and_page
-from dispatch.events.catalogue import (
-    CrisisCallReceived,
-    CrisisTextReceived,
-    PageRequested,
-    ServiceModel,
-)
+from dispatch.crisis.events import CrisisCallReceived, CrisisTextReceived
 from dispatch.events.envelope import Envelope, derived_id, new_event
+from dispatch.paging.events import PageRequested
 from dispatch.risk.events import (
     ContactTargetSet,
     MissedContactAlerted,
@@ -29,6 +25,7 @@ from dispatch.risk.events import (
 )
 from dispatch.risk.fold import RiskState, contact_gap_since, contact_target, reasons
 from dispatch.risk.levels import DEFAULT_POLICY, RANK, RiskPolicy
+from dispatch.vocabulary import ServiceModel
 
 ACTOR = "risk-agent"
 

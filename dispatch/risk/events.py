@@ -1,4 +1,5 @@
-"""Events of the risk area (key: client id, topic act.client-events)."""
+"""Events of the risk area (key: client id, topic act.client-events), and the audit of
+reads of client records (key: team id, topic act.audit-events)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,18 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from dispatch.events.catalogue import RiskLevel, ServiceModel
 from dispatch.events.envelope import EventPayload
+from dispatch.vocabulary import RiskLevel, ServiceModel
+
+
+class RelapseSignalObserved(EventPayload):
+    """An early warning sign was seen (by staff, a carer, the client or a system)."""
+
+    event_type = "RelapseSignalObserved"
+    client_id: str
+    source: Literal["staff", "carer", "system", "client"]
+    sign: str
+    severity: int = Field(ge=1, le=5)
 
 
 class WarningSign(BaseModel):
@@ -141,6 +152,7 @@ class MissedContactAlerted(EventPayload):
 
 
 RISK_PAYLOADS: tuple[type[EventPayload], ...] = (
+    RelapseSignalObserved,
     MissedContactAlerted,
     ContactTargetSet,
     PlanReviewOverdue,

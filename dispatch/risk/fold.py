@@ -14,14 +14,8 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict
 
-from dispatch.events.catalogue import (
-    ClientEnrolled,
-    ContactRecorded,
-    CrisisCallReceived,
-    CrisisTextReceived,
-    RelapseSignalObserved,
-    RiskLevel,
-)
+from dispatch.clients.events import ClientEnrolled, ContactRecorded
+from dispatch.crisis.events import CrisisCallReceived, CrisisTextReceived
 from dispatch.events.envelope import Envelope
 from dispatch.risk.events import (
     ContactTargetSet,
@@ -31,8 +25,10 @@ from dispatch.risk.events import (
     PlanReviewOverdue,
     RelapsePlanRecorded,
     RelapsePlanRevised,
+    RelapseSignalObserved,
 )
 from dispatch.risk.levels import DEFAULT_POLICY, RiskPolicy, higher, level_for
+from dispatch.vocabulary import RiskLevel
 
 MAX_SIGNALS = 12  # recent signals kept for the reasons; older ones only live in the score
 REASON_MIN_POINTS = 0.5  # a signal decayed below this is no longer named as a reason

@@ -16,7 +16,6 @@ from typing import Any, Literal, Protocol
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from dispatch.events import Envelope, derived_id, new_event
-from dispatch.events.catalogue import RelapseSignalObserved
 from dispatch.risk.events import (
     ClientRecordsViewed,
     HospitalAdmissionRecorded,
@@ -24,6 +23,7 @@ from dispatch.risk.events import (
     PlanAction,
     RelapsePlanRecorded,
     RelapsePlanRevised,
+    RelapseSignalObserved,
     WarningSign,
 )
 from projections.risk_queries import ClientRef

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from dispatch.events.catalogue import RiskLevel, ServiceModel
+from dispatch.vocabulary import RiskLevel, ServiceModel
 
 LEVELS: tuple[RiskLevel, ...] = ("stable", "elevated", "high", "crisis")
 RANK: dict[RiskLevel, int] = {level: i for i, level in enumerate(LEVELS)}

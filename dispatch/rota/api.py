@@ -11,9 +11,8 @@ from aiohttp import web
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from dispatch.events import new_event
-from dispatch.events.catalogue import Layer
 from dispatch.events.envelope import derived_id
-from dispatch.rota.events import OverrideScheduled
+from dispatch.rota.events import Layer, OverrideScheduled
 from dispatch.rota.oncall import LAYERS, coverage
 from dispatch.rota.openapi import OPENAPI
 from dispatch.rota.timeline import segments

@@ -1,4 +1,5 @@
-"""Rota events (key: team id, topic act.roster-events). The current rota is a fold of them.
+"""Roster and rota events (key: team id, topic act.roster-events): teams, staff and who
+covers which layer when. The current rota is a fold of them.
 
 Every time of day is a wall-clock time in the team's own IANA zone (TeamFormed.time_zone);
 every instant is timezone-aware. A later event with the same id (rotation_id, override_id)
@@ -12,11 +13,53 @@ from typing import Literal
 
 from pydantic import AwareDatetime, Field, model_validator
 
-from dispatch.events.catalogue import Layer
 from dispatch.events.envelope import EventPayload
+from dispatch.vocabulary import E164, E164_PATTERN, Gender, ServiceModel
 
+Role = Literal[
+    "psychiatrist",
+    "nurse",
+    "social_worker",
+    "substance_use_specialist",
+    "peer_support_worker",
+    "occupational_therapist",
+    "team_lead",
+    "manager",
+]
+Layer = Literal["primary", "backup"]
 Period = Literal["daily", "weekly"]
-E164_PATTERN = r"^\+[1-9]\d{6,14}$"
+
+
+class TeamFormed(EventPayload):
+    event_type = "TeamFormed"
+    team_id: str
+    name: str
+    service_model: ServiceModel
+    time_zone: str
+    fallback_number: str = E164
+    crisis_line_number: str | None = E164
+
+
+class StaffRegistered(EventPayload):
+    event_type = "StaffRegistered"
+    staff_id: str
+    team_id: str
+    display_name: str
+    role: Role
+    gender: Gender
+    phone: str = E164
+    languages: tuple[str, ...] = ("en",)
+
+
+class ShiftAssigned(EventPayload):
+    """An explicit shift: the staff member covers the layer for the period."""
+
+    event_type = "ShiftAssigned"
+    team_id: str
+    staff_id: str
+    layer: Layer
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
 
 
 class _Span(EventPayload):
@@ -122,6 +165,9 @@ class ShiftsSwapped(_Span):
 
 
 ROTA_PAYLOADS: tuple[type[EventPayload], ...] = (
+    TeamFormed,
+    StaffRegistered,
+    ShiftAssigned,
     CoverageSet,
     RotationDefined,
     RotationRetired,

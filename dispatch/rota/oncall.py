@@ -16,8 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from dispatch.events.catalogue import Layer
-from dispatch.rota.events import CoverageSet, RotationDefined
+from dispatch.rota.events import CoverageSet, Layer, RotationDefined
 from dispatch.rota.state import TeamRota
 
 Source = Literal["override", "shift", "rotation", "nobody", "fallback"]

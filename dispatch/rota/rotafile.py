@@ -20,17 +20,20 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 from dispatch.escalation.events import EscalationPolicySet
 from dispatch.escalation.policy import EscalationPolicy
 from dispatch.events import Envelope, EventPayload, new_event
-from dispatch.events.catalogue import Gender, Layer, Role, ServiceModel, StaffRegistered, TeamFormed
 from dispatch.events.envelope import derived_id
 from dispatch.rota.events import (
-    E164_PATTERN,
     CoverageSet,
+    Layer,
     OverrideScheduled,
     Period,
+    Role,
     RotationDefined,
     ShiftsSwapped,
+    StaffRegistered,
+    TeamFormed,
 )
 from dispatch.rota.state import TeamRota
+from dispatch.vocabulary import E164_PATTERN, Gender, ServiceModel
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 DEFAULT_HOURS = {"ACT": "24/7", "ICM": "08:00-20:00"}

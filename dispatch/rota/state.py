@@ -14,14 +14,16 @@ from types import MappingProxyType
 from typing import Any, Generic, TypeVar
 
 from dispatch.events import Envelope
-from dispatch.events.catalogue import ShiftAssigned, StaffRegistered, TeamFormed
 from dispatch.rota.events import (
     CoverageSet,
     OverrideCancelled,
     OverrideScheduled,
     RotationDefined,
     RotationRetired,
+    ShiftAssigned,
     ShiftsSwapped,
+    StaffRegistered,
+    TeamFormed,
 )
 
 V = TypeVar("V")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from dispatch.events.catalogue import Layer
+from dispatch.rota.events import Layer
 from dispatch.rota.oncall import Source, coverage, handoff_instant, on_call
 from dispatch.rota.state import TeamRota
 

@@ -15,16 +15,11 @@ import structlog
 from aiohttp import web
 
 from dispatch.crisis.decide import ReplyRefused
+from dispatch.crisis.events import CallerMessageRecorded, CrisisCallReceived, CrisisTextReceived
 from dispatch.crisis.preferences import NO_PREFERENCE, choose
 from dispatch.crisis.replies import ReplyError, parse_reply
 from dispatch.events import derived_id, new_event
-from dispatch.events.catalogue import (
-    CallerMessageRecorded,
-    CrisisCallReceived,
-    CrisisTextReceived,
-    PageDelivered,
-    PageFailed,
-)
+from dispatch.paging.events import PageDelivered, PageFailed
 from dispatch.web.context import WebContext, ctx
 from dispatch.web.replies import ReplyVerb, dispatch_view, reply_events
 from integrations.twilio import twiml

@@ -6,7 +6,8 @@ from typing import Any
 
 from faust.serializers import codecs
 
-from dispatch.events import Envelope, decode, encode
+from dispatch.events import Envelope
+from dispatch.events.codec import decode, encode
 
 CODEC_NAME = "act-envelope"
 

@@ -5,16 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from dispatch.clients.events import ClientEnrolled
 from dispatch.events import Envelope, EventPayload, new_event
-from dispatch.events.catalogue import (
-    ClientEnrolled,
-    Gender,
-    Layer,
-    Role,
-    ShiftAssigned,
-    StaffRegistered,
-    TeamFormed,
-)
+from dispatch.rota.events import Layer, Role, ShiftAssigned, StaffRegistered, TeamFormed
+from dispatch.vocabulary import Gender
 
 
 class TeamSeed:

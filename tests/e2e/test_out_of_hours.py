@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from dispatch.clients.events import ClientEnrolled
 from dispatch.events import Envelope, EventPayload, new_event
-from dispatch.events.catalogue import ClientEnrolled, StaffRegistered, TeamFormed
-from dispatch.rota.events import CoverageSet
+from dispatch.rota.events import CoverageSet, StaffRegistered, TeamFormed
 from dispatch.stack.runtime import Stack
 from integrations.twilio.sandbox import SandboxPhones
 from tests.e2e.helpers import code_of, last_index, on_duty_primary, until

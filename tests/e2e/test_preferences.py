@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from dispatch.clients.events import CarerRegistered
 from dispatch.events import Envelope
-from dispatch.events.catalogue import CarerRegistered
 from dispatch.stack.runtime import Stack
 from integrations.twilio.sandbox import SandboxPhones
 from tests.e2e.helpers import code_of, last_index, until

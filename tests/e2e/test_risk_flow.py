@@ -10,9 +10,9 @@ import aiohttp
 from click.testing import CliRunner
 
 from dispatch.cli import main
+from dispatch.clients.events import ClientEnrolled, ContactRecorded
 from dispatch.demo.seed import TEAM_ID
 from dispatch.events import new_event
-from dispatch.events.catalogue import ClientEnrolled, ContactRecorded
 from dispatch.risk.events import RelapsePlanRecorded, WarningSign
 from dispatch.stack.runtime import Stack
 from integrations.twilio.sandbox import SandboxPhones

@@ -9,11 +9,12 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from dispatch.cli import main
+from dispatch.clients.events import ClientEnrolled
 from dispatch.demo.seed import TEAM_ID
 from dispatch.events import Envelope, new_event
-from dispatch.events.catalogue import ClientEnrolled, TeamFormed
 from dispatch.events.envelope import EventPayload
 from dispatch.risk.events import RelapsePlanRecorded, WarningSign
+from dispatch.rota.events import TeamFormed
 from dispatch.stack.runtime import Stack
 from tests.e2e.helpers import spool_total, until
 from tests.e2e.test_risk_flow import _api

@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 
 from dispatch.events import derived_id, new_event
-from dispatch.events.catalogue import PageRequested
+from dispatch.paging.events import PageRequested
 from dispatch.stack.runtime import Stack
 from integrations.twilio.sandbox import SandboxPhones
 from projections.models import ArchivedEvent, Dispatch

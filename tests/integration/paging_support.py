@@ -8,8 +8,9 @@ import asyncpg
 
 from dispatch.clock import SystemClock
 from dispatch.crisis.decide import Responder, open_dispatch
+from dispatch.crisis.events import CrisisCallReceived
 from dispatch.events import Envelope, derived_id, new_event
-from dispatch.events.catalogue import CrisisCallReceived, PageRequested
+from dispatch.paging.events import PageRequested
 from dispatch.paging.ledger import PageLedger
 from dispatch.paging.notifier import DispatchLookup, Notifier, RetryPolicy
 from integrations.twilio.client import TwilioTelephony

@@ -12,8 +12,8 @@ from aiokafka.errors import KafkaConnectionError
 
 from dispatch.bus import EventPublisher
 from dispatch.clock import SystemClock
+from dispatch.crisis.events import CrisisCallReceived
 from dispatch.events import derived_id, new_event
-from dispatch.events.catalogue import CrisisCallReceived
 from dispatch.ingress.spool import IngressSpool
 from dispatch.stack.broker import free_port
 from dispatch.topics import CLIENT_EVENTS

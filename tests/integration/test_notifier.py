@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import asyncpg
 from structlog.testing import capture_logs
 
-from dispatch.events.catalogue import PageRequested
+from dispatch.paging.events import PageRequested
 from dispatch.paging.ledger import PageLedger
 from integrations.twilio.client import TwilioTelephony
 from integrations.twilio.sandbox import TwilioSandbox

@@ -9,10 +9,10 @@ from xml.etree import ElementTree
 import asyncpg
 
 from dispatch.crisis.decide import DispatchView, acknowledge
+from dispatch.crisis.events import DispatchOpened
 from dispatch.crisis.page_text import voice_page_say
 from dispatch.events import Envelope
-from dispatch.events.catalogue import DispatchOpened, PageRequested
-from dispatch.paging.events import PageCancelled
+from dispatch.paging.events import PageCancelled, PageRequested
 from dispatch.paging.ledger import PageLedger
 from dispatch.paging.notifier import Notifier
 from integrations.twilio.client import TwilioTelephony

@@ -17,14 +17,12 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from structlog.testing import capture_logs
 
-from dispatch.events import Envelope, EventPayload, encode, new_event, topic_of
-from dispatch.events.catalogue import (
-    ClientEnrolled,
-    DispatchAcknowledged,
-    DispatchOpened,
-    StaffRegistered,
-    TeamFormed,
-)
+from dispatch.clients.events import ClientEnrolled
+from dispatch.crisis.events import DispatchAcknowledged, DispatchOpened
+from dispatch.events import Envelope, EventPayload, new_event
+from dispatch.events.codec import encode
+from dispatch.events.registry import topic_of
+from dispatch.rota.events import StaffRegistered, TeamFormed
 from dispatch.stack.broker import create_topics
 from dispatch.topics import ROSTER_EVENTS, topic_specs
 from projections.projector import Projector

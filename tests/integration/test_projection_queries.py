@@ -8,18 +8,11 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
+from dispatch.clients.events import CarerRegistered, ClientEnrolled
+from dispatch.crisis.events import DispatchOpened, DispatchResolved
 from dispatch.events import Envelope, EventPayload, new_event
-from dispatch.events.catalogue import (
-    CarerRegistered,
-    ClientEnrolled,
-    DispatchOpened,
-    DispatchResolved,
-    Layer,
-    PageRequested,
-    ShiftAssigned,
-    StaffRegistered,
-    TeamFormed,
-)
+from dispatch.paging.events import PageRequested
+from dispatch.rota.events import Layer, ShiftAssigned, StaffRegistered, TeamFormed
 from projections.models import Caller
 from projections.project import project
 from projections.queries import ReadModels

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import asyncpg
 
+from dispatch.clients.events import CarerRegistered, ClientEnrolled
 from dispatch.crisis.decide import Responder
 from dispatch.events import Envelope, derived_id, new_event
-from dispatch.events.catalogue import CarerRegistered, ClientEnrolled, TeamFormed
 from dispatch.risk.decide import timer_events
 from dispatch.risk.events import (
     ContactTargetSet,
@@ -18,6 +18,7 @@ from dispatch.risk.events import (
 )
 from dispatch.risk.fold import RiskState, initial
 from dispatch.risk.service import RiskEngine
+from dispatch.rota.events import TeamFormed
 from projections.project import project
 from projections.risk_queries import RiskQueries
 from tests.unit.risk_builders import CLIENT, TEAM, at, contact, crisis_call, sign

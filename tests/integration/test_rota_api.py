@@ -12,7 +12,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from dispatch.bus import EventPublisher
-from dispatch.events import decode
+from dispatch.events.codec import decode
 from dispatch.ingress.spool import IngressSpool
 from dispatch.rota import api as rota_api
 from dispatch.rota.openapi import OPENAPI

@@ -12,7 +12,8 @@ from aiokafka import AIOKafkaConsumer
 from click.testing import CliRunner
 
 from dispatch.cli import main
-from dispatch.events import Envelope, decode
+from dispatch.events import Envelope
+from dispatch.events.codec import decode
 from dispatch.topics import ROSTER_EVENTS
 from projections.pool import connect
 from projections.project import project

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from dispatch.cli import main
 from dispatch.escalation.events import EscalationPolicySet
 from dispatch.escalation.policy import EscalationPolicy
-from dispatch.events.catalogue import TeamFormed
+from dispatch.rota.events import TeamFormed
 from dispatch.rota.rotafile import RotaFileError, export, parse, to_events
 from dispatch.rota.state import fold
 from tests.integration.test_rota_cli import project_all, read_team_events

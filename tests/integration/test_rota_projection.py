@@ -13,8 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dispatch.events import Envelope
-from dispatch.events.catalogue import ShiftAssigned
-from dispatch.rota.events import CoverageSet, OverrideScheduled, RotationDefined
+from dispatch.rota.events import CoverageSet, OverrideScheduled, RotationDefined, ShiftAssigned
 from dispatch.rota.oncall import on_call
 from dispatch.rota.state import fold
 from projections.pool import connect

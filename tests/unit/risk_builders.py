@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from dispatch.clients.events import ClientEnrolled, ContactRecorded
+from dispatch.crisis.events import CrisisCallReceived
 from dispatch.events import Envelope, derived_id, new_event
-from dispatch.events.catalogue import (
-    ClientEnrolled,
-    ContactRecorded,
-    CrisisCallReceived,
-    RelapseSignalObserved,
-    ServiceModel,
-)
 from dispatch.events.envelope import EventPayload
-from dispatch.risk.events import ContactTargetSet, RelapsePlanRecorded, WarningSign
+from dispatch.risk.events import (
+    ContactTargetSet,
+    RelapsePlanRecorded,
+    RelapseSignalObserved,
+    WarningSign,
+)
+from dispatch.vocabulary import ServiceModel
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 CLIENT = "c-77"

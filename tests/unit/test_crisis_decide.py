@@ -17,9 +17,10 @@ from dispatch.crisis.decide import (
     open_dispatch,
     resolve,
 )
+from dispatch.crisis.events import CrisisCallReceived, DispatchOpened
 from dispatch.crisis.replies import ReplyError, parse_reply
 from dispatch.events import Envelope, derived_id, new_event
-from dispatch.events.catalogue import CrisisCallReceived, DispatchOpened, PageRequested
+from dispatch.paging.events import PageRequested
 
 T0 = datetime(2026, 10, 25, 1, 30, tzinfo=UTC)
 NOW = T0 + timedelta(seconds=2)

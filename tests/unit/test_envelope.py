@@ -9,11 +9,12 @@ from typing import Any, ClassVar
 import pytest
 from pydantic import ValidationError
 
-from dispatch.events import EventDecodeError, decode, encode, new_event, topic_of
-from dispatch.events.catalogue import ClientEnrolled, CrisisCallReceived
+from dispatch.clients.events import ClientEnrolled
+from dispatch.crisis.events import CrisisCallReceived
+from dispatch.events import new_event
+from dispatch.events.codec import EventDecodeError, decode, encode
 from dispatch.events.envelope import EventPayload
-from dispatch.events.registry import every_payload
-from dispatch.topics import topic_specs
+from dispatch.events.registry import index_by_type, topic_of
 
 T0 = datetime(2026, 3, 1, 2, 30, tzinfo=UTC)
 
@@ -114,8 +115,16 @@ def test_caused_event_inherits_correlation() -> None:
     assert enrolled.causation_id == call.event_id
 
 
-def test_every_event_type_has_exactly_one_topic() -> None:
-    """The topic file names each event type once, so every event has a home."""
-    named = [e for spec in topic_specs() for e in spec.events]
-    assert sorted(named) == sorted(p.event_type for p in every_payload())
+def test_two_payloads_claiming_one_event_type_are_refused() -> None:
+    """Two areas cannot declare the same event type name: the registry refuses at once."""
+
+    class Twin(EventPayload):
+        event_type: ClassVar[str] = "CrisisCallReceived"
+
+    with pytest.raises(ValueError, match="CrisisCallReceived"):
+        index_by_type((CrisisCallReceived, Twin))
+
+
+def test_a_crisis_call_is_routed_to_the_client_topic() -> None:
+    """A crisis call is published on the client events topic."""
     assert topic_of(_call()) == "act.client-events"

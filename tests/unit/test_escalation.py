@@ -9,6 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from dispatch.crisis.decide import Responder, open_dispatch
+from dispatch.crisis.events import CrisisCallReceived, DispatchAcknowledged
 from dispatch.escalation.decide import (
     deadline_reached,
     escalate,
@@ -22,7 +23,7 @@ from dispatch.escalation.policy import EscalationPolicy, EscalationStep, Target
 from dispatch.escalation.service import EscalationService
 from dispatch.escalation.state import EscalationState, evolve, is_due
 from dispatch.events import Envelope, derived_id, new_event
-from dispatch.events.catalogue import CrisisCallReceived, DispatchAcknowledged, PageRequested
+from dispatch.paging.events import PageRequested
 
 T0 = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)
 PRIMARY = Responder("s-primary", "+15550000001")

@@ -8,9 +8,8 @@ from datetime import UTC, datetime
 import pytest
 
 from dispatch.events import derived_id, new_event
-from dispatch.events.catalogue import PageRequested
 from dispatch.paging.decide import cancellation
-from dispatch.paging.events import PageCancelled
+from dispatch.paging.events import PageCancelled, PageRequested
 
 T0 = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
 DISPATCH = uuid.UUID("00000000-0000-4000-8000-000000000002")

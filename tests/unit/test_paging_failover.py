@@ -9,8 +9,7 @@ from dispatch.crisis.decide import Responder
 from dispatch.escalation.decide import page as escalation_page
 from dispatch.escalation.state import EscalationState
 from dispatch.events import Envelope, derived_id, new_event
-from dispatch.events.catalogue import Channel, PageFailed, PageRequested
-from dispatch.paging.events import PageRedialScheduled
+from dispatch.paging.events import PageFailed, PageRedialScheduled, PageRequested
 from dispatch.paging.failover import (
     PagesOfDispatch,
     due_redials,
@@ -18,6 +17,7 @@ from dispatch.paging.failover import (
     on_page_failed,
     redial,
 )
+from dispatch.vocabulary import Channel
 
 T0 = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
 DISPATCH = uuid.UUID("00000000-0000-4000-8000-000000000001")

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from dispatch.events.catalogue import PageDelivered, PageFailed
+from dispatch.paging.events import PageDelivered, PageFailed
 from dispatch.web.twilio_hooks import _call_outcome, _message_outcome
 
 N, D = uuid.uuid4(), uuid.uuid4()

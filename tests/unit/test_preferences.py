@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dispatch.crisis.decide import Responder, open_dispatch
+from dispatch.crisis.events import CrisisCallReceived, CrisisTextReceived
 from dispatch.crisis.page_text import GSM7_SAFE, page_sms
 from dispatch.crisis.preferences import (
     NO_PREFERENCE,
@@ -22,7 +23,7 @@ from dispatch.crisis.preferences import (
 from dispatch.crisis.service import CrisisLine
 from dispatch.escalation.policy import EscalationPolicy, default_policy
 from dispatch.events import Envelope, derived_id, new_event
-from dispatch.events.catalogue import CrisisCallReceived, CrisisTextReceived, PageRequested
+from dispatch.paging.events import PageRequested
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,9 @@ from datetime import timedelta
 import pytest
 
 from dispatch.crisis.decide import Responder
+from dispatch.crisis.events import DispatchOpened
 from dispatch.events import Envelope
-from dispatch.events.catalogue import DispatchOpened, PageRequested
+from dispatch.paging.events import PageRequested
 from dispatch.risk.board import render_board
 from dispatch.risk.decide import decide, missed_contact
 from dispatch.risk.events import HospitalAdmissionRecorded, OutreachTaskCreated, RiskLevelChanged

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from dispatch.clients.events import ClientEnrolled
 from dispatch.events import Envelope
-from dispatch.events.catalogue import ClientEnrolled
 from dispatch.risk.decide import (
     missed_contact,
     needs_contact_target,

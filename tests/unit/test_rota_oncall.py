@@ -7,7 +7,6 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 from pydantic import ValidationError
 
-from dispatch.events.catalogue import ShiftAssigned
 from dispatch.rota.caseload import caseload
 from dispatch.rota.events import (
     CoverageSet,
@@ -15,6 +14,7 @@ from dispatch.rota.events import (
     OverrideScheduled,
     RotationDefined,
     RotationRetired,
+    ShiftAssigned,
     ShiftsSwapped,
 )
 from dispatch.rota.oncall import on_call

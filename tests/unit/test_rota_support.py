@@ -8,13 +8,14 @@ from itertools import count
 from hypothesis import strategies as st
 
 from dispatch.events import Envelope, EventPayload, new_event
-from dispatch.events.catalogue import StaffRegistered, TeamFormed
 from dispatch.rota.events import (
     CoverageSet,
     OverrideCancelled,
     OverrideScheduled,
     RotationDefined,
     ShiftsSwapped,
+    StaffRegistered,
+    TeamFormed,
 )
 
 NY = "America/New_York"

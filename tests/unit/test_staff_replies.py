@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 from functools import reduce
 
 from dispatch.crisis.decide import Responder, open_dispatch
+from dispatch.crisis.events import CrisisCallReceived, DispatchAcknowledged, DispatchResolved
 from dispatch.escalation.decide import freeze_plan
 from dispatch.escalation.events import DispatchEscalated, EscalationRequested
 from dispatch.escalation.policy import default_policy
 from dispatch.escalation.state import EscalationState, evolve
 from dispatch.events import Envelope, derived_id, new_event
-from dispatch.events.catalogue import CrisisCallReceived, DispatchAcknowledged, DispatchResolved
 from dispatch.replies.decide import confirmation_sms, decide_reply
 from dispatch.replies.events import ReplyVerb, StaffReplyDecided, StaffReplyReceived
 

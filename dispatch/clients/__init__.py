@@ -1,0 +1,1 @@
+"""Clients and their carers: who is on a team's caseload and every contact with them."""
