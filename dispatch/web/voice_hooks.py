@@ -20,7 +20,9 @@ from dispatch.events import Envelope
 from dispatch.paging.notifier import GATHER_PATH
 from dispatch.web.context import WebContext, ctx
 from dispatch.web.replies import dispatch_view, reply_events
+from dispatch.web.webhook import page_ids, parsed_form
 from integrations.twilio import twiml
+from integrations.twilio.forms import GatherResult
 from projections.models import Dispatch, Page
 
 log = structlog.get_logger(__name__)
@@ -38,19 +40,16 @@ def _say(text: str) -> web.Response:
 
 @routes.post(GATHER_PATH)
 async def page_digits(request: web.Request) -> web.Response:
-    """Digits=1 -> DispatchAcknowledged; 2 -> EscalationRequested; else re-prompt once."""
+    """Pressing 1 -> DispatchAcknowledged; 2 -> EscalationRequested; else re-prompt once."""
     c = ctx(request)
-    form = {k: str(v) for k, v in (await request.post()).items()}
-    try:
-        notification_id, dispatch_id = UUID(request.query["n"]), UUID(request.query["d"])
-    except (KeyError, ValueError):
-        raise web.HTTPBadRequest(reason="the page action needs n and d query ids") from None
+    notification_id, dispatch_id = page_ids(request)
+    gathered = await parsed_form(request, GatherResult.parse)
     page = await _page(c, dispatch_id, notification_id)
     row = await c.read_models.dispatch(dispatch_id)
     if page is None or row is None:
         log.warning("voice_page_unknown", notification_id=str(notification_id))
         return _say(UNKNOWN)
-    digits, call_sid = form.get("Digits", ""), form.get("CallSid", "")
+    digits, call_sid = gathered.digits, gathered.call_sid
     if digits not in {"1", "2"}:
         if request.query.get("retry"):
             return _say(NO_CHOICE)
