@@ -55,14 +55,15 @@ class PageLedger:
         channel: str,
         now: datetime,
         short_code: str | None = None,
+        staff_id: str | None = None,
     ) -> LedgerEntry:
         """Claim a notification before the provider is called; `short_code` (a page's) lets a
         reply to the page find its dispatch as soon as the page can reach a phone."""
         row = await self._pool.fetchrow(
             """
             INSERT INTO page_ledger (notification_id, dispatch_id, channel, state, claimed_at,
-                                     claims, updated_at, short_code)
-            VALUES ($1, $2, $3, 'claimed', $4, 1, $4, $5)
+                                     claims, updated_at, short_code, staff_id)
+            VALUES ($1, $2, $3, 'claimed', $4, 1, $4, $5, $6)
             ON CONFLICT (notification_id) DO UPDATE
                SET claims = page_ledger.claims + 1, updated_at = EXCLUDED.updated_at
             RETURNING notification_id, state, claimed_at, provider_sid, provider_status,
@@ -73,8 +74,18 @@ class PageLedger:
             channel,
             now,
             short_code,
+            staff_id,
         )
         return LedgerEntry(**dict(row))
+
+    async def paged_person(self, notification_id: uuid.UUID) -> tuple[str, str] | None:
+        """(staff id, short code) of a page the notifier claimed, or None."""
+        row = await self._pool.fetchrow(
+            """SELECT staff_id, short_code FROM page_ledger
+               WHERE notification_id = $1 AND staff_id IS NOT NULL""",
+            notification_id,
+        )
+        return (row["staff_id"], row["short_code"]) if row else None
 
     async def dispatch_for_code(self, short_code: str) -> uuid.UUID | None:
         """The dispatch most recently paged with this code, or None."""

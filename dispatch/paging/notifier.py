@@ -5,9 +5,10 @@ or a timeout the message (or call) may have been taken, so it is looked up befor
 again. Before a page is first sent, its dispatch is read: a page of a dispatch already
 acknowledged or resolved is not sent but recorded as PageCancelled.
 
-An SMS page sends the page text. A voice page calls with answering-machine detection and
-TwiML that reads the code (spelled) and risk level and gathers one digit; the Gather
-action (/twilio/voice/page) and the status callback carry the notification and dispatch ids.
+An SMS page sends the page text. A voice page calls with answering-machine detection, reads
+the code (spelled) and risk level and gathers one digit (the telephony adapter renders that
+as its provider's markup); the gather action (/twilio/voice/page) and the status callback
+carry the notification and dispatch ids.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ from dispatch.paging.events import PageFailed, PageRequested, PageSent
 from dispatch.paging.ledger import LedgerEntry, PageLedger
 from dispatch.paging.telephony import ProviderReceipt, Telephony, TelephonyError
 from dispatch.vocabulary import RiskLevel
-from integrations.twilio.twiml import voice_page
 
 if TYPE_CHECKING:
     from projections.models import Dispatch
@@ -100,6 +100,7 @@ class Notifier:
             channel=page.channel,
             now=self._clock.now(),
             short_code=short_code(page.dispatch_id),
+            staff_id=page.staff_id,
         )
         if entry.state == "sent":
             bound.info("page_already_sent", provider_sid=entry.provider_sid)
@@ -149,7 +150,8 @@ class Notifier:
         if page.channel == "voice":
             return await self._telephony.place_call(
                 to=page.to_number,
-                twiml=voice_page(voice_text(page, row), self._gather_url(page)),
+                say=voice_text(page, row),
+                gather_url=self._gather_url(page),
                 status_callback=self._status_url(page),
                 detect_machine=True,
             )

@@ -51,9 +51,16 @@ class Telephony(Protocol):
         ...
 
     async def place_call(
-        self, *, to: str, twiml: str, status_callback: str | None, detect_machine: bool
+        self,
+        *,
+        to: str,
+        say: str,
+        gather_url: str,
+        status_callback: str | None,
+        detect_machine: bool,
     ) -> ProviderReceipt:
-        """Start one outbound voice call that plays/gathers the given TwiML."""
+        """Start one outbound voice call that says `say` and gathers one key press, which
+        the provider posts to `gather_url`."""
         ...
 
     async def find_sms(self, *, to: str, body: str, sent_after: datetime) -> ProviderReceipt | None:

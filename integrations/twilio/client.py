@@ -20,6 +20,7 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
 from dispatch.paging.telephony import ProviderReceipt, TelephonyError
+from integrations.twilio.twiml import voice_page
 
 if TYPE_CHECKING:
     from dispatch.settings import Settings
@@ -150,9 +151,16 @@ class TwilioTelephony:
         return ProviderReceipt(sid=str(message.sid), status=str(message.status))
 
     async def place_call(
-        self, *, to: str, twiml: str, status_callback: str | None, detect_machine: bool
+        self,
+        *,
+        to: str,
+        say: str,
+        gather_url: str,
+        status_callback: str | None,
+        detect_machine: bool,
     ) -> ProviderReceipt:
-        """Start an outbound call running `twiml`; with detect_machine, Twilio's AMD is on."""
+        """Start an outbound call that says `say` and gathers one key press for `gather_url`;
+        with detect_machine, Twilio's answering-machine detection is on."""
         extra: dict[str, Any] = {}
         if status_callback:
             extra["status_callback"] = status_callback
@@ -161,7 +169,7 @@ class TwilioTelephony:
             extra["machine_detection"] = "Enable"
         try:
             call = await self._client().calls.create_async(
-                to=to, from_=self.sender_for(to), twiml=twiml, **extra
+                to=to, from_=self.sender_for(to), twiml=voice_page(say, gather_url), **extra
             )
         except Exception as exc:
             _raise_mapped(exc, "place_call")

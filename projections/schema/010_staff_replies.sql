@@ -15,7 +15,9 @@ CREATE TABLE staff_replies (
 );
 CREATE INDEX staff_replies_dispatch ON staff_replies (dispatch_id, decided_at);
 
--- The code a page carries, so a reply to it finds its dispatch from the ledger row the
--- notifier wrote before sending (never from a read model that may lag the page).
+-- The code and the person of a page, so a reply to it (a text with the code, a key pressed
+-- on the call) finds its dispatch and replier from the ledger row the notifier wrote before
+-- sending, never from a read model that may lag the page.
 ALTER TABLE page_ledger ADD COLUMN short_code text;
+ALTER TABLE page_ledger ADD COLUMN staff_id text;
 CREATE INDEX page_ledger_short_code ON page_ledger (short_code, claimed_at);

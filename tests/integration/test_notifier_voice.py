@@ -89,7 +89,11 @@ async def test_voice_page_in_doubt_after_a_crash_is_found_not_placed_again(
         now=datetime.now(UTC),
     )
     await telephony.place_call(
-        to=NURSE.phone, twiml="<Response/>", status_callback=None, detect_machine=True
+        to=NURSE.phone,
+        say="An earlier attempt.",
+        gather_url=f"{BASE}/twilio/voice/page",
+        status_callback=None,
+        detect_machine=True,
     )
     events = await notifier(pg_pool, telephony).deliver(request)
     assert [e.type for e in events] == ["PageSent"]

@@ -215,12 +215,18 @@ async def test_find_sms_matches_the_exact_body_and_time(
 async def test_machine_answer_is_reported_in_call_callbacks(
     telephony: TwilioTelephony, twilio_sandbox: TwilioSandbox, webhook_receiver: WebhookReceiver
 ) -> None:
-    """With detect_machine, a voicemail pickup carries AnsweredBy=machine_start."""
+    """With detect_machine, a voicemail pickup carries AnsweredBy=machine_start; the call
+    runs the voice-page TwiML rendered from what to say and where the key press goes."""
     twilio_sandbox.set_phone(STAFF, voice="machine")
-    page = twiml.voice_page("Crisis AB12. Press 1 to accept.", webhook_receiver.url("/gather"))
+    say, gather_url = "Crisis AB12. Press 1 to accept.", webhook_receiver.url("/gather")
+    page = twiml.voice_page(say, gather_url)
 
     receipt = await telephony.place_call(
-        to=STAFF, twiml=page, status_callback=webhook_receiver.url("/call"), detect_machine=True
+        to=STAFF,
+        say=say,
+        gather_url=gather_url,
+        status_callback=webhook_receiver.url("/call"),
+        detect_machine=True,
     )
 
     hits = [await webhook_receiver.next() for _ in range(4)]
@@ -245,7 +251,8 @@ async def test_unanswered_call_ends_no_answer(
 
     await telephony.place_call(
         to=STAFF,
-        twiml=twiml.hangup(),
+        say="Crisis AB12.",
+        gather_url=webhook_receiver.url("/gather"),
         status_callback=webhook_receiver.url("/c"),
         detect_machine=False,
     )

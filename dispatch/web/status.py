@@ -1,0 +1,49 @@
+"""Delivery reports of pages (Twilio status callbacks) recorded as PageDelivered / PageFailed.
+
+SMS: delivered -> PageDelivered; failed or undelivered -> PageFailed.
+Voice: answered by a person -> PageDelivered (not an acknowledgement: only pressing 1 is);
+answered by a machine, no answer, busy, failed, canceled -> PageFailed with the reason.
+What a report means is dispatch/paging/delivery.py's `page_outcome`.
+"""
+
+from __future__ import annotations
+
+import structlog
+from aiohttp import web
+
+from dispatch.events import derived_id, new_event
+from dispatch.paging.delivery import page_outcome
+from dispatch.web.context import ctx
+from dispatch.web.webhook import page_ids, parsed_form
+from integrations.twilio.forms import delivery_report
+
+log = structlog.get_logger(__name__)
+routes = web.RouteTableDef()
+
+
+@routes.post("/twilio/status")
+async def page_status(request: web.Request) -> web.Response:
+    """A status callback of a page; the query names the page (n) and its dispatch (d)."""
+    c = ctx(request)
+    notification_id, dispatch_id = page_ids(request)
+    report = await parsed_form(request, delivery_report)
+    outcome = page_outcome(report, notification_id, dispatch_id)
+    if outcome is None:
+        return web.Response(status=204)
+    payload, dedup = outcome
+    now = c.clock.now()
+    row = await c.read_models.dispatch(dispatch_id)
+    event = new_event(
+        payload,
+        key=str(dispatch_id),
+        event_id=derived_id(notification_id, dedup),
+        occurred_at=now,
+        recorded_at=now,
+        actor="twilio:status",
+        correlation_id=row.correlation_id if row else None,
+    )
+    await c.spool.record([event])
+    log.info(
+        "page_status", notification_id=str(notification_id), status=dedup, **event.log_context()
+    )
+    return web.Response(status=204)
