@@ -112,6 +112,7 @@ class Stack:
             spool=self.spool,
             clock=self.clock,
             public_base_url=s.public_base_url,
+            pool=self.pool,
         )
         self._runner = web.AppRunner(make_web_app(context), access_log=None)
         await self._runner.setup()

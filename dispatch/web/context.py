@@ -1,9 +1,10 @@
-"""What the web handlers share: settings, read models, the spool, the clock."""
+"""What the web handlers share: settings, read models, the spool, the clock, the pool."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import asyncpg
 from aiohttp import web
 
 from dispatch.clock import Clock
@@ -19,6 +20,7 @@ class WebContext:
     spool: IngressSpool
     clock: Clock
     public_base_url: str
+    pool: asyncpg.Pool  # the process's one pool, for queries beyond the read models
 
 
 CONTEXT: web.AppKey[WebContext] = web.AppKey("context", WebContext)
