@@ -34,6 +34,12 @@ class Settings(BaseSettings):
         default=15, ge=1, le=240, description="what an unanswered caller is promised"
     )
     page_validity_seconds: int = Field(default=600, ge=1, le=36000)
+    reply_decision_wait_s: float = Field(
+        default=5.0,
+        ge=0,
+        le=12,
+        description="how long a voice key press or API action waits to be told its decision",
+    )
 
     # Public web endpoints (Twilio webhooks, HTTP API).
     web_host: str = "127.0.0.1"

@@ -84,7 +84,7 @@ def decide_reply(
     accepted, reason, holder = False, f"No open dispatch has code {r.short_code}.", None
     if state is not None:
         try:
-            changes = _changes(state, reply, now)
+            changes = _chained(reply, _changes(state, reply, now))
             accepted, reason = True, ""
         except ReplyRefused as exc:
             reason = str(exc)
@@ -113,10 +113,20 @@ def decide_reply(
         occurred_at=reply.occurred_at,
         recorded_at=now,
         actor=ACTOR,
-        cause=reply,
+        cause=changes[-1] if changes else reply,
         correlation_id=state.correlation_id if state is not None else None,
     )
     return [*changes, decided]
+
+
+def _chained(reply: Envelope, changes: list[Envelope]) -> list[Envelope]:
+    """Each change caused by the one before it, the first by the reply: one decision's events
+    share their stamps, and the chain is their order in every timeline."""
+    out: list[Envelope] = []
+    for event in changes:
+        cause = out[-1] if out else reply
+        out.append(event.model_copy(update={"causation_id": cause.event_id}))
+    return out
 
 
 def confirmation_sms(decided: StaffReplyDecided, holder_name: str | None = None) -> str:

@@ -2,59 +2,68 @@
 
 from __future__ import annotations
 
-import dataclasses
-import json
-from datetime import datetime
-from typing import Any
-from uuid import UUID
+from typing import Literal
 
 from aiohttp import web
 
 from dispatch.risk.intake import records_viewed
 from dispatch.web.context import ctx
+from dispatch.web.http import ApiError
+from dispatch.web.schema import ApiModel, ApiRoutes, NoInput
 from dispatch.web.security import api_caller
+from projections.models import ArchivedEvent, Dispatch, Page
 
-routes = web.RouteTableDef()
-
-
-def _default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, UUID):
-        return str(value)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.asdict(value)
-    if hasattr(value, "model_dump"):
-        return value.model_dump(mode="json")
-    raise TypeError(f"cannot encode {type(value)!r}")
+routes = ApiRoutes("dispatches")
+health_routes = ApiRoutes("service")
 
 
-def _json(data: Any, status: int = 200) -> web.Response:
-    return web.json_response(data, status=status, dumps=lambda d: json.dumps(d, default=_default))
+class Health(ApiModel):
+    """The web edge is up; how many accepted events still wait to be relayed to the broker."""
+
+    status: Literal["ok"]
+    spool_pending: int
 
 
-@routes.get("/health")
-async def health(request: web.Request) -> web.Response:
+class DispatchList(ApiModel):
+    """The open and acknowledged dispatches of the caller's team."""
+
+    team_id: str
+    dispatches: list[Dispatch]
+
+
+class DispatchDetail(ApiModel):
+    """One dispatch with the pages sent for it and its events, oldest first."""
+
+    dispatch: Dispatch
+    pages: list[Page]
+    timeline: list[ArchivedEvent]
+
+
+@health_routes.get("/health", query=NoInput, response=Health, auth=False)
+async def health(request: web.Request, _: NoInput) -> Health:
     """Liveness plus how many ingress events still wait for the broker."""
-    return _json({"status": "ok", "spool_pending": await ctx(request).spool.pending()})
+    return Health(status="ok", spool_pending=await ctx(request).spool.pending())
 
 
-@routes.get("/api/dispatches")
-async def list_dispatches(request: web.Request) -> web.Response:
+@routes.get("/api/dispatches", query=NoInput, response=DispatchList)
+async def list_dispatches(request: web.Request, _: NoInput) -> DispatchList:
     """Open and acknowledged dispatches of the caller's team."""
     caller = api_caller(request)
     rows = await ctx(request).read_models.open_dispatches(caller.team_id)
-    return _json({"team_id": caller.team_id, "dispatches": rows})
+    return DispatchList(team_id=caller.team_id, dispatches=rows)
 
 
-@routes.get("/api/dispatches/{code}")
-async def show_dispatch(request: web.Request) -> web.Response:
-    """One dispatch of the caller's team, with its pages and its event timeline."""
+@routes.get("/api/dispatches/{code}", query=NoInput, response=DispatchDetail, errors=[404])
+async def show_dispatch(request: web.Request, _: NoInput) -> DispatchDetail:
+    """One dispatch of the caller's team, with its pages and its event timeline.
+
+    The read is itself recorded (`ClientRecordsViewed`) before the dispatch is returned.
+    """
     caller = api_caller(request)
     rm = ctx(request).read_models
     row = await rm.dispatch_by_code(request.match_info["code"].upper())
     if row is None or row.team_id != caller.team_id:
-        raise web.HTTPNotFound(reason="no dispatch with that code in your team")
+        raise ApiError(404, "no dispatch with that code in your team", "code")
     timeline = await rm.archive(correlation_id=row.correlation_id)
     # Every read of a client's record is itself an event (safety rule 6), before the answer.
     c = ctx(request)
@@ -69,4 +78,5 @@ async def show_dispatch(request: web.Request) -> web.Response:
             )
         ]
     )
-    return _json({"dispatch": row, "pages": await rm.pages(row.dispatch_id), "timeline": timeline})
+    pages = await rm.pages(row.dispatch_id)
+    return DispatchDetail(dispatch=row, pages=pages, timeline=timeline)

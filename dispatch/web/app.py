@@ -1,27 +1,30 @@
-"""The aiohttp application of the web edge."""
+"""The aiohttp application of the web edge: Twilio webhooks and the team API."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
 from dispatch.bootstrap import Services
-from dispatch.risk.api import add_risk_routes
+from dispatch.risk import api as risk_api
 from dispatch.rota import api as rota_api
 from dispatch.web import api, calls, dispatch_api, status, texts, voice_hooks, voicemail
 from dispatch.web.context import CONTEXT
+from dispatch.web.http import api_errors
+from dispatch.web.openapi import mount_api
 from dispatch.web.security import twilio_signature_required
+
+MAX_BODY = 64 * 1024
 
 
 def make_web_app(services: Services) -> web.Application:
-    app = web.Application(middlewares=[twilio_signature_required], client_max_size=64 * 1024)
+    app = web.Application(
+        middlewares=[api_errors, twilio_signature_required], client_max_size=MAX_BODY
+    )
     app[CONTEXT] = services
-    app.add_routes(calls.routes)
-    app.add_routes(voicemail.routes)
-    app.add_routes(texts.routes)
-    app.add_routes(status.routes)
-    app.add_routes(voice_hooks.routes)
-    app.add_routes(api.routes)
-    app.add_routes(dispatch_api.routes)
-    app.add_routes(rota_api.routes)
-    add_risk_routes(app, services.settings.database_url)
+    for webhooks in (calls, voicemail, texts, status, voice_hooks):
+        app.add_routes(webhooks.routes)
+    mount_api(
+        app,
+        [api.routes, dispatch_api.routes, rota_api.routes, risk_api.routes, api.health_routes],
+    )
     return app

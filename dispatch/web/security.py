@@ -9,6 +9,7 @@ import structlog
 from aiohttp import web
 
 from dispatch.web.context import ctx
+from dispatch.web.http import ApiError
 from integrations.twilio.signatures import validate_twilio_request
 
 log = structlog.get_logger(__name__)
@@ -40,13 +41,13 @@ class Caller:
 
 
 def api_caller(request: web.Request) -> Caller:
-    """The authenticated API caller (Authorization: Bearer <token>), or 401."""
+    """The authenticated API caller (Authorization: Bearer <token>), or 401 (JSON)."""
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
-        raise web.HTTPUnauthorized(reason="send Authorization: Bearer <token>")
+        raise ApiError(401, "send Authorization: Bearer <token>", "Authorization")
     entry = ctx(request).settings.api_token_table().get(token.strip())
     if entry is None:
-        raise web.HTTPUnauthorized(reason="unknown API token")
+        raise ApiError(401, "unknown API token", "Authorization")
     team_id, role, staff_id = entry
     return Caller(token_hint=token[:4], team_id=team_id, role=role, staff_id=staff_id)

@@ -25,7 +25,6 @@ from integrations.twilio.forms import GatherResult
 log = structlog.get_logger(__name__)
 routes = web.RouteTableDef()
 
-DECISION_WAIT_S = 5.0  # Twilio waits 15 s for a webhook's answer
 NOT_UNDERSTOOD = "Sorry, please press 1 or 2."
 NO_CHOICE = "Nothing was chosen, so the page stays open. Goodbye."
 UNKNOWN = "This page is no longer known. Goodbye."
@@ -64,7 +63,7 @@ async def page_digits(request: web.Request) -> web.Response:
     log.info("voice_page_answered", staff_id=person.staff_id, digits=gathered.digits,
              dispatch_id=str(dispatch_id), notification_id=str(notification_id),
              retry=not fresh, **event.log_context())  # fmt: skip
-    decision = await c.replies.wait(event, DECISION_WAIT_S)
+    decision = await c.replies.wait(event, c.settings.reply_decision_wait_s)
     if decision is None:
         log.warning("voice_reply_decision_pending", dispatch_id=str(dispatch_id))
         return _say(PENDING)

@@ -9,7 +9,7 @@ from uuid import UUID
 import structlog
 from aiohttp import web
 
-from dispatch.web.http import json_error
+from dispatch.web.http import error_response
 from integrations.twilio.forms import FormError
 
 log = structlog.get_logger(__name__)
@@ -39,7 +39,7 @@ def page_ids(request: web.Request) -> tuple[UUID, UUID]:
 
 def bad_request(error: str, field: str) -> web.HTTPBadRequest:
     """A 400 to raise, with the API's JSON error body naming what was wrong and where."""
-    response = json_error(400, error, field)
+    response = error_response(400, error, field)
     return web.HTTPBadRequest(text=response.text, content_type="application/json")
 
 

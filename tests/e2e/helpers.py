@@ -68,3 +68,16 @@ async def on_duty_primary(stack: Stack) -> StaffMember:
     primary = (await stack.read_models.on_duty(TEAM_ID, stack.clock.now())).primary
     assert primary is not None, "the demo rota covers every instant"
     return primary
+
+
+async def reply_by_sms(stack: Stack, phones: Any, phone: str, text: str) -> str:
+    """A staff member texts a reply to the paging number; returns the confirmation SMS the
+    worker sends back once the dispatch's agent has decided it (the webhook answers empty)."""
+    after = last_index(stack)
+    status, twiml = await phones.send_sms(phone, stack.settings.twilio_from_number, text)
+    assert status == 200 and "<Message>" not in twiml, twiml
+    while True:
+        sms = await phones.wait_for_sms(phone, after=after, timeout=20)
+        if not sms["body"].startswith("ACT "):  # a page to the same phone is not the answer
+            return str(sms["body"])
+        after = sms["index"]

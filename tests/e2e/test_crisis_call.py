@@ -16,6 +16,7 @@ from tests.e2e.helpers import (
     code_of,
     last_index,
     on_duty_primary,
+    reply_by_sms,
     sms_count,
     spool_total,
     until,
@@ -63,13 +64,11 @@ async def test_crisis_call_pages_on_duty_worker_who_acks_and_resolves(
     for secret in (CLIENT_PHONES["c-01"], "c-01", "Client 01"):
         assert secret not in sms["body"]
 
-    status, reply = await phones.send_sms(primary.phone, s.twilio_from_number, f"ack {code}")
-    assert status == 200 and f"{code} is yours" in reply
+    reply = await reply_by_sms(stack, phones, primary.phone, f"ack {code}")
+    assert reply == f"{code} is yours. Caller details are in the dispatch API."
     await until(lambda: _status_is(stack, code, "acknowledged"), what="acknowledged")
-    status, reply = await phones.send_sms(
-        primary.phone, s.twilio_from_number, f"DONE {code} visited, safe"
-    )
-    assert status == 200 and "closed" in reply
+    reply = await reply_by_sms(stack, phones, primary.phone, f"DONE {code} visited, safe")
+    assert reply == f"{code} closed: visited, safe"
     row = await until(lambda: _status_is(stack, code, "resolved"), what="resolved")
     assert row.acknowledged_by == primary.staff_id and row.outcome == "visited, safe"
     assert row.client_id == "c-01" and row.risk_level == "crisis"
@@ -82,8 +81,12 @@ async def test_crisis_call_pages_on_duty_worker_who_acks_and_resolves(
         "CrisisCallReceived",
         "DispatchOpened",
         "PageRequested",
+        "StaffReplyReceived",
         "DispatchAcknowledged",
+        "StaffReplyDecided",
+        "StaffReplyReceived",
         "DispatchResolved",
+        "StaffReplyDecided",
     ]
     assert types.index("PageSent") > types.index("PageRequested")
     assert types.index("EscalationPlanFrozen") > types.index("DispatchOpened")
@@ -96,8 +99,12 @@ async def test_crisis_call_pages_on_duty_worker_who_acks_and_resolves(
     assert await _topic_types(stack, DISPATCH_EVENTS, key) == [
         "DispatchOpened",
         "EscalationPlanFrozen",
+        "StaffReplyReceived",
         "DispatchAcknowledged",
+        "StaffReplyDecided",
+        "StaffReplyReceived",
         "DispatchResolved",
+        "StaffReplyDecided",
     ]
     page_types = await _topic_types(stack, PAGE_EVENTS, key)
     assert page_types[0] == "PageRequested"

@@ -4,6 +4,7 @@ projection), scoped to the token's team and staff member."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -12,7 +13,6 @@ from aiohttp.test_utils import TestClient, TestServer
 from dispatch.events import Envelope
 from dispatch.stack.runtime import Stack
 from dispatch.web.app import make_web_app
-from dispatch.web.context import WebContext
 from integrations.twilio.sandbox import SandboxPhones
 from projections.models import Dispatch
 from tests.e2e import south_team as south
@@ -58,14 +58,10 @@ async def api(stack: Stack) -> AsyncIterator[TestClient[Any, Any]]:
     afterwards the team's dispatches are closed and its pages settled."""
     await stack.publisher.publish(_team_events(stack))
     await stack.projector.wait_until_caught_up(timeout=30)
-    context = WebContext(
-        settings=stack.settings.model_copy(update={"api_tokens": TOKENS}),
-        read_models=stack.read_models,
-        spool=stack.spool,
-        clock=stack.clock,
-        public_base_url=stack.settings.public_base_url,
+    services = replace(
+        stack.services, settings=stack.settings.model_copy(update={"api_tokens": TOKENS})
     )
-    async with TestClient(TestServer(make_web_app(context))) as client:
+    async with TestClient(TestServer(make_web_app(services))) as client:
         yield client
     await settle_team(stack, TEAM, PHONES[PRIMARY])
 

@@ -7,7 +7,7 @@ from typing import Any
 from dispatch.stack.runtime import Stack
 from integrations.twilio.sandbox import SandboxPhones
 from tests.e2e import south_team as south
-from tests.e2e.helpers import archive_types, code_of, last_index, until
+from tests.e2e.helpers import archive_types, code_of, last_index, reply_by_sms, until
 
 
 async def _call(stack: Stack, phones: SandboxPhones, client: str) -> str:
@@ -25,10 +25,8 @@ async def test_no_ack_pages_backup_who_acknowledges(stack: Stack, phones: Sandbo
     code = await _call(stack, phones, "c-s1")
     page = await phones.wait_for_sms(south.PHONES[south.BACKUP], after=after, timeout=20)
     assert code_of(page["body"]) == code
-    status, reply = await phones.send_sms(
-        south.PHONES[south.BACKUP], stack.settings.twilio_from_number, f"ACK {code}"
-    )
-    assert status == 200 and "is yours" in reply
+    reply = await reply_by_sms(stack, phones, south.PHONES[south.BACKUP], f"ACK {code}")
+    assert "is yours" in reply
     row = await until(lambda: _with_status(stack, code, "acknowledged"), what="acknowledged")
     assert row.acknowledged_by == south.BACKUP and row.escalation_sequence == 1
     types = await archive_types(stack, row.correlation_id)
@@ -40,10 +38,8 @@ async def test_esc_passes_to_next_step_at_once(stack: Stack, phones: SandboxPhon
     """ESC from the primary pages the backup straight away (reason: requested)."""
     after = last_index(stack)
     code = await _call(stack, phones, "c-s2")
-    status, reply = await phones.send_sms(
-        south.PHONES[south.PRIMARY], stack.settings.twilio_from_number, f"ESC {code}"
-    )
-    assert status == 200 and "passed on" in reply
+    reply = await reply_by_sms(stack, phones, south.PHONES[south.PRIMARY], f"ESC {code}")
+    assert "passed on" in reply
     page = await phones.wait_for_sms(south.PHONES[south.BACKUP], after=after, timeout=20)
     assert code_of(page["body"]) == code
     row = await stack.read_models.dispatch_by_code(code)

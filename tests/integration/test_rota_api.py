@@ -11,15 +11,13 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from dispatch.bootstrap import bootstrap
 from dispatch.bus import EventPublisher
 from dispatch.events.codec import decode
-from dispatch.ingress.spool import IngressSpool
 from dispatch.rota import api as rota_api
 from dispatch.rota.openapi import OPENAPI
 from dispatch.settings import Settings
 from dispatch.web.app import make_web_app
-from dispatch.web.context import WebContext
-from projections.queries import ReadModels
 from tests.integration.test_rota_projection import apply, icm_rota
 
 LEAD = {"Authorization": "Bearer lead"}
@@ -40,10 +38,12 @@ async def client(pg_pool: asyncpg.Pool, pg_url: str) -> AsyncIterator[TestClient
     await apply(pg_pool, icm_rota())
     settings = Settings(api_tokens="lead:t:team_lead,nurse:t:nurse", database_url=pg_url)
     clock = FixedClock(datetime(2026, 3, 9, 17, 30, tzinfo=UTC))  # 12:30 in New York
-    spool = IngressSpool(pg_pool, EventPublisher("127.0.0.1:9"), clock)
-    context = WebContext(settings, ReadModels(pg_pool), spool, clock, "http://test")
-    async with TestClient(TestServer(make_web_app(context))) as test_client:
+    services = await bootstrap(
+        settings, clock=clock, pool=pg_pool, publisher=EventPublisher("127.0.0.1:9")
+    )
+    async with TestClient(TestServer(make_web_app(services))) as test_client:
         yield test_client
+    await services.close()
 
 
 async def test_reads_need_a_token(client: TestClient) -> None:  # type: ignore[type-arg]
