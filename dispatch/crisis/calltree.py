@@ -1,7 +1,7 @@
 """The crisis line's call tree: who a caller is put through to at each step, and what they hear.
 
 Pure. The voice webhook loads the facts (who is on duty, the team's fallback numbers, the
-client's preferences), asks `ring` or `after_no_answer`, and renders the answer as TwiML.
+client's preferences), asks `ring` or `after_no_answer`, and renders the answer for the phone.
 
 - The ring: outside its covered hours a team's line is answered by its fallback team when
   that team is covered (one hop, so two teams naming each other never loop). Among the

@@ -62,3 +62,33 @@ async def test_signature_for_other_params_is_refused(stack: Stack) -> None:
     ):
         assert resp.status == 403
     assert await spool_total(stack) == before
+
+
+@pytest.mark.parametrize(
+    ("path", "form", "field"),
+    [
+        ("/twilio/voice", {k: v for k, v in FORM.items() if k != "CallSid"}, "CallSid"),
+        ("/twilio/sms", {k: v for k, v in FORM.items() if k != "MessageSid"}, "MessageSid"),
+        (
+            "/twilio/voice/message?team=act-north",
+            {"CallSid": "CAforged0002", "RecordingSid": "RE1", "RecordingDuration": "long"},
+            "RecordingDuration",
+        ),
+        (f"/twilio/status?n={FORGED_PAGE}", FORM, "d"),
+    ],
+)
+async def test_signed_webhook_missing_a_field_is_400_naming_it(
+    stack: Stack, path: str, form: dict[str, str], field: str
+) -> None:
+    """A correctly signed webhook lacking a field Twilio always sends gets a 400 whose JSON
+    names that field, and nothing is spooled."""
+    url = f"{stack.settings.public_base_url}{path}"
+    signature = sign(url, form, stack.settings.twilio_auth_token.get_secret_value())
+    before = await spool_total(stack)
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(url, data=form, headers={"X-Twilio-Signature": signature}) as resp,
+    ):
+        assert resp.status == 400
+        assert (await resp.json())["field"] == field
+    assert await spool_total(stack) == before
