@@ -13,36 +13,16 @@ from dispatch.escalation.events import (
     EscalationTargetUnreachable,
 )
 from dispatch.escalation.policy import EscalationPolicy
-from dispatch.events import Envelope
-from projections.project import ARCHIVE_ONLY, handles
-
-ARCHIVE_ONLY.update(
-    {
-        EscalationPlanFrozen,
-        EscalationDeadlineReached,
-        EscalationRequested,
-        EscalationTargetUnreachable,
-    }
-)
+from dispatch.events import Envelope, EventPayload
+from projections.handlers import handler_table, on
+from projections.upsert import upsert_newer
 
 
-@handles(EscalationPolicySet)
 async def _policy_set(conn: asyncpg.Connection, e: Envelope, p: EscalationPolicySet) -> None:
-    await conn.execute(
-        """INSERT INTO escalation_policies AS t (team_id, policy, updated_at, updated_by_event)
-           VALUES ($1, $2, $3, $4)
-           ON CONFLICT (team_id) DO UPDATE SET policy = EXCLUDED.policy,
-               updated_at = EXCLUDED.updated_at, updated_by_event = EXCLUDED.updated_by_event
-           WHERE (t.updated_at, t.updated_by_event)
-                 < (EXCLUDED.updated_at, EXCLUDED.updated_by_event)""",
-        p.team_id,
-        p.policy.model_dump_json(),
-        e.occurred_at,
-        e.event_id,
-    )
+    values = {"team_id": p.team_id, "policy": p.policy.model_dump_json()}
+    await upsert_newer(conn, "escalation_policies", ["team_id"], values, e)
 
 
-@handles(DispatchEscalated)
 async def _escalated(conn: asyncpg.Connection, e: Envelope, p: DispatchEscalated) -> None:
     await conn.execute(
         """UPDATE dispatches SET escalation_sequence = $2, escalated_at = $3, exhausted = $4
@@ -52,6 +32,20 @@ async def _escalated(conn: asyncpg.Connection, e: Envelope, p: DispatchEscalated
         e.occurred_at,
         p.exhausted,
     )
+
+
+HANDLERS = handler_table(
+    on(EscalationPolicySet, _policy_set),
+    on(DispatchEscalated, _escalated),
+)
+ARCHIVE_ONLY: frozenset[type[EventPayload]] = frozenset(
+    {
+        EscalationPlanFrozen,
+        EscalationDeadlineReached,
+        EscalationRequested,
+        EscalationTargetUnreachable,
+    }
+)
 
 
 async def team_policy(pool: asyncpg.Pool, team_id: str) -> EscalationPolicy | None:

@@ -47,19 +47,6 @@ class OnDuty:
 
 
 @dataclass(frozen=True)
-class Caseload:
-    """Clients per staff member of a team against its service model's ratio."""
-
-    team_id: str
-    service_model: str
-    clients: int
-    staff: int
-    clients_per_staff: float | None  # None: a team with no staff
-    target_per_staff: int
-    over_ratio: bool
-
-
-@dataclass(frozen=True)
 class Caller:
     """Who a phone number belongs to; a carer's call is about (and routed for) their client."""
 

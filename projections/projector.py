@@ -22,7 +22,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from dispatch.events.codec import EventDecodeError, decode
-from projections.project import Position, archive, project
+from projections.handlers import ReadModelRegistry
+from projections.project import READ_MODELS, Position, archive, project
 
 log = structlog.get_logger(__name__)
 
@@ -46,8 +47,10 @@ class Projector:
         poll_timeout_ms: int = 200,
         retry_backoff_s: float = 0.2,
         topic_wait_s: float = 30.0,
+        read_models: ReadModelRegistry = READ_MODELS,
     ) -> None:
         self.name = name
+        self._read_models = read_models
         self._pool = pool
         self._servers = bootstrap_servers
         self._topics = tuple(topics)
@@ -259,7 +262,7 @@ class Projector:
         with structlog.contextvars.bound_contextvars(**event.log_context()):
             try:
                 async with conn.transaction():  # a savepoint: a refused event spoils no other
-                    await project(conn, event, position)
+                    await project(conn, event, position, read_models=self._read_models)
             except _REFUSED as exc:
                 with contextlib.suppress(*_REFUSED):
                     async with conn.transaction():

@@ -12,14 +12,13 @@ from typing import Any, TypeVar
 import asyncpg
 
 from dispatch.crisis.preferences import NO_PREFERENCE, ClientPreferences
-from dispatch.rota.caseload import caseload
+from dispatch.rota.caseload import Caseload, caseload
 from dispatch.rota.oncall import LAYERS, on_call
 from dispatch.rota.state import TeamRota
 from projections.models import (
     ArchivedEvent,
     Caller,
     CallerKind,
-    Caseload,
     Dispatch,
     OnDuty,
     Page,

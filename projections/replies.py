@@ -6,17 +6,14 @@ import uuid
 
 import asyncpg
 
-from dispatch.events import Envelope
+from dispatch.events import Envelope, EventPayload
 from dispatch.paging.ledger import PageLedger
 from dispatch.replies.desk import Decision, KnownDispatch
 from dispatch.replies.events import StaffReplyDecided, StaffReplyReceived
-from projections.project import ARCHIVE_ONLY, handles
+from projections.handlers import handler_table, on
 from projections.queries import ReadModels
 
-ARCHIVE_ONLY.add(StaffReplyReceived)
 
-
-@handles(StaffReplyDecided)
 async def _decided(conn: asyncpg.Connection, e: Envelope, p: StaffReplyDecided) -> None:
     await conn.execute(
         """INSERT INTO staff_replies (reply_event_id, dispatch_id, short_code, channel, verb,
@@ -36,6 +33,10 @@ async def _decided(conn: asyncpg.Connection, e: Envelope, p: StaffReplyDecided) 
         p.dispatch_status,
         e.recorded_at,
     )
+
+
+HANDLERS = handler_table(on(StaffReplyDecided, _decided))
+ARCHIVE_ONLY: frozenset[type[EventPayload]] = frozenset({StaffReplyReceived})
 
 
 class ReplyLookups:

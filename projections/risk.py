@@ -7,7 +7,7 @@ import datetime as dt
 import asyncpg
 
 from dispatch.clients.events import ContactRecorded
-from dispatch.events import Envelope
+from dispatch.events import Envelope, EventPayload
 from dispatch.risk.events import (
     ClientRecordsViewed,
     ContactTargetSet,
@@ -21,13 +21,10 @@ from dispatch.risk.events import (
     RelapseSignalObserved,
     RiskLevelChanged,
 )
-from projections.project import ARCHIVE_ONLY, handles
-
-# Reads of client records are an audit trail: the archive is their only copy.
-ARCHIVE_ONLY.add(ClientRecordsViewed)
+from projections.handlers import handler_table, on
+from projections.upsert import upsert_newer
 
 
-@handles(RiskLevelChanged)
 async def _risk_level_changed(conn: asyncpg.Connection, e: Envelope, p: RiskLevelChanged) -> None:
     await conn.execute(
         """INSERT INTO risk_changes (event_id, client_id, team_id, from_level, to_level, score,
@@ -42,27 +39,22 @@ async def _risk_level_changed(conn: asyncpg.Connection, e: Envelope, p: RiskLeve
         list(p.reasons),
         e.occurred_at,
     )
-    await conn.execute(
-        """INSERT INTO client_risk AS r (client_id, team_id, level, score, reasons, changed_at,
-                                         changed_by_event)
-           VALUES ($1, $2, $3, $4, $5, $6, $7)
-           ON CONFLICT (client_id) DO UPDATE SET
-               team_id = EXCLUDED.team_id, level = EXCLUDED.level, score = EXCLUDED.score,
-               reasons = EXCLUDED.reasons, changed_at = EXCLUDED.changed_at,
-               changed_by_event = EXCLUDED.changed_by_event
-           WHERE (r.changed_at, r.changed_by_event)
-                 < (EXCLUDED.changed_at, EXCLUDED.changed_by_event)""",
-        p.client_id,
-        p.team_id,
-        p.to_level,
-        p.score,
-        list(p.reasons),
-        e.occurred_at,
-        e.event_id,
+    await upsert_newer(
+        conn,
+        "client_risk",
+        ["client_id"],
+        {
+            "client_id": p.client_id,
+            "team_id": p.team_id,
+            "level": p.to_level,
+            "score": p.score,
+            "reasons": list(p.reasons),
+        },
+        e,
+        stamp=("changed_at", "changed_by_event"),
     )
 
 
-@handles(RelapseSignalObserved)
 async def _signal(conn: asyncpg.Connection, e: Envelope, p: RelapseSignalObserved) -> None:
     await conn.execute(
         """INSERT INTO relapse_signals (event_id, client_id, source, sign, severity, actor,
@@ -78,7 +70,6 @@ async def _signal(conn: asyncpg.Connection, e: Envelope, p: RelapseSignalObserve
     )
 
 
-@handles(ContactRecorded)
 async def _contact(conn: asyncpg.Connection, e: Envelope, p: ContactRecorded) -> None:
     await conn.execute(
         """INSERT INTO client_contacts (event_id, client_id, staff_id, kind, occurred_at)
@@ -94,32 +85,12 @@ async def _contact(conn: asyncpg.Connection, e: Envelope, p: ContactRecorded) ->
 async def _plan(
     conn: asyncpg.Connection, e: Envelope, p: RelapsePlanRecorded | RelapsePlanRevised
 ) -> None:
-    await conn.execute(
-        """INSERT INTO relapse_plans AS pl (client_id, plan, reviewed_at, updated_by_event)
-           VALUES ($1, $2::jsonb, $3, $4)
-           ON CONFLICT (client_id) DO UPDATE SET
-               plan = EXCLUDED.plan, reviewed_at = EXCLUDED.reviewed_at,
-               updated_by_event = EXCLUDED.updated_by_event
-           WHERE (pl.reviewed_at, pl.updated_by_event)
-                 < (EXCLUDED.reviewed_at, EXCLUDED.updated_by_event)""",
-        p.client_id,
-        p.model_dump_json(),
-        e.occurred_at,
-        e.event_id,
+    values = {"client_id": p.client_id, "plan": p.model_dump_json()}
+    await upsert_newer(
+        conn, "relapse_plans", ["client_id"], values, e, stamp=("reviewed_at", "updated_by_event")
     )
 
 
-@handles(RelapsePlanRecorded)
-async def _plan_recorded(conn: asyncpg.Connection, e: Envelope, p: RelapsePlanRecorded) -> None:
-    await _plan(conn, e, p)
-
-
-@handles(RelapsePlanRevised)
-async def _plan_revised(conn: asyncpg.Connection, e: Envelope, p: RelapsePlanRevised) -> None:
-    await _plan(conn, e, p)
-
-
-@handles(OutreachTaskCreated)
 async def _outreach(conn: asyncpg.Connection, e: Envelope, p: OutreachTaskCreated) -> None:
     await conn.execute(
         """INSERT INTO outreach_tasks (task_id, client_id, team_id, reasons, due_by,
@@ -136,31 +107,18 @@ async def _outreach(conn: asyncpg.Connection, e: Envelope, p: OutreachTaskCreate
 
 
 async def _stay(conn: asyncpg.Connection, e: Envelope, client_id: str, admitted: bool) -> None:
-    await conn.execute(
-        """INSERT INTO hospital_stays AS h (client_id, admitted, updated_at, updated_by_event)
-           VALUES ($1, $2, $3, $4)
-           ON CONFLICT (client_id) DO UPDATE SET admitted = EXCLUDED.admitted,
-               updated_at = EXCLUDED.updated_at, updated_by_event = EXCLUDED.updated_by_event
-           WHERE (h.updated_at, h.updated_by_event)
-                 < (EXCLUDED.updated_at, EXCLUDED.updated_by_event)""",
-        client_id,
-        admitted,
-        e.occurred_at,
-        e.event_id,
-    )
+    values = {"client_id": client_id, "admitted": admitted}
+    await upsert_newer(conn, "hospital_stays", ["client_id"], values, e)
 
 
-@handles(HospitalAdmissionRecorded)
 async def _admitted(conn: asyncpg.Connection, e: Envelope, p: HospitalAdmissionRecorded) -> None:
     await _stay(conn, e, p.client_id, True)
 
 
-@handles(HospitalDischargeRecorded)
 async def _discharged(conn: asyncpg.Connection, e: Envelope, p: HospitalDischargeRecorded) -> None:
     await _stay(conn, e, p.client_id, False)
 
 
-@handles(MissedContactAlerted)
 async def _missed_contact(conn: asyncpg.Connection, e: Envelope, p: MissedContactAlerted) -> None:
     await conn.execute(
         """INSERT INTO missed_contact_alerts (event_id, client_id, team_id, since, overdue_at)
@@ -173,7 +131,6 @@ async def _missed_contact(conn: asyncpg.Connection, e: Envelope, p: MissedContac
     )
 
 
-@handles(PlanReviewOverdue)
 async def _plan_review_overdue(conn: asyncpg.Connection, e: Envelope, p: PlanReviewOverdue) -> None:
     await conn.execute(
         """INSERT INTO plan_review_alerts (event_id, client_id, team_id, reviewed_at, overdue_at)
@@ -186,21 +143,34 @@ async def _plan_review_overdue(conn: asyncpg.Connection, e: Envelope, p: PlanRev
     )
 
 
-@handles(ContactTargetSet)
 async def _contact_target(conn: asyncpg.Connection, e: Envelope, p: ContactTargetSet) -> None:
-    await conn.execute(
-        """INSERT INTO client_contact_targets AS t (client_id, team_id, service_model,
-                                                    target_days, set_at, set_by_event)
-           VALUES ($1, $2, $3, $4, $5, $6)
-           ON CONFLICT (client_id) DO UPDATE SET
-               team_id = EXCLUDED.team_id, service_model = EXCLUDED.service_model,
-               target_days = EXCLUDED.target_days, set_at = EXCLUDED.set_at,
-               set_by_event = EXCLUDED.set_by_event
-           WHERE (t.set_at, t.set_by_event) < (EXCLUDED.set_at, EXCLUDED.set_by_event)""",
-        p.client_id,
-        p.team_id,
-        p.service_model,
-        p.target_days,
-        e.occurred_at,
-        e.event_id,
+    await upsert_newer(
+        conn,
+        "client_contact_targets",
+        ["client_id"],
+        {
+            "client_id": p.client_id,
+            "team_id": p.team_id,
+            "service_model": p.service_model,
+            "target_days": p.target_days,
+        },
+        e,
+        stamp=("set_at", "set_by_event"),
     )
+
+
+HANDLERS = handler_table(
+    on(RiskLevelChanged, _risk_level_changed),
+    on(RelapseSignalObserved, _signal),
+    on(ContactRecorded, _contact),
+    on(RelapsePlanRecorded, _plan),
+    on(RelapsePlanRevised, _plan),
+    on(OutreachTaskCreated, _outreach),
+    on(HospitalAdmissionRecorded, _admitted),
+    on(HospitalDischargeRecorded, _discharged),
+    on(MissedContactAlerted, _missed_contact),
+    on(PlanReviewOverdue, _plan_review_overdue),
+    on(ContactTargetSet, _contact_target),
+)
+# Reads of client records are an audit trail: the archive is their only copy.
+ARCHIVE_ONLY: frozenset[type[EventPayload]] = frozenset({ClientRecordsViewed})

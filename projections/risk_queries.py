@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import asyncpg
 
 from dispatch.risk.levels import DEFAULT_POLICY
+from dispatch.risk.ports import ClientRef, HuddleRow
 from dispatch.vocabulary import ServiceModel
 
 LEVEL_ORDER = {"crisis": 0, "high": 1, "elevated": 2, "stable": 3}
@@ -17,34 +17,9 @@ PLAN_REVIEW_INTERVAL = DEFAULT_POLICY.plan_review_interval  # reviewed every six
 RECENT = timedelta(hours=24)
 
 
-@dataclass(frozen=True)
-class HuddleRow:
-    """One client on the board: where they are, why, and what happened lately."""
-
-    client_id: str
-    display_name: str
-    level: str
-    score: float
-    reasons: tuple[str, ...]
-    level_changed_at: datetime | None
-    last_contact_at: datetime | None
-    last_face_to_face_at: datetime | None
-    open_dispatches: tuple[str, ...]  # short codes
-    outreach_due: tuple[str, ...]  # ISO dates of tasks created in the last 24 h
-    plan_review_due: datetime | None
-    plan_review_overdue: bool
-    missed_contact_since: datetime | None  # an alerted gap with no face-to-face visit since
-    changes_24h: tuple[str, ...]
-    contact_target_days: float | None = None  # from the team's service model (None: not yet)
-
-
-@dataclass(frozen=True)
-class ClientRef:
-    client_id: str
-    team_id: str
-
-
 class RiskQueries:
+    """The risk read models, answering the risk area's ports (dispatch.risk.ports)."""
+
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 

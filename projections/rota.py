@@ -29,7 +29,8 @@ from dispatch.rota.events import (
     TeamFormed,
 )
 from dispatch.rota.state import Entry, TeamRota
-from projections.project import handles
+from projections.handlers import handler_table, on
+from projections.upsert import upsert_newer
 
 P = TypeVar("P", bound=EventPayload)
 KINDS: dict[str, type[EventPayload]] = {
@@ -52,34 +53,27 @@ async def _upsert(
     starts_at: datetime | None = None,
     ends_at: datetime | None = None,
 ) -> None:
-    await conn.execute(
-        """INSERT INTO rota_entries AS r (team_id, kind, entry_id, layer, starts_at, ends_at,
-                                          payload, updated_at, updated_by_event)
-           VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9)
-           ON CONFLICT (team_id, kind, entry_id) DO UPDATE SET
-               layer = EXCLUDED.layer, starts_at = EXCLUDED.starts_at,
-               ends_at = EXCLUDED.ends_at, payload = EXCLUDED.payload,
-               updated_at = EXCLUDED.updated_at, updated_by_event = EXCLUDED.updated_by_event
-           WHERE (r.updated_at, r.updated_by_event)
-                 < (EXCLUDED.updated_at, EXCLUDED.updated_by_event)""",
-        team_id,
-        kind,
-        entry_id,
-        layer,
-        starts_at,
-        ends_at,
-        payload.model_dump_json() if payload is not None else None,
-        e.occurred_at,
-        e.event_id,
+    await upsert_newer(
+        conn,
+        "rota_entries",
+        ["team_id", "kind", "entry_id"],
+        {
+            "team_id": team_id,
+            "kind": kind,
+            "entry_id": entry_id,
+            "layer": layer,
+            "starts_at": starts_at,
+            "ends_at": ends_at,
+            "payload": payload.model_dump_json() if payload is not None else None,
+        },
+        e,
     )
 
 
-@handles(CoverageSet)
 async def _coverage_set(conn: asyncpg.Connection, e: Envelope, p: CoverageSet) -> None:
     await _upsert(conn, e, team_id=p.team_id, kind="coverage", entry_id="team", payload=p)
 
 
-@handles(RotationDefined)
 async def _rotation_defined(conn: asyncpg.Connection, e: Envelope, p: RotationDefined) -> None:
     await _upsert(
         conn, e, team_id=p.team_id, kind="rotation", entry_id=p.rotation_id, payload=p,
@@ -87,12 +81,10 @@ async def _rotation_defined(conn: asyncpg.Connection, e: Envelope, p: RotationDe
     )  # fmt: skip
 
 
-@handles(RotationRetired)
 async def _rotation_retired(conn: asyncpg.Connection, e: Envelope, p: RotationRetired) -> None:
     await _upsert(conn, e, team_id=p.team_id, kind="rotation", entry_id=p.rotation_id, payload=None)
 
 
-@handles(OverrideScheduled)
 async def _override(conn: asyncpg.Connection, e: Envelope, p: OverrideScheduled) -> None:
     await _upsert(
         conn, e, team_id=p.team_id, kind="override", entry_id=p.override_id, payload=p,
@@ -100,17 +92,25 @@ async def _override(conn: asyncpg.Connection, e: Envelope, p: OverrideScheduled)
     )  # fmt: skip
 
 
-@handles(OverrideCancelled)
 async def _cancelled(conn: asyncpg.Connection, e: Envelope, p: OverrideCancelled) -> None:
     await _upsert(conn, e, team_id=p.team_id, kind="override", entry_id=p.override_id, payload=None)
 
 
-@handles(ShiftsSwapped)
 async def _swapped(conn: asyncpg.Connection, e: Envelope, p: ShiftsSwapped) -> None:
     await _upsert(
         conn, e, team_id=p.team_id, kind="swap", entry_id=p.swap_id, payload=p,
         layer=p.layer, starts_at=p.starts_at, ends_at=p.ends_at,
     )  # fmt: skip
+
+
+HANDLERS = handler_table(
+    on(CoverageSet, _coverage_set),
+    on(RotationDefined, _rotation_defined),
+    on(RotationRetired, _rotation_retired),
+    on(OverrideScheduled, _override),
+    on(OverrideCancelled, _cancelled),
+    on(ShiftsSwapped, _swapped),
+)
 
 
 # --- reading back --------------------------------------------------------------------------

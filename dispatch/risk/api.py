@@ -23,11 +23,12 @@ from dispatch.risk.intake import (
     records_viewed,
     signal_event,
 )
+from dispatch.risk.ports import HuddleRow
 from dispatch.web.context import ctx
 from dispatch.web.http import ApiError
 from dispatch.web.schema import ApiModel, ApiRoutes, NoInput
 from dispatch.web.security import api_caller
-from projections.risk_queries import HuddleRow, RiskQueries
+from projections.risk_queries import RiskQueries
 
 log = structlog.get_logger(__name__)
 routes = ApiRoutes("risk")
@@ -94,7 +95,7 @@ async def _spooled(
 
 
 def _queries(request: web.Request) -> RiskQueries:
-    return RiskQueries(ctx(request).pool)
+    return ctx(request).risk_queries
 
 
 @routes.post("/api/clients/{client_id}/signals", body=SignalBody, response=SignalRecorded,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from projections.risk_queries import HuddleRow
+from dispatch.risk.ports import HuddleRow
 
 
 def _when(at: datetime | None, now: datetime) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime, timedelta
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
@@ -26,7 +26,7 @@ from dispatch.risk.events import (
     RelapseSignalObserved,
     WarningSign,
 )
-from projections.risk_queries import ClientRef
+from dispatch.risk.ports import ClientLookup, ClientRef, PlanLookup
 
 FUTURE_SLACK = timedelta(minutes=5)
 
@@ -49,12 +49,6 @@ class SignalInput(BaseModel):
     severity: int = Field(ge=1, le=5)
     occurred_at: AwareDatetime | None = None
     carer_id: str | None = Field(default=None, min_length=1, max_length=80)
-
-
-class ClientLookup(Protocol):
-    async def client(self, client_id: str) -> ClientRef | None: ...
-
-    async def carer_consents(self, client_id: str, carer_id: str) -> bool | None: ...
 
 
 class PlanInput(BaseModel):
@@ -140,10 +134,6 @@ async def _team_client(lookup: ClientLookup, client_id: str, team_id: str | None
     if client is None or (team_id is not None and client.team_id != team_id):
         raise SignalRefused(404, "client_id", f"no client {client_id!r} in your team")
     return client
-
-
-class PlanLookup(ClientLookup, Protocol):
-    async def has_plan(self, client_id: str) -> bool: ...
 
 
 async def plan_event(

@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
-from projections.models import Caseload
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Caseload:
+    """Clients per staff member of a team against its service model's ratio."""
+
+    team_id: str
+    service_model: str
+    clients: int
+    staff: int
+    clients_per_staff: float | None  # None: a team with no staff
+    target_per_staff: int
+    over_ratio: bool
+
 
 # Clients per staff member each model is built for (about): ACT 1:10, ICM 1:20.
 TARGET_PER_STAFF = {"ACT": 10, "ICM": 20}

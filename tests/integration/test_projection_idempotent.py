@@ -19,10 +19,12 @@ from dispatch.crisis.events import (
 from dispatch.events import Envelope, EventPayload, new_event
 from dispatch.events.registry import PAYLOADS
 from dispatch.paging.events import PageDelivered, PageFailed, PageRequested, PageSent
+from dispatch.risk.events import RiskLevelChanged
 from dispatch.rota.events import ShiftAssigned, StaffRegistered, TeamFormed
+from dispatch.vocabulary import RiskLevel
 from projections.migrations import migrate, packaged
 from projections.pool import connect
-from projections.project import ARCHIVE_ONLY, HANDLERS, project
+from projections.project import READ_MODELS, project
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 DISPATCH = uuid.UUID("00000000-0000-4000-8000-00000000d001")
@@ -204,9 +206,10 @@ async def counts(pool: asyncpg.Pool) -> dict[str, int]:
 
 
 def test_every_event_type_is_projected_or_archived_only() -> None:
-    """Each catalogue event type has a handler or is deliberately archive-only."""
-    assert set(HANDLERS) | ARCHIVE_ONLY == set(PAYLOADS)
-    assert not set(HANDLERS) & ARCHIVE_ONLY
+    """Each registered event type has a handler or is deliberately archive-only."""
+    handled = set(READ_MODELS.handlers)
+    assert handled | READ_MODELS.archive_only == set(PAYLOADS)
+    assert not handled & READ_MODELS.archive_only
 
 
 async def test_projecting_twice_writes_each_row_once(pg_pool: asyncpg.Pool) -> None:
@@ -314,6 +317,38 @@ async def test_older_registration_never_overwrites_newer(pg_pool: asyncpg.Pool) 
         "phone": "+15550000002",
         "languages": ["en", "fr"],
     }
+
+
+async def test_older_risk_change_never_overwrites_newer(pg_pool: asyncpg.Pool) -> None:
+    """A replayed older risk change does not undo the client's newer level on the board."""
+
+    def change(level: RiskLevel, minutes: float) -> Envelope:
+        payload = RiskLevelChanged(
+            client_id="c-1", team_id="t-1", from_level="stable", to_level=level,
+            score=minutes, reasons=(level,), trigger_event_id=NOTE,
+        )  # fmt: skip
+        return ev(payload, "c-1", minutes)
+
+    old, new = change("elevated", 4), change("high", 9)
+    await apply(pg_pool, [new, old, new])
+    row = await pg_pool.fetchrow("SELECT level, score, reasons, changed_by_event FROM client_risk")
+    assert dict(row) == {
+        "level": "high",
+        "score": 9.0,
+        "reasons": ["high"],
+        "changed_by_event": new.event_id,
+    }
+
+
+async def test_same_instant_writers_settle_on_one_answer(pg_pool: asyncpg.Pool) -> None:
+    """Two registrations stamped with the same instant give the same row in either order."""
+    a, b = staff("s-1", "+15550000001", 3, "Sam"), staff("s-1", "+15550000002", 3, "Samantha")
+    winner = max(a, b, key=lambda e: e.event_id)
+    await apply(pg_pool, [a, b])
+    first = await pg_pool.fetchval("SELECT display_name FROM staff")
+    await apply(pg_pool, [b, a])
+    assert await pg_pool.fetchval("SELECT display_name FROM staff") == first
+    assert first == winner.payload.display_name  # type: ignore[attr-defined]
 
 
 async def test_archive_is_append_only(pg_pool: asyncpg.Pool) -> None:

@@ -15,8 +15,8 @@ from dispatch.risk.decide import decide, missed_contact
 from dispatch.risk.events import HospitalAdmissionRecorded, OutreachTaskCreated, RiskLevelChanged
 from dispatch.risk.fold import RiskState, evolve, initial
 from dispatch.risk.intake import SignalRefused, parse_plan, parse_signal, plan_event, signal_event
+from dispatch.risk.ports import ClientRef, HuddleRow
 from dispatch.risk.service import RiskEngine
-from projections.risk_queries import ClientRef, HuddleRow
 from tests.unit.risk_builders import CLIENT, TEAM, at, contact, crisis_call, enrolled, ev, sign
 
 NURSE = Responder(staff_id="s-nurse", phone="+15550001001")

@@ -20,7 +20,7 @@ from dispatch.risk.intake import (
     parse_hospital,
     records_viewed,
 )
-from projections.risk_queries import ClientRef, HuddleRow
+from dispatch.risk.ports import ClientRef, HuddleRow
 from tests.unit.risk_builders import CLIENT, TEAM, at
 
 NOW = at(100)
