@@ -37,8 +37,10 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def _refusal(exc: ValidationError, default_field: str) -> ApiError:
-    """The first validation error as a 400 naming its field (dotted path into the body)."""
-    err = exc.errors(include_url=False)[0]
+    """The first validation error as a 400 naming its field (dotted path into the body);
+    an unknown field is named before a missing one (often it is the same one misspelt)."""
+    errors = exc.errors(include_url=False)
+    err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     field = ".".join(str(part) for part in err["loc"]) or default_field
     return ApiError(400, str(err["msg"]), field)
 
