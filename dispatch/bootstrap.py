@@ -22,7 +22,7 @@ from dispatch.ingress.spool import IngressSpool
 from dispatch.paging.confirmations import ReplyConfirmations
 from dispatch.paging.ledger import PageLedger
 from dispatch.paging.notifier import Notifier
-from dispatch.paging.telephony import Telephony
+from dispatch.paging.telephony import NoTelephony, Telephony
 from dispatch.replies.desk import ReplyDesk
 from dispatch.risk.service import RiskEngine
 from dispatch.settings import Settings
@@ -85,11 +85,13 @@ async def bootstrap(
     if publisher is None:
         publisher = EventPublisher(settings.kafka_bootstrap_servers)
         closers.append(publisher.stop)
-    if telephony is None:
+    if telephony is None and settings.twilio_api_base_url:
         from integrations.twilio.client import TwilioTelephony
 
         telephony = TwilioTelephony.from_settings(settings)
         closers.append(telephony.close)
+    elif telephony is None:
+        telephony = NoTelephony()
     read_models = ReadModels(pool)
     rota = ReadModelRota(read_models)
     ledger = PageLedger(pool)

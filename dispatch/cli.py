@@ -113,6 +113,10 @@ def worker() -> None:
     settings = _settings()
     if not settings.kafka_bootstrap_servers or not settings.database_url:
         raise click.UsageError("worker needs KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL")
+    if not settings.twilio_api_base_url:
+        raise click.UsageError(
+            "worker needs TWILIO_API_BASE_URL (https://api.twilio.com, or the sandbox's URL)"
+        )
     configure_logging(fmt=settings.log_format, level=settings.log_level)
     app = create_app(settings).app
     Worker(app, loglevel="WARNING", redirect_stdouts=False).execute_from_commandline()

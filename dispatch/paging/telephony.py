@@ -72,3 +72,36 @@ class Telephony(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+class NoTelephony:
+    """What a process without a Twilio API URL has (a command, a web edge run alone): any
+    attempt to page fails loudly instead of reaching the wrong provider."""
+
+    def _refuse(self) -> TelephonyError:
+        return TelephonyError("no TWILIO_API_BASE_URL is configured in this process")
+
+    async def send_sms(
+        self, *, to: str, body: str, status_callback: str | None, validity_s: int
+    ) -> ProviderReceipt:
+        raise self._refuse()
+
+    async def place_call(
+        self,
+        *,
+        to: str,
+        say: str,
+        gather_url: str,
+        status_callback: str | None,
+        detect_machine: bool,
+    ) -> ProviderReceipt:
+        raise self._refuse()
+
+    async def find_sms(self, *, to: str, body: str, sent_after: datetime) -> ProviderReceipt | None:
+        raise self._refuse()
+
+    async def find_call(self, *, to: str, placed_after: datetime) -> ProviderReceipt | None:
+        raise self._refuse()
+
+    async def close(self) -> None:
+        return None

@@ -131,15 +131,13 @@ class OverrideRequest(ApiModel):
 
 
 @routes.post("/api/rota/overrides", body=OverrideRequest, response=OverrideAccepted,
-             errors=[403, 422])  # fmt: skip
+             errors=[422], roles=ROTA_EDITORS)  # fmt: skip
 async def post_override(request: web.Request, req: OverrideRequest) -> OverrideAccepted:
     """Someone of the caller's team covers a layer for a period (team leads, managers).
 
-    403 for another role; 422 when `staff_id` is not a member of the caller's team.
+    422 when `staff_id` is not a member of the caller's team.
     """
     caller = api_caller(request)
-    if caller.role not in ROTA_EDITORS:
-        raise ApiError(403, "only a team lead or manager may change the rota")
     c = ctx(request)
     if req.ends_at <= req.starts_at:
         raise ApiError(400, "must be after starts_at", "ends_at")

@@ -92,6 +92,8 @@ def _refusals(op: Operation) -> list[int]:
     codes = {400, *op.errors}
     if op.auth:
         codes.add(401)
+    if op.roles:
+        codes.add(403)
     if op.body is not None:
         codes |= {413, 415}
     return sorted(codes)
@@ -123,6 +125,8 @@ def _operation(
         },
         "security": [{BEARER: []}] if op.auth else [],
     }
+    if op.roles:
+        description += f"\n\nOnly for the roles {', '.join(f'`{r}`' for r in sorted(op.roles))}."
     if description.strip():
         spec["description"] = description.strip()
     if op.body is not None and op.body.model_fields:

@@ -37,8 +37,10 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def _refusal(exc: ValidationError, default_field: str) -> ApiError:
-    """The first validation error as a 400 naming its field (dotted path into the body)."""
-    err = exc.errors(include_url=False)[0]
+    """The first validation error as a 400 naming its field (dotted path into the body);
+    an unknown field is named before a missing one (often it is the same one misspelt)."""
+    errors = exc.errors(include_url=False)
+    err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     field = ".".join(str(part) for part in err["loc"]) or default_field
     return ApiError(400, str(err["msg"]), field)
 
@@ -86,10 +88,19 @@ class Operation:
     query: type[BaseModel]
     body: type[BaseModel] | None
     response: type[BaseModel] | None
-    status: int
-    errors: tuple[int, ...]
-    auth: bool
+    status: int = 200
+    errors: tuple[int, ...] = ()
+    auth: bool = True  # needs a bearer token
+    roles: frozenset[str] = frozenset()  # the token's role must be one of these (empty: any)
     media_type: str = JSON
+
+    def admit(self, request: web.Request) -> None:
+        """401 without a known token, 403 for a role this route is not for."""
+        if not self.auth:
+            return
+        caller = api_caller(request)
+        if self.roles and caller.role not in self.roles:
+            raise ApiError(403, f"only {' or '.join(sorted(self.roles))} may do this")
 
 
 class ApiRoutes:
@@ -105,19 +116,18 @@ class ApiRoutes:
         method: str,
         path: str,
         handler: Callable[..., Any],
-        endpoint: Callable[[web.Request], Awaitable[web.StreamResponse]],
+        endpoint: Callable[[Operation, web.Request], Awaitable[web.StreamResponse]],
         **declared: Any,
     ) -> None:
-        op = Operation(
-            method=method,
-            path=path,
-            name=handler.__name__,
-            doc=inspect.getdoc(handler) or "",
-            tag=self.tag,
-            **declared,
-        )
+        doc = inspect.getdoc(handler) or ""
+        op = Operation(method, path, handler.__name__, doc, self.tag, **declared)
         self.operations.append(op)
-        self.table.route(method, path)(endpoint)
+
+        async def route(request: web.Request) -> web.StreamResponse:
+            op.admit(request)
+            return await endpoint(op, request)
+
+        self.table.route(method, path)(route)
 
     def get(
         self,
@@ -135,13 +145,11 @@ class ApiRoutes:
         def register(
             handler: Callable[[web.Request, Q], Awaitable[R]],
         ) -> Callable[[web.Request, Q], Awaitable[R]]:
-            async def endpoint(request: web.Request) -> web.StreamResponse:
-                if auth:
-                    api_caller(request)
+            async def endpoint(op: Operation, request: web.Request) -> web.StreamResponse:
                 return model_response(await handler(request, parse_query(query, request)))
 
             self._add("GET", path, handler, endpoint, query=query, body=None, response=response,
-                      status=200, errors=tuple(errors), auth=auth)  # fmt: skip
+                      errors=tuple(errors), auth=auth)  # fmt: skip
             return handler
 
         return register
@@ -154,24 +162,23 @@ class ApiRoutes:
         response: type[R],
         status: int = 202,
         errors: Iterable[int] = (),
-        auth: bool = True,
+        roles: Iterable[str] = (),
     ) -> Callable[
         [Callable[[web.Request, B], Awaitable[R]]], Callable[[web.Request, B], Awaitable[R]]
     ]:
-        """A change: the JSON body parsed as `body`, the handler's `response` with `status`."""
+        """A change (always with a token, of one of `roles` when given): the JSON body
+        parsed as `body`, the handler's `response` answered with `status`."""
 
         def register(
             handler: Callable[[web.Request, B], Awaitable[R]],
         ) -> Callable[[web.Request, B], Awaitable[R]]:
-            async def endpoint(request: web.Request) -> web.StreamResponse:
-                if auth:
-                    api_caller(request)
+            async def endpoint(op: Operation, request: web.Request) -> web.StreamResponse:
                 parse_query(NoInput, request)
                 result = await handler(request, await read_body(body, request))
-                return model_response(result, status)
+                return model_response(result, op.status)
 
             self._add("POST", path, handler, endpoint, query=NoInput, body=body, response=response,
-                      status=status, errors=tuple(errors), auth=auth)  # fmt: skip
+                      status=status, errors=tuple(errors), roles=frozenset(roles))  # fmt: skip
             return handler
 
         return register
@@ -186,12 +193,12 @@ class ApiRoutes:
         def register(
             handler: Callable[[web.Request], Awaitable[str]],
         ) -> Callable[[web.Request], Awaitable[str]]:
-            async def endpoint(request: web.Request) -> web.StreamResponse:
+            async def endpoint(op: Operation, request: web.Request) -> web.StreamResponse:
                 parse_query(NoInput, request)
-                return web.Response(text=await handler(request), content_type=media_type)
+                return web.Response(text=await handler(request), content_type=op.media_type)
 
             self._add("GET", path, handler, endpoint, query=NoInput, body=None, response=None,
-                      status=200, errors=(), auth=False, media_type=media_type)  # fmt: skip
+                      auth=False, media_type=media_type)  # fmt: skip
             return handler
 
         return register

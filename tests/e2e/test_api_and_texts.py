@@ -41,16 +41,21 @@ async def _get(stack: Stack, path: str, token: str | None) -> tuple[int, dict[st
 
 
 async def test_api_is_authenticated_and_team_scoped(stack: Stack, phones: SandboxPhones) -> None:
-    """No token: 401; another team's token: not found; own team: the dispatch and timeline."""
+    """No token: 401 (JSON); another team's token: not found; own team: the dispatch and
+    its timeline."""
     primary = await on_duty_primary(stack)
     after = last_index(stack)
     await phones.place_call("+15557770002", stack.settings.crisis_line_number)
     code = code_of((await phones.wait_for_sms(primary.phone, after=after, timeout=20))["body"])
     await until(lambda: stack.read_models.dispatch_by_code(code), what="dispatch row")
 
-    assert (await _get(stack, "/api/dispatches", None))[0] == 401
+    assert (await _get(stack, "/api/dispatches", None)) == (
+        401,
+        {"error": "send Authorization: Bearer <token>", "field": "Authorization"},
+    )
     assert (await _get(stack, "/api/dispatches", "wrong-token"))[0] == 401
-    assert (await _get(stack, f"/api/dispatches/{code}", "other-team-token"))[0] == 404
+    status, missing = await _get(stack, f"/api/dispatches/{code}", "other-team-token")
+    assert (status, missing["field"]) == (404, "code")
     status, listing = await _get(stack, "/api/dispatches", "north-lead-token")
     assert status == 200 and listing["team_id"] == TEAM_ID
     assert code in {d["short_code"] for d in listing["dispatches"]}  # type: ignore[attr-defined]

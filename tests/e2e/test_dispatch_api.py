@@ -86,7 +86,7 @@ async def _post(
 ) -> tuple[int, dict[str, Any]]:
     resp = await api.post(path, json=body, headers={"Authorization": f"Bearer {token}", **headers})
     data = await resp.json() if resp.content_type == "application/json" else {}
-    return resp.status, {"reason": resp.reason, **data}
+    return resp.status, data
 
 
 async def _status(stack: Stack, code: str, status: str) -> Dispatch | None:
@@ -121,7 +121,7 @@ async def test_other_team_and_readonly_tokens_change_nothing(
     status, _ = await _post(api, f"/api/dispatches/{code}/ack", "api-south")
     assert status == 404
     status, body = await _post(api, f"/api/dispatches/{code}/esc", "api-reader")
-    assert status == 403 and "names no staff member" in body["reason"]
+    assert status == 403 and "names no staff member" in body["error"]
     assert spooled == await spool_total(stack, str(row.dispatch_id))
     still = await stack.read_models.dispatch_by_code(code)
     assert still is not None and still.status == "open"
@@ -152,12 +152,14 @@ async def _escalated(stack: Stack, code: str) -> Dispatch | None:
 async def test_resolve_closes_with_outcome_and_refuses_bad_or_late_requests(
     stack: Stack, phones: SandboxPhones, api: TestClient[Any, Any]
 ) -> None:
-    """resolve without an outcome is 400 naming it; with one it closes the dispatch (acked
-    first); the same request again is accepted as a duplicate; another outcome is 409."""
+    """resolve without an outcome, or with a number for it, is 400 naming it; with one it
+    closes the dispatch (acked first); the same request again is accepted as a duplicate;
+    another outcome is 409."""
     code = await _open(stack, phones, "c-api4")
     path = f"/api/dispatches/{code}/resolve"
-    status, body = await _post(api, path, "api-primary", {})
-    assert status == 400 and body["field"] == "outcome"
+    for bad in ({}, {"outcome": 7}):
+        status, body = await _post(api, path, "api-primary", bad)
+        assert status == 400 and body["field"] == "outcome"
     status, _ = await _post(api, path, "api-primary", {"outcome": "visited, safe"},
                             **{"Idempotency-Key": "resolve-1"})  # fmt: skip
     assert status == 202

@@ -34,8 +34,9 @@ async def _admitted(stack: Stack, client_id: str) -> bool | None:
 
 
 async def test_admission_and_discharge_are_recorded_through_the_api(stack: Stack) -> None:
-    """POST admission then discharge: each spooled and projected; bad input is a 400 naming
-    the field, another team's client a 404, and neither records anything."""
+    """POST admission then discharge: each spooled and projected; bad input (an unknown
+    field, a time without its UTC offset, a number for a name) is a 400 naming the field,
+    another team's client a 404, and neither records anything."""
     client_id = "c-10"
     before = await spool_total(stack, client_id)
     path = f"/api/clients/{client_id}"
@@ -43,6 +44,9 @@ async def test_admission_and_discharge_are_recorded_through_the_api(stack: Stack
     assert (status, bad["field"]) == (400, "occurred_at")
     status, bad = await _api(stack, "POST", f"{path}/admission", {"ward": "3"})
     assert (status, bad["field"]) == (400, "ward")
+    for strictly_wrong in ({"occurred_at": "2026-11-24T14:00:00"}, {"facility": 3}):
+        status, bad = await _api(stack, "POST", f"{path}/admission", strictly_wrong)
+        assert (status, bad["field"]) == (400, next(iter(strictly_wrong)))
     status, _ = await _api(stack, "POST", f"{path}/admission", {}, token="other-team-token")
     assert status == 404
     assert await spool_total(stack, client_id) == before

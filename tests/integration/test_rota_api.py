@@ -1,4 +1,4 @@
-"""The rota HTTP API on PostgreSQL: team-scoped reads, overrides spooled as events, OpenAPI."""
+"""The rota HTTP API on PostgreSQL: team-scoped reads, overrides spooled as events."""
 
 from __future__ import annotations
 
@@ -13,9 +13,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from dispatch.bootstrap import bootstrap
 from dispatch.bus import EventPublisher
-from dispatch.events.codec import decode
-from dispatch.rota import api as rota_api
-from dispatch.rota.openapi import OPENAPI
+from dispatch.events import decode
 from dispatch.settings import Settings
 from dispatch.web.app import make_web_app
 from tests.integration.test_rota_projection import apply, icm_rota
@@ -107,6 +105,10 @@ async def test_override_is_spooled_once_and_projects(
                 "ends_at": "2026-03-11T16:00Z"}, 400, "starts_at"),
         (LEAD, {"layer": "primary", "staff_id": "s2", "starts_at": "2026-03-11T14:00Z",
                 "ends_at": "2026-03-11T16:00Z", "colour": "red"}, 400, "colour"),
+        (LEAD, {"layer": "primary", "staff_id": 2, "starts_at": "2026-03-11T14:00Z",
+                "ends_at": "2026-03-11T16:00Z"}, 400, "staff_id"),
+        (LEAD, {"layer": "primary", "staff_id": "s2", "starts_at": 1773237600,
+                "ends_at": "2026-03-11T16:00Z"}, 400, "starts_at"),
     ],
 )  # fmt: skip
 async def test_refused_overrides_change_nothing(
@@ -117,42 +119,9 @@ async def test_refused_overrides_change_nothing(
     status: int,
     field: str | None,
 ) -> None:
-    """A wrong role, a stranger, a reversed or naive span, an unknown field: nothing spooled."""
+    """A wrong role, a stranger, a reversed or naive span, an unknown field, a number for a
+    name or a time: refused as JSON naming the field, nothing spooled."""
     response = await client.post("/api/rota/overrides", json=body, headers=headers)
     assert response.status == status
-    if field is not None:
-        assert (await response.json())["field"] == field
+    assert (await response.json()).get("field") == field
     assert await pg_pool.fetchval("SELECT count(*) FROM ingress_spool") == 0
-
-
-def _refs(node: Any) -> list[str]:
-    if isinstance(node, dict):
-        return [v for k, v in node.items() if k == "$ref"] + [
-            r for v in node.values() for r in _refs(v)
-        ]
-    if isinstance(node, list):
-        return [r for v in node for r in _refs(v)]
-    return []
-
-
-async def test_openapi_document_is_served_and_valid(client: TestClient) -> None:  # type: ignore[type-arg]
-    """The served OpenAPI document is valid and describes every rota route."""
-    served = await (await client.get("/api/openapi.json")).json()
-    assert served == OPENAPI
-    try:
-        from openapi_spec_validator import validate  # type: ignore[import-not-found]
-    except ImportError:
-        assert served["openapi"].startswith("3.1")
-        for ref in _refs(served):
-            node: Any = served
-            for part in ref.removeprefix("#/").split("/"):
-                node = node[part]
-        for methods in served["paths"].values():
-            for op in methods.values():
-                assert op["responses"] and op["operationId"] and op["summary"]
-    else:
-        validate(served)
-    for route in rota_api.routes:
-        path = route.path  # type: ignore[attr-defined]
-        if path != "/api/openapi.json":
-            assert route.method.lower() in served["paths"][path]  # type: ignore[attr-defined]

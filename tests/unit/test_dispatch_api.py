@@ -2,80 +2,67 @@
 
 from __future__ import annotations
 
-import json
-import re
-import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
-from dispatch.crisis.decide import DispatchView, ReplyRefused
-from dispatch.events import Envelope
-from dispatch.ingress.spool import IngressSpool
+from dispatch.replies.desk import Decision
 from dispatch.settings import Settings
-from dispatch.web.app import make_web_app
-from dispatch.web.context import WebContext
-from dispatch.web.dispatch_api import Action, BadInput, decide, parse_action, request_id
-from projections.models import Dispatch, StaffMember
-from projections.queries import ReadModels
-
-NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
-DISPATCH_ID = uuid.UUID("00000000-0000-0000-0000-00000000d15a")
-CORRELATION = uuid.UUID("00000000-0000-0000-0000-00000000c0de")
-VIEW = DispatchView(dispatch_id=DISPATCH_ID, short_code="K7M2Q", status="open",
-                    acknowledged_by=None)  # fmt: skip
-ROW = Dispatch(
-    dispatch_id=DISPATCH_ID, short_code="K7M2Q", team_id="t-1", client_id="c-1",
-    caller_kind="client", reason="crisis_call", risk_level="crisis", assigned_staff_id="s-1",
-    status="open", opened_at=NOW, acknowledged_at=None, acknowledged_by=None,
-    resolved_at=None, resolved_by=None, outcome=None, correlation_id=CORRELATION,
-)  # fmt: skip
-TOKENS = "t1-nurse:t-1:nurse:s-1,t1-other:t-1:nurse:s-2,t1-read:t-1:team_lead,t2:t-2:nurse:s-9"
+from dispatch.web.dispatch_api import Action, ResolveBody, parse_action, request_id
+from dispatch.web.http import ApiError
+from dispatch.web.schema import NoInput, parse_json
+from tests.unit.api_fakes import DISPATCH_ID, auth, fake_api
 
 
 # --- pure parts ----------------------------------------------------------------------------
 def test_resolve_needs_an_outcome() -> None:
     """resolve without an outcome, with an empty one or a non-string one names `outcome`."""
-    for body in (b"", b"{}", b'{"outcome": "   "}', b'{"outcome": 3}'):
-        with pytest.raises(BadInput) as err:
-            parse_action("resolve", "K7M2Q", body)
-        assert err.value.field == "outcome"
+    for body in (b"", b"{}", b'{"outcome": "   "}', b'{"outcome": 3}', b'{"outcome": null}'):
+        with pytest.raises(ApiError) as err:
+            parse_json(ResolveBody, body)
+        assert (err.value.status, err.value.field) == (400, "outcome")
 
 
 def test_outcome_is_normalised_and_bounded() -> None:
     """Whitespace in an outcome is collapsed; more than 200 characters is refused."""
-    action = parse_action("resolve", "k7m2q", b'{"outcome": " visited,\\n  safe "}')
-    assert action == Action(verb="resolve", code="K7M2Q", outcome="visited, safe")
-    with pytest.raises(BadInput, match="outcome"):
-        parse_action("resolve", "K7M2Q", b'{"outcome": "' + b"x" * 201 + b'"}')
+    body = parse_json(ResolveBody, b'{"outcome": " visited,\\n  safe "}')
+    assert parse_action("resolve", "k7m2q", body.outcome) == Action(
+        verb="resolve", code="K7M2Q", outcome="visited, safe"
+    )
+    with pytest.raises(ApiError, match="outcome"):
+        parse_json(ResolveBody, b'{"outcome": "' + b"x" * 201 + b'"}')
 
 
 @pytest.mark.parametrize(
-    ("verb", "code", "body", "field"),
+    ("model", "body", "field"),
     [
-        ("ack", "K7M2", b"", "code"),
-        ("ack", "K7M2Q!", b"", "code"),
-        ("ack", "K7M2Q", b"not json", "body"),
-        ("ack", "K7M2Q", b"[1]", "body"),
-        ("ack", "K7M2Q", b'{"outcome": "x"}', "outcome"),
-        ("esc", "K7M2Q", b'{"staff_id": "s-2"}', "staff_id"),
-        ("resolve", "K7M2Q", b'{"outcome": "ok", "extra": 1}', "extra"),
+        (NoInput, b"not json", "body"),
+        (NoInput, b"[1]", "body"),
+        (NoInput, b'{"outcome": "x"}', "outcome"),
+        (NoInput, b'{"staff_id": "s-2"}', "staff_id"),
+        (ResolveBody, b'{"outcome": "ok", "extra": 1}', "extra"),
     ],
 )
-def test_bad_input_names_the_field(verb: Any, code: str, body: bytes, field: str) -> None:
-    """Every malformed request is refused naming the offending field."""
-    with pytest.raises(BadInput) as err:
-        parse_action(verb, code, body)
-    assert err.value.field == field
+def test_bad_body_names_the_field(model: Any, body: bytes, field: str) -> None:
+    """Every malformed body is refused (400) naming the offending field."""
+    with pytest.raises(ApiError) as err:
+        parse_json(model, body)
+    assert (err.value.status, err.value.field) == (400, field)
+
+
+@pytest.mark.parametrize("code", ["K7M2", "K7M2Q!", "K7M2QQ"])
+def test_bad_code_names_the_code(code: str) -> None:
+    """A path code that cannot be a dispatch code is refused naming `code`."""
+    with pytest.raises(ApiError) as err:
+        parse_action("ack", code)
+    assert (err.value.status, err.value.field) == (400, "code")
 
 
 def test_codes_are_read_as_typed_on_a_phone() -> None:
     """Lower case and look-alike letters are normalised like SMS replies (o -> 0)."""
-    assert parse_action("ack", "k7m2o", b"").code == "K7M20"
+    assert parse_action("ack", "k7m2o").code == "K7M20"
 
 
 def test_request_id_is_stable_and_scoped() -> None:
@@ -91,97 +78,40 @@ def test_request_id_is_stable_and_scoped() -> None:
     assert keyed != one
     other_code = Action(verb="ack", code="ABCDE")
     assert keyed != request_id(token="a", action=other_code, body=b"", idempotency_key="k-1")
-    with pytest.raises(BadInput, match="Idempotency-Key"):
+    with pytest.raises(ApiError, match="Idempotency-Key"):
         request_id(token="a", action=ack, body=b"", idempotency_key=" ")
 
 
-def test_decisions_match_the_sms_replies() -> None:
-    """ack, esc and resolve yield the same events as ACK, ESC and DONE, marked via=api."""
-    kw: dict[str, Any] = {"staff_id": "s-1", "reply_id": "api:1", "now": NOW,
-                          "correlation_id": CORRELATION}  # fmt: skip
-    assert [e.type for e in decide(VIEW, Action("ack", "K7M2Q"), **kw)] == ["DispatchAcknowledged"]
-    assert [e.type for e in decide(VIEW, Action("esc", "K7M2Q"), **kw)] == ["EscalationRequested"]
-    done = decide(VIEW, Action("resolve", "K7M2Q", "safe"), **kw)
-    assert [e.type for e in done] == ["DispatchAcknowledged", "DispatchResolved"]
-    assert all(getattr(e.payload, "via", None) == "api" for e in done)
-    assert decide(VIEW, Action("ack", "K7M2Q"), **kw)[0].event_id == done[0].event_id
-
-
-def test_refusals_match_the_sms_replies() -> None:
-    """Taken by a colleague, closed, or nothing to pass on: ReplyRefused with the reason."""
-    kw: dict[str, Any] = {"staff_id": "s-1", "reply_id": "api:1", "now": NOW,
-                          "correlation_id": CORRELATION}  # fmt: skip
-    taken = replace(VIEW, status="acknowledged", acknowledged_by="s-2")
-    closed = replace(VIEW, status="resolved", acknowledged_by="s-2")
-    with pytest.raises(ReplyRefused, match="taken by a colleague"):
-        decide(taken, Action("ack", "K7M2Q"), **kw)
-    with pytest.raises(ReplyRefused, match="nothing to pass on"):
-        decide(taken, Action("esc", "K7M2Q"), **kw)
-    with pytest.raises(ReplyRefused, match="already closed"):
-        decide(closed, Action("resolve", "K7M2Q", "ok"), **kw)
-
-
 # --- handlers over fakes -------------------------------------------------------------------
-class FakeReadModels:
-    def __init__(self) -> None:
-        self.row = ROW
-
-    async def staff(self, staff_id: str) -> StaffMember | None:
-        team = {"s-1": "t-1", "s-2": "t-1", "s-9": "t-2"}.get(staff_id)
-        if team is None:
-            return None
-        return StaffMember(staff_id, team, staff_id, "nurse", "female", "+15550000001", ("en",))
-
-    async def dispatch_by_code(self, code: str, *, team_id: str | None = None) -> Dispatch | None:
-        ok = code == self.row.short_code and team_id in (None, self.row.team_id)
-        return self.row if ok else None
-
-
-class FakeSpool:
-    def __init__(self) -> None:
-        self.events: dict[uuid.UUID, Envelope] = {}
-
-    async def record(self, events: Sequence[Envelope]) -> bool:
-        fresh = events[0].event_id not in self.events
-        self.events.update({e.event_id: e for e in events})
-        return fresh
-
-
-class FixedClock:
-    def now(self) -> datetime:
-        return NOW
-
-
 @pytest.fixture
-async def api() -> AsyncIterator[tuple[TestClient[Any, Any], FakeReadModels, FakeSpool]]:
-    rm, spool = FakeReadModels(), FakeSpool()
-    context = WebContext(
-        settings=Settings(api_tokens=TOKENS),
-        read_models=cast(ReadModels, rm),
-        spool=cast(IngressSpool, spool),
-        clock=FixedClock(),
-        public_base_url="http://test",
-    )
-    app = make_web_app(context)
-    app.on_startup.clear()
-    app.on_cleanup.clear()
-    async with TestClient(TestServer(app)) as client:
-        yield client, rm, spool
+async def api() -> AsyncIterator[Any]:
+    async with fake_api() as parts:
+        yield parts
 
 
-def _auth(token: str, **extra: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}", **extra}
-
-
-async def test_ack_records_one_event_once(api: Any) -> None:
-    """POST ack spools DispatchAcknowledged by the token's staff member; a retry adds nothing."""
+async def test_ack_records_one_reply_once(api: Any) -> None:
+    """POST ack spools one StaffReplyReceived by the token's staff member for the dispatch's
+    agent to decide; a retry adds nothing; undecided within the wait, it is "pending"."""
     client, _, spool = api
-    first = await client.post("/api/dispatches/k7m2q/ack", headers=_auth("t1-nurse"))
-    assert first.status == 202 and (await first.json())["duplicate"] is False
-    again = await client.post("/api/dispatches/K7M2Q/ack", headers=_auth("t1-nurse"))
+    first = await client.post("/api/dispatches/k7m2q/ack", headers=auth("t1-nurse"))
+    body = await first.json()
+    assert first.status == 202 and body["duplicate"] is False and body["decision"] == "pending"
+    again = await client.post("/api/dispatches/K7M2Q/ack", headers=auth("t1-nurse"))
     assert again.status == 202 and (await again.json())["duplicate"] is True
     [event] = spool.events.values()
-    assert event.type == "DispatchAcknowledged" and event.payload.staff_id == "s-1"
+    assert event.type == "StaffReplyReceived" and event.key == str(DISPATCH_ID)
+    p = event.payload
+    assert (p.staff_id, p.staff_team_id, p.verb, p.channel) == ("s-1", "t-1", "ack", "api")
+
+
+async def test_an_accepted_action_says_so(api: Any) -> None:
+    """The agent accepted the reply within the wait: 202 with decision "accepted"."""
+    client, fakes, _ = api
+    fakes.decision = Decision(
+        accepted=True, reason="", holder="s-1", dispatch_status="acknowledged"
+    )
+    resp = await client.post("/api/dispatches/K7M2Q/ack", headers=auth("t1-nurse"))
+    assert resp.status == 202 and (await resp.json())["decision"] == "accepted"
 
 
 async def test_idempotency_key_dedups_resolves(api: Any) -> None:
@@ -191,53 +121,65 @@ async def test_idempotency_key_dedups_resolves(api: Any) -> None:
         resp = await client.post(
             "/api/dispatches/K7M2Q/resolve",
             json={"outcome": "visited, safe"},
-            headers=_auth("t1-nurse", **{"Idempotency-Key": "req-1"}),
+            headers=auth("t1-nurse", **{"Idempotency-Key": "req-1"}),
         )
         assert resp.status == 202
-    assert sorted(e.type for e in spool.events.values()) == [
-        "DispatchAcknowledged",
-        "DispatchResolved",
-    ]
+    [event] = spool.events.values()
+    assert event.payload.verb == "resolve" and event.payload.outcome == "visited, safe"
 
 
 async def test_token_without_staff_may_not_act(api: Any) -> None:
     """A token naming no staff member gets 403 with the reason and nothing is spooled."""
     client, _, spool = api
-    resp = await client.post("/api/dispatches/K7M2Q/ack", headers=_auth("t1-read"))
-    assert resp.status == 403 and "names no staff member" in (resp.reason or "")
+    resp = await client.post("/api/dispatches/K7M2Q/ack", headers=auth("t1-read"))
+    assert resp.status == 403 and "names no staff member" in (await resp.json())["error"]
     assert not spool.events
 
 
 async def test_other_teams_dispatch_is_not_found(api: Any) -> None:
     """Another team's token gets 404 for the dispatch and nothing is spooled."""
     client, _, spool = api
-    resp = await client.post("/api/dispatches/K7M2Q/esc", headers=_auth("t2"))
-    assert resp.status == 404 and not spool.events
-
-
-async def test_taken_dispatch_is_a_conflict(api: Any) -> None:
-    """ack of a dispatch a colleague has taken: 409 with the reason, nothing spooled."""
-    client, rm, spool = api
-    rm.row = replace(ROW, status="acknowledged", acknowledged_by="s-2")
-    resp = await client.post("/api/dispatches/K7M2Q/ack", headers=_auth("t1-nurse"))
-    assert resp.status == 409 and "taken by a colleague" in (await resp.json())["error"]
+    resp = await client.post("/api/dispatches/K7M2Q/esc", headers=auth("t2"))
+    assert resp.status == 404 and (await resp.json())["field"] == "code"
     assert not spool.events
+
+
+async def test_a_refused_action_is_a_conflict_with_the_reason(api: Any) -> None:
+    """The agent refused the reply (a colleague has the dispatch): 409 with its reason."""
+    client, fakes, _ = api
+    reason = "K7M2Q is already taken by a colleague."
+    fakes.decision = Decision(
+        accepted=False, reason=reason, holder="s-2", dispatch_status="acknowledged"
+    )
+    resp = await client.post("/api/dispatches/K7M2Q/ack", headers=auth("t1-nurse"))
+    assert resp.status == 409 and (await resp.json())["error"] == reason
 
 
 async def test_bad_body_is_400_naming_the_field(api: Any) -> None:
     """resolve without an outcome: 400 naming `outcome`, nothing spooled."""
     client, _, spool = api
     resp = await client.post(
-        "/api/dispatches/K7M2Q/resolve", json={"result": "x"}, headers=_auth("t1-nurse")
+        "/api/dispatches/K7M2Q/resolve", json={"result": "x"}, headers=auth("t1-nurse")
     )
     assert resp.status == 400 and (await resp.json())["field"] == "result"
     assert not spool.events
 
 
-async def test_missing_token_is_401(api: Any) -> None:
-    """No bearer token: 401."""
+async def test_missing_or_unknown_token_is_401_json(api: Any) -> None:
+    """No bearer token or an unknown one: 401 as JSON naming the Authorization header."""
+    client, _, spool = api
+    for headers in ({}, auth("nobody")):
+        resp = await client.post("/api/dispatches/K7M2Q/ack", headers=headers)
+        assert resp.status == 401
+        assert (await resp.json())["field"] == "Authorization"
+    assert not spool.events
+
+
+async def test_strict_body_is_checked_after_the_token(api: Any) -> None:
+    """An unauthenticated request with a bad body is 401, not 400: who asks comes first."""
     client, _, _ = api
-    assert (await client.post("/api/dispatches/K7M2Q/ack")).status == 401
+    resp = await client.post("/api/dispatches/K7M2Q/resolve", json={"outcome": 3})
+    assert resp.status == 401
 
 
 def test_token_table_is_backwards_compatible() -> None:
@@ -246,21 +188,3 @@ def test_token_table_is_backwards_compatible() -> None:
     assert table == {"a": ("t", "nurse", None), "b": ("t", "nurse", "s-1")}
     with pytest.raises(ValueError, match="token:team_id:role"):
         Settings(api_tokens="a:t").api_token_table()
-
-
-def test_openapi_describes_every_dispatch_route() -> None:
-    """Every /api/dispatches route (read and act) is in the OpenAPI document, refs resolve."""
-    from dispatch.rota.openapi import OPENAPI
-    from dispatch.web import api as read_api
-    from dispatch.web import dispatch_api
-
-    for route in [*read_api.routes, *dispatch_api.routes]:
-        path = route.path  # type: ignore[attr-defined]
-        if path.startswith("/api/dispatches"):
-            op = OPENAPI["paths"][path][route.method.lower()]  # type: ignore[attr-defined]
-            assert op["operationId"] and op["summary"] and op["responses"]
-    text = json.dumps(OPENAPI)
-    for ref in re.findall(r'"\$ref": "#/([^"]+)"', text):
-        node: Any = OPENAPI
-        for part in ref.split("/"):
-            node = node[part]
