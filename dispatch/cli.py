@@ -11,9 +11,9 @@ from pathlib import Path
 
 import click
 
+from dispatch.commands import risk as risk_cli
+from dispatch.commands import rota as rota_cli
 from dispatch.logs import configure_logging
-from dispatch.risk import cli as risk_cli
-from dispatch.rota import cli as rota_cli
 from dispatch.settings import Settings
 
 

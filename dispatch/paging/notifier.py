@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Protocol, cast, get_args
+from typing import Protocol, cast, get_args
 from urllib.parse import urlencode
 from uuid import UUID
 
@@ -32,9 +32,6 @@ from dispatch.paging.ledger import LedgerEntry, PageLedger
 from dispatch.paging.telephony import ProviderReceipt, Telephony, TelephonyError
 from dispatch.vocabulary import RiskLevel
 
-if TYPE_CHECKING:
-    from projections.models import Dispatch
-
 log = structlog.get_logger(__name__)
 ACTOR = "notifier"
 GATHER_PATH = "/twilio/voice/page"
@@ -47,6 +44,20 @@ class RetryPolicy:
     attempts: int = 4
     first_wait_s: float = 0.5
     max_wait_s: float = 8.0
+
+
+class Dispatch(Protocol):
+    """What the notifier reads of a dispatch before paging: is it still open, its code and
+    its risk level (a voice page says both)."""
+
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def short_code(self) -> str: ...
+
+    @property
+    def risk_level(self) -> str: ...
 
 
 class DispatchLookup(Protocol):

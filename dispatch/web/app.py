@@ -5,9 +5,17 @@ from __future__ import annotations
 from aiohttp import web
 
 from dispatch.bootstrap import Services
-from dispatch.risk import api as risk_api
-from dispatch.rota import api as rota_api
-from dispatch.web import api, calls, dispatch_api, status, texts, voice_hooks, voicemail
+from dispatch.web import (
+    api,
+    calls,
+    dispatch_api,
+    risk_api,
+    rota_api,
+    status,
+    texts,
+    voice_hooks,
+    voicemail,
+)
 from dispatch.web.context import CONTEXT
 from dispatch.web.http import api_errors
 from dispatch.web.openapi import mount_api

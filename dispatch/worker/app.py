@@ -11,17 +11,17 @@ import faust
 import structlog
 
 from dispatch.clock import Clock, SystemClock
-from dispatch.escalation.agent import register_escalation
 from dispatch.events import Envelope
-from dispatch.paging.agent import register_failover
 from dispatch.paging.telephony import Telephony
-from dispatch.risk.agent import register_risk_agent
 from dispatch.settings import Settings
 from dispatch.stack.faust_settings import faust_app_kwargs
 from dispatch.topics import CLIENT_EVENTS, DISPATCH_EVENTS, PAGE_EVENTS, topic_for_event
-from dispatch.worker.agents import register_agents
 from dispatch.worker.codec import CODEC_NAME, register_codec
+from dispatch.worker.dispatch_agents import register_agents
+from dispatch.worker.escalation_agent import register_escalation
+from dispatch.worker.failover_agent import register_failover
 from dispatch.worker.resources import WorkerServices
+from dispatch.worker.risk_agent import register_risk_agent
 from dispatch.worker.timers import Timers
 
 log = structlog.get_logger(__name__)

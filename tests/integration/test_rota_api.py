@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from dispatch.bootstrap import bootstrap
 from dispatch.bus import EventPublisher
-from dispatch.events import decode
+from dispatch.events.codec import decode
 from dispatch.settings import Settings
 from dispatch.web.app import make_web_app
 from tests.integration.test_rota_projection import apply, icm_rota
