@@ -89,7 +89,8 @@ def up(port: int | None, seed: bool, worker: bool) -> None:
                 await seed_demo(stack, stack.clock.now())
             s = stack.settings
             click.echo(f"Webhooks: {s.public_base_url}/twilio/voice and /twilio/sms")
-            click.echo(f"API:      {s.public_base_url}/api/dispatches (Bearer token)")
+            click.echo(f"API:      {s.public_base_url}/api/dispatches (Bearer token, API_TOKENS)")
+            click.echo(f"API docs: {s.public_base_url}/api/docs")
             click.echo(f"Twilio:   {s.twilio_api_base_url}")
             click.echo(f"Kafka:    {s.kafka_bootstrap_servers}   Postgres: {s.database_url}")
             click.echo("Press Ctrl-C to stop.")

@@ -12,7 +12,10 @@ from dispatch.crisis.events import DispatchAcknowledged, DispatchOpened, Dispatc
 from dispatch.escalation.events import DispatchEscalated, EscalationPlanFrozen
 from dispatch.escalation.policy import EXHAUSTED_STEP, EscalationPolicy, EscalationStep
 from dispatch.events import Envelope
+from dispatch.replies.events import StaffReplyDecided
 from dispatch.vocabulary import CallerKind, RiskLevel
+
+REPLY_MEMORY = 64
 
 
 class EscalationState(BaseModel):
@@ -37,6 +40,12 @@ class EscalationState(BaseModel):
     step: int = 0
     exhausted: bool = False
     deadline_at: AwareDatetime | None = None
+    # The replies already decided (the last REPLY_MEMORY): a reply delivered again is
+    # answered with its first decision, never re-decided against a later state.
+    replies: tuple[StaffReplyDecided, ...] = ()
+
+    def decision_of(self, reply_event_id: uuid.UUID) -> StaffReplyDecided | None:
+        return next((d for d in self.replies if d.reply_event_id == reply_event_id), None)
 
     @property
     def waiting(self) -> bool:
@@ -83,6 +92,8 @@ def evolve(state: EscalationState | None, event: Envelope) -> EscalationState | 
         return state.model_copy(
             update={"status": "resolved", "resolved_by": p.staff_id, "outcome": p.outcome}
         )
+    if isinstance(p, StaffReplyDecided) and state.decision_of(p.reply_event_id) is None:
+        return state.model_copy(update={"replies": (*state.replies, p)[-REPLY_MEMORY:]})
     if isinstance(p, DispatchEscalated) and p.sequence > state.sequence:
         return state.model_copy(
             update={

@@ -79,6 +79,9 @@ def decide_reply(
     r = reply.payload
     if not isinstance(r, StaffReplyReceived):
         raise TypeError(f"decide_reply needs a StaffReplyReceived, got {reply.type}")
+    earlier = state.decision_of(reply.event_id) if state is not None else None
+    if earlier is not None:  # delivered again: the same answer, nothing changes twice
+        return [_decided(earlier, reply, state, now)]
     status: DispatchStatus = "unknown"
     changes: list[Envelope] = []
     accepted, reason, holder = False, f"No open dispatch has code {r.short_code}.", None
@@ -93,30 +96,43 @@ def decide_reply(
             after = evolve(after, event)
         assert after is not None
         status, holder = after.status, after.acknowledged_by
-    decided = new_event(
-        StaffReplyDecided(
-            dispatch_id=r.dispatch_id,
-            short_code=r.short_code,
-            reply_event_id=reply.event_id,
-            channel=r.channel,
-            verb=r.verb,
-            staff_id=r.staff_id,
-            accepted=accepted,
-            reason=reason,
-            outcome=r.outcome,
-            holder=holder,
-            dispatch_status=status,
-            reply_to=r.reply_to,
-        ),
+    decided = StaffReplyDecided(
+        dispatch_id=r.dispatch_id,
+        short_code=r.short_code,
+        reply_event_id=reply.event_id,
+        channel=r.channel,
+        verb=r.verb,
+        staff_id=r.staff_id,
+        accepted=accepted,
+        reason=reason,
+        outcome=r.outcome,
+        holder=holder,
+        dispatch_status=status,
+        reply_to=r.reply_to,
+    )
+    return [*changes, _decided(decided, reply, state, now, after=changes[-1] if changes else None)]
+
+
+def _decided(
+    decided: StaffReplyDecided,
+    reply: Envelope,
+    state: EscalationState | None,
+    now: datetime,
+    *,
+    after: Envelope | None = None,
+) -> Envelope:
+    """The decision as an event: its id derives from the reply's, so it is one event however
+    often the reply is delivered."""
+    return new_event(
+        decided,
         key=reply.key,
         event_id=derived_id(reply.event_id, "decided"),
         occurred_at=reply.occurred_at,
         recorded_at=now,
         actor=ACTOR,
-        cause=changes[-1] if changes else reply,
+        cause=after or reply,
         correlation_id=state.correlation_id if state is not None else None,
     )
-    return [*changes, decided]
 
 
 def _chained(reply: Envelope, changes: list[Envelope]) -> list[Envelope]:

@@ -73,11 +73,30 @@ async def on_duty_primary(stack: Stack) -> StaffMember:
 async def reply_by_sms(stack: Stack, phones: Any, phone: str, text: str) -> str:
     """A staff member texts a reply to the paging number; returns the confirmation SMS the
     worker sends back once the dispatch's agent has decided it (the webhook answers empty)."""
+    code = text.split()[1].upper()
     after = last_index(stack)
     status, twiml = await phones.send_sms(phone, stack.settings.twilio_from_number, text)
     assert status == 200 and "<Message>" not in twiml, twiml
     while True:
         sms = await phones.wait_for_sms(phone, after=after, timeout=20)
-        if not sms["body"].startswith("ACT "):  # a page to the same phone is not the answer
-            return str(sms["body"])
+        body = str(sms["body"])
+        # Not a page to the same phone, nor the late answer to an earlier reply.
+        if not body.startswith("ACT ") and code in body:
+            return body
+        after = sms["index"]
+
+
+async def next_page(
+    phones: Any,
+    phone: str,
+    *,
+    after: int,
+    timeout: float = 20.0,  # noqa: ASYNC109 - the sandbox's long-poll, not a local wait
+) -> dict[str, Any]:
+    """The first page ("ACT ...") to `phone` after message index `after`: the confirmation
+    of an earlier staff reply, which the worker texts whenever it is decided, is skipped."""
+    while True:
+        sms: dict[str, Any] = await phones.wait_for_sms(phone, after=after, timeout=timeout)
+        if str(sms["body"]).startswith("ACT "):
+            return sms
         after = sms["index"]

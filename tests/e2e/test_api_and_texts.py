@@ -7,7 +7,7 @@ import aiohttp
 from dispatch.demo.seed import CARERS, TEAM_ID
 from dispatch.stack.runtime import Stack
 from integrations.twilio.sandbox import SandboxPhones
-from tests.e2e.helpers import code_of, last_index, on_duty_primary, until
+from tests.e2e.helpers import code_of, last_index, next_page, on_duty_primary, until
 
 
 async def test_carer_text_to_crisis_line_pages_on_duty_worker(
@@ -21,7 +21,7 @@ async def test_carer_text_to_crisis_line_pages_on_duty_worker(
         carer_phone, stack.settings.crisis_line_number, "He has not slept for three days"
     )
     assert status == 200 and "reached the crisis team" in reply
-    sms = await phones.wait_for_sms(primary.phone, after=after, timeout=20)
+    sms = await next_page(phones, primary.phone, after=after, timeout=20)
     assert "crisis text (carer)" in sms["body"]
     assert "slept" not in sms["body"]
     row = await until(
@@ -46,7 +46,7 @@ async def test_api_is_authenticated_and_team_scoped(stack: Stack, phones: Sandbo
     primary = await on_duty_primary(stack)
     after = last_index(stack)
     await phones.place_call("+15557770002", stack.settings.crisis_line_number)
-    code = code_of((await phones.wait_for_sms(primary.phone, after=after, timeout=20))["body"])
+    code = code_of((await next_page(phones, primary.phone, after=after, timeout=20))["body"])
     await until(lambda: stack.read_models.dispatch_by_code(code), what="dispatch row")
 
     assert (await _get(stack, "/api/dispatches", None)) == (

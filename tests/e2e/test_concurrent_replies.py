@@ -11,7 +11,7 @@ import pytest
 from dispatch.stack.runtime import Stack
 from integrations.twilio.sandbox import SandboxPhones
 from tests.e2e import south_team as south
-from tests.e2e.helpers import archive_types, code_of, last_index, reply_by_sms, until
+from tests.e2e.helpers import archive_types, code_of, last_index, next_page, reply_by_sms, until
 from tests.e2e.team_seed import TeamSeed
 from tests.e2e.test_preferences import settle_team
 
@@ -47,7 +47,7 @@ async def _paged_code(stack: Stack, phones: SandboxPhones, client: str) -> str:
     after = last_index(stack)
     status, _ = await phones.place_call(CLIENTS[client], LINE)
     assert status == 200
-    page = await phones.wait_for_sms(STAFF[PRIMARY], after=after, timeout=20)
+    page = await next_page(phones, STAFF[PRIMARY], after=after, timeout=20)
     assert page["body"].startswith("ACT CRISIS")
     return code_of(page["body"])
 

@@ -15,6 +15,7 @@ from tests.e2e.helpers import (
     archive_types,
     code_of,
     last_index,
+    next_page,
     on_duty_primary,
     reply_by_sms,
     sms_count,
@@ -57,7 +58,7 @@ async def test_crisis_call_pages_on_duty_worker_who_acks_and_resolves(
     assert "<Dial" in twiml and f"<Number>{primary.phone}</Number>" in twiml
     assert "crisis line" in twiml
 
-    sms = await phones.wait_for_sms(primary.phone, after=after, timeout=20)
+    sms = await next_page(phones, primary.phone, after=after, timeout=20)
     code = code_of(sms["body"])
     assert sms["body"].startswith(f"ACT CRISIS {code}:")
     assert f"ACK {code}" in sms["body"]
@@ -126,7 +127,7 @@ async def test_unknown_caller_is_still_dispatched(stack: Stack, phones: SandboxP
     after = last_index(stack)
     status, twiml = await phones.place_call("+15557770001", stack.settings.crisis_line_number)
     assert status == 200 and primary.phone in twiml
-    sms = await phones.wait_for_sms(primary.phone, after=after, timeout=20)
+    sms = await next_page(phones, primary.phone, after=after, timeout=20)
     assert "unknown caller" in sms["body"]
     row = await until(
         lambda: stack.read_models.dispatch_by_code(code_of(sms["body"])), what="dispatch row"
@@ -144,13 +145,13 @@ async def test_twilio_retry_of_same_call_pages_once(stack: Stack, phones: Sandbo
             CLIENT_PHONES["c-01"], stack.settings.crisis_line_number, call_sid=call_sid
         )
         assert status == 200 and primary.phone in twiml
-    sms = await phones.wait_for_sms(primary.phone, after=after, timeout=20)
+    sms = await next_page(phones, primary.phone, after=after, timeout=20)
     code = code_of(sms["body"])
     # A sentinel call after the retry: with one partition, its page arriving means the
     # retried call (had it been published) would have been processed before it.
     sentinel_after = last_index(stack)
     await phones.place_call(CLIENT_PHONES["c-04"], stack.settings.crisis_line_number)
-    await phones.wait_for_sms(primary.phone, after=sentinel_after, timeout=20)
+    await next_page(phones, primary.phone, after=sentinel_after, timeout=20)
     assert await sms_count(stack, primary.phone, f" {code}:") == 1
     row = await stack.read_models.dispatch_by_code(code)
     assert row is not None
@@ -164,7 +165,7 @@ async def test_reply_from_unknown_number_changes_nothing(
     primary = await on_duty_primary(stack)
     after = last_index(stack)
     await phones.place_call(CLIENT_PHONES["c-03"], stack.settings.crisis_line_number)
-    code = code_of((await phones.wait_for_sms(primary.phone, after=after, timeout=20))["body"])
+    code = code_of((await next_page(phones, primary.phone, after=after, timeout=20))["body"])
     row = await until(lambda: _status_is(stack, code, "open"), what="dispatch projected")
     await until(lambda: _page_delivered(stack, row.dispatch_id), what="delivery report")
     spooled = await spool_total(stack, key=str(row.dispatch_id))

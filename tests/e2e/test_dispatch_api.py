@@ -16,7 +16,7 @@ from dispatch.web.app import make_web_app
 from integrations.twilio.sandbox import SandboxPhones
 from projections.models import Dispatch
 from tests.e2e import south_team as south
-from tests.e2e.helpers import archive_types, code_of, last_index, spool_total, until
+from tests.e2e.helpers import archive_types, code_of, last_index, next_page, spool_total, until
 from tests.e2e.team_seed import TeamSeed
 from tests.e2e.test_preferences import settle_team
 
@@ -72,7 +72,7 @@ async def _open(stack: Stack, phones: SandboxPhones, client: str) -> str:
     status, _ = await phones.place_call(CLIENTS[client], LINE)
     assert status == 200
     while True:
-        sms = await phones.wait_for_sms(PHONES[PRIMARY], after=after, timeout=20)
+        sms = await next_page(phones, PHONES[PRIMARY], after=after, timeout=20)
         if sms["body"].startswith("ACT CRISIS"):
             break
         after = sms["index"]
@@ -136,7 +136,7 @@ async def test_esc_pages_the_next_step(
     status, _ = await _post(api, f"/api/dispatches/{code}/esc", "api-primary")
     assert status == 202
     while True:
-        sms = await phones.wait_for_sms(PHONES[BACKUP], after=after, timeout=20)
+        sms = await next_page(phones, PHONES[BACKUP], after=after, timeout=20)
         if code in sms["body"]:
             break
         after = sms["index"]

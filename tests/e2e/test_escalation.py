@@ -7,7 +7,7 @@ from typing import Any
 from dispatch.stack.runtime import Stack
 from integrations.twilio.sandbox import SandboxPhones
 from tests.e2e import south_team as south
-from tests.e2e.helpers import archive_types, code_of, last_index, reply_by_sms, until
+from tests.e2e.helpers import archive_types, code_of, last_index, next_page, reply_by_sms, until
 
 
 async def _call(stack: Stack, phones: SandboxPhones, client: str) -> str:
@@ -15,7 +15,7 @@ async def _call(stack: Stack, phones: SandboxPhones, client: str) -> str:
     after = last_index(stack)
     status, twiml = await phones.place_call(south.CLIENTS[client], south.LINE)
     assert status == 200 and south.PHONES[south.PRIMARY] in twiml
-    sms = await phones.wait_for_sms(south.PHONES[south.PRIMARY], after=after, timeout=20)
+    sms = await next_page(phones, south.PHONES[south.PRIMARY], after=after, timeout=20)
     return code_of(sms["body"])
 
 
@@ -23,7 +23,7 @@ async def test_no_ack_pages_backup_who_acknowledges(stack: Stack, phones: Sandbo
     """No ACK from the primary within 2 s: the backup is paged, and their ACK takes it."""
     after = last_index(stack)
     code = await _call(stack, phones, "c-s1")
-    page = await phones.wait_for_sms(south.PHONES[south.BACKUP], after=after, timeout=20)
+    page = await next_page(phones, south.PHONES[south.BACKUP], after=after, timeout=20)
     assert code_of(page["body"]) == code
     reply = await reply_by_sms(stack, phones, south.PHONES[south.BACKUP], f"ACK {code}")
     assert "is yours" in reply
@@ -40,7 +40,7 @@ async def test_esc_passes_to_next_step_at_once(stack: Stack, phones: SandboxPhon
     code = await _call(stack, phones, "c-s2")
     reply = await reply_by_sms(stack, phones, south.PHONES[south.PRIMARY], f"ESC {code}")
     assert "passed on" in reply
-    page = await phones.wait_for_sms(south.PHONES[south.BACKUP], after=after, timeout=20)
+    page = await next_page(phones, south.PHONES[south.BACKUP], after=after, timeout=20)
     assert code_of(page["body"]) == code
     row = await stack.read_models.dispatch_by_code(code)
     assert row is not None
@@ -82,7 +82,7 @@ async def _page_with_code(
 ) -> dict[str, Any]:
     """The next SMS to `phone` about dispatch `code` (pages about other dispatches skipped)."""
     while True:
-        sms = await phones.wait_for_sms(phone, after=after, timeout=30)
+        sms = await next_page(phones, phone, after=after, timeout=30)
         if code in sms["body"]:
             return sms
         after = sms["index"]

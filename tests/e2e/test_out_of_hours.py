@@ -11,7 +11,7 @@ from dispatch.events import Envelope, EventPayload, new_event
 from dispatch.rota.events import CoverageSet, StaffRegistered, TeamFormed
 from dispatch.stack.runtime import Stack
 from integrations.twilio.sandbox import SandboxPhones
-from tests.e2e.helpers import code_of, last_index, on_duty_primary, until
+from tests.e2e.helpers import code_of, last_index, next_page, on_duty_primary, reply_by_sms, until
 
 EAST_LINE, WEST_LINE = "+15005550041", "+15005550042"
 EAST_CLIENT, WEST_CLIENT = "+15550700001", "+15550700002"
@@ -77,14 +77,12 @@ async def test_call_outside_hours_goes_to_fallback_team(
     after = last_index(stack)
     status, twiml = await phones.place_call(EAST_CLIENT, EAST_LINE)
     assert status == 200 and f"<Number>{north_primary.phone}</Number>" in twiml
-    sms = await phones.wait_for_sms(north_primary.phone, after=after, timeout=20)
+    sms = await next_page(phones, north_primary.phone, after=after, timeout=20)
     code = code_of(sms["body"])
     row = await until(lambda: stack.read_models.dispatch_by_code(code), what="dispatch row")
     assert row.team_id == "act-north" and row.client_id == "c-e1"
-    status, reply = await phones.send_sms(
-        north_primary.phone, stack.settings.twilio_from_number, f"DONE {code} called back, safe"
-    )
-    assert status == 200 and "closed" in reply
+    reply = await reply_by_sms(stack, phones, north_primary.phone, f"DONE {code} called back, safe")
+    assert reply == f"{code} closed: called back, safe"
 
 
 async def test_call_outside_hours_dials_external_crisis_line(

@@ -12,7 +12,7 @@ from dispatch.clients.events import CarerRegistered
 from dispatch.events import Envelope
 from dispatch.stack.runtime import Stack
 from integrations.twilio.sandbox import SandboxPhones
-from tests.e2e.helpers import code_of, last_index, until
+from tests.e2e.helpers import code_of, last_index, next_page, until
 from tests.e2e.team_seed import TeamSeed
 
 TEAM = "act-pref"
@@ -101,7 +101,7 @@ async def _page(stack: Stack, phones: SandboxPhones, phone: str, *, after: int) 
     """The body of the next crisis page to `phone` after message index `after` (outreach
     texts the risk agent may send about the same client are skipped)."""
     while True:
-        sms = await phones.wait_for_sms(phone, after=after, timeout=20)
+        sms = await next_page(phones, phone, after=after, timeout=20)
         body: str = sms["body"]
         if body.startswith("ACT CRISIS"):
             return body

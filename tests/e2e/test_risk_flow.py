@@ -17,7 +17,7 @@ from dispatch.risk.events import RelapsePlanRecorded, WarningSign
 from dispatch.stack.runtime import Stack
 from integrations.twilio.sandbox import SandboxPhones
 from projections.risk_queries import RiskQueries
-from tests.e2e.helpers import last_index, on_duty_primary, sms_count, spool_total, until
+from tests.e2e.helpers import last_index, next_page, on_duty_primary, sms_count, spool_total, until
 
 TOKEN = "north-lead-token"
 
@@ -93,14 +93,14 @@ async def test_signals_crisis_call_and_visit_move_the_risk_and_show_on_the_board
         )
         assert status == 202, body
     await until(lambda: _level(stack, client_id, "elevated"), what="elevated")
-    sms = await phones.wait_for_sms(primary.phone, after=after, timeout=20)
+    sms = await next_page(phones, primary.phone, after=after, timeout=20)
     assert sms["body"].startswith("ACT OUTREACH") and client_id not in sms["body"]
 
     after = last_index(stack)
     status, _ = await phones.place_call(phone, stack.settings.crisis_line_number)
     assert status == 200
     await until(lambda: _level(stack, client_id, "crisis"), what="crisis")
-    page = await phones.wait_for_sms(primary.phone, after=after, timeout=20)
+    page = await next_page(phones, primary.phone, after=after, timeout=20)
     assert "crisis call (client)" in page["body"]
     dispatches = await until(lambda: _open_dispatches(stack, client_id), what="the call's dispatch")
     assert [d.reason for d in dispatches] == ["crisis_call"]  # one dispatch, not two
@@ -274,7 +274,7 @@ async def test_a_score_rising_to_high_opens_an_urgent_dispatch_and_pages(
     await until(lambda: _level(stack, client_id, "high"), what="high")
     (dispatch,) = await until(lambda: _open_dispatches(stack, client_id), what="risk dispatch")
     assert dispatch.reason == "risk_high" and dispatch.risk_level == "high"
-    first = await phones.wait_for_sms(primary.phone, after=after, timeout=20)
+    first = await next_page(phones, primary.phone, after=after, timeout=20)
     assert first["body"].startswith("ACT OUTREACH")  # the first sign made the client elevated
     page = f"ACT HIGH {dispatch.short_code}: risk rising (client)"
     await until(lambda: sms_count(stack, primary.phone, page), what="urgent page")

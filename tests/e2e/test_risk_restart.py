@@ -7,7 +7,7 @@ from datetime import timedelta
 from dispatch.stack.runtime import Stack
 from integrations.twilio.sandbox import SandboxPhones
 from projections.risk_queries import RiskQueries
-from tests.e2e.helpers import last_index, on_duty_primary, sms_count, until
+from tests.e2e.helpers import last_index, next_page, on_duty_primary, sms_count, until
 from tests.e2e.test_risk_flow import _api, _enrol, _level, _settle
 
 
@@ -24,7 +24,7 @@ async def test_a_killed_worker_resumes_the_risk_table_without_repeating_itself(
         body = {"source": "staff", "sign": sign, "severity": 3}
         assert (await _api(stack, "POST", f"/api/clients/{client_id}/signals", body))[0] == 202
     await until(lambda: _level(stack, client_id, "elevated"), what="elevated")
-    sms = await phones.wait_for_sms(primary.phone, after=after, timeout=20)
+    sms = await next_page(phones, primary.phone, after=after, timeout=20)
     outreach = sms["body"].split(":")[0]
 
     stack.workers[-1].kill()  # commit interval is 60 s here: its offsets were not committed

@@ -8,7 +8,7 @@ from dispatch.demo.seed import CLIENT_PHONES, TEAM_ID
 from dispatch.stack.runtime import Stack
 from integrations.twilio.sandbox import SandboxPhones
 from integrations.twilio.signatures import sign
-from tests.e2e.helpers import code_of, last_index, on_duty_primary, until
+from tests.e2e.helpers import code_of, last_index, next_page, on_duty_primary, until
 
 
 async def _signed_post(stack: Stack, path: str, form: dict[str, str]) -> tuple[int, str]:
@@ -32,7 +32,7 @@ async def test_unanswered_caller_leaves_a_message_on_the_open_dispatch(
         CLIENT_PHONES["c-09"], stack.settings.crisis_line_number, call_sid=call_sid
     )
     assert status == 200
-    code = code_of((await phones.wait_for_sms(primary.phone, after=after, timeout=20))["body"])
+    code = code_of((await next_page(phones, primary.phone, after=after, timeout=20))["body"])
     status, twiml = await _signed_post(
         stack,
         f"/twilio/voice/next?team={TEAM_ID}&step=3",

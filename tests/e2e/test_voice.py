@@ -17,7 +17,7 @@ from dispatch.stack.runtime import Stack
 from integrations.twilio.sandbox import SandboxPhones
 from projections.models import ArchivedEvent, Dispatch
 from tests.e2e import south_team as south
-from tests.e2e.helpers import code_of, last_index, spool_total, until
+from tests.e2e.helpers import code_of, last_index, next_page, spool_total, until
 
 PRIMARY = south.PHONES[south.PRIMARY]
 BACKUP = south.PHONES[south.BACKUP]
@@ -146,7 +146,7 @@ async def test_voice_page_answered_by_a_machine_is_not_an_ack_and_escalates(
         lambda: _has(stack, row, "PageFailed", channel="voice"), what="voice PageFailed"
     )
     assert failed.payload["reason"].startswith("answered-by-machine")
-    page = await phones.wait_for_sms(BACKUP, after=after, timeout=20)
+    page = await next_page(phones, BACKUP, after=after, timeout=20)
     assert code_of(page["body"]) == row.short_code
     current = await stack.read_models.dispatch(row.dispatch_id)
     assert current is not None and current.acknowledged_by is None
@@ -170,7 +170,7 @@ async def test_pressing_2_passes_the_dispatch_on(
         lambda: _has(stack, row, "EscalationRequested", via="voice"), what="EscalationRequested"
     )
     assert requested.payload["staff_id"] == south.PRIMARY
-    page = await phones.wait_for_sms(BACKUP, after=after, timeout=20)
+    page = await next_page(phones, BACKUP, after=after, timeout=20)
     assert code_of(page["body"]) == row.short_code
     await _close(stack, phones, row)
 

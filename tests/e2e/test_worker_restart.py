@@ -5,7 +5,7 @@ from __future__ import annotations
 from dispatch.demo.seed import CLIENT_PHONES
 from dispatch.stack.runtime import Stack
 from integrations.twilio.sandbox import SandboxPhones
-from tests.e2e.helpers import code_of, last_index, on_duty_primary, sms_count
+from tests.e2e.helpers import code_of, last_index, next_page, on_duty_primary, sms_count
 
 
 async def test_call_while_worker_down_is_paged_after_restart(
@@ -20,7 +20,7 @@ async def test_call_while_worker_down_is_paged_after_restart(
     )
     assert status == 200 and primary.phone in twiml
     await stack.start_worker()
-    sms = await phones.wait_for_sms(primary.phone, after=after, timeout=40)
+    sms = await next_page(phones, primary.phone, after=after, timeout=40)
     assert await sms_count(stack, primary.phone, f" {code_of(sms['body'])}:") == 1
 
 
@@ -31,7 +31,7 @@ async def test_worker_killed_after_sending_does_not_page_twice(
     primary = await on_duty_primary(stack)
     after = last_index(stack)
     await phones.place_call(CLIENT_PHONES["c-10"], stack.settings.crisis_line_number)
-    sms = await phones.wait_for_sms(primary.phone, after=after, timeout=20)
+    sms = await next_page(phones, primary.phone, after=after, timeout=20)
     code = code_of(sms["body"])
     stack.workers[-1].kill()  # commit interval is 60 s here: the offsets were not committed
     await stack.start_worker()
@@ -39,7 +39,7 @@ async def test_worker_killed_after_sending_does_not_page_twice(
     # first call was handled before it.
     sentinel_after = last_index(stack)
     await phones.place_call(CLIENT_PHONES["c-06"], stack.settings.crisis_line_number)
-    await phones.wait_for_sms(primary.phone, after=sentinel_after, timeout=40)
+    await next_page(phones, primary.phone, after=sentinel_after, timeout=40)
     assert await sms_count(stack, primary.phone, f" {code}:") == 1
     row = await stack.read_models.dispatch_by_code(code)
     assert row is not None

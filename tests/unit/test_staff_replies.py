@@ -176,3 +176,15 @@ def test_a_reply_to_a_dispatch_the_agent_does_not_know_is_refused_with_the_code(
     out = decide_reply(None, reply(state, "s-1"), now=T0)
     assert [e.type for e in out] == ["StaffReplyDecided"]
     assert decisions(out)[0].reason == f"No open dispatch has code {state.short_code}."
+
+
+def test_a_reply_delivered_again_later_gets_its_first_answer() -> None:
+    """An ACK redelivered after the dispatch was closed (a worker restart re-reading its
+    input) is answered as the first time, with nothing decided again."""
+    state = opened()
+    ack = reply(state, "s-1")
+    after, first = run(state, [ack, reply(state, "s-2", "resolve", outcome="visited")])
+    again = decide_reply(after, ack, now=T0 + timedelta(hours=1))
+    assert [e.type for e in again] == ["StaffReplyDecided"]
+    assert again[0].event_id == first[1].event_id
+    assert again[0].payload == first[1].payload
