@@ -13,6 +13,7 @@ import click
 
 from dispatch.commands import risk as risk_cli
 from dispatch.commands import rota as rota_cli
+from dispatch.commands import soak as soak_cli
 from dispatch.logs import configure_logging
 from dispatch.settings import Settings
 
@@ -168,6 +169,7 @@ main.add_command(risk_cli.plan)
 main.add_command(risk_cli.hospital)
 main.add_command(rota_cli.rota)
 main.add_command(rota_cli.oncall)
+main.add_command(soak_cli.soak)
 
 if __name__ == "__main__":
     main()

@@ -1,0 +1,127 @@
+"""`dispatch soak`: a bounded load of crisis calls on loopback, with faults, then the figures.
+
+Exit 0 when no call was lost, none was paged twice and every caller was answered with a
+dial; 1 otherwise (so CI can run it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from dispatch.logs import configure_logging
+from dispatch.settings import Settings
+
+if TYPE_CHECKING:
+    from dispatch.soak.report import SoakFacts
+    from dispatch.soak.session import SoakOptions
+    from dispatch.stack.runtime import Stack
+
+STOP_TIMEOUT_S = 60.0
+
+
+@click.command()
+@click.option(
+    "--minutes",
+    type=click.FloatRange(min=0.05, max=30),
+    default=1.0,
+    show_default=True,
+    help="How long calls are placed.",
+)
+@click.option(
+    "--rate",
+    type=click.FloatRange(min=0.1, max=20),
+    default=2.0,
+    show_default=True,
+    help="Calls per second.",
+)
+@click.option(
+    "--faults",
+    default="",
+    metavar="worker,broker,postgres,twilio",
+    help="Faults injected at random moments (none by default).",
+)
+@click.option("--seed", type=int, default=1, show_default=True, help="Replays the same run.")
+@click.option(
+    "--settle",
+    "settle_s",
+    type=click.FloatRange(min=1, max=600),
+    default=120.0,
+    show_default=True,
+    help="Longest wait after the load for dispatches and pages (seconds).",
+)
+@click.option("--keep-state", is_flag=True, help="Keep the state directory (logs) afterwards.")
+def soak(
+    minutes: float, rate: float, faults: str, seed: int, settle_s: float, keep_state: bool
+) -> None:
+    """Place crisis calls through the Twilio sandbox at RATE per second for MINUTES on an
+    embedded stack of its own, inject the named faults, and print what reached whom."""
+    from dispatch.soak.faults import parse_kinds
+    from dispatch.soak.report import figures, render
+    from dispatch.soak.session import SoakOptions
+
+    try:
+        kinds = parse_kinds(faults)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--faults") from None
+    options = SoakOptions(minutes, rate, kinds, seed, settle_s)
+    state_dir = Path(tempfile.mkdtemp(prefix="act-dispatch-soak-"))
+    state_dir.chmod(0o755)  # PostgreSQL runs as its own system user when we are root
+    settings = Settings().model_copy(update={"state_dir": state_dir})
+    configure_logging(fmt=settings.log_format, level="warning")
+    try:
+        facts = asyncio.run(_run(settings, options))
+    except Exception as exc:
+        click.echo(f"soak failed: {type(exc).__name__}: {exc}", err=True)
+        click.echo(f"logs kept in {state_dir}", err=True)
+        sys.exit(1)
+    result = figures(facts)
+    for line in render(result):
+        click.echo(line)
+    if keep_state:
+        click.echo(f"State and logs kept in {state_dir}")
+    else:
+        shutil.rmtree(state_dir, ignore_errors=True)
+    sys.exit(0 if result.passed else 1)
+
+
+async def _run(settings: Settings, options: SoakOptions) -> SoakFacts:
+    from dispatch.soak.session import prepare, run_soak
+    from dispatch.stack.runtime import Stack
+
+    began = time.monotonic()
+    stack = Stack(settings, durable=True)
+    click.echo("Starting the embedded stack (broker, PostgreSQL, Twilio sandbox, worker)...")
+    await stack.start()
+    try:
+        await prepare(stack)
+        click.echo(f"Stack up and the demo team seeded in {time.monotonic() - began:.1f} s")
+        return await run_soak(stack, options, click.echo)
+    finally:
+        await _stop(stack)
+
+
+async def _stop(stack: Stack) -> None:
+    """Stop the Stack; whatever it cannot stop in time is killed by PID."""
+    from dispatch.soak.session import stack_pids
+
+    pids = stack_pids(stack)
+    try:
+        async with asyncio.timeout(STOP_TIMEOUT_S):
+            await stack.stop()
+        return
+    except Exception as exc:
+        click.echo(f"the stack did not stop cleanly ({type(exc).__name__}); killing by PID")
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
