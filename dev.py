@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """Install into a local virtual environment and run: `python3 dev.py demo` or `python3 dev.py test`.
 
+`test` runs ruff, mypy and pytest (arguments go to pytest); with no arguments, then a short
+soak (`dispatch soak --minutes 0.5 --rate 2`), which fails the run if a call is lost or doubled.
+
 Needs only Python 3.11+ and pip. The venv lives in .venv; it is reinstalled when
 pyproject.toml changes.
 """
@@ -50,6 +53,8 @@ def main() -> None:
         run(BIN / "ruff", "format", "--check", ".")
         run(BIN / "mypy")
         run(BIN / "pytest", *(rest or ["-q"]))
+        if not rest:  # the whole suite: then a short soak, judged by its exit code
+            run(BIN / "dispatch", "soak", "--minutes", "0.5", "--rate", "2", "--settle", "60")
     elif what == "install":
         ensure_installed()
     else:

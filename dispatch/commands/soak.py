@@ -28,6 +28,15 @@ if TYPE_CHECKING:
     from dispatch.stack.runtime import Stack
 
 STOP_TIMEOUT_S = 60.0
+# Whatever the environment says, a soak runs on embedded parts and the sandbox, on loopback.
+LOOPBACK_ONLY = {
+    "database_url": "",
+    "kafka_bootstrap_servers": "",
+    "twilio_api_base_url": "",
+    "public_base_url": "",
+    "web_host": "127.0.0.1",
+    "web_port": 0,
+}
 
 
 @click.command()
@@ -77,7 +86,7 @@ def soak(
     options = SoakOptions(minutes, rate, kinds, seed, settle_s)
     state_dir = Path(tempfile.mkdtemp(prefix="act-dispatch-soak-"))
     state_dir.chmod(0o755)  # PostgreSQL runs as its own system user when we are root
-    settings = Settings().model_copy(update={"state_dir": state_dir})
+    settings = Settings().model_copy(update={"state_dir": state_dir, **LOOPBACK_ONLY})
     configure_logging(fmt=settings.log_format, level="warning")
     try:
         facts = asyncio.run(_run(settings, options))

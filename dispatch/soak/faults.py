@@ -131,25 +131,30 @@ async def inject_faults(
             at_s = clock() - started
             if fault.kind == "twilio":
                 await targets.twilio_outage(in_doubt=fault.in_doubt)
-                outages.append(asyncio.create_task(_recover(targets, fault.outage_s, sleep)))
+                ends = clock() + fault.outage_s
+                outages.append(asyncio.create_task(_recover(targets, ends, clock, sleep)))
                 done.append(InjectedFault(fault, at_s, fault.describe(), injected=True))
             else:
                 done.append(_signal(fault, targets, at_s))
             log.warning("soak_fault_injected", kind=fault.kind, detail=done[-1].detail)
         await asyncio.gather(*outages)
     finally:
-        for task in outages:
+        unfinished = [task for task in outages if not task.done()]
+        for task in unfinished:
             task.cancel()
-        if outages:
+        if unfinished:  # cancelled mid-outage: the sandbox answers normally again
             with contextlib.suppress(Exception):
                 await targets.twilio_recovered()
     return done
 
 
 async def _recover(
-    targets: FaultTargets, outage_s: float, sleep: Callable[[float], Awaitable[None]]
+    targets: FaultTargets,
+    ends: float,
+    clock: Callable[[], float],
+    sleep: Callable[[float], Awaitable[None]],
 ) -> None:
-    await sleep(outage_s)
+    await sleep(max(0.0, ends - clock()))
     await targets.twilio_recovered()
 
 

@@ -124,7 +124,7 @@ async def _call(
             status, body = await ring(caller, sid)
         answer = Answer(status, body)
     except TimeoutError:
-        answer = Answer(None, f"no answer within {plan.answer_timeout_s:.0f} s")
+        answer = Answer(None, f"TimeoutError: no answer within {plan.answer_timeout_s:g} s")
     except Exception as exc:  # the caller's phone sees a failed call, whatever the cause
         answer = Answer(None, f"{type(exc).__name__}: {exc}"[:200])
     return PlacedCall(sid, expected_code(sid), caller, placed_at, answer)
