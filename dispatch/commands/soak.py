@@ -41,33 +41,22 @@ LOOPBACK_ONLY = {
 
 @click.command()
 @click.option(
-    "--minutes",
-    type=click.FloatRange(min=0.05, max=30),
-    default=1.0,
-    show_default=True,
-    help="How long calls are placed.",
+    "--minutes", type=click.FloatRange(0.05, 30), default=1.0, help="Minutes of calls (1)."
 )
-@click.option(
-    "--rate",
-    type=click.FloatRange(min=0.1, max=20),
-    default=2.0,
-    show_default=True,
-    help="Calls per second.",
-)
+@click.option("--rate", type=click.FloatRange(0.1, 20), default=2.0, help="Calls per second (2).")
 @click.option(
     "--faults",
     default="",
     metavar="worker,broker,postgres,twilio",
     help="Faults injected at random moments (none by default).",
 )
-@click.option("--seed", type=int, default=1, show_default=True, help="Replays the same run.")
+@click.option("--seed", type=int, default=1, help="The same seed replays a run (1).")
 @click.option(
     "--settle",
     "settle_s",
-    type=click.FloatRange(min=1, max=600),
+    type=click.FloatRange(1, 600),
     default=120.0,
-    show_default=True,
-    help="Longest wait after the load for dispatches and pages (seconds).",
+    help="Longest wait in seconds after the load for dispatches and pages (120).",
 )
 @click.option("--keep-state", is_flag=True, help="Keep the state directory (logs) afterwards.")
 def soak(

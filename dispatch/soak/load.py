@@ -13,6 +13,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from dispatch.crisis.codes import short_code
 from dispatch.events import derived_id
@@ -22,14 +23,14 @@ ANSWER_TIMEOUT_S = 15.0  # what Twilio waits for a voice webhook before giving u
 MAX_IN_FLIGHT = 64
 
 
-@dataclass(frozen=True)
-class Caller:
+class Caller(NamedTuple):
+    """Who rings the crisis line: a number and what the team knows it as."""
+
     number: str
     kind: CallerKind
 
 
-@dataclass(frozen=True)
-class Answer:
+class Answer(NamedTuple):
     """The voice webhook's answer as the caller's phone got it."""
 
     status: int | None  # HTTP status; None when no answer came (error or timeout)

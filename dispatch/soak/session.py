@@ -125,7 +125,7 @@ async def run_soak(stack: Stack, options: SoakOptions, say: Callable[[str], None
     )
     try:
         calls = await run_load(plan, ring, callers)
-        say(f"{len(calls)} calls placed; waiting for outages to end and pages to arrive")
+        say(f"{len(calls)} calls placed; waiting up to {options.settle_s:.0f} s to settle")
         async with asyncio.timeout(TWILIO_OUTAGE_S[1] + 30):
             injected = await injector
         observer = Observer(phones, stack.read_models, TEAM_ID)
