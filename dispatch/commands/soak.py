@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from dispatch.stack.runtime import Stack
 
 STOP_TIMEOUT_S = 60.0
+PART_STOP_TIMEOUT_S = 30.0
+STOPPED_LAST = ("broker", "postgres")  # after the workers, as the Stack stops them
 # Whatever the environment says, a soak runs on embedded parts and the sandbox, on loopback.
 LOOPBACK_ONLY = {
     "database_url": "",
@@ -79,7 +81,7 @@ def soak(
     configure_logging(fmt=settings.log_format, level="warning")
     try:
         facts = asyncio.run(_run(settings, options))
-    except Exception as exc:
+    except (Exception, asyncio.CancelledError) as exc:
         click.echo(f"soak failed: {type(exc).__name__}: {exc}", err=True)
         click.echo(f"logs kept in {state_dir}", err=True)
         sys.exit(1)
@@ -110,7 +112,8 @@ async def _run(settings: Settings, options: SoakOptions) -> SoakFacts:
 
 
 async def _stop(stack: Stack) -> None:
-    """Stop the Stack; whatever it cannot stop in time is killed by PID."""
+    """Stop the Stack; if it cannot (a part it talks to was killed), stop each process part
+    on its own, and kill by PID whatever is still alive."""
     from dispatch.soak.session import stack_pids
 
     pids = stack_pids(stack)
@@ -118,8 +121,13 @@ async def _stop(stack: Stack) -> None:
         async with asyncio.timeout(STOP_TIMEOUT_S):
             await stack.stop()
         return
-    except Exception as exc:
-        click.echo(f"the stack did not stop cleanly ({type(exc).__name__}); killing by PID")
-    for pid in pids:
+    except (Exception, asyncio.CancelledError) as exc:  # aiokafka can leak a CancelledError
+        click.echo(f"the stack did not stop cleanly ({type(exc).__name__}); stopping its parts")
+    parts = [*getattr(stack, "workers", []), *(getattr(stack, n, None) for n in STOPPED_LAST)]
+    for part in filter(None, parts):
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            async with asyncio.timeout(PART_STOP_TIMEOUT_S):
+                await part.stop()
+    for pid in set(pids) & set(stack_pids(stack)):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
