@@ -11,14 +11,14 @@ import json
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from itertools import groupby
 from typing import Any
 
 import asyncpg
 
+from dispatch.review.facts import event_time_order
 from dispatch.review.roster import MEMBERSHIP_TYPES
 from projections.models import ArchivedEvent
-from projections.queries import _causes_first, _make
+from projections.queries import _make
 
 DISPATCH_LIFE = ["DispatchAcknowledged", "DispatchResolved", "DispatchEscalated"]
 TEAM_STREAM_EXCLUDES = ["ClientRecordsViewed"]
@@ -30,15 +30,8 @@ class ReviewQueries:
 
     async def _fetch(self, sql: str, *args: Any) -> list[ArchivedEvent]:
         rows = await self._pool.fetch(sql, *args)
-        events = sorted(
-            (_make(ArchivedEvent, r, payload=json.loads(r["payload"])) for r in rows),
-            key=lambda e: (e.occurred_at, e.recorded_at, e.event_id),
-        )
-        return [
-            event
-            for _, tied in groupby(events, key=lambda e: (e.occurred_at, e.recorded_at))
-            for event in _causes_first(list(tied))
-        ]
+        events = [_make(ArchivedEvent, r, payload=json.loads(r["payload"])) for r in rows]
+        return [e for e in event_time_order(events) if isinstance(e, ArchivedEvent)]
 
     async def dispatch_opened(self, short_code: str) -> ArchivedEvent | None:
         found = await self._fetch(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from itertools import groupby
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
@@ -50,10 +51,25 @@ class ReviewModel(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+def _cause_depth(f: Archived, causes: Mapping[uuid.UUID, uuid.UUID | None]) -> int:
+    """How many of the tied events (`causes`: id -> its cause) stand before `f` in its chain
+    of causes (bounded, so a cycle cannot loop)."""
+    n, cause = 0, f.causation_id
+    while cause is not None and cause in causes and n < len(causes):
+        n, cause = n + 1, causes[cause]
+    return n
+
+
 def event_time_order(facts: Iterable[Archived]) -> list[Archived]:
-    """By occurred_at, then recorded_at. The sort is stable, so events that tie keep the
-    archive's order (a cause before its effects)."""
-    return sorted(facts, key=lambda f: (f.occurred_at, f.recorded_at))
+    """By occurred_at, then recorded_at; events equal on both (one decision's events share
+    its stamps) are put after their cause, else in event-id order (as the archive's SQL)."""
+    ordered = sorted(facts, key=lambda f: (f.occurred_at, f.recorded_at))
+    out: list[Archived] = []
+    for _, tied in groupby(ordered, key=lambda f: (f.occurred_at, f.recorded_at)):
+        group = list(tied)
+        causes = {f.event_id: f.causation_id for f in group}
+        out += sorted(group, key=lambda f: (_cause_depth(f, causes), str(f.event_id)))
+    return out
 
 
 def envelope_of(fact: Archived) -> Envelope | None:

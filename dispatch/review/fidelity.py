@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
 
 from dispatch.review.facts import Archived, ReviewModel, event_time_order
 from dispatch.review.roster import Members
@@ -67,24 +66,20 @@ class Fidelity(ReviewModel):
     items: tuple[FidelityItem, ...]
 
 
-def whole(value: float) -> int:
-    """Rounded half up to a whole number (the anchors are whole numbers)."""
-    return int(Decimal(str(value)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-
-
 def rate(figure: float, anchors: Anchors) -> tuple[int, str]:
-    """The rating of the first anchor whose bound the figure reaches."""
+    """The rating of the first anchor whose bound the figure reaches (at least the bound)."""
     return next((r, text) for low, r, text in anchors if figure >= low)
 
 
 def rate_h1(clients_per_staff: float) -> tuple[int, str]:
-    """H1 small caseload: fewer clients per staff member rate higher (whole numbers)."""
-    ratio = whole(clients_per_staff)
-    return next((r, text) for high, r, text in H1_ANCHORS if ratio <= high)
+    """H1 small caseload: the first band whose top the ratio does not pass (10.5 is more
+    than 10, so it rates 4)."""
+    return next((r, text) for high, r, text in H1_ANCHORS if clients_per_staff <= high)
 
 
 def rate_h2(percent: float) -> tuple[int, str]:
-    return rate(whole(percent), H2_ANCHORS)
+    """H2 team approach: 89.5% has not reached 90%, so it rates 4."""
+    return rate(percent, H2_ANCHORS)
 
 
 def rate_h3(days_per_week: float) -> tuple[int, str]:
