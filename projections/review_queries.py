@@ -52,10 +52,14 @@ class ReviewQueries:
             end,
         )
 
-    async def correlated(self, correlation_ids: Sequence[uuid.UUID]) -> list[ArchivedEvent]:
+    async def correlated(
+        self, correlation_ids: Sequence[uuid.UUID], keys: Sequence[str]
+    ) -> list[ArchivedEvent]:
         return await self._fetch(
-            "SELECT * FROM event_archive WHERE correlation_id = ANY($1::uuid[])",
+            """SELECT * FROM event_archive
+               WHERE correlation_id = ANY($1::uuid[]) OR key = ANY($2::text[])""",
             list(correlation_ids),
+            list(keys),
         )
 
     async def about_clients(

@@ -23,7 +23,13 @@ class ReviewArchive(Protocol):
         """The team's DispatchOpened events that started in [start, end)."""
         ...
 
-    async def correlated(self, correlation_ids: Sequence[uuid.UUID]) -> Sequence[Archived]: ...
+    async def correlated(
+        self, correlation_ids: Sequence[uuid.UUID], keys: Sequence[str]
+    ) -> Sequence[Archived]:
+        """Events of these correlations, and events keyed by these keys (a dispatch's events
+        are keyed by its id: a delivery report recorded before its dispatch was projected
+        carries a correlation of its own)."""
+        ...
 
     async def about_clients(
         self,

@@ -48,10 +48,15 @@ class ReviewDesk:
             await self._recorder.record([read])
 
     async def _incidents(self, openings: Sequence[Archived]) -> list[Incident]:
-        facts = await self._archive.correlated([o.correlation_id for o in openings])
+        facts = await self._archive.correlated(
+            [o.correlation_id for o in openings], keys=[o.key for o in openings]
+        )
         out = []
         for opening in openings:
-            mine = [f for f in facts if f.correlation_id == opening.correlation_id]
+            mine = [
+                f for f in facts if opening.correlation_id == f.correlation_id
+                or (f.key == opening.key and f.correlation_id == f.event_id)
+            ]  # fmt: skip
             client = opening.payload.get("client_id")
             visits = (
                 await self._archive.about_clients(
@@ -150,7 +155,7 @@ class ReviewDesk:
         )
         openings = await self._archive.openings(team_id, start, end)
         calls = of_type(
-            await self._archive.correlated([o.correlation_id for o in openings]),
+            await self._archive.correlated([o.correlation_id for o in openings], keys=()),
             "CrisisCallReceived",
         )
         return fidelity(

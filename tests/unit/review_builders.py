@@ -71,6 +71,7 @@ def event(
     recorded: datetime | None = None,
     cause: Envelope | None = None,
     tag: str = "",
+    correlation: uuid.UUID | None = None,
 ) -> Envelope:
     return new_event(
         payload,
@@ -80,6 +81,7 @@ def event(
         actor="test",
         cause=cause,
         event_id=derived_id("review-test", payload.event_type, tag, at.isoformat()),
+        correlation_id=correlation,
     )
 
 
@@ -251,11 +253,13 @@ def golden_incident() -> list[Envelope]:
         ),
         str(DISPATCH),
         s(2),
+        correlation=call.event_id,
     )
     deadline = event(
         EscalationDeadlineReached(dispatch_id=DISPATCH, sequence=0, deadline_at=s(120)),
         str(DISPATCH),
         s(120),
+        correlation=call.event_id,
     )
     escalated = event(
         DispatchEscalated(
@@ -285,7 +289,7 @@ def golden_incident() -> list[Envelope]:
             provider_fault=False,
         ),
         str(DISPATCH),
-        s(122),
+        s(122),  # its callback came before the dispatch was projected: its own correlation
     )
     reply = event(
         StaffReplyReceived(
@@ -299,6 +303,7 @@ def golden_incident() -> list[Envelope]:
         ),
         str(DISPATCH),
         s(150),
+        correlation=call.event_id,
     )
     decided = event(
         StaffReplyDecided(
