@@ -68,12 +68,15 @@ def render(result: Any, fmt: str, as_text: Callable[[Any], str]) -> str:
 
 
 def run(read: Callable[[ReviewDesk], Awaitable[Any]]) -> Any:
-    """Open the services, run one read of the review desk, relay its audit, close."""
+    """Open the services, run one read of the review desk, relay its audit, close. Logs go
+    to stderr (warnings only), so stdout is the result alone."""
     from dispatch.bootstrap import open_services
+    from dispatch.logs import configure_logging
 
     settings = Settings()
     if not settings.database_url:
         raise click.UsageError("set DATABASE_URL")
+    configure_logging(fmt=settings.log_format, level="warning")
 
     async def go() -> Any:
         async with open_services(settings, pool_size=2) as services:

@@ -62,13 +62,14 @@ def _cause_depth(f: Archived, causes: Mapping[uuid.UUID, uuid.UUID | None]) -> i
 
 def event_time_order(facts: Iterable[Archived]) -> list[Archived]:
     """By occurred_at, then recorded_at; events equal on both (one decision's events share
-    its stamps) are put after their cause, else in event-id order (as the archive's SQL)."""
+    its stamps) are put after their cause, then by type name and event id, so the order is
+    the same on every replay whatever ids a run drew."""
     ordered = sorted(facts, key=lambda f: (f.occurred_at, f.recorded_at))
     out: list[Archived] = []
     for _, tied in groupby(ordered, key=lambda f: (f.occurred_at, f.recorded_at)):
         group = list(tied)
         causes = {f.event_id: f.causation_id for f in group}
-        out += sorted(group, key=lambda f: (_cause_depth(f, causes), str(f.event_id)))
+        out += sorted(group, key=lambda f: (_cause_depth(f, causes), f.type, str(f.event_id)))
     return out
 
 

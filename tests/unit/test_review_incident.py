@@ -14,14 +14,14 @@ def _golden(**call_extra: object):  # type: ignore[no-untyped-def]
 
 def test_timeline_is_in_event_time_order_with_causes_first() -> None:
     """The manager reads the events in the order they happened, each cause before its effect
-    (effects of one cause that tie on both times in event-id order, as the archive has them)."""
+    (effects of one cause that tie on both times by their type's name)."""
     incident = _golden()
     assert incident is not None
     assert [e.type for e in incident.timeline] == [
-        "CrisisCallReceived", "DispatchOpened", "PageRequested", "EscalationPlanFrozen",
+        "CrisisCallReceived", "DispatchOpened", "EscalationPlanFrozen", "PageRequested",
         "PageSent", "PageDelivered", "EscalationDeadlineReached", "DispatchEscalated",
-        "PageRequested", "PageFailed", "StaffReplyReceived", "StaffReplyDecided",
-        "DispatchAcknowledged", "DispatchResolved",
+        "PageRequested", "PageFailed", "StaffReplyReceived", "DispatchAcknowledged",
+        "StaffReplyDecided", "DispatchResolved",
     ]  # fmt: skip
     assert incident.timeline[9].summary == "page to s-rv-backup failed carrier: unreachable"
 
