@@ -48,7 +48,7 @@ def incident_text(i: Incident) -> str:
         f"Steps used: {i.steps_used}   Pages per channel: "
         + (", ".join(f"{c} {n}" for c, n in sorted(i.pages_per_channel.items())) or "none"),
         "Paged:",
-        *(f"  step {p.step} attempt {p.attempt} {p.channel:<5} {p.staff_id:<14} {p.outcome}"
+        *(f"  step {p.step} attempt {p.attempt} {p.channel:<5} {p.staff_id:<18} {p.outcome}"
           f" (requested {when(p.requested_at)})" for p in i.pages),
         "Escalations:" + ("" if i.escalations else " none"),
         *(f"  {when(e.at)} {e.reason}: round {e.round} step {e.step}"
@@ -92,7 +92,7 @@ def client_text(h: ClientHistory) -> str:
 def as_of_text(a: AsOf) -> str:
     lines = [f"As of {when(a.at)} ({a.events_applied} events recorded by then applied)"]
     lines += ["On call:"] + [
-        f"  {c.team_id} {c.layer:<8} {c.staff_id or '-':<14} ({c.source})"
+        f"  {c.team_id} {c.layer:<8} {c.staff_id or '-':<18} ({c.source})"
         + ("" if c.covered else f" fallback {c.fallback_team_id or c.fallback_number}")
         for c in a.on_call
     ]
@@ -135,7 +135,7 @@ def team_text(t: TeamFigures) -> str:
         f"  caseload {t.clients} clients / {t.staff} staff = {t.clients_per_staff or '-'} "
         "per staff member",
         "Pages per person (night 22:00-07:00, weekend Sat-Sun, team time):",
-        *(f"  {p.staff_id:<14} {p.pages:>4}  night {p.night_pages:>3}  weekend "
+        *(f"  {p.staff_id:<18} {p.pages:>4}  night {p.night_pages:>3}  weekend "
           f"{p.weekend_pages:>3}" for p in t.pages_per_person),
         "Rota over the window:",
         *(f"  {r.layer:<8} uncovered {r.uncovered_minutes:.0f} min, out of hours "
