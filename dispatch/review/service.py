@@ -3,6 +3,8 @@ read of client data (ClientRecordsViewed, spooled) before the answer is returned
 
 from __future__ import annotations
 
+import uuid
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
@@ -48,24 +50,32 @@ class ReviewDesk:
             await self._recorder.record([read])
 
     async def _incidents(self, openings: Sequence[Archived]) -> list[Incident]:
+        """The incidents of these openings: their events, and their clients' contacts (one
+        query each, whatever the number of incidents)."""
+        if not openings:
+            return []
         facts = await self._archive.correlated(
             [o.correlation_id for o in openings], keys=[o.key for o in openings]
         )
+        clients = sorted(
+            {str(o.payload["client_id"]) for o in openings if o.payload.get("client_id")}
+        )
+        contacts = await self._archive.about_clients(
+            clients, min(o.occurred_at for o in openings), None, types=["ContactRecorded"]
+        ) if clients else []  # fmt: skip
+        by_correlation: dict[uuid.UUID, list[Archived]] = defaultdict(list)
+        on_own: dict[str, list[Archived]] = defaultdict(list)  # keyed to the dispatch only
+        for f in facts:
+            by_correlation[f.correlation_id].append(f)
+            if f.correlation_id == f.event_id:
+                on_own[f.key].append(f)
+        visits: dict[str, list[Archived]] = defaultdict(list)
+        for c in contacts:
+            visits[str(c.payload.get("client_id"))].append(c)
         out = []
-        for opening in openings:
-            mine = [
-                f for f in facts if opening.correlation_id == f.correlation_id
-                or (f.key == opening.key and f.correlation_id == f.event_id)
-            ]  # fmt: skip
-            client = opening.payload.get("client_id")
-            visits = (
-                await self._archive.about_clients(
-                    [client], opening.occurred_at, None, types=["ContactRecorded"]
-                )
-                if client
-                else []
-            )
-            incident = review_incident(mine, visits)
+        for o in openings:
+            mine = {f.event_id: f for f in (*by_correlation[o.correlation_id], *on_own[o.key])}
+            incident = review_incident(list(mine.values()), visits[str(o.payload.get("client_id"))])
             if incident is not None:
                 out.append(incident)
         return out
