@@ -18,18 +18,21 @@ from dispatch.bus import EventPublisher
 from dispatch.clock import Clock, SystemClock
 from dispatch.crisis.service import CrisisLine
 from dispatch.escalation.service import EscalationService
+from dispatch.events.registry import BY_TYPE
 from dispatch.ingress.spool import IngressSpool
 from dispatch.paging.confirmations import ReplyConfirmations
 from dispatch.paging.ledger import PageLedger
 from dispatch.paging.notifier import Notifier
 from dispatch.paging.telephony import NoTelephony, Telephony
 from dispatch.replies.desk import ReplyDesk
+from dispatch.review.service import ReviewDesk
 from dispatch.risk.service import RiskEngine
 from dispatch.settings import Settings
 from projections.lookups import ReadModelRota, TeamPolicies
 from projections.pool import connect
 from projections.queries import ReadModels
 from projections.replies import ReplyLookups
+from projections.review_queries import ReviewQueries
 from projections.risk_queries import RiskQueries
 
 Closer = Callable[[], Awaitable[None]]
@@ -55,6 +58,7 @@ class Services:
     notifier: Notifier
     confirmations: ReplyConfirmations
     replies: ReplyDesk
+    review: ReviewDesk
     _closers: list[Closer] = field(default_factory=list)
 
     @property
@@ -127,6 +131,7 @@ async def bootstrap(
             validity_s=settings.page_validity_seconds,
         ),
         replies=ReplyDesk(spool=spool, finder=lookups, decisions=lookups, clock=clock),
+        review=ReviewDesk(ReviewQueries(pool), spool, clock, frozenset(BY_TYPE)),
         _closers=closers,
     )
 

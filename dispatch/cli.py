@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from dispatch.commands import review as review_cli
 from dispatch.commands import risk as risk_cli
 from dispatch.commands import rota as rota_cli
 from dispatch.commands import soak as soak_cli
@@ -170,6 +171,7 @@ main.add_command(risk_cli.hospital)
 main.add_command(rota_cli.rota)
 main.add_command(rota_cli.oncall)
 main.add_command(soak_cli.soak)
+main.add_command(review_cli.review)
 
 if __name__ == "__main__":
     main()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from dispatch.events import Envelope
-from projections import clients, dispatches, escalation, paging, replies, risk, roster, rota
+from projections import clients, dispatches, escalation, paging, replies, risk, roster, rota, team
 from projections.handlers import ReadModelRegistry
 
 READ_MODELS = ReadModelRegistry.assemble(
@@ -34,6 +34,7 @@ READ_MODELS = ReadModelRegistry.assemble(
         escalation.ARCHIVE_ONLY,
         risk.ARCHIVE_ONLY,
         replies.ARCHIVE_ONLY,
+        team.ARCHIVE_ONLY,
     ),
 )
 

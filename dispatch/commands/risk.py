@@ -181,11 +181,29 @@ _hospital_command(
 @click.option("--team", "team_id", required=True, help="The team id, e.g. act-north.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 @click.option("--by", "viewer", default="cli", help="Who reads it (staff id), for the audit.")
-def huddle(team_id: str, as_json: bool, viewer: str) -> None:
+@click.option("--held", is_flag=True, help="Record that today's team meeting was held instead.")
+@click.option("--attendee", "attendees", multiple=True, help="With --held: who attended.")
+@click.option("--reviewed", type=int, default=None, help="With --held: clients reviewed.")
+@click.option("--at", "held_at", default=None, help="With --held: when (ISO 8601; now).")
+def huddle(
+    team_id: str,
+    as_json: bool,
+    viewer: str,
+    held: bool,
+    attendees: tuple[str, ...],
+    reviewed: int | None,
+    held_at: str | None,
+) -> None:
     """The daily huddle board: clients by risk, why, last contact, open work, last 24 h.
 
     The read is recorded as a ClientRecordsViewed event (spooled; relayed now when
-    KAFKA_BOOTSTRAP_SERVERS is set, else by the running stack's relay)."""
+    KAFKA_BOOTSTRAP_SERVERS is set, else by the running stack's relay). With --held, the
+    team's meeting is recorded instead (TeamMeetingHeld, once per day)."""
+    if held:
+        from dispatch.commands.meeting import record_meeting
+
+        click.echo(record_meeting(team_id, attendees, held_at, reviewed, viewer))
+        return
     import dataclasses
 
     from dispatch.bootstrap import open_services

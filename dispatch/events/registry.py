@@ -18,6 +18,7 @@ from dispatch.paging.events import PAGING_PAYLOADS
 from dispatch.replies.events import REPLY_PAYLOADS
 from dispatch.risk.events import RISK_PAYLOADS
 from dispatch.rota.events import ROTA_PAYLOADS
+from dispatch.team.events import TEAM_PAYLOADS
 from dispatch.topics import topic_for_event
 
 PAYLOADS: tuple[type[EventPayload], ...] = (
@@ -28,6 +29,7 @@ PAYLOADS: tuple[type[EventPayload], ...] = (
     *REPLY_PAYLOADS,
     *RISK_PAYLOADS,
     *ROTA_PAYLOADS,
+    *TEAM_PAYLOADS,
 )
 """Every event type of the system."""
 

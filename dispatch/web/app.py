@@ -9,9 +9,11 @@ from dispatch.web import (
     api,
     calls,
     dispatch_api,
+    review_api,
     risk_api,
     rota_api,
     status,
+    team_api,
     texts,
     voice_hooks,
     voicemail,
@@ -33,6 +35,14 @@ def make_web_app(services: Services) -> web.Application:
         app.add_routes(webhooks.routes)
     mount_api(
         app,
-        [api.routes, dispatch_api.routes, rota_api.routes, risk_api.routes, api.health_routes],
+        [
+            api.routes,
+            dispatch_api.routes,
+            rota_api.routes,
+            risk_api.routes,
+            review_api.routes,
+            team_api.routes,
+            api.health_routes,
+        ],
     )
     return app

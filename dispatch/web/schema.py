@@ -137,10 +137,12 @@ class ApiRoutes:
         response: type[R],
         errors: Iterable[int] = (),
         auth: bool = True,
+        roles: Iterable[str] = (),
     ) -> Callable[
         [Callable[[web.Request, Q], Awaitable[R]]], Callable[[web.Request, Q], Awaitable[R]]
     ]:
-        """A read: the query parsed as `query`, the handler's `response` answered with 200."""
+        """A read: the query parsed as `query`, the handler's `response` answered with 200
+        (for a token of one of `roles` when given)."""
 
         def register(
             handler: Callable[[web.Request, Q], Awaitable[R]],
@@ -149,7 +151,7 @@ class ApiRoutes:
                 return model_response(await handler(request, parse_query(query, request)))
 
             self._add("GET", path, handler, endpoint, query=query, body=None, response=response,
-                      errors=tuple(errors), auth=auth)  # fmt: skip
+                      errors=tuple(errors), auth=auth, roles=frozenset(roles))  # fmt: skip
             return handler
 
         return register

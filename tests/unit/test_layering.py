@@ -9,7 +9,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 DOMAIN_AREAS = (
-    "clients", "crisis", "escalation", "events", "ingress", "paging", "replies", "risk", "rota",
+    "clients", "crisis", "escalation", "events", "ingress", "paging", "replies", "review", "risk",
+    "rota", "team",
 )  # fmt: skip
 EDGES = ("projections", "dispatch.web", "dispatch.stack", "dispatch.worker", "dispatch.bootstrap")
 
