@@ -18,6 +18,7 @@ from dispatch.bus import EventPublisher
 from dispatch.clock import Clock, SystemClock
 from dispatch.crisis.service import CrisisLine
 from dispatch.escalation.service import EscalationService
+from dispatch.health import HealthServices, health_services
 from dispatch.ingress.spool import IngressSpool
 from dispatch.paging.confirmations import ReplyConfirmations
 from dispatch.paging.ledger import PageLedger
@@ -26,7 +27,9 @@ from dispatch.paging.telephony import NoTelephony, Telephony
 from dispatch.replies.desk import ReplyDesk
 from dispatch.risk.service import RiskEngine
 from dispatch.settings import Settings
+from projections.health import PostgresHealthReadings
 from projections.lookups import ReadModelRota, TeamPolicies
+from projections.observations import ArchiveFigures
 from projections.pool import connect
 from projections.queries import ReadModels
 from projections.replies import ReplyLookups
@@ -55,6 +58,7 @@ class Services:
     notifier: Notifier
     confirmations: ReplyConfirmations
     replies: ReplyDesk
+    health: HealthServices
     _closers: list[Closer] = field(default_factory=list)
 
     @property
@@ -62,6 +66,7 @@ class Services:
         return self.settings.public_base_url
 
     async def close(self) -> None:
+        await self.health.close()
         await self.spool.stop()
         while self._closers:
             await self._closers.pop()()
@@ -127,6 +132,7 @@ async def bootstrap(
             validity_s=settings.page_validity_seconds,
         ),
         replies=ReplyDesk(spool=spool, finder=lookups, decisions=lookups, clock=clock),
+        health=health_services(settings, clock, PostgresHealthReadings(pool), ArchiveFigures(pool)),
         _closers=closers,
     )
 
