@@ -21,6 +21,15 @@ from dispatch.health.streak import FailureStreak
 log = structlog.get_logger(__name__)
 
 
+def _without_url(exc: BaseException) -> str:
+    """Why a post failed, without the URL (aiohttp puts it in its messages)."""
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return f"HTTP {exc.status}"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return f"cannot connect: {exc.os_error.strerror or type(exc.os_error).__name__}"
+    return type(exc).__name__
+
+
 class DeadMansSwitch:
     def __init__(
         self,
@@ -59,7 +68,7 @@ class DeadMansSwitch:
             async with session.post(self._url, json=body, timeout=self._timeout) as resp:
                 resp.raise_for_status()
         except (aiohttp.ClientError, TimeoutError) as exc:
-            self._sends.failure(exc, host=self._where)
+            self._sends.failure(RuntimeError(_without_url(exc)), host=self._where)
             return False
         self._sends.success(host=self._where)
         return True
