@@ -1,0 +1,149 @@
+"""/health, /metrics and the dead-man's switch on a real stack of the test's own, while its
+worker and then its broker are killed by PID."""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from prometheus_client.parser import text_string_to_metric_families
+from structlog.testing import capture_logs
+
+from dispatch.demo.seed import CLIENT_PHONES
+from dispatch.stack.runtime import Stack
+from integrations.twilio.sandbox import SandboxPhones
+from tests.e2e.helpers import last_index, next_page, on_duty_primary, until
+from tests.e2e.own_stack import own_stack
+
+BEAT_EVERY_S = 0.3
+
+
+class Monitor:
+    """The outside monitor of the dead-man's switch: a receiver on 127.0.0.1."""
+
+    def __init__(self) -> None:
+        self.beats: list[datetime] = []
+
+    async def handle(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.beats.append(datetime.fromisoformat(body["at"]))
+        return web.Response(status=200)
+
+    def since(self, at: datetime) -> int:
+        return sum(1 for b in self.beats if b > at)
+
+
+@pytest.fixture
+async def monitor() -> AsyncIterator[tuple[Monitor, str]]:
+    mon = Monitor()
+    app = web.Application()
+    app.router.add_post("/beat", mon.handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    yield mon, f"http://127.0.0.1:{port}/beat"
+    await runner.cleanup()
+
+
+async def health(stack: Stack) -> tuple[int, dict[str, Any]]:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"{stack.settings.public_base_url}/health") as resp,
+    ):
+        return resp.status, await resp.json()
+
+
+async def metrics(stack: Stack) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"{stack.settings.public_base_url}/metrics") as resp,
+    ):
+        text = await resp.text()
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+async def red(stack: Stack, *checks: str) -> dict[str, Any] | None:
+    status, body = await health(stack)
+    failing = {name for name, c in body["checks"].items() if not c["ok"]}
+    return body if status == 503 and set(checks) <= failing else None
+
+
+async def green(stack: Stack) -> bool:
+    return (await health(stack))[0] == 200
+
+
+async def test_health_tells_the_truth_as_the_worker_dies_and_comes_back(
+    pg_server_url: str, tmp_path: Path, monitor: tuple[Monitor, str]
+) -> None:
+    """Worker killed: /health turns 503 (no worker; then the call taken meanwhile waits for its
+    page), the heartbeat goes silent, each reason is logged once. Worker back: the call is
+    paged, /health is 200 again, the heartbeat resumes, the page latency is in /metrics.
+    Broker killed: 503 naming the broker."""
+    mon, url = monitor
+    async with own_stack(
+        pg_server_url, tmp_path / "stack",
+        worker_heartbeat_s=0.5, health_worker_stale_s=3, health_page_wait_s=2,
+        health_cache_s=0.2, heartbeat_url=url, heartbeat_interval_s=BEAT_EVERY_S,
+    ) as stack:  # fmt: skip
+        phones = SandboxPhones(stack.settings.twilio_api_base_url)
+        try:
+            await until(lambda: green(stack), within_s=30, what="a green /health")
+            await until(lambda: mon.since(datetime.now(UTC)) or len(mon.beats), what="a beat")
+            primary = await on_duty_primary(stack)
+            with capture_logs() as logs:
+                stack.workers[-1].kill()
+                after = last_index(stack)
+                status, twiml = await phones.place_call(
+                    CLIENT_PHONES["c-03"], stack.settings.crisis_line_number
+                )
+                assert status == 200 and primary.phone in twiml  # the caller is still dialled
+                await until(lambda: red(stack, "worker"), within_s=10, what="worker red")
+                went_red = datetime.now(UTC)
+                body = await until(lambda: red(stack, "worker", "first_page"), what="unpaged")
+                assert any(r.startswith("first_page: a crisis contact has waited") for r in body["reasons"])  # fmt: skip
+                quiet_from = went_red + timedelta(seconds=BEAT_EVERY_S + 0.5)
+                assert mon.since(quiet_from) == 0, "no heartbeat while /health is red"
+                seen = await metrics(stack)
+                assert seen[("dispatch_health_check_ok", (("check", "worker"),))] == 0
+                assert seen[("dispatch_unpaged_contacts", ())] >= 1
+
+                restarted = datetime.now(UTC)
+                await stack.start_worker()
+                await next_page(phones, primary.phone, after=after, timeout=40)
+                await until(lambda: green(stack), within_s=20, what="green again")
+                await until(lambda: mon.since(restarted), what="the heartbeat resuming")
+            changes = [(e["event"], e["check"]) for e in logs if e["event"].startswith("health_check_")]  # fmt: skip
+            assert sorted(changes) == sorted([
+                ("health_check_failing", "worker"), ("health_check_failing", "first_page"),
+                ("health_check_cleared", "worker"), ("health_check_cleared", "first_page"),
+            ])  # fmt: skip
+            latency = await until(
+                lambda: _observed_pages(stack), what="the page latency in /metrics"
+            )
+            assert latency >= 1
+
+            os.kill(stack.broker.pid, signal.SIGKILL)
+            body = await until(lambda: red(stack, "broker"), within_s=10, what="broker red")
+            assert any(r.startswith("broker: broker unreachable") for r in body["reasons"])
+        finally:
+            await phones.close()
+
+
+async def _observed_pages(stack: Stack) -> float:
+    seen = await metrics(stack)
+    return seen.get(
+        ("dispatch_ring_to_first_page_seconds_count", (("contact", "CrisisCallReceived"),)), 0
+    )
