@@ -62,7 +62,7 @@ def register_escalation_auditor(
                     "escalation_step_late",
                     dispatch_id=str(state.dispatch_id),
                     sequence=state.sequence,
-                    deadline_at=str(state.deadline_at),
+                    deadline_at=state.deadline_at.isoformat() if state.deadline_at else None,
                     late_s=round(late.total_seconds(), 1) if late else None,
                     action="redriven",
                 )

@@ -1,10 +1,10 @@
 """/health, /metrics and the dead-man's switch on a real stack of the test's own, while its
-worker and then its broker are killed by PID."""
+worker is killed by PID and started again. (A broker that is down or hangs:
+tests/integration/test_health_readings.py; the stack's shutdown with a dead broker belongs
+to the supervisor.)"""
 
 from __future__ import annotations
 
-import os
-import signal
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -38,6 +38,9 @@ class Monitor:
 
     def since(self, at: datetime) -> int:
         return sum(1 for b in self.beats if b > at)
+
+    async def beats_since(self, at: datetime) -> int:
+        return self.since(at)
 
 
 @pytest.fixture
@@ -90,8 +93,7 @@ async def test_health_tells_the_truth_as_the_worker_dies_and_comes_back(
 ) -> None:
     """Worker killed: /health turns 503 (no worker; then the call taken meanwhile waits for its
     page), the heartbeat goes silent, each reason is logged once. Worker back: the call is
-    paged, /health is 200 again, the heartbeat resumes, the page latency is in /metrics.
-    Broker killed: 503 naming the broker."""
+    paged, /health is 200 again, the heartbeat resumes, the page latency is in /metrics."""
     mon, url = monitor
     async with own_stack(
         pg_server_url, tmp_path / "stack",
@@ -101,7 +103,8 @@ async def test_health_tells_the_truth_as_the_worker_dies_and_comes_back(
         phones = SandboxPhones(stack.settings.twilio_api_base_url)
         try:
             await until(lambda: green(stack), within_s=30, what="a green /health")
-            await until(lambda: mon.since(datetime.now(UTC)) or len(mon.beats), what="a beat")
+            started = stack.clock.now()
+            await until(lambda: mon.beats_since(started), what="a heartbeat")
             primary = await on_duty_primary(stack)
             with capture_logs() as logs:
                 stack.workers[-1].kill()
@@ -113,7 +116,8 @@ async def test_health_tells_the_truth_as_the_worker_dies_and_comes_back(
                 await until(lambda: red(stack, "worker"), within_s=10, what="worker red")
                 went_red = datetime.now(UTC)
                 body = await until(lambda: red(stack, "worker", "first_page"), what="unpaged")
-                assert any(r.startswith("first_page: a crisis contact has waited") for r in body["reasons"])  # fmt: skip
+                waited = "first_page: a crisis contact has waited"
+                assert any(r.startswith(waited) for r in body["reasons"])
                 quiet_from = went_red + timedelta(seconds=BEAT_EVERY_S + 0.5)
                 assert mon.since(quiet_from) == 0, "no heartbeat while /health is red"
                 seen = await metrics(stack)
@@ -124,8 +128,10 @@ async def test_health_tells_the_truth_as_the_worker_dies_and_comes_back(
                 await stack.start_worker()
                 await next_page(phones, primary.phone, after=after, timeout=40)
                 await until(lambda: green(stack), within_s=20, what="green again")
-                await until(lambda: mon.since(restarted), what="the heartbeat resuming")
-            changes = [(e["event"], e["check"]) for e in logs if e["event"].startswith("health_check_")]  # fmt: skip
+                await until(lambda: mon.beats_since(restarted), what="the heartbeat resuming")
+            changes = [
+                (e["event"], e["check"]) for e in logs if e["event"].startswith("health_check_")
+            ]
             assert sorted(changes) == sorted([
                 ("health_check_failing", "worker"), ("health_check_failing", "first_page"),
                 ("health_check_cleared", "worker"), ("health_check_cleared", "first_page"),
@@ -134,10 +140,6 @@ async def test_health_tells_the_truth_as_the_worker_dies_and_comes_back(
                 lambda: _observed_pages(stack), what="the page latency in /metrics"
             )
             assert latency >= 1
-
-            os.kill(stack.broker.pid, signal.SIGKILL)
-            body = await until(lambda: red(stack, "broker"), within_s=10, what="broker red")
-            assert any(r.startswith("broker: broker unreachable") for r in body["reasons"])
         finally:
             await phones.close()
 

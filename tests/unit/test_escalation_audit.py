@@ -115,4 +115,3 @@ async def test_the_escalation_agent_moves_once_on_a_redrive_and_ignores_a_second
     assert [e.type for e in moved][:2] == ["DispatchEscalated", "PageRequested"]
     again_state, again = await service.handle(moved_state, cause)
     assert again == [] and again_state == moved_state
-

@@ -33,11 +33,17 @@ async def test_a_healthy_system_answers_200_with_every_check_green() -> None:
         ("topics_gone", "broker", "broker lacks topics act.dispatch-events"),
         ("worker_dead", "worker", "no worker consuming for 40 s"),
         ("no_worker_ever", "worker", "no worker has reported consuming"),
-        ("spool_stuck", "spool", "ingress spool not draining: oldest event waited 31 s (3 pending)"),
+        (
+            "spool_stuck",
+            "spool",
+            "ingress spool not draining: oldest event waited 31 s (3 pending)",
+        ),
         ("contact_unpaged", "first_page", "a crisis contact has waited 45 s for its first page"),
     ],
 )
-async def test_each_fault_answers_503_with_its_reason(breakage: str, check: str, reason: str) -> None:
+async def test_each_fault_answers_503_with_its_reason(
+    breakage: str, check: str, reason: str
+) -> None:
     """Each fault turns its own check red; the answer is 503 JSON naming it in `reasons`."""
     health = FakeHealth()
     r, ago = health.readings, lambda s: NOW - timedelta(seconds=s)
