@@ -5,14 +5,11 @@ to the supervisor.)"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
-from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 from structlog.testing import capture_logs
 
@@ -21,40 +18,17 @@ from dispatch.stack.runtime import Stack
 from integrations.twilio.sandbox import SandboxPhones
 from tests.e2e.helpers import last_index, next_page, on_duty_primary, until
 from tests.e2e.own_stack import own_stack
+from tests.fixtures.heartbeat_receiver import Receiver, receiving
 
 BEAT_EVERY_S = 0.3
 
 
-class Monitor:
-    """The outside monitor of the dead-man's switch: a receiver on 127.0.0.1."""
-
-    def __init__(self) -> None:
-        self.beats: list[datetime] = []
-
-    async def handle(self, request: web.Request) -> web.Response:
-        body = await request.json()
-        self.beats.append(datetime.fromisoformat(body["at"]))
-        return web.Response(status=200)
-
-    def since(self, at: datetime) -> int:
-        return sum(1 for b in self.beats if b > at)
-
-    async def beats_since(self, at: datetime) -> int:
-        return self.since(at)
+def beats_after(receiver: Receiver, at: datetime) -> int:
+    return sum(1 for beat in receiver.beats if datetime.fromisoformat(beat["at"]) > at)
 
 
-@pytest.fixture
-async def monitor() -> AsyncIterator[tuple[Monitor, str]]:
-    mon = Monitor()
-    app = web.Application()
-    app.router.add_post("/beat", mon.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield mon, f"http://127.0.0.1:{port}/beat"
-    await runner.cleanup()
+async def beats_since(receiver: Receiver, at: datetime) -> int:
+    return beats_after(receiver, at)
 
 
 async def health(stack: Stack) -> tuple[int, dict[str, Any]]:
@@ -89,13 +63,12 @@ async def green(stack: Stack) -> bool:
 
 
 async def test_health_tells_the_truth_as_the_worker_dies_and_comes_back(
-    pg_server_url: str, tmp_path: Path, monitor: tuple[Monitor, str]
+    pg_server_url: str, tmp_path: Path
 ) -> None:
     """Worker killed: /health turns 503 (no worker; then the call taken meanwhile waits for its
     page), the heartbeat goes silent, each reason is logged once. Worker back: the call is
     paged, /health is 200 again, the heartbeat resumes, the page latency is in /metrics."""
-    mon, url = monitor
-    async with own_stack(
+    async with receiving() as (mon, url), own_stack(
         pg_server_url, tmp_path / "stack",
         worker_heartbeat_s=0.5, health_worker_stale_s=3, health_page_wait_s=2,
         health_cache_s=0.2, heartbeat_url=url, heartbeat_interval_s=BEAT_EVERY_S,
@@ -104,7 +77,7 @@ async def test_health_tells_the_truth_as_the_worker_dies_and_comes_back(
         try:
             await until(lambda: green(stack), within_s=30, what="a green /health")
             started = stack.clock.now()
-            await until(lambda: mon.beats_since(started), what="a heartbeat")
+            await until(lambda: beats_since(mon, started), what="a heartbeat")
             primary = await on_duty_primary(stack)
             with capture_logs() as logs:
                 stack.workers[-1].kill()
@@ -119,7 +92,7 @@ async def test_health_tells_the_truth_as_the_worker_dies_and_comes_back(
                 waited = "first_page: a crisis contact has waited"
                 assert any(r.startswith(waited) for r in body["reasons"])
                 quiet_from = went_red + timedelta(seconds=BEAT_EVERY_S + 0.5)
-                assert mon.since(quiet_from) == 0, "no heartbeat while /health is red"
+                assert beats_after(mon, quiet_from) == 0, "no heartbeat while /health is red"
                 seen = await metrics(stack)
                 assert seen[("dispatch_health_check_ok", (("check", "worker"),))] == 0
                 assert seen[("dispatch_unpaged_contacts", ())] >= 1
@@ -128,7 +101,7 @@ async def test_health_tells_the_truth_as_the_worker_dies_and_comes_back(
                 await stack.start_worker()
                 await next_page(phones, primary.phone, after=after, timeout=40)
                 await until(lambda: green(stack), within_s=20, what="green again")
-                await until(lambda: mon.beats_since(restarted), what="the heartbeat resuming")
+                await until(lambda: beats_since(mon, restarted), what="the heartbeat resuming")
             changes = [
                 (e["event"], e["check"]) for e in logs if e["event"].startswith("health_check_")
             ]

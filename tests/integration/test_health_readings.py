@@ -61,6 +61,13 @@ def text(sid: str) -> Envelope:
     return new_event(payload, key="c-1", occurred_at=T, recorded_at=T, actor="twilio")
 
 
+def acknowledged(contact: Envelope) -> Envelope:
+    """The dispatch the contact opened, taken by s-1."""
+    dispatch_id = dispatch_of_contact(contact.event_id)
+    payload = DispatchAcknowledged(dispatch_id=dispatch_id, staff_id="s-1", via="sms")
+    return new_event(payload, key=str(dispatch_id), occurred_at=T, recorded_at=T, actor="s-1")
+
+
 async def spool(pool: asyncpg.Pool, *events: Envelope, at: datetime = T) -> None:
     await IngressSpool(pool, EventPublisher("127.0.0.1:9"), At(at)).record(list(events))
 
@@ -90,12 +97,7 @@ async def test_a_spooled_crisis_contact_waits_until_a_page_is_sent_or_someone_ta
                        channel="sms", now=T)  # fmt: skip
     await ledger.mark_sent(page_id, sid="SM1", status="queued", now=T)
     opened, _ = open_dispatch(taken, responder=PRIMARY, now=T)
-    ack = new_event(
-        DispatchAcknowledged(dispatch_id=dispatch_of_contact(taken.event_id), staff_id="s-1",
-                             via="sms"),
-        key=opened.key, occurred_at=T, recorded_at=T, actor="s-1",
-    )  # fmt: skip
-    await project_all(pg_pool, opened, ack)
+    await project_all(pg_pool, opened, acknowledged(taken))
 
     after = await readings.unpaged_contacts(T - timedelta(hours=1))
     assert (after.unpaged, after.oldest_at) == (1, T + timedelta(seconds=3))
@@ -171,14 +173,9 @@ async def test_the_auditor_folds_open_dispatches_from_their_own_archived_events(
     late, taken = call("CA-late"), call("CA-done")
     late_opened, _ = open_dispatch(late, responder=PRIMARY, now=T)
     taken_opened, _ = open_dispatch(taken, responder=PRIMARY, now=T)
-    ack = new_event(
-        DispatchAcknowledged(dispatch_id=dispatch_of_contact(taken.event_id), staff_id="s-1",
-                             via="sms"),
-        key=taken_opened.key, occurred_at=T, recorded_at=T, actor="s-1",
-    )  # fmt: skip
     await project_all(
         pg_pool, freeze_plan(late_opened, POLICY, now=T), late_opened,
-        taken_opened, freeze_plan(taken_opened, POLICY, now=T), ack,
+        taken_opened, freeze_plan(taken_opened, POLICY, now=T), acknowledged(taken),
     )  # fmt: skip
     histories = await open_dispatch_histories(pg_pool, opened_before=T, limit=10)
     assert [[e.type for e in h] for h in histories] == [["DispatchOpened", "EscalationPlanFrozen"]]

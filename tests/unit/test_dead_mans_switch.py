@@ -6,44 +6,21 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
 from structlog.testing import capture_logs
 
 from dispatch.health.heartbeat import DeadMansSwitch
 from dispatch.health.report import WorkerBeat
+from tests.fixtures.heartbeat_receiver import Receiver, receiving
 from tests.unit.health_fakes import NOW, FakeHealth
-
-
-class Receiver:
-    """An outside monitor: records every heartbeat posted to it; answers `status`."""
-
-    def __init__(self) -> None:
-        self.beats: list[dict[str, Any]] = []
-        self.status = 200
-        self.arrived = asyncio.Event()
-
-    async def handle(self, request: web.Request) -> web.Response:
-        self.beats.append(await request.json())
-        self.arrived.set()
-        return web.Response(status=self.status)
 
 
 @pytest.fixture
 async def receiver() -> AsyncIterator[tuple[Receiver, str]]:
-    rec = Receiver()
-    app = web.Application()
-    app.router.add_post("/ping/{token}", rec.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield rec, f"http://127.0.0.1:{port}/ping/secret-token"
-    await runner.cleanup()
+    async with receiving() as (rec, url):
+        yield rec, url
 
 
 async def test_beats_only_while_health_is_green(receiver: tuple[Receiver, str]) -> None:

@@ -2,56 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-from dispatch.crisis.decide import DispatchView, Responder, acknowledge, open_dispatch
-from dispatch.crisis.events import CrisisCallReceived
+from dispatch.crisis.decide import DispatchView, Responder, acknowledge
 from dispatch.escalation.audit import AUDITOR, fold, is_late, lateness, redrive
-from dispatch.escalation.decide import escalate, freeze_plan
+from dispatch.escalation.decide import escalate
 from dispatch.escalation.events import EscalationDeadlineReached
-from dispatch.escalation.policy import EscalationPolicy, EscalationStep, Target
+from dispatch.escalation.policy import Target
 from dispatch.escalation.service import EscalationService
-from dispatch.events import Envelope, derived_id, new_event
+from tests.unit.test_escalation import BACKUP, PRIMARY, ROTA, T0
+from tests.unit.test_escalation import opened_events as opened
 
-T0 = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)
 GRACE = timedelta(seconds=30)
-PRIMARY = Responder("s-primary", "+15550000001")
-BACKUP = Responder("s-backup", "+15550000002")
-POLICY = EscalationPolicy(
-    steps=(
-        EscalationStep(targets=("primary",), ack_timeout_s=60),
-        EscalationStep(targets=("backup",), ack_timeout_s=60),
-    ),
-    rounds=1,
-    exhausted_repeat_s=30,
-)
-
-
-def opened() -> list[Envelope]:
-    call = new_event(
-        CrisisCallReceived(
-            call_sid="CA-audit",
-            caller_number="+15559990000",
-            caller_kind="client",
-            client_id="c-1",
-            team_id="t",
-            dialled_staff_id=PRIMARY.staff_id,
-        ),
-        key="c-1",
-        event_id=derived_id("twilio-call", "CA-audit"),
-        occurred_at=T0,
-        recorded_at=T0,
-        actor="twilio",
-    )
-    opening, _page = open_dispatch(call, responder=PRIMARY, now=T0)
-    return [opening, freeze_plan(opening, POLICY, now=T0)]
 
 
 class Rota:
     async def targets(
         self, team_id: str, targets: tuple[Target, ...], at: datetime
     ) -> dict[Target, list[Responder]]:
-        return {"primary": [PRIMARY], "backup": [BACKUP]}
+        return ROTA
 
 
 class Clock:
