@@ -9,6 +9,7 @@ logged as an error; /metrics counts them from the archive (actor `escalation-aud
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 AUDIT_BATCH = 500  # open dispatches read per tick, oldest first
+READ_TIMEOUT_S = 30.0  # a hung database fails the tick instead of stopping the timer
 
 
 def register_escalation_auditor(
@@ -47,8 +49,11 @@ def register_escalation_auditor(
         now = res.clock.now()
         try:
             services = await res.get()
-            histories = await open_dispatch_histories(
-                services.pool, opened_before=now - grace, limit=AUDIT_BATCH
+            histories = await asyncio.wait_for(
+                open_dispatch_histories(
+                    services.pool, opened_before=now - grace, limit=AUDIT_BATCH
+                ),
+                READ_TIMEOUT_S,
             )
             for history in histories:
                 state = fold(history)

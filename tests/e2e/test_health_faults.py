@@ -109,6 +109,12 @@ async def test_health_tells_the_truth_as_the_worker_dies_and_comes_back(
                 ("health_check_failing", "worker"), ("health_check_failing", "first_page"),
                 ("health_check_cleared", "worker"), ("health_check_cleared", "first_page"),
             ])  # fmt: skip
+            lag = {
+                k: v
+                for k, v in (await metrics(stack)).items()
+                if k[0] == "dispatch_worker_lag_messages"
+            }
+            assert lag and all(v >= 0 for v in lag.values()), "the live worker reports its lag"
             latency = await until(
                 lambda: _observed_pages(stack), what="the page latency in /metrics"
             )
