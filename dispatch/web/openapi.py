@@ -30,7 +30,7 @@ REFUSALS = {
     422: "Well formed but not acceptable (the field says what)",
 }
 ABOUT = """\
-The team-scoped API of act-dispatch. Every route but /health and these docs needs
+The team-scoped API of act-dispatch. Every route but /health, /metrics and these docs needs
 `Authorization: Bearer <token>` (API_TOKENS); a token sees its own team only.
 
 Input is read strictly: a string or a boolean is not a number, times are ISO 8601 with a
