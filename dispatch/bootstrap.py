@@ -19,6 +19,7 @@ from dispatch.clock import Clock, SystemClock
 from dispatch.crisis.service import CrisisLine
 from dispatch.escalation.service import EscalationService
 from dispatch.events.registry import BY_TYPE
+from dispatch.health import HealthServices, health_services
 from dispatch.ingress.spool import IngressSpool
 from dispatch.paging.confirmations import ReplyConfirmations
 from dispatch.paging.ledger import PageLedger
@@ -28,7 +29,9 @@ from dispatch.replies.desk import ReplyDesk
 from dispatch.review.service import ReviewDesk
 from dispatch.risk.service import RiskEngine
 from dispatch.settings import Settings
+from projections.health import PostgresHealthReadings
 from projections.lookups import ReadModelRota, TeamPolicies
+from projections.observations import ArchiveFigures
 from projections.pool import connect
 from projections.queries import ReadModels
 from projections.replies import ReplyLookups
@@ -59,6 +62,7 @@ class Services:
     confirmations: ReplyConfirmations
     replies: ReplyDesk
     review: ReviewDesk
+    health: HealthServices
     _closers: list[Closer] = field(default_factory=list)
 
     @property
@@ -66,6 +70,7 @@ class Services:
         return self.settings.public_base_url
 
     async def close(self) -> None:
+        await self.health.close()
         await self.spool.stop()
         while self._closers:
             await self._closers.pop()()
@@ -132,6 +137,7 @@ async def bootstrap(
         ),
         replies=ReplyDesk(spool=spool, finder=lookups, decisions=lookups, clock=clock),
         review=ReviewDesk(ReviewQueries(pool), spool, clock, frozenset(BY_TYPE)),
+        health=health_services(settings, clock, PostgresHealthReadings(pool), ArchiveFigures(pool)),
         _closers=closers,
     )
 

@@ -76,6 +76,39 @@ class Settings(BaseSettings):
         default=60.0, gt=0, le=3600, description="wait before an unanswered voice page is redialled"
     )
 
+    # Health, metrics, the escalation auditor and the dead-man's switch (docs/decisions/014).
+    worker_heartbeat_s: float = Field(
+        default=2.0, gt=0, le=60, description="how often a worker records that it is consuming"
+    )
+    health_worker_stale_s: float = Field(
+        default=15.0, gt=0, description="red when no worker was consuming for this long"
+    )
+    health_spool_stale_s: float = Field(
+        default=30.0, gt=0, description="red when an accepted event waits this long for the broker"
+    )
+    health_page_wait_s: float = Field(
+        default=30.0, gt=0, description="red when a crisis contact waits this long for a page"
+    )
+    health_contact_lookback_s: float = Field(
+        default=21600.0, gt=0, description="how far back health and metrics look at contacts"
+    )
+    health_probe_timeout_s: float = Field(
+        default=0.8, gt=0, le=5, description="each probe's budget: /health answers within it"
+    )
+    health_cache_s: float = Field(
+        default=1.0, ge=0, le=10, description="probes are run at most this often"
+    )
+    escalation_audit_tick_s: float = Field(
+        default=5.0, gt=0, le=300, description="how often the auditor looks for late steps"
+    )
+    escalation_audit_grace_s: float = Field(
+        default=30.0, gt=0, description="a step this late past its deadline is re-driven"
+    )
+    heartbeat_url: str = Field(
+        default="", description="POSTed while /health is green (dead-man's switch); empty: off"
+    )
+    heartbeat_interval_s: float = Field(default=30.0, gt=0, le=3600)
+
     # Embedded stack.
     state_dir: Path = Path("var")
     log_format: str = Field(default="console", pattern="^(console|json)$")

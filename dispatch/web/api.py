@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Literal
 
 from aiohttp import web
 
+from dispatch.health.report import CheckResult
 from dispatch.risk.intake import records_viewed
-from dispatch.web.context import ctx
+from dispatch.web.context import CONTEXT, ctx
 from dispatch.web.http import ApiError
 from dispatch.web.schema import ApiModel, ApiRoutes, NoInput
 from dispatch.web.security import api_caller
@@ -18,10 +20,18 @@ health_routes = ApiRoutes("service")
 
 
 class Health(ApiModel):
-    """The web edge is up; how many accepted events still wait to be relayed to the broker."""
+    """Every check is green: a crisis contact taken now goes through to a page."""
 
     status: Literal["ok"]
-    spool_pending: int
+    checks: dict[str, CheckResult]
+
+
+class HealthFailing(ApiModel):
+    """At least one check is red; `reasons` says which and why, one line each."""
+
+    status: Literal["failing"]
+    reasons: list[str]
+    checks: dict[str, CheckResult]
 
 
 class DispatchList(ApiModel):
@@ -39,10 +49,41 @@ class DispatchDetail(ApiModel):
     timeline: list[ArchivedEvent]
 
 
-@health_routes.get("/health", query=NoInput, response=Health, auth=False)
-async def health(request: web.Request, _: NoInput) -> Health:
-    """Liveness plus how many ingress events still wait for the broker."""
-    return Health(status="ok", spool_pending=await ctx(request).spool.pending())
+@health_routes.get(
+    "/health",
+    query=NoInput,
+    response=Health,
+    auth=False,
+    alternatives=[(503, HealthFailing, "A check is red (the reasons say which)")],
+)
+async def health(request: web.Request, _: NoInput) -> Health | HealthFailing:
+    """Whether a crisis contact taken now would go through to a page.
+
+    200 when every check is green. 503 with the reasons when one is red: PostgreSQL or the
+    broker unreachable (or its event topics missing), no worker consuming, the ingress
+    spool not draining, or an accepted crisis contact waiting too long for its first page.
+    Answers within about a second whatever the parts do (a probe that hangs is red)."""
+    report = await ctx(request).health.monitor.report()
+    checks = dict(report.checks)
+    if report.ok:
+        return Health(status="ok", checks=checks)
+    return HealthFailing(status="failing", reasons=report.reasons, checks=checks)
+
+
+@health_routes.page("/metrics", media_type="text/plain")
+async def metrics(request: web.Request) -> str:
+    """The health checks, the spool, page latency and escalation lag, for Prometheus."""
+    return (await ctx(request).health.metrics.render()).decode()
+
+
+async def dead_mans_switch(app: web.Application) -> AsyncIterator[None]:
+    """While the app serves, beat to HEARTBEAT_URL whenever /health is green."""
+    switch = app[CONTEXT].health.heartbeat
+    if switch is not None:
+        switch.start()
+    yield
+    if switch is not None:
+        await switch.stop()
 
 
 @routes.get("/api/dispatches", query=NoInput, response=DispatchList)

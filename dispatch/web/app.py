@@ -31,6 +31,7 @@ def make_web_app(services: Services) -> web.Application:
         middlewares=[api_errors, twilio_signature_required], client_max_size=MAX_BODY
     )
     app[CONTEXT] = services
+    app.cleanup_ctx.append(api.dead_mans_switch)
     for webhooks in (calls, voicemail, texts, status, voice_hooks):
         app.add_routes(webhooks.routes)
     mount_api(

@@ -30,7 +30,7 @@ REFUSALS = {
     422: "Well formed but not acceptable (the field says what)",
 }
 ABOUT = """\
-The team-scoped API of act-dispatch. Every route but /health and these docs needs
+The team-scoped API of act-dispatch. Every route but /health, /metrics and these docs needs
 `Authorization: Bearer <token>` (API_TOKENS); a token sees its own team only.
 
 Input is read strictly: a string or a boolean is not a number, times are ISO 8601 with a
@@ -122,6 +122,13 @@ def _operation(
                 "content": answer,
             },
             **{str(c): {"description": REFUSALS[c], "content": error} for c in _refusals(op)},
+            **{
+                str(c): {
+                    "description": d,
+                    "content": {JSON: {"schema": refs[(m, "serialization")]}},
+                }
+                for c, m, d in op.alternatives
+            },
         },
         "security": [{BEARER: []}] if op.auth else [],
     }
@@ -149,6 +156,8 @@ def openapi_document(operations: Sequence[Operation]) -> dict[str, Any]:
             wanted[(op.body, "validation")] = None
         if op.response is not None:
             wanted[(op.response, "serialization")] = None
+        for _, model, _ in op.alternatives:
+            wanted[(model, "serialization")] = None
     refs, top = models_json_schema(list(wanted), ref_template=REF)
     schemas: dict[str, Any] = top.get("$defs", {})
     paths: dict[str, dict[str, Any]] = {}

@@ -93,6 +93,12 @@ class Operation:
     auth: bool = True  # needs a bearer token
     roles: frozenset[str] = frozenset()  # the token's role must be one of these (empty: any)
     media_type: str = JSON
+    # Other answers than `status`: (code, model, description); a handler returning an
+    # instance of `model` is answered with `code` (/health's 503).
+    alternatives: tuple[tuple[int, type[BaseModel], str], ...] = ()
+
+    def status_of(self, result: BaseModel) -> int:
+        return next((c for c, m, _ in self.alternatives if isinstance(result, m)), self.status)
 
     def admit(self, request: web.Request) -> None:
         """401 without a known token, 403 for a role this route is not for."""
@@ -134,24 +140,28 @@ class ApiRoutes:
         path: str,
         *,
         query: type[Q],
-        response: type[R],
+        response: type[BaseModel],
         errors: Iterable[int] = (),
         auth: bool = True,
         roles: Iterable[str] = (),
+        alternatives: Iterable[tuple[int, type[BaseModel], str]] = (),
     ) -> Callable[
         [Callable[[web.Request, Q], Awaitable[R]]], Callable[[web.Request, Q], Awaitable[R]]
     ]:
         """A read: the query parsed as `query`, the handler's `response` answered with 200
-        (for a token of one of `roles` when given)."""
+        (or the code of the `alternatives` model it returned instead), for a token of one of
+        `roles` when given."""
 
         def register(
             handler: Callable[[web.Request, Q], Awaitable[R]],
         ) -> Callable[[web.Request, Q], Awaitable[R]]:
             async def endpoint(op: Operation, request: web.Request) -> web.StreamResponse:
-                return model_response(await handler(request, parse_query(query, request)))
+                result = await handler(request, parse_query(query, request))
+                return model_response(result, op.status_of(result))
 
             self._add("GET", path, handler, endpoint, query=query, body=None, response=response,
-                      errors=tuple(errors), auth=auth, roles=frozenset(roles))  # fmt: skip
+                      errors=tuple(errors), auth=auth, roles=frozenset(roles),
+                      alternatives=tuple(alternatives))  # fmt: skip
             return handler
 
         return register

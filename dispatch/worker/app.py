@@ -16,10 +16,12 @@ from dispatch.paging.telephony import Telephony
 from dispatch.settings import Settings
 from dispatch.stack.faust_settings import faust_app_kwargs
 from dispatch.topics import CLIENT_EVENTS, DISPATCH_EVENTS, PAGE_EVENTS, topic_for_event
+from dispatch.worker.auditor import register_escalation_auditor
 from dispatch.worker.codec import CODEC_NAME, register_codec
 from dispatch.worker.dispatch_agents import register_agents
 from dispatch.worker.escalation_agent import register_escalation
 from dispatch.worker.failover_agent import register_failover
+from dispatch.worker.heartbeat import register_worker_heartbeat
 from dispatch.worker.resources import WorkerServices
 from dispatch.worker.risk_agent import register_risk_agent
 from dispatch.worker.timers import Timers
@@ -91,6 +93,20 @@ def create_app(
         clock=res.clock,
         tick_s=settings.escalation_tick_s,
         redial_delay_s=settings.voice_redial_delay_s,
+    )
+    register_escalation_auditor(
+        topics,
+        res,
+        timers,
+        tick_s=settings.escalation_audit_tick_s,
+        grace_s=settings.escalation_audit_grace_s,
+    )
+    register_worker_heartbeat(
+        app,
+        res,
+        timers,
+        interval_s=settings.worker_heartbeat_s,
+        topics=[CLIENT_EVENTS, DISPATCH_EVENTS, PAGE_EVENTS],
     )
 
     @app.on_rebalance_complete.connect

@@ -28,6 +28,8 @@ async def test_an_injected_clock_reaches_every_timer() -> None:
         "escalation-deadlines",
         "voice-redials",
         "risk-targets-gaps-reviews",
+        "escalation-audit",
+        "worker-heartbeat",
     }
     for name, tick in worker.timers.ticks.items():
         before = clock.reads
