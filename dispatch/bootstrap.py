@@ -89,6 +89,9 @@ async def bootstrap(
     closers: list[Closer] = []
     clock = clock or SystemClock()
     if pool is None:
+        if not settings.database_url:
+            # asyncpg would fall back to libpq's defaults: some other local database.
+            raise ValueError("DATABASE_URL is empty: give the PostgreSQL URL to connect to")
         pool = await connect(settings.database_url, max_size=pool_size)
         closers.append(pool.close)
     if publisher is None:

@@ -89,9 +89,10 @@ async def fake_api() -> AsyncIterator[tuple[Client, FakeReadModels, FakeSpool]]:
     """The whole web app (every route and middleware) on fakes; no database behind it."""
     rm, spool, clock = FakeReadModels(), FakeSpool(), FixedClock()
     settings = Settings(api_tokens=TOKENS, reply_decision_wait_s=0)
-    # No route reached in these tests queries PostgreSQL or Kafka.
+    # No route reached in these tests queries PostgreSQL or Kafka: the pool is a stand-in
+    # that nothing may use (bootstrap connects to nothing when it is given one).
     real = await bootstrap(
-        settings, clock=clock, pool=cast(Any, None), publisher=EventPublisher("127.0.0.1:9")
+        settings, clock=clock, pool=cast(Any, object()), publisher=EventPublisher("127.0.0.1:9")
     )
     services = replace(
         real,

@@ -140,7 +140,7 @@ Client = TestClient[Any, Any]
 async def health_api(health: FakeHealth) -> AsyncIterator[Client]:
     """The whole web app with its health services over fakes (no database, no broker)."""
     real = await bootstrap(
-        Settings(), clock=health.clock, pool=cast(Any, None),
+        Settings(), clock=health.clock, pool=cast(Any, object()),
         publisher=EventPublisher("127.0.0.1:9"),
     )  # fmt: skip
     services = replace(real, health=health.services)

@@ -92,7 +92,7 @@ Client = TestClient[Any, Any]
 async def review_api(facts: Sequence[Archived]) -> AsyncIterator[tuple[Client, FakeSpool]]:
     """The whole web app; the review desk reads `facts`, its audit goes to the fake spool."""
     spool, clock = FakeSpool(), FixedClock()
-    real = await bootstrap(Settings(api_tokens=TOKENS), clock=clock, pool=cast(Any, None),
+    real = await bootstrap(Settings(api_tokens=TOKENS), clock=clock, pool=cast(Any, object()),
                            publisher=EventPublisher("127.0.0.1:9"))  # fmt: skip
     desk = ReviewDesk(MemoryArchive(facts), spool, clock, frozenset(BY_TYPE))
     services = replace(real, spool=cast(IngressSpool, spool), review=desk)
