@@ -35,3 +35,14 @@ async def test_an_injected_clock_reaches_every_timer() -> None:
         before = clock.reads
         await tick()
         assert clock.reads == before + 1, f"timer {name} did not read the injected clock"
+
+
+async def test_bootstrap_refuses_to_guess_a_database() -> None:
+    """With no DATABASE_URL and no pool, bootstrap refuses instead of letting asyncpg connect
+    to whatever local database libpq's defaults name."""
+    import pytest
+
+    from dispatch.bootstrap import bootstrap
+
+    with pytest.raises(ValueError, match="DATABASE_URL is empty"):
+        await bootstrap(Settings(database_url=""))
