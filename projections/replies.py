@@ -50,10 +50,10 @@ class ReplyLookups:
     async def by_code(self, short_code: str) -> KnownDispatch | None:
         row = await self._rm.dispatch_by_code(short_code)
         paged = await self._ledger.dispatch_for_code(short_code)
-        if row is not None and (paged is None or row.dispatch_id == paged):
+        if row is not None and (paged is None or row.dispatch_id == paged[0]):
             return KnownDispatch(row.dispatch_id, row.short_code, row.correlation_id)
         if paged is not None:  # paged, not projected yet: the agent has its state already
-            return KnownDispatch(paged, short_code, None)
+            return KnownDispatch(paged[0], short_code, paged[1])
         return None
 
     async def decided(self, reply_event_id: uuid.UUID) -> Decision | None:

@@ -33,6 +33,13 @@ class LedgerEntry:
         return self.state == "claimed" and self.claims > 1
 
 
+@dataclass(frozen=True)
+class PagedPerson:
+    staff_id: str
+    short_code: str | None
+    correlation_id: uuid.UUID | None
+
+
 class PageLedger:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
@@ -56,14 +63,16 @@ class PageLedger:
         now: datetime,
         short_code: str | None = None,
         staff_id: str | None = None,
+        correlation_id: uuid.UUID | None = None,
     ) -> LedgerEntry:
         """Claim a notification before the provider is called; `short_code` (a page's) lets a
         reply to the page find its dispatch as soon as the page can reach a phone."""
         row = await self._pool.fetchrow(
             """
             INSERT INTO page_ledger (notification_id, dispatch_id, channel, state, claimed_at,
-                                     claims, updated_at, short_code, staff_id)
-            VALUES ($1, $2, $3, 'claimed', $4, 1, $4, $5, $6)
+                                     claims, updated_at, short_code, staff_id,
+                                     correlation_id)
+            VALUES ($1, $2, $3, 'claimed', $4, 1, $4, $5, $6, $7)
             ON CONFLICT (notification_id) DO UPDATE
                SET claims = page_ledger.claims + 1, updated_at = EXCLUDED.updated_at
             RETURNING notification_id, state, claimed_at, provider_sid, provider_status,
@@ -75,26 +84,28 @@ class PageLedger:
             now,
             short_code,
             staff_id,
+            correlation_id,
         )
         return LedgerEntry(**dict(row))
 
-    async def paged_person(self, notification_id: uuid.UUID) -> tuple[str, str] | None:
-        """(staff id, short code) of a page the notifier claimed, or None."""
+    async def paged_person(self, notification_id: uuid.UUID) -> PagedPerson | None:
+        """Who a page the notifier claimed was for, with its dispatch's code and correlation."""
         row = await self._pool.fetchrow(
-            """SELECT staff_id, short_code FROM page_ledger
+            """SELECT staff_id, short_code, correlation_id FROM page_ledger
                WHERE notification_id = $1 AND staff_id IS NOT NULL""",
             notification_id,
         )
-        return (row["staff_id"], row["short_code"]) if row else None
+        return PagedPerson(**dict(row)) if row else None
 
-    async def dispatch_for_code(self, short_code: str) -> uuid.UUID | None:
-        """The dispatch most recently paged with this code, or None."""
-        found: uuid.UUID | None = await self._pool.fetchval(
-            """SELECT dispatch_id FROM page_ledger WHERE short_code = $1
+    async def dispatch_for_code(self, short_code: str) -> tuple[uuid.UUID, uuid.UUID | None] | None:
+        """(dispatch id, its correlation id) of the dispatch most recently paged with this
+        code, or None."""
+        row = await self._pool.fetchrow(
+            """SELECT dispatch_id, correlation_id FROM page_ledger WHERE short_code = $1
                ORDER BY claimed_at DESC LIMIT 1""",
             short_code,
         )
-        return found
+        return (row["dispatch_id"], row["correlation_id"]) if row else None
 
     async def mark_sent(
         self, notification_id: uuid.UUID, *, sid: str, status: str, now: datetime

@@ -112,6 +112,7 @@ class Notifier:
             now=self._clock.now(),
             short_code=short_code(page.dispatch_id),
             staff_id=page.staff_id,
+            correlation_id=request.correlation_id,
         )
         if entry.state == "sent":
             bound.info("page_already_sent", provider_sid=entry.provider_sid)

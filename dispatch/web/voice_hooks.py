@@ -42,17 +42,16 @@ async def page_digits(request: web.Request) -> web.Response:
     notification_id, dispatch_id = page_ids(request)
     gathered = await parsed_form(request, GatherResult.parse)
     paged = await c.ledger.paged_person(notification_id)
-    person = await c.read_models.staff(paged[0]) if paged else None
+    person = await c.read_models.staff(paged.staff_id) if paged else None
     if paged is None or person is None:
         log.warning("voice_page_unknown", notification_id=str(notification_id))
         return _say(UNKNOWN)
-    code = paged[1] or code_of(dispatch_id)
+    code = paged.short_code or code_of(dispatch_id)
     if gathered.digits not in {"1", "2"}:
         if request.query.get("retry"):
             return _say(NO_CHOICE)
         return await _ask_again(request, notification_id=str(notification_id), code=code)
-    row = await c.read_models.dispatch(dispatch_id)
-    dispatch = KnownDispatch(dispatch_id, code, row.correlation_id if row else None)
+    dispatch = KnownDispatch(dispatch_id, code, paged.correlation_id)
     event, fresh = await c.replies.submit(
         dispatch,
         replier=Replier(person.staff_id, person.team_id),
