@@ -26,11 +26,13 @@ from dispatch.paging.telephony import NoTelephony, Telephony
 from dispatch.replies.desk import ReplyDesk
 from dispatch.risk.service import RiskEngine
 from dispatch.settings import Settings
+from projections.carer_queries import CarerQueries
 from projections.lookups import ReadModelRota, TeamPolicies
 from projections.pool import connect
 from projections.queries import ReadModels
 from projections.replies import ReplyLookups
 from projections.risk_queries import RiskQueries
+from projections.staff_queries import StaffQueries
 
 Closer = Callable[[], Awaitable[None]]
 
@@ -55,6 +57,8 @@ class Services:
     notifier: Notifier
     confirmations: ReplyConfirmations
     replies: ReplyDesk
+    carers: CarerQueries
+    staff_roster: StaffQueries
     _closers: list[Closer] = field(default_factory=list)
 
     @property
@@ -127,6 +131,8 @@ async def bootstrap(
             validity_s=settings.page_validity_seconds,
         ),
         replies=ReplyDesk(spool=spool, finder=lookups, decisions=lookups, clock=clock),
+        carers=CarerQueries(pool),
+        staff_roster=StaffQueries(pool, read_models),
         _closers=closers,
     )
 

@@ -22,6 +22,7 @@ READ_MODELS = ReadModelRegistry.assemble(
         roster.HANDLERS,
         rota.HANDLERS,
         clients.HANDLERS,
+        clients.CARER_HANDLERS,
         risk.HANDLERS,
         dispatches.HANDLERS,
         paging.HANDLERS,
@@ -34,6 +35,7 @@ READ_MODELS = ReadModelRegistry.assemble(
         escalation.ARCHIVE_ONLY,
         risk.ARCHIVE_ONLY,
         replies.ARCHIVE_ONLY,
+        roster.ARCHIVE_ONLY,
     ),
 )
 
