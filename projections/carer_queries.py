@@ -12,8 +12,16 @@ from dispatch.clients.notices import BoardNotice, assessment_notice, consent_rev
 
 
 class CarerQueries:
+    """The carers' read models, answering dispatch.clients.intake.CarerLookup."""
+
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
+
+    async def client_team(self, client_id: str) -> str | None:
+        team_id: str | None = await self._pool.fetchval(
+            "SELECT team_id FROM clients WHERE client_id = $1", client_id
+        )
+        return team_id
 
     async def is_carer(self, client_id: str, carer_id: str) -> bool:
         found: bool = await self._pool.fetchval(

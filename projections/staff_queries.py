@@ -1,5 +1,6 @@
-"""The roster questions that changing it asks: who holds a phone, what an override id
-already names, the team's staff with leavers, and the gaps leavers leave in the rota."""
+"""The roster questions that changing it asks (dispatch.rota.staff_intake.RosterLookup):
+who holds a phone, what an override id already names, the team's staff with leavers, and
+the gaps leavers leave in the rota."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import asyncpg
 from dispatch.clients.notices import BoardNotice
 from dispatch.rota.events import OverrideScheduled
 from dispatch.rota.gaps import GAP_HORIZON, CoverageGap, coverage_gaps, gap_line
-from dispatch.rota.state import Entry
+from dispatch.rota.state import Entry, TeamRota
 from projections.models import StaffMember
 from projections.queries import STAFF, ReadModels, _staff
 
@@ -20,6 +21,12 @@ class StaffQueries:
     def __init__(self, pool: asyncpg.Pool, read_models: ReadModels) -> None:
         self._pool = pool
         self._rm = read_models
+
+    async def team_rota(self, team_id: str, start: datetime, end: datetime) -> TeamRota:
+        return await self._rm.team_rota(team_id, start, end)
+
+    async def staff(self, staff_id: str) -> StaffMember | None:
+        return await self._rm.staff(staff_id)
 
     async def roster(self, team_id: str) -> list[StaffMember]:
         """Everyone the team has had, leavers included (left_at says when)."""

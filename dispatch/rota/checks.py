@@ -32,6 +32,18 @@ class RotaProblem:
     status: int = 400
 
 
+class RotaRefused(ValueError):
+    """A roster or rota change refused before anything is recorded."""
+
+    def __init__(self, problem: RotaProblem) -> None:
+        super().__init__(f"{problem.field}: {problem.message}")
+        self.problem = problem
+
+
+def refuse(field: str, message: str, status: int = 400) -> RotaRefused:
+    return RotaRefused(RotaProblem(field, message, status))
+
+
 @dataclass(frozen=True)
 class Clash:
     """Someone would be primary and backup at once from `starts_at` to `ends_at`."""
