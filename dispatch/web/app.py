@@ -8,9 +8,11 @@ from dispatch.bootstrap import Services
 from dispatch.web import (
     api,
     calls,
+    carers_api,
     dispatch_api,
     risk_api,
     rota_api,
+    staff_api,
     status,
     texts,
     voice_hooks,
@@ -33,6 +35,14 @@ def make_web_app(services: Services) -> web.Application:
         app.add_routes(webhooks.routes)
     mount_api(
         app,
-        [api.routes, dispatch_api.routes, rota_api.routes, risk_api.routes, api.health_routes],
+        [
+            api.routes,
+            dispatch_api.routes,
+            rota_api.routes,
+            risk_api.routes,
+            api.health_routes,
+            staff_api.routes,
+            carers_api.routes,
+        ],
     )
     return app
