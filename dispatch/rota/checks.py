@@ -70,8 +70,7 @@ def span_problem(starts_at: datetime, ends_at: datetime) -> RotaProblem | None:
 
 def member_problem(rota: TeamRota, staff_id: str, *, until: datetime) -> RotaProblem | None:
     """The person is on this team's roster and still on the team until `until`."""
-    entry = rota.staff.get(staff_id)
-    if entry is None or entry.value is None:
+    if rota.member(staff_id) is None:
         return RotaProblem("staff_id", f"is not a member of team {rota.team_id}", 422)
     left = rota.left_at(staff_id)
     if left is not None and left < until:

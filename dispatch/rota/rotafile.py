@@ -328,7 +328,7 @@ def export(
     out["staff"] = [
         {"id": s.staff_id, "name": s.display_name, "role": s.role, "gender": s.gender,
          "phone": s.phone, "languages": list(s.languages)}
-        for _, s in rota.live(rota.staff)
+        for s in rota.members()
         if at is None or not rota.has_left(s.staff_id, at)
     ]  # fmt: skip
     out["rotations"] = [

@@ -113,8 +113,7 @@ async def _team(lookup: RosterLookup, team_id: str, now: datetime) -> TeamRota:
 
 
 def _member(rota: TeamRota, staff_id: str, now: datetime) -> None:
-    entry = rota.staff.get(staff_id)
-    if entry is None or entry.value is None:
+    if rota.member(staff_id) is None:
         raise refuse("staff_id", f"no staff member {staff_id!r} in team {rota.team_id}", 404)
     left = rota.left_at(staff_id)
     if left is not None and left <= now:
@@ -160,8 +159,8 @@ async def change_role(
 ) -> list[Envelope]:  # fmt: skip
     rota = await _team(lookup, team_id, now)
     _member(rota, staff_id, now)
-    entry = rota.staff[staff_id]
-    previous = entry.value.role if entry.value else None
+    member = rota.member(staff_id)
+    previous = member.role if member else None
     if previous == req.role:
         raise refuse("role", f"{staff_id!r} is already {req.role}")
     changed = StaffRoleChanged(staff_id=staff_id, team_id=team_id, role=req.role,

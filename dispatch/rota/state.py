@@ -70,6 +70,7 @@ class TeamRota:
     swaps: Mapping[str, Entry[ShiftsSwapped]] = field(default_factory=_empty)
     shifts: Mapping[str, Entry[ShiftAssigned]] = field(default_factory=_empty)
     leavers: Mapping[str, Entry[StaffLeft]] = field(default_factory=_empty)
+    roles: Mapping[str, Entry[StaffRoleChanged]] = field(default_factory=_empty)
 
     @property
     def time_zone(self) -> str:
@@ -89,6 +90,20 @@ class TeamRota:
     def has_left(self, staff_id: str, at: datetime) -> bool:
         left = self.left_at(staff_id)
         return left is not None and left <= at
+
+    def member(self, staff_id: str) -> StaffRegistered | None:
+        """The staff member as registered, with a newer role change applied."""
+        entry = self.staff.get(staff_id)
+        if entry is None or entry.value is None:
+            return None
+        role = self.roles.get(staff_id)
+        if role is not None and role.value is not None and role.stamp > entry.stamp:
+            return entry.value.model_copy(update={"role": role.value.role})
+        return entry.value
+
+    def members(self) -> list[StaffRegistered]:
+        """Everyone on the roster (leavers included), oldest registration first."""
+        return [m for _, s in self.live(self.staff) if (m := self.member(s.staff_id))]
 
     def live(self, table: Mapping[str, Entry[V]]) -> list[tuple[Stamp, V]]:
         """The table's current values (retired/cancelled dropped), oldest writer first."""
@@ -140,22 +155,19 @@ def evolve_team(rota: TeamRota, event: Envelope) -> TeamRota:
 def _staff_change(
     rota: TeamRota, p: StaffJoined | StaffLeft | StaffRoleChanged, s: Stamp
 ) -> TeamRota:
-    """A join (a new member, or a leaver back), a departure, or a new role."""
+    """A join (a new member, or a leaver back), a departure, or a new role (kept apart from
+    the registration, so the newer of the two wins in any order of arrival)."""
     if isinstance(p, StaffLeft):
         return replace(rota, leavers=_put(rota.leavers, p.staff_id, Entry(s, p)))
-    current = rota.staff.get(p.staff_id)
-    if isinstance(p, StaffJoined):
-        as_registered = StaffRegistered(**p.model_dump())
-        back: Entry[StaffLeft] = Entry(s, None)
-        return replace(
-            rota,
-            staff=_put(rota.staff, p.staff_id, Entry(s, as_registered)),
-            leavers=_put(rota.leavers, p.staff_id, back),
-        )
-    if current is None or current.value is None or current.stamp >= s:
-        return rota  # a role for someone not (yet) on the roster changes nothing
-    changed = current.value.model_copy(update={"role": p.role})
-    return replace(rota, staff=_put(rota.staff, p.staff_id, Entry(s, changed)))
+    if isinstance(p, StaffRoleChanged):
+        return replace(rota, roles=_put(rota.roles, p.staff_id, Entry(s, p)))
+    as_registered = StaffRegistered(**p.model_dump())
+    back: Entry[StaffLeft] = Entry(s, None)
+    return replace(
+        rota,
+        staff=_put(rota.staff, p.staff_id, Entry(s, as_registered)),
+        leavers=_put(rota.leavers, p.staff_id, back),
+    )
 
 
 def team_of(event: Envelope) -> str | None:
