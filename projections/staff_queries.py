@@ -16,6 +16,8 @@ from dispatch.rota.state import Entry, TeamRota
 from projections.models import StaffMember
 from projections.queries import STAFF, ReadModels, _staff
 
+GAPS_SHOWN = 3  # per leaver, on the huddle board
+
 
 class StaffQueries:
     def __init__(self, pool: asyncpg.Pool, read_models: ReadModels) -> None:
@@ -67,8 +69,16 @@ class StaffQueries:
         return coverage_gaps(await self._rm.team_rota(team_id, start, end), start, end)
 
     async def gap_notices(self, team_id: str, now: datetime) -> list[BoardNotice]:
-        """The gaps of the next GAP_HORIZON as huddle board lines."""
-        return [
-            BoardNotice("coverage_gap", g.staff_id, gap_line(g))
-            for g in await self.gaps(team_id, now, now + GAP_HORIZON)
-        ]
+        """The gaps of the next GAP_HORIZON as huddle board lines: the first few of each
+        leaver's, then how many more (`dispatch rota show` lists them all)."""
+        out: list[BoardNotice] = []
+        shown: dict[str, int] = {}
+        for g in await self.gaps(team_id, now, now + GAP_HORIZON):
+            shown[g.staff_id] = shown.get(g.staff_id, 0) + 1
+            if shown[g.staff_id] <= GAPS_SHOWN:
+                out.append(BoardNotice("coverage_gap", g.staff_id, gap_line(g)))
+        for staff_id, count in shown.items():
+            if count > GAPS_SHOWN:
+                more = f"COVERAGE GAP and {count - GAPS_SHOWN} more naming {staff_id}"
+                out.append(BoardNotice("coverage_gap", staff_id, f"{more} (dispatch rota show)"))
+        return out
