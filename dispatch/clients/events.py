@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, Field
 
 from dispatch.events.envelope import EventPayload
 from dispatch.vocabulary import E164, Gender
@@ -58,6 +58,16 @@ on it), their care plan, their appointments."""
 CONSENT_SHARES: tuple[ConsentShare, ...] = ("crisis_status", "care_plan", "appointments")
 
 
+def _each_once(shares: tuple[ConsentShare, ...]) -> tuple[ConsentShare, ...]:
+    if len(set(shares)) != len(shares):
+        raise ValueError("name each share once")
+    return tuple(sorted(shares, key=CONSENT_SHARES.index))
+
+
+Shares = Annotated[tuple[ConsentShare, ...], Field(min_length=1), AfterValidator(_each_once)]
+"""One or more shares, each once, in CONSENT_SHARES order."""
+
+
 class ConsentGranted(EventPayload):
     """The client agrees that the team may tell this carer `shares` until the consent is
     revoked; it is to be reviewed with the client by `review_by`. A later grant replaces
@@ -66,17 +76,10 @@ class ConsentGranted(EventPayload):
     event_type = "ConsentGranted"
     client_id: str
     carer_id: str
-    shares: tuple[ConsentShare, ...] = Field(min_length=1)
+    shares: Shares
     review_by: date
     recorded_by: str = Field(min_length=1)
     note: str = Field(default="", max_length=500)
-
-    @field_validator("shares")
-    @classmethod
-    def _each_once(cls, shares: tuple[ConsentShare, ...]) -> tuple[ConsentShare, ...]:
-        if len(set(shares)) != len(shares):
-            raise ValueError("name each share once")
-        return tuple(sorted(shares, key=CONSENT_SHARES.index))
 
 
 class ConsentRevoked(EventPayload):

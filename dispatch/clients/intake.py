@@ -12,14 +12,14 @@ import uuid
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from dispatch.clients.events import (
     CarerAssessmentRecorded,
     CarerRegistered,
     ConsentGranted,
     ConsentRevoked,
-    ConsentShare,
+    Shares,
 )
 from dispatch.events import Envelope, derived_id, new_event
 from dispatch.events.envelope import EventPayload
@@ -62,16 +62,9 @@ class CarerInput(_Input):
 
 
 class ConsentInput(_Input):
-    shares: tuple[ConsentShare, ...] = Field(min_length=1)
+    shares: Shares
     review_by: date
     note: str = Field(default="", max_length=500)
-
-    @field_validator("shares")
-    @classmethod
-    def _each_once(cls, shares: tuple[ConsentShare, ...]) -> tuple[ConsentShare, ...]:
-        if len(set(shares)) != len(shares):
-            raise ValueError("name each share once")
-        return shares
 
 
 class RevokeInput(_Input):

@@ -4,10 +4,11 @@ client's consent to share with them, record the carer's own assessment. Checked 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from uuid import UUID
 
 from aiohttp import web
-from pydantic import ConfigDict
+from pydantic import BaseModel, ConfigDict
 
 from dispatch.clients.intake import (
     AssessmentInput,
@@ -19,6 +20,7 @@ from dispatch.clients.intake import (
     grant_consent,
     revoke_consent,
 )
+from dispatch.events import Envelope
 from dispatch.web.changes import actor_of, checked, spool
 from dispatch.web.context import ctx
 from dispatch.web.schema import ApiModel, ApiRoutes
@@ -80,19 +82,26 @@ async def register_carer(request: web.Request, body: CarerBody) -> CarerRecorded
     return CarerRecorded(event_id=event.event_id, type=event.type, duplicate=not fresh)
 
 
+async def _carer_change(
+    request: web.Request, change: Callable[..., Awaitable[Envelope]], body: BaseModel,
+    *, wait: bool = False,
+) -> CarerRecorded:  # fmt: skip
+    """One change about the carer the path names, for a client of the caller's team."""
+    caller, c = api_caller(request), ctx(request)
+    client_id, carer_id = _ids(request)
+    event = await checked(change(c.carers, client_id, carer_id, body, team_id=caller.team_id,
+                                 now=c.clock.now(), actor=actor_of(caller)))  # fmt: skip
+    fresh, applied = await spool(request, [event], wait=wait)
+    return CarerRecorded(event_id=event.event_id, type=event.type, duplicate=not fresh,
+                         in_force=applied)  # fmt: skip
+
+
 @routes.post("/api/clients/{client_id}/carers/{carer_id}/consent", body=ConsentBody,
              response=CarerRecorded, errors=ERRORS)  # fmt: skip
 async def grant(request: web.Request, body: ConsentBody) -> CarerRecorded:
     """The client's consent to share with the carer (ConsentGranted), replacing any in
     force; waits (bounded) until it is in force."""
-    caller, c = api_caller(request), ctx(request)
-    client_id, carer_id = _ids(request)
-    event = await checked(grant_consent(c.carers, client_id, carer_id, body,
-                                        team_id=caller.team_id, now=c.clock.now(),
-                                        actor=actor_of(caller)))  # fmt: skip
-    fresh, applied = await spool(request, [event], wait=True)
-    return CarerRecorded(event_id=event.event_id, type=event.type, duplicate=not fresh,
-                         in_force=applied)  # fmt: skip
+    return await _carer_change(request, grant_consent, body, wait=True)
 
 
 @routes.post("/api/clients/{client_id}/carers/{carer_id}/consent/revoke", body=RevokeBody,
@@ -100,24 +109,11 @@ async def grant(request: web.Request, body: ConsentBody) -> CarerRecorded:
 async def revoke(request: web.Request, body: RevokeBody) -> CarerRecorded:
     """The client withdraws consent (ConsentRevoked): from then on the carer is told nothing
     about them and their signals are refused; waits (bounded) until it is in force."""
-    caller, c = api_caller(request), ctx(request)
-    client_id, carer_id = _ids(request)
-    event = await checked(revoke_consent(c.carers, client_id, carer_id, body,
-                                         team_id=caller.team_id, now=c.clock.now(),
-                                         actor=actor_of(caller)))  # fmt: skip
-    fresh, applied = await spool(request, [event], wait=True)
-    return CarerRecorded(event_id=event.event_id, type=event.type, duplicate=not fresh,
-                         in_force=applied)  # fmt: skip
+    return await _carer_change(request, revoke_consent, body, wait=True)
 
 
 @routes.post("/api/clients/{client_id}/carers/{carer_id}/assessment", body=AssessmentBody,
              response=CarerRecorded, errors=ERRORS)  # fmt: skip
 async def assess(request: web.Request, body: AssessmentBody) -> CarerRecorded:
     """A carer's own assessment and care plan, or its review (CarerAssessmentRecorded)."""
-    caller, c = api_caller(request), ctx(request)
-    client_id, carer_id = _ids(request)
-    event = await checked(assess_carer(c.carers, client_id, carer_id, body,
-                                       team_id=caller.team_id, now=c.clock.now(),
-                                       actor=actor_of(caller)))  # fmt: skip
-    fresh, _ = await spool(request, [event])
-    return CarerRecorded(event_id=event.event_id, type=event.type, duplicate=not fresh)
+    return await _carer_change(request, assess_carer, body)

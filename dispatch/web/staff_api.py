@@ -3,12 +3,14 @@ changes role (team leads and managers only), checked like `dispatch staff ...`."
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from uuid import UUID
 
 from aiohttp import web
-from pydantic import ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from dispatch.events import Envelope
 from dispatch.rota.events import CoverageGapDetected
 from dispatch.rota.gaps import CoverageGap
 from dispatch.rota.staff_intake import JoinInput, LeaveInput, RoleInput, change_role, join, leave
@@ -90,17 +92,16 @@ async def join_staff(request: web.Request, body: JoinBody) -> StaffChanged:
     return StaffChanged(event_ids=[e.event_id for e in events], duplicate=not fresh)
 
 
-@routes.post("/api/staff/{staff_id}/leave", body=LeaveBody, response=StaffLeftAccepted,
-             errors=CHANGE_ERRORS, roles=STAFF_EDITORS)  # fmt: skip
-async def staff_leaves(request: web.Request, body: LeaveBody) -> StaffLeftAccepted:
-    """Someone of the caller's team leaves (StaffLeft): from `left_at` their replies are
-    refused and they are never paged; each period the rota still gives them is recorded as
-    a CoverageGapDetected and returned. Waits (bounded) until the departure is in force."""
+async def _staff_change(
+    request: web.Request, change: Callable[..., Awaitable[list[Envelope]]], body: BaseModel,
+    *, wait: bool = False,
+) -> tuple[list[Envelope], bool, bool | None]:  # fmt: skip
+    """One change about the staff member the path names: (events, fresh, in force)."""
     caller = api_caller(request)
     c = ctx(request)
     staff_id = request.match_info["staff_id"]
-    events = await checked(
-        leave(
+    events: list[Envelope] = await checked(
+        change(
             c.staff_roster,
             caller.team_id,
             staff_id,
@@ -109,7 +110,17 @@ async def staff_leaves(request: web.Request, body: LeaveBody) -> StaffLeftAccept
             actor=actor_of(caller),
         )
     )
-    fresh, applied = await spool(request, events, wait=True)
+    fresh, applied = await spool(request, events, wait=wait)
+    return events, fresh, applied
+
+
+@routes.post("/api/staff/{staff_id}/leave", body=LeaveBody, response=StaffLeftAccepted,
+             errors=CHANGE_ERRORS, roles=STAFF_EDITORS)  # fmt: skip
+async def staff_leaves(request: web.Request, body: LeaveBody) -> StaffLeftAccepted:
+    """Someone of the caller's team leaves (StaffLeft): from `left_at` their replies are
+    refused and they are never paged; each period the rota still gives them is recorded as
+    a CoverageGapDetected and returned. Waits (bounded) until the departure is in force."""
+    events, fresh, applied = await _staff_change(request, leave, body, wait=True)
     gaps = [
         CoverageGap(p.team_id, p.layer, p.starts_at, p.ends_at, p.staff_id, p.source)
         for e in events
@@ -123,18 +134,5 @@ async def staff_leaves(request: web.Request, body: LeaveBody) -> StaffLeftAccept
              errors=CHANGE_ERRORS, roles=STAFF_EDITORS)  # fmt: skip
 async def staff_role(request: web.Request, body: RoleBody) -> StaffChanged:
     """A staff member of the caller's team changes role (StaffRoleChanged)."""
-    caller = api_caller(request)
-    c = ctx(request)
-    staff_id = request.match_info["staff_id"]
-    events = await checked(
-        change_role(
-            c.staff_roster,
-            caller.team_id,
-            staff_id,
-            body,
-            now=c.clock.now(),
-            actor=actor_of(caller),
-        )
-    )
-    fresh, _ = await spool(request, events)
+    events, fresh, _ = await _staff_change(request, change_role, body)
     return StaffChanged(event_ids=[e.event_id for e in events], duplicate=not fresh)
