@@ -33,17 +33,11 @@ T = TypeVar("T")
 def _make(cls: type[T], row: Any, **overrides: Any) -> T:
     """A model from a row: the dataclass's fields picked by name, extra columns ignored."""
     fields = dataclasses.fields(cls)  # type: ignore[arg-type]
-    return cls(**{f.name: overrides[f.name] if f.name in overrides else row[f.name]
-                  for f in fields})  # fmt: skip
+    return cls(**{f.name: overrides.get(f.name, row[f.name]) for f in fields})
 
 
 def _staff(row: Any) -> StaffMember:
-    return _make(StaffMember, row, languages=tuple(row["languages"]), left_at=row.get("left_at"))
-
-
-# Staff rows with when each leaves the team (NULL: not leaving).
-STAFF = """SELECT s.*, d.left_at FROM staff s
-           LEFT JOIN staff_departures d ON d.staff_id = s.staff_id"""
+    return _make(StaffMember, row, languages=tuple(row["languages"]))
 
 
 class ReadModels:
@@ -106,9 +100,7 @@ class ReadModels:
             """SELECT t.team_id, t.service_model,
                       (SELECT count(*) FROM clients c WHERE c.team_id = t.team_id) AS clients,
                       (SELECT count(*) FROM staff s WHERE s.team_id = t.team_id
-                         AND NOT EXISTS (SELECT 1 FROM staff_departures d
-                                         WHERE d.staff_id = s.staff_id AND d.left_at <= now()))
-                        AS staff
+                         AND (s.left_at IS NULL OR s.left_at > now())) AS staff
                FROM teams t ORDER BY t.team_id"""
         )
         return [
@@ -118,14 +110,14 @@ class ReadModels:
 
     async def staff(self, staff_id: str) -> StaffMember | None:
         """A staff member, leavers included (left_at says when they leave)."""
-        row = await self._pool.fetchrow(f"{STAFF} WHERE s.staff_id = $1", staff_id)
+        row = await self._pool.fetchrow("SELECT * FROM staff s WHERE s.staff_id = $1", staff_id)
         return _staff(row) if row else None
 
     async def staff_by_phone(self, phone: str) -> StaffMember | None:
         """Whose phone this is: someone still on a team first, else the latest leaver."""
         row = await self._pool.fetchrow(
-            f"""{STAFF} WHERE s.phone = $1
-                ORDER BY d.left_at IS NOT NULL, d.left_at DESC, s.updated_at DESC LIMIT 1""",
+            """SELECT * FROM staff s WHERE s.phone = $1
+                ORDER BY s.left_at IS NOT NULL, s.left_at DESC, s.updated_at DESC LIMIT 1""",
             phone,
         )
         return _staff(row) if row else None
@@ -133,7 +125,7 @@ class ReadModels:
     async def team_staff(self, team_id: str, at: datetime | None = None) -> list[StaffMember]:
         """The team's staff still on it at `at` (default: now): leavers are never paged."""
         rows = await self._pool.fetch(
-            f"""{STAFF} WHERE s.team_id = $1 AND (d.left_at IS NULL OR d.left_at > $2)
+            """SELECT * FROM staff s WHERE s.team_id = $1 AND (s.left_at IS NULL OR s.left_at > $2)
                 ORDER BY s.display_name, s.staff_id""",
             team_id,
             at or datetime.now(UTC),

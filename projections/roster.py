@@ -54,6 +54,7 @@ async def _staff_registered(
         },
         e,
     )
+    await _sync_left_at(conn, p.staff_id)
 
 
 async def _shift_assigned(conn: asyncpg.Connection, e: Envelope, p: ShiftAssigned) -> None:
@@ -73,6 +74,16 @@ async def _shift_assigned(conn: asyncpg.Connection, e: Envelope, p: ShiftAssigne
     )
 
 
+async def _sync_left_at(conn: asyncpg.Connection, staff_id: str) -> None:
+    """staff.left_at follows staff_departures (the newest join or departure)."""
+    await conn.execute(
+        """UPDATE staff s SET left_at = d.left_at FROM staff_departures d
+           WHERE d.staff_id = s.staff_id AND s.staff_id = $1
+             AND s.left_at IS DISTINCT FROM d.left_at""",
+        staff_id,
+    )
+
+
 async def _departure(
     conn: asyncpg.Connection, e: Envelope, staff_id: str, team_id: str, left: StaffLeft | None
 ) -> None:
@@ -88,6 +99,7 @@ async def _departure(
         },
         e,
     )
+    await _sync_left_at(conn, staff_id)
 
 
 async def _staff_joined(conn: asyncpg.Connection, e: Envelope, p: StaffJoined) -> None:

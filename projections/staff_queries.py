@@ -14,7 +14,7 @@ from dispatch.rota.events import OverrideScheduled
 from dispatch.rota.gaps import GAP_HORIZON, CoverageGap, coverage_gaps, gap_line
 from dispatch.rota.state import Entry, TeamRota
 from projections.models import StaffMember
-from projections.queries import STAFF, ReadModels, _staff
+from projections.queries import ReadModels, _staff
 
 GAPS_SHOWN = 3  # per leaver, on the huddle board
 
@@ -33,7 +33,7 @@ class StaffQueries:
     async def roster(self, team_id: str) -> list[StaffMember]:
         """Everyone the team has had, leavers included (left_at says when)."""
         rows = await self._pool.fetch(
-            f"{STAFF} WHERE s.team_id = $1 ORDER BY s.display_name, s.staff_id",
+            "SELECT * FROM staff s WHERE s.team_id = $1 ORDER BY s.display_name, s.staff_id",
             team_id,
         )
         return [_staff(row) for row in rows]
@@ -41,7 +41,7 @@ class StaffQueries:
     async def phone_holder(self, phone: str, at: datetime) -> StaffMember | None:
         """Who still on a team has this phone at `at` (a leaver's number may be reused)."""
         row = await self._pool.fetchrow(
-            f"""{STAFF} WHERE s.phone = $1 AND (d.left_at IS NULL OR d.left_at > $2)
+            """SELECT * FROM staff s WHERE s.phone = $1 AND (s.left_at IS NULL OR s.left_at > $2)
                 ORDER BY s.updated_at DESC LIMIT 1""",
             phone,
             at,

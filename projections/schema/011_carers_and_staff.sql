@@ -42,7 +42,9 @@ CREATE TABLE staff_departures (
 );
 CREATE INDEX staff_departures_by_team ON staff_departures (team_id);
 
--- A work phone passes from a leaver to a joiner: a number is unique among current staff
--- only (the commands check it), so the projection never fails on a reused number.
+-- staff.left_at mirrors staff_departures (kept in step by the roster projection). A work
+-- phone passes from a leaver to a joiner: a number is unique among those not leaving only.
+ALTER TABLE staff ADD COLUMN left_at timestamptz;
 ALTER TABLE staff DROP CONSTRAINT staff_phone_key;
+CREATE UNIQUE INDEX staff_phone_current ON staff (phone) WHERE left_at IS NULL;
 CREATE INDEX staff_by_phone ON staff (phone);
