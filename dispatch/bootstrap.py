@@ -29,6 +29,7 @@ from dispatch.replies.desk import ReplyDesk
 from dispatch.review.service import ReviewDesk
 from dispatch.risk.service import RiskEngine
 from dispatch.settings import Settings
+from projections.carer_queries import CarerQueries
 from projections.health import PostgresHealthReadings
 from projections.lookups import ReadModelRota, TeamPolicies
 from projections.observations import ArchiveFigures
@@ -37,6 +38,7 @@ from projections.queries import ReadModels
 from projections.replies import ReplyLookups
 from projections.review_queries import ReviewQueries
 from projections.risk_queries import RiskQueries
+from projections.staff_queries import StaffQueries
 
 Closer = Callable[[], Awaitable[None]]
 
@@ -63,6 +65,8 @@ class Services:
     replies: ReplyDesk
     review: ReviewDesk
     health: HealthServices
+    carers: CarerQueries
+    staff_roster: StaffQueries
     _closers: list[Closer] = field(default_factory=list)
 
     @property
@@ -141,6 +145,8 @@ async def bootstrap(
         replies=ReplyDesk(spool=spool, finder=lookups, decisions=lookups, clock=clock),
         review=ReviewDesk(ReviewQueries(pool), spool, clock, frozenset(BY_TYPE)),
         health=health_services(settings, clock, PostgresHealthReadings(pool), ArchiveFigures(pool)),
+        carers=CarerQueries(pool),
+        staff_roster=StaffQueries(pool, read_models),
         _closers=closers,
     )
 

@@ -11,10 +11,12 @@ from pathlib import Path
 
 import click
 
+from dispatch.commands import carers as carers_cli
 from dispatch.commands import review as review_cli
 from dispatch.commands import risk as risk_cli
 from dispatch.commands import rota as rota_cli
 from dispatch.commands import soak as soak_cli
+from dispatch.commands import staff as staff_cli
 from dispatch.logs import configure_logging
 from dispatch.settings import Settings
 
@@ -172,6 +174,9 @@ main.add_command(rota_cli.rota)
 main.add_command(rota_cli.oncall)
 main.add_command(soak_cli.soak)
 main.add_command(review_cli.review)
+main.add_command(carers_cli.carer)
+main.add_command(carers_cli.consent)
+main.add_command(staff_cli.staff)
 
 if __name__ == "__main__":
     main()

@@ -3,7 +3,7 @@ team's escalation policy. Filled into the domain services by the composition roo
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import asyncpg
 
@@ -27,7 +27,7 @@ class ReadModelRota:
         return Responder(staff_id=person.staff_id, phone=person.phone) if person else None
 
     async def staff_responder(self, staff_id: str) -> Responder | None:
-        person = await self._rm.staff(staff_id)
+        person = await self.staff_person(staff_id)
         return Responder(staff_id=person.staff_id, phone=person.phone) if person else None
 
     async def on_duty_people(self, team_id: str, at: datetime) -> list[StaffMember | None]:
@@ -36,7 +36,9 @@ class ReadModelRota:
         return [on_duty.primary, on_duty.backup]
 
     async def staff_person(self, staff_id: str) -> StaffMember | None:
-        return await self._rm.staff(staff_id)
+        """Someone to page by name, unless they have left the team."""
+        person = await self._rm.staff(staff_id)
+        return None if person is None or person.has_left(datetime.now(UTC)) else person
 
     async def display_name(self, staff_id: str) -> str | None:
         person = await self._rm.staff(staff_id)
@@ -49,8 +51,8 @@ class ReadModelRota:
         self, team_id: str, targets: tuple[Target, ...], at: datetime
     ) -> dict[Target, list[Responder]]:
         """What each escalation target means for the team at `at`."""
-        on_duty = await self._rm.on_duty(team_id, at)
-        staff = await self._rm.team_staff(team_id)
+        on_duty = await self._rm.on_duty(team_id, at)  # a layer given to a leaver: nobody
+        staff = await self._rm.team_staff(team_id, at)  # leavers are never paged
         people: dict[Target, list[StaffMember]] = {
             "primary": [on_duty.primary] if on_duty.primary else [],
             "backup": [on_duty.backup] if on_duty.backup else [],

@@ -29,6 +29,11 @@ class StaffMember:
     gender: str
     phone: str
     languages: tuple[str, ...]
+    left_at: datetime | None = None  # leaves (or left) the team then; None: still on it
+
+    def has_left(self, at: datetime) -> bool:
+        """Whether they are off the team at `at` (their replies refused, never paged)."""
+        return self.left_at is not None and self.left_at <= at
 
 
 @dataclass(frozen=True)

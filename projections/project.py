@@ -22,6 +22,7 @@ READ_MODELS = ReadModelRegistry.assemble(
         roster.HANDLERS,
         rota.HANDLERS,
         clients.HANDLERS,
+        clients.CARER_HANDLERS,
         risk.HANDLERS,
         dispatches.HANDLERS,
         paging.HANDLERS,
@@ -35,6 +36,7 @@ READ_MODELS = ReadModelRegistry.assemble(
         risk.ARCHIVE_ONLY,
         replies.ARCHIVE_ONLY,
         team.ARCHIVE_ONLY,
+        roster.ARCHIVE_ONLY,
     ),
 )
 

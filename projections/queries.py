@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import groupby
 from typing import Any, TypeVar
 
@@ -99,7 +99,8 @@ class ReadModels:
         rows = await self._pool.fetch(
             """SELECT t.team_id, t.service_model,
                       (SELECT count(*) FROM clients c WHERE c.team_id = t.team_id) AS clients,
-                      (SELECT count(*) FROM staff s WHERE s.team_id = t.team_id) AS staff
+                      (SELECT count(*) FROM staff s WHERE s.team_id = t.team_id
+                         AND (s.left_at IS NULL OR s.left_at > now())) AS staff
                FROM teams t ORDER BY t.team_id"""
         )
         return [
@@ -108,16 +109,26 @@ class ReadModels:
         ]
 
     async def staff(self, staff_id: str) -> StaffMember | None:
-        row = await self._pool.fetchrow("SELECT * FROM staff WHERE staff_id = $1", staff_id)
+        """A staff member, leavers included (left_at says when they leave)."""
+        row = await self._pool.fetchrow("SELECT * FROM staff s WHERE s.staff_id = $1", staff_id)
         return _staff(row) if row else None
 
     async def staff_by_phone(self, phone: str) -> StaffMember | None:
-        row = await self._pool.fetchrow("SELECT * FROM staff WHERE phone = $1", phone)
+        """Whose phone this is: someone still on a team first, else the latest leaver."""
+        row = await self._pool.fetchrow(
+            """SELECT * FROM staff s WHERE s.phone = $1
+                ORDER BY s.left_at IS NOT NULL, s.left_at DESC, s.updated_at DESC LIMIT 1""",
+            phone,
+        )
         return _staff(row) if row else None
 
-    async def team_staff(self, team_id: str) -> list[StaffMember]:
+    async def team_staff(self, team_id: str, at: datetime | None = None) -> list[StaffMember]:
+        """The team's staff still on it at `at` (default: now): leavers are never paged."""
         rows = await self._pool.fetch(
-            "SELECT * FROM staff WHERE team_id = $1 ORDER BY display_name, staff_id", team_id
+            """SELECT * FROM staff s WHERE s.team_id = $1 AND (s.left_at IS NULL OR s.left_at > $2)
+                ORDER BY s.display_name, s.staff_id""",
+            team_id,
+            at or datetime.now(UTC),
         )
         return [_staff(row) for row in rows]
 

@@ -25,6 +25,7 @@ from dispatch.rota.events import (
     RotationRetired,
     ShiftAssigned,
     ShiftsSwapped,
+    StaffLeft,
     StaffRegistered,
     TeamFormed,
 )
@@ -150,6 +151,7 @@ async def load_team_rota(
         end,
     )
     staff = await conn.fetch("SELECT * FROM staff WHERE team_id = $1", team_id)
+    departures = await conn.fetch("SELECT * FROM staff_departures WHERE team_id = $1", team_id)
     coverage = _entries(rows, "coverage").get("team")
     return TeamRota(
         team_id=team_id,
@@ -167,7 +169,17 @@ async def load_team_rota(
                 for s in shifts
             }
         ),
+        leavers=MappingProxyType({d["staff_id"]: Entry(_stamp(d), _left(d)) for d in departures}),
     )
+
+
+def _left(row: Any) -> StaffLeft | None:
+    if row["left_at"] is None:
+        return None  # rejoined
+    return StaffLeft(
+        staff_id=row["staff_id"], team_id=row["team_id"], left_at=row["left_at"],
+        reason=row["reason"],
+    )  # fmt: skip
 
 
 def _team(row: Any) -> TeamFormed:

@@ -209,6 +209,7 @@ def huddle(
     from dispatch.bootstrap import open_services
     from dispatch.risk.board import render_board
     from dispatch.risk.intake import records_viewed
+    from projections.team_notices import team_notices
 
     settings = Settings()
     _needs(settings, "database_url")
@@ -217,6 +218,7 @@ def huddle(
         async with open_services(settings, pool_size=2) as services:
             now = services.clock.now()
             rows = await services.risk_queries.huddle(team_id, now)
+            notices = await team_notices(services.staff_roster, services.carers, team_id, now)
             read = records_viewed(
                 team_id=team_id,
                 viewer=f"cli:{viewer}",
@@ -233,6 +235,6 @@ def huddle(
                 default=lambda v: v.isoformat() if isinstance(v, datetime) else str(v),
                 indent=2,
             )
-        return render_board(team_id, rows, now)
+        return render_board(team_id, rows, now, notices)
 
     click.echo(asyncio.run(run()))

@@ -4,23 +4,21 @@ publishing events to Kafka. Files are validated before any connection is made.""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import click
-import structlog
 
-from dispatch.events import Envelope, new_event
-from dispatch.events.envelope import derived_id
-from dispatch.rota.events import OverrideCancelled, OverrideScheduled
+from dispatch.commands.changes import BY_HELP, parse_input, record_change, report
+from dispatch.events import Envelope
 from dispatch.rota.oncall import LAYERS
 from dispatch.rota.rotafile import RotaFileError, dump, export, parse, to_events
+from dispatch.rota.staff_intake import OverrideInput, cancel_override
+from dispatch.rota.staff_intake import override as override_change
 from dispatch.rota.timeline import segments
 from dispatch.settings import Settings
 
-log = structlog.get_logger(__name__)
 FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
 WHERE = """
 Reads come from the rota projection in PostgreSQL (DATABASE_URL); changes are published
@@ -57,21 +55,6 @@ def _need(value: str, name: str) -> str:
     if not value:
         raise click.UsageError(f"set {name} (see `dispatch rota --help`)")
     return value
-
-
-async def _publish(events: Sequence[Envelope]) -> None:
-    """Spool the events in PostgreSQL and relay them to Kafka now (the stack's relay retries
-    whatever Kafka did not take)."""
-    from dispatch.bootstrap import open_services
-
-    settings = _settings()
-    _need(settings.kafka_bootstrap_servers, "KAFKA_BOOTSTRAP_SERVERS")
-    _need(settings.database_url, "DATABASE_URL")
-    async with open_services(settings, pool_size=2) as services:
-        await services.spool.record(events)
-        await services.spool.relay_once()
-    for e in events:
-        log.info("rota_event_published", event_type=e.type, event_id=str(e.event_id), key=e.key)
 
 
 async def _with_read_models(fn: Any) -> Any:
@@ -150,6 +133,16 @@ def oncall(team_id: str, at: datetime | None) -> None:
     asyncio.run(_with_read_models(run))
 
 
+OVERRIDE_OPTIONS = {
+    "team_id": "--team",
+    "staff_id": "--staff",
+    "starts_at": "--from",
+    "ends_at": "--to",
+    "override_id": "--id",
+    "layer": "--layer",
+}
+
+
 @rota.command("override")
 @click.option("--team", "team_id", required=True, help="Team id.")
 @click.option("--layer", type=click.Choice(LAYERS), default="primary", show_default=True)
@@ -158,6 +151,7 @@ def oncall(team_id: str, at: datetime | None) -> None:
 @click.option("--to", "ends", type=INSTANT, default=None, help="End instant (exclusive).")
 @click.option("--id", "override_id", default=None, help="Override id (default: derived).")
 @click.option("--cancel", "cancel_id", default=None, help="Cancel the override with this id.")
+@click.option("--by", "by", required=True, help=BY_HELP)
 def override(
     team_id: str,
     layer: str,
@@ -166,47 +160,79 @@ def override(
     ends: datetime | None,
     override_id: str | None,
     cancel_id: str | None,
+    by: str,
 ) -> None:
-    """Have someone cover a layer from --from to --to (or --cancel an override)."""
-    now = datetime.now(UTC)
+    """Have someone cover a layer from --from to --to (or --cancel an override).
+
+    Checked like the API's: the staff member must be on the team and not leaving before
+    --to, may not be primary and backup at once, an override lasts at most 31 days, and an
+    --id already used for a different override is refused (exit 2, nothing recorded).
+    """
+    actor = f"cli:{by}"
     if cancel_id:
-        payload: Any = OverrideCancelled(team_id=team_id, override_id=cancel_id)
-    else:
-        for name, value in (("--staff", staff_id), ("--from", starts), ("--to", ends)):
-            if value is None:
-                raise click.UsageError(f"{name} is required (or give --cancel ID)")
-        assert starts is not None and ends is not None and staff_id is not None
-        if ends <= starts:
-            raise click.BadParameter("must be after --from", param_hint="--to")
-        oid = override_id or str(derived_id("override", team_id, layer, staff_id, starts, ends))
-        payload = OverrideScheduled(
-            team_id=team_id, override_id=oid, layer=layer, staff_id=staff_id,
-            starts_at=starts, ends_at=ends,
-        )  # fmt: skip
-    event = new_event(payload, key=team_id, occurred_at=now, recorded_at=now, actor="cli")
-    asyncio.run(_publish([event]))
-    click.echo(f"{event.type} {getattr(payload, 'override_id', '')} published")
+
+        async def cancel(services: Any, now: datetime) -> list[Envelope]:
+            return [await cancel_override(services.staff_roster, team_id, cancel_id, now=now,
+                                          actor=actor)]  # fmt: skip
+
+        report(record_change(cancel, options={**OVERRIDE_OPTIONS, "override_id": "--cancel"}))
+        return
+    for name, value in (("--staff", staff_id), ("--from", starts), ("--to", ends)):
+        if value is None:
+            raise click.UsageError(f"{name} is required (or give --cancel ID)")
+    req = parse_input(OverrideInput, {"layer": layer, "staff_id": staff_id, "starts_at": starts,
+                                      "ends_at": ends, "override_id": override_id},
+                      OVERRIDE_OPTIONS)  # fmt: skip
+    if req.ends_at <= req.starts_at:
+        raise click.BadParameter("must be after --from", param_hint="--to")
+
+    async def schedule(services: Any, now: datetime) -> list[Envelope]:
+        event, _ = await override_change(services.staff_roster, team_id, req, now=now,
+                                         actor=actor)  # fmt: skip
+        return [event]
+
+    report(record_change(schedule, options=OVERRIDE_OPTIONS))
 
 
 @rota.command("load")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Validate and list the events; publish nothing.")
-def load(file: Path, dry_run: bool) -> None:
+@click.option("--by", "by", default=None, help=BY_HELP + " Required unless --dry-run.")
+def load(file: Path, dry_run: bool, by: str | None) -> None:
     """Publish a rota file (YAML: team, coverage, staff, rotations, overrides, swaps,
     escalation_policy).
 
-    The whole file is checked first; a bad file names the bad field and changes nothing.
-    Entries the file leaves out are not removed.
+    The whole file is checked first; a bad file names the bad field (exit 2) and changes
+    nothing. Times of day are read as written (`handoff: 18:00` is 18:00); overrides and
+    swaps last at most 31 days; nobody is primary and backup at once; staff who have left
+    the team are refused (bring someone back with `dispatch staff join`). Entries the file
+    leaves out are not removed.
     """
     try:
         spec = parse(file.read_text())
     except RotaFileError as exc:
-        raise click.ClickException(f"{file}: {exc}") from None
-    events = to_events(spec, now=datetime.now(UTC), actor="cli:rota-load")
-    if not dry_run:
-        asyncio.run(_publish(events))
-    verb = "would publish" if dry_run else "published"
-    click.echo(f"{verb} {len(events)} events for team {spec.team.id}")
+        raise click.BadParameter(str(exc), param_hint=str(file)) from None
+    if dry_run:
+        events = to_events(spec, now=datetime.now(UTC), actor="cli:dry-run")
+        click.echo(f"would publish {len(events)} events for team {spec.team.id}")
+        return
+    if not by:
+        raise click.UsageError("--by is required (who loads the rota)")
+
+    async def build(services: Any, now: datetime) -> list[Envelope]:
+        rota = await services.read_models.team_rota(spec.team.id, now, now)
+        for i, s in enumerate(spec.staff):
+            if rota.has_left(s.id, now):
+                left = rota.left_at(s.id)
+                raise click.BadParameter(
+                    f"staff[{i}].id: {s.id!r} left the team at {left.isoformat()}; "
+                    "remove them or record `dispatch staff join`",
+                    param_hint=str(file),
+                )
+        return to_events(spec, now=now, actor=f"cli:{by}")
+
+    recorded = record_change(build)
+    click.echo(f"published {len(recorded.events)} events for team {spec.team.id}")
 
 
 @rota.command("export")
@@ -225,7 +251,8 @@ def export_cmd(team_id: str, out: Path | None) -> None:
         async with open_services(settings, pool_size=2) as services:
             rota = await services.read_models.team_rota(team_id, now, FAR_FUTURE)
             try:
-                return dump(export(rota, await team_policy(services.pool, team_id)))
+                policy = await team_policy(services.pool, team_id)
+                return dump(export(rota, policy, at=now))
             except RotaFileError as exc:
                 raise click.ClickException(f"--team: {exc}") from None
 

@@ -11,13 +11,17 @@ client's preferences), asks `ring` or `after_no_answer`, and renders the answer 
 - Step 2: the fallback number: the coverage's own (out of hours) first, else the team's.
 - Step 3, or no number at step 2: the caller hears when the team will call back and may
   leave a message; the dispatch stays open and escalating.
+- A carer is routed exactly like the client, and first hears what the client's consent in
+  force lets them be told (`tell_carer`): with `crisis_status` shared, whether the team is
+  already responding to a crisis; otherwise that nothing about the client can be shared.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
+from dispatch.clients.events import ConsentShare
 from dispatch.crisis.preferences import Candidate, ClientPreferences, choose
 
 GREETING = "You have reached the crisis line. Connecting you to the on-call worker now."
@@ -29,6 +33,13 @@ NOBODY = (
     "You can leave a message for the team after the tone; press the hash key when done."
 )
 FALLBACK_STEP = 2
+CARER = "You are calling as a carer."
+CARER_NO_CONSENT = (
+    "We will help you now, but we cannot share information about the person you care for "
+    "unless they agree."
+)
+CARER_CRISIS_OPEN = "The team already knows the person you care for is in crisis and is on it."
+CARER_NO_CRISIS_OPEN = "The team had no crisis open for the person you care for; it has now."
 
 
 class OnCallPerson(Candidate, Protocol):
@@ -155,3 +166,24 @@ def after_no_answer(
         if number:
             return Dial(OUT_OF_HOURS, number, line.team_id, FALLBACK_STEP + 1)
     return LeaveMessage(NOBODY.format(minutes=callback_minutes), line.team_id)
+
+
+@dataclass(frozen=True)
+class CarerConsentSeen:
+    """What the client's consent in force lets a calling carer be told, at the ring."""
+
+    shares: tuple[ConsentShare, ...]
+    crisis_open: bool
+
+
+def carer_message(seen: CarerConsentSeen) -> str:
+    """What a carer hears before being connected: the client's crisis status only when the
+    client shares it with them; otherwise that nothing can be shared."""
+    if "crisis_status" not in seen.shares:
+        return f"{CARER} {CARER_NO_CONSENT}"
+    return f"{CARER} {CARER_CRISIS_OPEN if seen.crisis_open else CARER_NO_CRISIS_OPEN}"
+
+
+def tell_carer(step: CallStep, seen: CarerConsentSeen) -> CallStep:
+    """The same step (who is dialled does not change), with the carer's message first."""
+    return replace(step, say=f"{carer_message(seen)} {step.say}")

@@ -9,6 +9,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from dispatch.clients.events import ConsentShare
 from dispatch.events.envelope import EventPayload
 from dispatch.vocabulary import CallerKind, ReplyChannel, RiskLevel
 
@@ -25,6 +26,9 @@ class CrisisCallReceived(EventPayload):
     client_id: str | None
     team_id: str
     dialled_staff_id: str | None
+    # A carer's call: who called, and what the consent in force let them be told (empty: none).
+    carer_id: str | None = None
+    carer_consent: tuple[ConsentShare, ...] | None = None
 
 
 class CallerMessageRecorded(EventPayload):

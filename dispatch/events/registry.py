@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 
-from dispatch.clients.events import CLIENT_PAYLOADS
+from dispatch.clients.events import CARER_PAYLOADS, CLIENT_PAYLOADS
 from dispatch.crisis.events import CRISIS_PAYLOADS
 from dispatch.escalation.events import ESCALATION_PAYLOADS
 from dispatch.events.envelope import Envelope, EventPayload
@@ -23,6 +23,7 @@ from dispatch.topics import topic_for_event
 
 PAYLOADS: tuple[type[EventPayload], ...] = (
     *CLIENT_PAYLOADS,
+    *CARER_PAYLOADS,
     *CRISIS_PAYLOADS,
     *ESCALATION_PAYLOADS,
     *PAGING_PAYLOADS,

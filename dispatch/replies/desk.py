@@ -4,6 +4,10 @@ Nothing is decided here. The reply becomes one StaffReplyReceived keyed by its d
 the dispatch's agent decides it (dispatch/replies/decide.py). An SMS reply is confirmed by a
 text from the worker; a voice keypress and an API action wait a bounded time for the
 decision so the person can be told at once.
+
+The one thing refused here, for every channel, is a reply from someone who has left the
+team: the edge that identified the replier (phone, page, token) read the staff read model,
+which knows a departure the moment it is projected (docs/decisions/017).
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from dispatch.clock import Clock
@@ -56,6 +61,18 @@ class Replier:
     staff_id: str
     team_id: str
     phone: str | None = None
+    left_at: datetime | None = None  # when they leave (or left) the team
+
+
+class ReplierHasLeft(Exception):
+    """A reply from someone no longer on the team: refused, nothing recorded."""
+
+    def __init__(self, replier: Replier) -> None:
+        super().__init__(f"{replier.staff_id} has left the team")
+        self.replier = replier
+
+
+LEFT_THE_TEAM = "You are no longer on the team's rota; nothing was changed."
 
 
 class ReplyDesk:
@@ -81,8 +98,11 @@ class ReplyDesk:
         outcome: str = "",
         confirm_by_sms: bool = False,
     ) -> tuple[Envelope, bool]:
-        """Spool the reply for its dispatch's agent; (the event, False when a retry)."""
+        """Spool the reply for its dispatch's agent; (the event, False when a retry).
+        ReplierHasLeft for someone who has left the team by now."""
         now = self._clock.now()
+        if replier.left_at is not None and replier.left_at <= now:
+            raise ReplierHasLeft(replier)
         event = new_event(
             StaffReplyReceived(
                 dispatch_id=dispatch.dispatch_id,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
+from dispatch.clients.notices import BoardNotice
 from dispatch.risk.ports import HuddleRow
 
 
@@ -14,7 +16,9 @@ def _when(at: datetime | None, now: datetime) -> str:
     return f"{hours:.0f} h ago" if hours < 48 else f"{hours / 24:.0f} days ago"
 
 
-def render_board(team_id: str, rows: list[HuddleRow], now: datetime) -> str:
+def render_board(
+    team_id: str, rows: list[HuddleRow], now: datetime, notices: Sequence[BoardNotice] = ()
+) -> str:
     lines = [f"Huddle board {team_id} at {now:%Y-%m-%d %H:%M}Z ({len(rows)} clients)"]
     for r in rows:
         flags = []
@@ -36,4 +40,5 @@ def render_board(team_id: str, rows: list[HuddleRow], now: datetime) -> str:
         )
         lines += [f"    why: {reason}" for reason in r.reasons]
         lines += [f"    24h: {change}" for change in r.changes_24h]
+    lines += [f"TEAM      {n.text}" for n in notices]  # rota gaps, consents, carers
     return "\n".join(lines)

@@ -2,7 +2,8 @@
 relapse plans and hospital admissions and discharges, each turned into one event to spool.
 
 The HTTP API and the CLI both come through here. Bad input is refused naming the field,
-a carer without the client's consent on file is refused, and nothing is recorded then.
+a carer with no consent of the client in force (never given, or revoked) is refused, and
+nothing is recorded then.
 The event id derives from what was observed, so a resubmission records nothing new.
 """
 
@@ -191,12 +192,14 @@ async def signal_event(
     if signal.source == "carer":
         if signal.carer_id is None:
             raise SignalRefused(400, "carer_id", "a carer's signal needs the carer_id")
+        # The consent in force now (ConsentGranted / ConsentRevoked, as projected): a
+        # revoked consent refuses the carer's next signal at once.
         consents = await lookup.carer_consents(client_id, signal.carer_id)
         if consents is None:
             raise SignalRefused(404, "carer_id", f"{signal.carer_id!r} is not this client's carer")
         if not consents:
             raise SignalRefused(
-                403, "carer_id", "the client has not consented to share with this carer"
+                403, "carer_id", "no consent of the client to share with this carer is in force"
             )
         actor = f"carer:{signal.carer_id}"
     elif signal.carer_id is not None:

@@ -40,8 +40,7 @@ class TeamFormed(EventPayload):
     crisis_line_number: str | None = E164
 
 
-class StaffRegistered(EventPayload):
-    event_type = "StaffRegistered"
+class _StaffFacts(EventPayload):
     staff_id: str
     team_id: str
     display_name: str
@@ -49,6 +48,54 @@ class StaffRegistered(EventPayload):
     gender: Gender
     phone: str = E164
     languages: tuple[str, ...] = ("en",)
+
+
+class StaffRegistered(_StaffFacts):
+    """A staff member on the team's roster (the rota file's and the seed's form). It never
+    undoes a StaffLeft: only StaffJoined brings a leaver back."""
+
+    event_type = "StaffRegistered"
+
+
+class StaffJoined(_StaffFacts):
+    """Someone joins the team (or comes back after leaving) from occurred_at on."""
+
+    event_type = "StaffJoined"
+
+
+class StaffLeft(EventPayload):
+    """Someone leaves the team at `left_at` (now, or a date ahead): from then on their phone's
+    replies are refused, they are never paged, and a rota that still names them has a gap."""
+
+    event_type = "StaffLeft"
+    staff_id: str
+    team_id: str
+    left_at: AwareDatetime
+    reason: str = Field(default="", max_length=200)
+
+
+class StaffRoleChanged(EventPayload):
+    """A staff member's role changes (who is team lead or manager decides who is paged)."""
+
+    event_type = "StaffRoleChanged"
+    staff_id: str
+    team_id: str
+    role: Role
+    previous_role: Role | None = None
+
+
+class CoverageGapDetected(EventPayload):
+    """The rota names someone who has left for a period: nobody of the layer answers then
+    (callers roll to the other layer and the fallback; escalation reports the target
+    unreachable). Reported when found, never skipped silently; fixed by an override."""
+
+    event_type = "CoverageGapDetected"
+    team_id: str
+    layer: Layer
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    staff_id: str
+    source: Literal["override", "shift", "rotation"]
 
 
 class ShiftAssigned(EventPayload):
@@ -174,4 +221,8 @@ ROTA_PAYLOADS: tuple[type[EventPayload], ...] = (
     OverrideScheduled,
     OverrideCancelled,
     ShiftsSwapped,
+    StaffJoined,
+    StaffLeft,
+    StaffRoleChanged,
+    CoverageGapDetected,
 )

@@ -7,6 +7,10 @@ Hand-offs happen at local wall-clock times in the team's IANA zone: a hand-off t
 does not exist (spring forward) is moved on by the gap (02:30 -> 03:30, as zoneinfo does),
 one that occurs twice (fall back) happens at its first occurrence, and a 23- or 25-hour
 day is one period.
+
+Someone who has left the team (StaffLeft at or before X) is never the answer: a layer the
+rota gives to a leaver has nobody, with source "leaver" and the leaver named in
+`unavailable`, so the gap is reported instead of silently skipped (dispatch/rota/gaps.py).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from zoneinfo import ZoneInfo
 from dispatch.rota.events import CoverageSet, Layer, RotationDefined
 from dispatch.rota.state import TeamRota
 
-Source = Literal["override", "shift", "rotation", "nobody", "fallback"]
+Source = Literal["override", "shift", "rotation", "nobody", "fallback", "leaver"]
 LAYERS: tuple[Layer, ...] = ("primary", "backup")
 
 
@@ -35,7 +39,8 @@ class Coverage:
 @dataclass(frozen=True)
 class OnCall:
     """The answer for one layer at one instant. staff_id None inside covered hours: a hole
-    in the rota (callers still reach the fallback); outside them: source == "fallback"."""
+    in the rota (callers still reach the fallback); outside them: source == "fallback".
+    source == "leaver": the rota names `unavailable`, who has left the team (a gap)."""
 
     team_id: str
     layer: Layer
@@ -45,6 +50,7 @@ class OnCall:
     covered: bool
     fallback_team_id: str | None
     fallback_number: str | None
+    unavailable: str | None = None
 
 
 def coverage(rota: TeamRota) -> Coverage:
@@ -147,6 +153,7 @@ def on_call(rota: TeamRota, layer: Layer, at: datetime) -> OnCall:
     covered = is_covered(rota, at)
     staff_id: str | None = None
     source: Source = "fallback"
+    unavailable: str | None = None
     if covered:
         explicit = explicit_pick(rota, layer, at)
         if explicit is not None:
@@ -154,6 +161,8 @@ def on_call(rota: TeamRota, layer: Layer, at: datetime) -> OnCall:
         else:
             staff_id = rotation_pick(rota, layer, at)
             source = "rotation" if staff_id else "nobody"
+        if staff_id is not None and rota.has_left(staff_id, at):
+            staff_id, source, unavailable = None, "leaver", staff_id
     return OnCall(
         team_id=rota.team_id,
         layer=layer,
@@ -163,4 +172,5 @@ def on_call(rota: TeamRota, layer: Layer, at: datetime) -> OnCall:
         covered=covered,
         fallback_team_id=c.fallback_team_id,
         fallback_number=c.fallback_number,
+        unavailable=unavailable,
     )

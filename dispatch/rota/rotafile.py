@@ -6,21 +6,27 @@ naming the field (`rotations[0].participants`). to_events() turns a valid file i
 events that `dispatch rota load` publishes; export() turns a team's folded rota back
 into the same shape. Loading adds or replaces the entries the file names; it never
 removes entries the file leaves out (cancel an override with `rota override --cancel`).
+
+Times of day are read as written: YAML 1.1 (PyYAML) would read an unquoted `18:00` as the
+sexagesimal number 1080, so this loader keeps such scalars as text, and a number where a
+time of day belongs is refused rather than taken as seconds.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, time
-from typing import Any, Literal
+import re
+from datetime import UTC, datetime, time, timedelta
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from dispatch.escalation.events import EscalationPolicySet
 from dispatch.escalation.policy import EscalationPolicy
 from dispatch.events import Envelope, EventPayload, new_event
 from dispatch.events.envelope import derived_id
+from dispatch.rota.checks import MAX_OVERRIDE, double_booked
 from dispatch.rota.events import (
     CoverageSet,
     Layer,
@@ -32,15 +38,42 @@ from dispatch.rota.events import (
     StaffRegistered,
     TeamFormed,
 )
-from dispatch.rota.state import TeamRota
+from dispatch.rota.state import TeamRota, fold
 from dispatch.vocabulary import E164_PATTERN, Gender, ServiceModel
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 DEFAULT_HOURS = {"ACT": "24/7", "ICM": "08:00-20:00"}
 
 
+CHECKED_WEEKS = 8  # how far past its start a file's rotations are checked for clashes
+_SEXAGESIMAL = re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?")
+
+
 class RotaFileError(ValueError):
     """A rota file that cannot be loaded; the message names the bad field."""
+
+
+class _RotaYamlLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, except that `18:00` (a YAML 1.1 base-60 number) stays text."""
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is yaml.ScalarNode and implicit[0] and _SEXAGESIMAL.fullmatch(value):
+            return "tag:yaml.org,2002:str"
+        return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+
+
+def load_yaml(text: str) -> Any:
+    """YAML as data, with times of day such as `handoff: 18:00` kept as the text 18:00."""
+    return yaml.load(text, Loader=_RotaYamlLoader)  # noqa: S506 - a SafeLoader subclass
+
+
+def _time_of_day(value: Any) -> Any:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError("write a time of day as HH:MM (quoted or not), not a number")
+    return value
+
+
+TimeOfDay = Annotated[time, BeforeValidator(_time_of_day)]
 
 
 class _Strict(BaseModel):
@@ -75,7 +108,7 @@ class RotationSpec(_Strict):
     id: str = Field(min_length=1)
     layer: Layer
     period: Period
-    handoff: time
+    handoff: TimeOfDay
     weekday: Literal[WEEKDAYS] = "monday"  # type: ignore[valid-type]
     participants: tuple[str, ...] = Field(min_length=1)
     starts: AwareDatetime
@@ -119,7 +152,7 @@ def _where(loc: tuple[int | str, ...]) -> str:
 def parse(text: str) -> RotaFile:
     """A validated rota file, or RotaFileError naming the first bad field."""
     try:
-        raw = yaml.safe_load(text)
+        raw = load_yaml(text)
     except yaml.YAMLError as exc:
         raise RotaFileError(f"not valid YAML: {exc}") from None
     if not isinstance(raw, dict):
@@ -151,7 +184,29 @@ def parse(text: str) -> RotaFile:
         payloads(spec)  # the events' own rules (spans ordered, one fallback, ...)
     except _PayloadError as exc:
         raise RotaFileError(str(exc)) from None
+    _check_spans_and_clashes(spec)
     return spec
+
+
+def _check_spans_and_clashes(spec: RotaFile) -> None:
+    """Overrides and swaps last at most MAX_OVERRIDE; nobody is primary and backup at once
+    (within each override and swap, and the first weeks of the rotations)."""
+    spans: list[tuple[str, datetime, datetime]] = [
+        *((f"overrides[{i}]", o.starts, o.ends) for i, o in enumerate(spec.overrides)),
+        *((f"swaps[{i}]", w.starts, w.ends) for i, w in enumerate(spec.swaps)),
+    ]
+    for where, starts, ends in spans:
+        if ends - starts > MAX_OVERRIDE:
+            raise RotaFileError(f"{where}.ends: lasts at most {MAX_OVERRIDE.days} days")
+    rota = fold(to_events(spec, now=datetime(1970, 1, 1, tzinfo=UTC), actor="check"))
+    team = rota.team(spec.team.id)
+    if spec.rotations:
+        first = min(r.starts for r in spec.rotations)
+        spans.append(("rotations", first, first + timedelta(weeks=CHECKED_WEEKS)))
+    for where, starts, ends in spans:
+        clash = double_booked(team, starts, ends)
+        if clash is not None:
+            raise RotaFileError(f"{where}: {clash.message()}")
 
 
 class _PayloadError(Exception):
@@ -244,9 +299,12 @@ def to_events(spec: RotaFile, *, now: datetime, actor: str) -> list[Envelope]:
     ]
 
 
-def export(rota: TeamRota, policy: EscalationPolicy | None = None) -> dict[str, Any]:
+def export(
+    rota: TeamRota, policy: EscalationPolicy | None = None, *, at: datetime | None = None
+) -> dict[str, Any]:
     """The team's current rota (and its escalation policy, if it has its own) as a rota
-    file: a mapping ready for yaml.safe_dump that `parse` reads back to the same facts."""
+    file: a mapping ready for yaml.safe_dump that `parse` reads back to the same facts.
+    Staff who have left by `at` are not listed (a rotation still naming them is a gap)."""
     team = rota.team.value if rota.team else None
     if team is None:
         raise RotaFileError(f"team {rota.team_id!r} is not known")
@@ -270,7 +328,8 @@ def export(rota: TeamRota, policy: EscalationPolicy | None = None) -> dict[str, 
     out["staff"] = [
         {"id": s.staff_id, "name": s.display_name, "role": s.role, "gender": s.gender,
          "phone": s.phone, "languages": list(s.languages)}
-        for _, s in rota.live(rota.staff)
+        for s in rota.members()
+        if at is None or not rota.has_left(s.staff_id, at)
     ]  # fmt: skip
     out["rotations"] = [
         {"id": r.rotation_id, "layer": r.layer, "period": r.period,

@@ -22,7 +22,10 @@ from dispatch.rota.events import (
     RotationRetired,
     ShiftAssigned,
     ShiftsSwapped,
+    StaffJoined,
+    StaffLeft,
     StaffRegistered,
+    StaffRoleChanged,
     TeamFormed,
 )
 
@@ -55,7 +58,8 @@ def _put(table: Mapping[str, Entry[V]], key: str, entry: Entry[V]) -> Mapping[st
 
 @dataclass(frozen=True)
 class TeamRota:
-    """One team's rota. Tables map an id to its newest entry."""
+    """One team's rota. Tables map an id to its newest entry. `leavers` maps a staff id to
+    their StaffLeft (None once a later StaffJoined brought them back)."""
 
     team_id: str
     team: Entry[TeamFormed] | None = None
@@ -65,6 +69,8 @@ class TeamRota:
     overrides: Mapping[str, Entry[OverrideScheduled]] = field(default_factory=_empty)
     swaps: Mapping[str, Entry[ShiftsSwapped]] = field(default_factory=_empty)
     shifts: Mapping[str, Entry[ShiftAssigned]] = field(default_factory=_empty)
+    leavers: Mapping[str, Entry[StaffLeft]] = field(default_factory=_empty)
+    roles: Mapping[str, Entry[StaffRoleChanged]] = field(default_factory=_empty)
 
     @property
     def time_zone(self) -> str:
@@ -75,6 +81,29 @@ class TeamRota:
     def service_model(self) -> str:
         value = self.team.value if self.team else None
         return value.service_model if value else "ACT"
+
+    def left_at(self, staff_id: str) -> datetime | None:
+        """When the staff member leaves (or left) the team; None: they have not."""
+        entry = self.leavers.get(staff_id)
+        return entry.value.left_at if entry is not None and entry.value is not None else None
+
+    def has_left(self, staff_id: str, at: datetime) -> bool:
+        left = self.left_at(staff_id)
+        return left is not None and left <= at
+
+    def member(self, staff_id: str) -> StaffRegistered | None:
+        """The staff member as registered, with a newer role change applied."""
+        entry = self.staff.get(staff_id)
+        if entry is None or entry.value is None:
+            return None
+        role = self.roles.get(staff_id)
+        if role is not None and role.value is not None and role.stamp > entry.stamp:
+            return entry.value.model_copy(update={"role": role.value.role})
+        return entry.value
+
+    def members(self) -> list[StaffRegistered]:
+        """Everyone on the roster (leavers included), oldest registration first."""
+        return [m for _, s in self.live(self.staff) if (m := self.member(s.staff_id))]
 
     def live(self, table: Mapping[str, Entry[V]]) -> list[tuple[Stamp, V]]:
         """The table's current values (retired/cancelled dropped), oldest writer first."""
@@ -104,6 +133,8 @@ def evolve_team(rota: TeamRota, event: Envelope) -> TeamRota:
             return replace(rota, coverage=Entry(s, p))
     elif isinstance(p, StaffRegistered):
         return replace(rota, staff=_put(rota.staff, p.staff_id, Entry(s, p)))
+    elif isinstance(p, StaffJoined | StaffLeft | StaffRoleChanged):
+        return _staff_change(rota, p, s)
     elif isinstance(p, RotationDefined):
         return replace(rota, rotations=_put(rota.rotations, p.rotation_id, Entry(s, p)))
     elif isinstance(p, RotationRetired):
@@ -121,6 +152,24 @@ def evolve_team(rota: TeamRota, event: Envelope) -> TeamRota:
     return rota
 
 
+def _staff_change(
+    rota: TeamRota, p: StaffJoined | StaffLeft | StaffRoleChanged, s: Stamp
+) -> TeamRota:
+    """A join (a new member, or a leaver back), a departure, or a new role (kept apart from
+    the registration, so the newer of the two wins in any order of arrival)."""
+    if isinstance(p, StaffLeft):
+        return replace(rota, leavers=_put(rota.leavers, p.staff_id, Entry(s, p)))
+    if isinstance(p, StaffRoleChanged):
+        return replace(rota, roles=_put(rota.roles, p.staff_id, Entry(s, p)))
+    as_registered = StaffRegistered(**p.model_dump())
+    back: Entry[StaffLeft] = Entry(s, None)
+    return replace(
+        rota,
+        staff=_put(rota.staff, p.staff_id, Entry(s, as_registered)),
+        leavers=_put(rota.leavers, p.staff_id, back),
+    )
+
+
 def team_of(event: Envelope) -> str | None:
     """The team a roster or rota event is about (None: not a rota event)."""
     p = event.payload
@@ -134,7 +183,10 @@ def team_of(event: Envelope) -> str | None:
         | OverrideScheduled
         | OverrideCancelled
         | ShiftsSwapped
-        | ShiftAssigned,
+        | ShiftAssigned
+        | StaffJoined
+        | StaffLeft
+        | StaffRoleChanged,
     ):
         return p.team_id
     return None

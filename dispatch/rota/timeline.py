@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -19,6 +19,7 @@ class Segment:
     ends_at: datetime
     staff_id: str | None
     source: Source
+    unavailable: str | None = None  # source "leaver": who the rota names but has left
 
 
 def boundaries(rota: TeamRota, start: datetime, end: datetime) -> list[datetime]:
@@ -26,6 +27,7 @@ def boundaries(rota: TeamRota, start: datetime, end: datetime) -> list[datetime]
     zone = ZoneInfo(rota.time_zone)
     points = {start}
     times = {r.handoff_time for _, r in rota.live(rota.rotations)}
+    points.update(left for who in rota.leavers if (left := rota.left_at(who)) is not None)
     c = coverage(rota)
     if not c.all_day:
         times |= {c.opens, c.closes}
@@ -52,9 +54,9 @@ def segments(rota: TeamRota, layer: Layer, start: datetime, end: datetime) -> li
     cuts = [*boundaries(rota, start, end), end]
     for a, b in itertools.pairwise(cuts):
         answer = on_call(rota, layer, a)
-        if out and (out[-1].staff_id, out[-1].source) == (answer.staff_id, answer.source):
-            last = out[-1]
-            out[-1] = Segment(layer, last.starts_at, b, last.staff_id, last.source)
+        said = (answer.staff_id, answer.source, answer.unavailable)
+        if out and (out[-1].staff_id, out[-1].source, out[-1].unavailable) == said:
+            out[-1] = replace(out[-1], ends_at=b)
         else:
-            out.append(Segment(layer, a, b, answer.staff_id, answer.source))
+            out.append(Segment(layer, a, b, *said))
     return out

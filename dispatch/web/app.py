@@ -8,10 +8,12 @@ from dispatch.bootstrap import Services
 from dispatch.web import (
     api,
     calls,
+    carers_api,
     dispatch_api,
     review_api,
     risk_api,
     rota_api,
+    staff_api,
     status,
     team_api,
     texts,
@@ -44,6 +46,8 @@ def make_web_app(services: Services) -> web.Application:
             review_api.routes,
             team_api.routes,
             api.health_routes,
+            staff_api.routes,
+            carers_api.routes,
         ],
     )
     return app

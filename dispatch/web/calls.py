@@ -16,6 +16,7 @@ from dispatch.crisis import calltree
 from dispatch.crisis.events import CrisisCallReceived
 from dispatch.crisis.preferences import NO_PREFERENCE
 from dispatch.events import derived_id, new_event
+from dispatch.web.carer_line import carer_seen
 from dispatch.web.context import WebContext, ctx
 from dispatch.web.coverage import lines, note_routing, team_line
 from dispatch.web.voicemail import MESSAGE_PATH
@@ -42,6 +43,9 @@ async def crisis_call(request: web.Request) -> web.Response:
     # A carer's call is routed by the client's preferences; an unknown caller has none.
     prefs = await c.read_models.client_preferences(who.client_id) if who.client_id else None
     step = calltree.ring(home, fallback_team, prefs or NO_PREFERENCE, callback_minutes=_promise(c))
+    seen = await carer_seen(c, who)  # a carer: routed the same, told what consent allows
+    if seen is not None:
+        step = calltree.tell_carer(step, seen)
     note_routing(home, step.team_id)
     dialled = step.staff_id if isinstance(step, calltree.Dial) else None
     event = new_event(
@@ -52,6 +56,8 @@ async def crisis_call(request: web.Request) -> web.Response:
             client_id=who.client_id,
             team_id=step.team_id,
             dialled_staff_id=dialled,
+            carer_id=who.carer_id if seen else None,
+            carer_consent=seen.shares if seen else None,
         ),
         key=who.client_id or f"caller:{call.call_sid}",
         event_id=derived_id("twilio-call", call.call_sid),

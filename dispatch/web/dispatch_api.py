@@ -20,7 +20,7 @@ from aiohttp import web
 from pydantic import AfterValidator, Field
 
 from dispatch.crisis.codes import CODE_LENGTH, normalise_code
-from dispatch.replies.desk import KnownDispatch, Replier
+from dispatch.replies.desk import KnownDispatch, Replier, ReplierHasLeft
 from dispatch.replies.events import ReplyVerb
 from dispatch.web.context import ctx
 from dispatch.web.http import ApiError
@@ -34,7 +34,8 @@ Verb = ReplyVerb
 OUTCOME_MAX = 200
 IDEMPOTENCY_KEY_MAX = 200
 _CODE = re.compile(rf"^[0-9A-Z]{{{CODE_LENGTH}}}$")
-# Another team's code is 404; a token naming no staff member 403; taken or closed 409.
+# Another team's code is 404; a token naming no staff member (or a leaver) 403; taken or
+# closed 409.
 ACT_ERRORS = (403, 404, 409)
 
 
@@ -122,14 +123,18 @@ async def _act(request: web.Request, verb: Verb, outcome: str = "") -> ActionAcc
     row = await c.read_models.dispatch_by_code(action.code, team_id=caller.team_id)
     if row is None:
         raise ApiError(404, "no dispatch with that code in your team", "code")
-    event, fresh = await c.replies.submit(
-        KnownDispatch(row.dispatch_id, row.short_code, row.correlation_id),
-        replier=Replier(person.staff_id, person.team_id),
-        channel="api",
-        verb=action.verb,
-        reply_id=reply_id,
-        outcome=action.outcome,
-    )
+    try:
+        event, fresh = await c.replies.submit(
+            KnownDispatch(row.dispatch_id, row.short_code, row.correlation_id),
+            replier=Replier(person.staff_id, person.team_id, left_at=person.left_at),
+            channel="api",
+            verb=action.verb,
+            reply_id=reply_id,
+            outcome=action.outcome,
+        )
+    except ReplierHasLeft:
+        log.warning("reply_from_leaver_refused", staff_id=person.staff_id, channel="api")
+        raise ApiError(403, "the token's staff member has left the team") from None
     decision = await c.replies.wait(event, c.settings.reply_decision_wait_s)
     log.info("dispatch_action_received", verb=verb, dispatch_id=str(row.dispatch_id),
              staff_id=caller.staff_id, duplicate=not fresh,

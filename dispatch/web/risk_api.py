@@ -10,8 +10,9 @@ from uuid import UUID
 
 import structlog
 from aiohttp import web
-from pydantic import ConfigDict
+from pydantic import ConfigDict, Field
 
+from dispatch.clients.notices import BoardNotice
 from dispatch.events import Envelope
 from dispatch.risk.intake import (
     HospitalInput,
@@ -29,6 +30,7 @@ from dispatch.web.http import ApiError
 from dispatch.web.schema import ApiModel, ApiRoutes, NoInput
 from dispatch.web.security import api_caller
 from projections.risk_queries import RiskQueries
+from projections.team_notices import team_notices
 
 log = structlog.get_logger(__name__)
 routes = ApiRoutes("risk")
@@ -76,6 +78,9 @@ class HuddleBoard(ApiModel):
     team_id: str
     as_of: datetime
     clients: list[HuddleRow]
+    notices: list[BoardNotice] = Field(
+        default_factory=list, description="the team's rota gaps, consents and carers due"
+    )
 
 
 async def _spooled(
@@ -190,4 +195,5 @@ async def huddle(request: web.Request, _: NoInput) -> HuddleBoard:
         ]
     )
     log.info("huddle_viewed", team_id=caller.team_id, viewer=viewer, clients=len(board))
-    return HuddleBoard(team_id=caller.team_id, as_of=now, clients=board)
+    notices = await team_notices(c.staff_roster, c.carers, caller.team_id, now)
+    return HuddleBoard(team_id=caller.team_id, as_of=now, clients=board, notices=notices)

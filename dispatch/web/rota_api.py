@@ -8,15 +8,14 @@ from uuid import UUID
 
 import structlog
 from aiohttp import web
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, ConfigDict, Field
 
-from dispatch.events import new_event
-from dispatch.events.envelope import derived_id
 from dispatch.rota.events import Layer, OverrideScheduled
 from dispatch.rota.oncall import LAYERS, coverage
+from dispatch.rota.staff_intake import OverrideInput, override
 from dispatch.rota.timeline import Segment, segments
+from dispatch.web.changes import actor_of, checked, spool
 from dispatch.web.context import ctx
-from dispatch.web.http import ApiError
 from dispatch.web.schema import ApiModel, ApiRoutes
 from dispatch.web.security import api_caller
 from projections.models import OnDuty, StaffMember
@@ -25,6 +24,7 @@ log = structlog.get_logger(__name__)
 routes = ApiRoutes("rota")
 # Roles that may change the rota; every role of the team may read it.
 ROTA_EDITORS = frozenset({"team_lead", "manager"})
+STRICT = ConfigDict(strict=True, extra="forbid", frozen=True)
 AT = "the instant to ask about, ISO 8601 with a UTC offset (default: now)"
 
 
@@ -120,50 +120,30 @@ async def get_rota(request: web.Request, query: RotaQuery) -> Rota:
     )
 
 
-class OverrideRequest(ApiModel):
-    """Someone of the team covers a layer from `starts_at` to `ends_at`."""
+class OverrideRequest(OverrideInput):
+    """Someone of the team covers a layer from `starts_at` to `ends_at` (at most 31 days;
+    an `override_id` names one override for good)."""
 
-    layer: Layer
-    staff_id: str = Field(min_length=1)
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
-    override_id: str | None = Field(default=None, min_length=1)
+    model_config = STRICT
 
 
 @routes.post("/api/rota/overrides", body=OverrideRequest, response=OverrideAccepted,
-             errors=[422], roles=ROTA_EDITORS)  # fmt: skip
+             errors=[404, 409, 422], roles=ROTA_EDITORS)  # fmt: skip
 async def post_override(request: web.Request, req: OverrideRequest) -> OverrideAccepted:
     """Someone of the caller's team covers a layer for a period (team leads, managers).
 
-    422 when `staff_id` is not a member of the caller's team.
+    Checked like `dispatch rota override`: 422 when `staff_id` is not a member of the
+    caller's team, leaves it before `ends_at`, or would be primary and backup at once; 400
+    for a period over 31 days; 409 when `override_id` already names another override.
     """
     caller = api_caller(request)
     c = ctx(request)
-    if req.ends_at <= req.starts_at:
-        raise ApiError(400, "must be after starts_at", "ends_at")
-    person = await c.read_models.staff(req.staff_id)
-    if person is None or person.team_id != caller.team_id:
-        raise ApiError(422, "is not a member of your team", "staff_id")
-    key = (caller.team_id, req.layer, req.staff_id, req.starts_at, req.ends_at)
-    override_id = req.override_id or str(derived_id("override", *key))
-    payload = OverrideScheduled(
-        team_id=caller.team_id,
-        override_id=override_id,
-        layer=req.layer,
-        staff_id=req.staff_id,
-        starts_at=req.starts_at,
-        ends_at=req.ends_at,
+    event, _ = await checked(
+        override(c.staff_roster, caller.team_id, req, now=c.clock.now(), actor=actor_of(caller))
     )
-    now = c.clock.now()
-    event = new_event(
-        payload,
-        key=caller.team_id,
-        occurred_at=now,
-        recorded_at=now,
-        actor=f"api:{caller.role}",
-        event_id=derived_id("override-request", override_id, *key),
-    )
-    fresh = await c.spool.record([event])
-    log.info("override_accepted", team_id=caller.team_id, override_id=override_id,
+    fresh, _ = await spool(request, [event])
+    payload = event.payload
+    assert isinstance(payload, OverrideScheduled)
+    log.info("override_accepted", team_id=caller.team_id, override_id=payload.override_id,
              layer=req.layer, duplicate=not fresh)  # fmt: skip
-    return OverrideAccepted(override_id=override_id, event_id=event.event_id)
+    return OverrideAccepted(override_id=payload.override_id, event_id=event.event_id)

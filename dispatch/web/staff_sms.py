@@ -12,7 +12,7 @@ import structlog
 from aiohttp import web
 
 from dispatch.crisis.replies import ReplyError, parse_reply
-from dispatch.replies.desk import Replier
+from dispatch.replies.desk import LEFT_THE_TEAM, Replier
 from dispatch.replies.events import ReplyVerb
 from dispatch.web.context import ctx
 from dispatch.web.webhook import twiml_response as _xml
@@ -31,6 +31,10 @@ async def staff_text(
     if staff is None:
         log.warning("reply_from_unknown_number_refused", to=to)
         return _xml(twiml.sms_reply("This number is not on the rota; nothing was changed."))
+    # A leaver's phone: refused at once (StaffLeft, from the staff read model).
+    if staff.has_left(c.clock.now()):
+        log.warning("reply_from_leaver_refused", staff_id=staff.staff_id, to=to)
+        return _xml(twiml.sms_reply(LEFT_THE_TEAM))
     try:
         reply = parse_reply(body)
     except ReplyError as exc:
@@ -41,7 +45,7 @@ async def staff_text(
         return _xml(twiml.sms_reply(f"No open dispatch has code {reply.code}."))
     event, fresh = await c.replies.submit(
         dispatch,
-        replier=Replier(staff.staff_id, staff.team_id, sender),
+        replier=Replier(staff.staff_id, staff.team_id, sender, staff.left_at),
         channel="sms",
         verb=VERBS[reply.verb],
         reply_id=message_sid,

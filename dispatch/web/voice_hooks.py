@@ -16,7 +16,7 @@ from aiohttp import web
 from dispatch.crisis.codes import short_code as code_of
 from dispatch.crisis.page_text import voice_page_say
 from dispatch.paging.notifier import GATHER_PATH
-from dispatch.replies.desk import Decision, KnownDispatch, Replier
+from dispatch.replies.desk import LEFT_THE_TEAM, Decision, KnownDispatch, Replier, ReplierHasLeft
 from dispatch.web.context import ctx
 from dispatch.web.webhook import page_ids, parsed_form
 from integrations.twilio import twiml
@@ -52,13 +52,17 @@ async def page_digits(request: web.Request) -> web.Response:
             return _say(NO_CHOICE)
         return await _ask_again(request, notification_id=str(notification_id), code=code)
     dispatch = KnownDispatch(dispatch_id, code, paged.correlation_id)
-    event, fresh = await c.replies.submit(
-        dispatch,
-        replier=Replier(person.staff_id, person.team_id),
-        channel="voice",
-        verb="ack" if gathered.digits == "1" else "esc",
-        reply_id=gathered.call_sid,
-    )
+    try:
+        event, fresh = await c.replies.submit(
+            dispatch,
+            replier=Replier(person.staff_id, person.team_id, left_at=person.left_at),
+            channel="voice",
+            verb="ack" if gathered.digits == "1" else "esc",
+            reply_id=gathered.call_sid,
+        )
+    except ReplierHasLeft:
+        log.warning("reply_from_leaver_refused", staff_id=person.staff_id, channel="voice")
+        return _say(f"{LEFT_THE_TEAM} Goodbye.")
     log.info("voice_page_answered", staff_id=person.staff_id, digits=gathered.digits,
              dispatch_id=str(dispatch_id), notification_id=str(notification_id),
              retry=not fresh, **event.log_context())  # fmt: skip

@@ -59,10 +59,11 @@ def test_load_publish_project_show_export(
     env = {"KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap, "DATABASE_URL": pg_url}
     runner = CliRunner()
 
-    loaded = runner.invoke(main, ["rota", "load", str(rota_file)], env=env)
+    loaded = runner.invoke(main, ["rota", "load", str(rota_file), "--by", "s-lead"], env=env)
     assert loaded.exit_code == 0, loaded.output
     events = asyncio.run(read_team_events(kafka_bootstrap, "icm-cli", 6))
     assert len(events) == 6 and events[0].type == "TeamFormed"
+    assert {e.actor for e in events} == {"cli:s-lead"}  # who loaded it
     asyncio.run(project_all(pg_url, events))
 
     def run(*args: str) -> str:

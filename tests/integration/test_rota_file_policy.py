@@ -90,12 +90,12 @@ def test_load_project_export_policy(tmp_path: Path, kafka_bootstrap: str, pg_url
     runner = CliRunner()
     bad = tmp_path / "bad.yaml"
     bad.write_text(yaml.safe_dump(_file("icm-pol", {"steps": []}, name="BAD LOAD")))
-    refused = runner.invoke(main, ["rota", "load", str(bad)], env=env)
-    assert refused.exit_code == 1 and "escalation_policy.steps" in refused.output
+    refused = runner.invoke(main, ["rota", "load", str(bad), "--by", "s-lead"], env=env)
+    assert refused.exit_code == 2 and "escalation_policy.steps" in refused.output
 
     good = tmp_path / "rota.yaml"
     good.write_text(yaml.safe_dump(_file("icm-pol")))
-    loaded = runner.invoke(main, ["rota", "load", str(good)], env=env)
+    loaded = runner.invoke(main, ["rota", "load", str(good), "--by", "s-lead"], env=env)
     assert loaded.exit_code == 0, loaded.output
     assert "published 7 events" in loaded.output
     events = asyncio.run(read_team_events(kafka_bootstrap, "icm-pol", 7))

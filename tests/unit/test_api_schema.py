@@ -43,7 +43,7 @@ async def test_every_route_of_the_app_is_in_the_valid_openapi_document(api: Any)
     }
     documented = {(path, method) for path, ops in document["paths"].items() for method in ops}
     assert routed == documented
-    assert len(routed) == 24  # 16, the review (6), the team meeting (1), /metrics (1)
+    assert len(routed) == 32  # 16, review (6), meeting (1), /metrics (1), staff and carers (8)
 
 
 async def test_refusals_are_documented_with_the_error_schema(api: Any) -> None:
@@ -70,6 +70,7 @@ async def test_documented_security_matches_what_the_routes_do(api: Any) -> None:
     document = await _document(client)
     for path, ops in document["paths"].items():
         url = path.replace("{code}", "K7M2Q").replace("{client_id}", "c-1")
+        url = url.replace("{staff_id}", "s-1").replace("{carer_id}", "carer-1")
         for method, op in ops.items():
             resp = await client.request(method, url)
             if op["security"]:

@@ -18,9 +18,9 @@ def _facts():  # type: ignore[no-untyped-def]
     ]
     return [
         *mine,
-        raw("ReferralReceived", CLIENT, T0 - timedelta(days=40), {"client_id": CLIENT}),
+        raw("ReferralOfTheFuture", CLIENT, T0 - timedelta(days=40), {"client_id": CLIENT}),
         raw(
-            "ConsentGranted",
+            "ConsentWidenedLater",
             CLIENT,
             s(30),
             {"client_id": CLIENT, "carer_id": "k-1", "phone": "+15550770098"},
@@ -41,7 +41,8 @@ def _facts():  # type: ignore[no-untyped-def]
 
 def test_every_kind_of_event_is_grouped_and_unknown_types_are_named() -> None:
     """Calls, dispatches, contacts, consent (even of a type this version does not know),
-    reads of the record, and an unknown referral event listed by its type."""
+    reads of the record, and an unknown referral event listed by its type (names of types
+    no version of this code declares)."""
     history = review_client(CLIENT, _facts(), known_types=KNOWN)
     assert history.counts == {
         "call": 1,
@@ -51,8 +52,8 @@ def test_every_kind_of_event_is_grouped_and_unknown_types_are_named() -> None:
         "other (unknown type)": 1,
         "records read": 1,
     }
-    assert history.unknown_types == ("ConsentGranted", "ReferralReceived")
-    consent = next(e for e in history.entries if e.type == "ConsentGranted")
+    assert history.unknown_types == ("ConsentWidenedLater", "ReferralOfTheFuture")
+    consent = next(e for e in history.entries if e.type == "ConsentWidenedLater")
     assert consent.summary == "client_id=c-rv1, carer_id=k-1"  # no phone number shown
     read = next(e for e in history.entries if e.category == "records read")
     assert read.summary == "records read by api:manager (review:client)"
@@ -66,7 +67,7 @@ def test_the_window_keeps_what_happened_inside_it() -> None:
     assert [e.type for e in history.entries] == [
         "CrisisCallReceived",
         "DispatchOpened",
-        "ConsentGranted",
+        "ConsentWidenedLater",
         "ClientRecordsViewed",
         "DispatchResolved",
     ]

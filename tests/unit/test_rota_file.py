@@ -118,9 +118,9 @@ def test_cli_load_bad_file_names_field_and_publishes_nothing(tmp_path: Path) -> 
     bad = tmp_path / "rota.yaml"
     bad.write_text(with_("rotations.0.participants", ["a", "zed"]))
     result = CliRunner().invoke(
-        main, ["rota", "load", str(bad)], env={"KAFKA_BOOTSTRAP_SERVERS": ""}
+        main, ["rota", "load", str(bad), "--by", "s-lead"], env={"KAFKA_BOOTSTRAP_SERVERS": ""}
     )
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "rotations[0].participants: unknown staff 'zed'" in result.output
     assert "KAFKA_BOOTSTRAP_SERVERS" not in result.output
 
@@ -145,7 +145,7 @@ def test_cli_load_dry_run_counts_events(tmp_path: Path) -> None:
 )
 def test_cli_override_errors_name_the_option(args: list[str], message: str) -> None:
     """`rota override` refuses a missing, naive or reversed time, naming the option."""
-    result = CliRunner().invoke(main, ["rota", "override", "--team", "t", *args])
+    result = CliRunner().invoke(main, ["rota", "override", "--team", "t", "--by", "s", *args])
     assert result.exit_code == 2 and message in result.output
 
 

@@ -1,0 +1,28 @@
+"""A carer on the crisis line: what the client's consent in force lets them be told.
+
+Read at the ring from the consent read model (a revocation is in force from the moment it
+is projected). The client's crisis status is looked up only when the client shares it.
+"""
+
+from __future__ import annotations
+
+import structlog
+
+from dispatch.clients.events import CONSENT_SHARES
+from dispatch.crisis.calltree import CarerConsentSeen
+from dispatch.web.context import WebContext
+from projections.models import Caller
+
+log = structlog.get_logger(__name__)
+
+
+async def carer_seen(c: WebContext, who: Caller) -> CarerConsentSeen | None:
+    """For a carer's call, what they may be told; None for anyone else."""
+    if who.kind != "carer" or who.client_id is None or who.carer_id is None:
+        return None
+    consent = await c.carers.consent(who.client_id, who.carer_id)
+    shares = tuple(s for s in CONSENT_SHARES if consent is not None and consent.allows(s))
+    crisis_open = "crisis_status" in shares and await c.carers.crisis_open(who.client_id)
+    log.info("carer_call_consent", client_id=who.client_id, carer_id=who.carer_id,
+             shares=list(shares))  # fmt: skip
+    return CarerConsentSeen(shares, crisis_open)
