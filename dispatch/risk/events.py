@@ -139,14 +139,19 @@ class OutreachTaskCreated(EventPayload):
     notified_staff_id: str | None
 
 
+ClosedBy = Literal["contact", "discharge"]
+
+
 class OutreachTaskClosed(EventPayload):
-    """A face-to-face contact did the outreach visit a task asked for."""
+    """A face-to-face contact did the outreach visit a task asked for (or the client left
+    the caseload)."""
 
     event_type = "OutreachTaskClosed"
     task_id: uuid.UUID
     client_id: str
     team_id: str | None
-    contact_event_id: uuid.UUID | None
+    closed_by: ClosedBy = "contact"
+    contact_event_id: uuid.UUID | None = None
 
 
 class FollowUpOpened(EventPayload):
@@ -163,13 +168,15 @@ class FollowUpOpened(EventPayload):
 
 
 class FollowUpClosed(EventPayload):
-    """A contact with the client (face to face or by phone) closed the follow-up."""
+    """A contact with the client (face to face or by phone) closed the follow-up (or the
+    client left the caseload)."""
 
     event_type = "FollowUpClosed"
     follow_up_id: uuid.UUID
     client_id: str
     team_id: str | None
-    contact_event_id: uuid.UUID | None
+    closed_by: ClosedBy = "contact"
+    contact_event_id: uuid.UUID | None = None
 
 
 class MissedContactAlerted(EventPayload):
