@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import asyncpg
 
 from dispatch.bus import EventPublisher
+from dispatch.clients.service import JourneyService
 from dispatch.clock import Clock, SystemClock
 from dispatch.crisis.service import CrisisLine
 from dispatch.escalation.service import EscalationService
@@ -26,6 +27,7 @@ from dispatch.paging.telephony import NoTelephony, Telephony
 from dispatch.replies.desk import ReplyDesk
 from dispatch.risk.service import RiskEngine
 from dispatch.settings import Settings
+from projections.journey_queries import JourneyQueries
 from projections.lookups import ReadModelRota, TeamPolicies
 from projections.pool import connect
 from projections.queries import ReadModels
@@ -55,6 +57,7 @@ class Services:
     notifier: Notifier
     confirmations: ReplyConfirmations
     replies: ReplyDesk
+    journey: JourneyService  # referrals, caseload, contacts, care plans (CLI, API, demo)
     _closers: list[Closer] = field(default_factory=list)
 
     @property
@@ -97,12 +100,13 @@ async def bootstrap(
     ledger = PageLedger(pool)
     spool = IngressSpool(pool, publisher, clock)
     lookups = ReplyLookups(pool, read_models, ledger)
+    risk_queries = RiskQueries(pool)
     return Services(
         settings=settings,
         clock=clock,
         pool=pool,
         read_models=read_models,
-        risk_queries=RiskQueries(pool),
+        risk_queries=risk_queries,
         ledger=ledger,
         publisher=publisher,
         spool=spool,
@@ -127,6 +131,7 @@ async def bootstrap(
             validity_s=settings.page_validity_seconds,
         ),
         replies=ReplyDesk(spool=spool, finder=lookups, decisions=lookups, clock=clock),
+        journey=JourneyService(JourneyQueries(pool, risk_queries), spool, clock),
         _closers=closers,
     )
 

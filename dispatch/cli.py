@@ -11,6 +11,8 @@ from pathlib import Path
 
 import click
 
+from dispatch.commands import clients as clients_cli
+from dispatch.commands import contacts as contacts_cli
 from dispatch.commands import risk as risk_cli
 from dispatch.commands import rota as rota_cli
 from dispatch.logs import configure_logging
@@ -168,6 +170,10 @@ main.add_command(risk_cli.plan)
 main.add_command(risk_cli.hospital)
 main.add_command(rota_cli.rota)
 main.add_command(rota_cli.oncall)
+main.add_command(clients_cli.referral)
+main.add_command(clients_cli.client)
+main.add_command(clients_cli.careplan)
+main.add_command(contacts_cli.contact)
 
 if __name__ == "__main__":
     main()

@@ -15,7 +15,7 @@ import asyncpg
 from dispatch.clients.careplans import CARE_PLAN_REVIEW_INTERVAL
 from dispatch.risk.fold import FOLDED, current_score, evolve, initial
 from dispatch.risk.levels import DEFAULT_POLICY
-from dispatch.risk.ports import ClientRef, HuddleRow
+from dispatch.risk.ports import ClientRef, HuddleRow, StaffContacts
 from dispatch.vocabulary import ServiceModel
 from projections.streams import archived
 
@@ -174,6 +174,29 @@ class RiskQueries:
         for r in rows:
             out.setdefault(r["client_id"], []).append(f"{r['at']:%Y-%m-%d %H:%M}Z {r['what']}")
         return out
+
+    async def contacts_by_staff(
+        self, team_id: str, since: datetime, until: datetime
+    ) -> list[StaffContacts]:
+        """Each member of the team's contacts in [since, until): the team approach counts a
+        visit by several staff once for each of them."""
+        rows = await self._pool.fetch(
+            """SELECT s.staff_id,
+                      count(cc.event_id) FILTER (WHERE cc.kind = 'face_to_face') AS face_to_face,
+                      count(cc.event_id) FILTER (WHERE cc.kind = 'phone') AS phone,
+                      count(cc.event_id) FILTER (WHERE cc.kind = 'attempted') AS attempted,
+                      COALESCE(sum(cc.minutes), 0) AS minutes
+               FROM staff s
+               LEFT JOIN client_contacts cc ON s.staff_id = ANY(cc.staff_ids)
+                     AND cc.occurred_at >= $2 AND cc.occurred_at < $3
+               WHERE s.team_id = $1
+               GROUP BY s.staff_id ORDER BY s.staff_id""",
+            team_id,
+            since,
+            until,
+        )
+        return [StaffContacts(r["staff_id"], r["face_to_face"], r["phone"], r["attempted"],
+                              int(r["minutes"])) for r in rows]  # fmt: skip
 
     async def current_scores(self, client_ids: list[str], now: datetime) -> dict[str, float]:
         """Each client's score at `now`: their risk events folded again, then decayed."""

@@ -189,11 +189,15 @@ def huddle(team_id: str, as_json: bool, viewer: str) -> None:
     import dataclasses
 
     from dispatch.bootstrap import open_services
+    from dispatch.logs import configure_logging
     from dispatch.risk.board import render_board
     from dispatch.risk.intake import records_viewed
 
     settings = Settings()
     _needs(settings, "database_url")
+    configure_logging(
+        fmt=settings.log_format, level="warning"
+    )  # logs to stderr: stdout is the board
 
     async def run() -> str:
         async with open_services(settings, pool_size=2) as services:

@@ -53,3 +53,14 @@ class HuddleRow:
     care_plan_review_due: datetime | None = None  # None: no care plan (CPA) recorded
     care_plan_review_overdue: bool = False
     transfer: str | None = None  # "to <team>" / "from <team>": a hand-off awaiting its first visit
+
+
+@dataclass(frozen=True)
+class StaffContacts:
+    """One staff member's contacts in a period; a visit by several staff counts for each."""
+
+    staff_id: str
+    face_to_face: int
+    phone: int
+    attempted: int
+    minutes: int  # the minutes recorded on those contacts (where given)

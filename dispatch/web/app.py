@@ -8,6 +8,7 @@ from dispatch.bootstrap import Services
 from dispatch.web import (
     api,
     calls,
+    clients_api,
     dispatch_api,
     risk_api,
     rota_api,
@@ -33,6 +34,13 @@ def make_web_app(services: Services) -> web.Application:
         app.add_routes(webhooks.routes)
     mount_api(
         app,
-        [api.routes, dispatch_api.routes, rota_api.routes, risk_api.routes, api.health_routes],
+        [
+            api.routes,
+            dispatch_api.routes,
+            rota_api.routes,
+            risk_api.routes,
+            clients_api.routes,
+            api.health_routes,
+        ],
     )
     return app
