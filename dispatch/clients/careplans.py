@@ -20,13 +20,13 @@ def record_care_plan(facts: Facts, plan: CarePlanInput) -> list[Envelope]:
     r = facts.enrolled()
     assert r.team_id is not None
     facts.in_scope((r.team_id,))
+    facts.by((r.team_id,))
     team = facts.team(r.team_id, "client_id")
     lead = coordinator(facts, team, plan.care_coordinator_id or r.care_coordinator_id,
                        "care_coordinator_id")  # fmt: skip
     if lead is None:
         raise JourneyRefused("care_coordinator_id", "a care plan names its care coordinator")
     facts.carers(plan.carers_involved, "carers_involved")
-    facts.by((r.team_id,))
     at = facts.when(plan.occurred_at, not_before=r.enrolled_at, before_what="the enrolment")
     payload = CarePlanRecorded(
         client_id=r.client_id,
@@ -46,10 +46,10 @@ def review_care_plan(facts: Facts, review: CarePlanReviewInput) -> list[Envelope
     r = facts.enrolled()
     assert r.team_id is not None
     facts.in_scope((r.team_id,))
+    facts.by((r.team_id,))
     if r.care_plan_at is None:
         raise JourneyRefused("client_id", f"{r.client_id!r} has no care plan; record one first")
     facts.carers(review.carers_involved, "carers_involved")
-    facts.by((r.team_id,))
     at = facts.when(review.occurred_at, not_before=r.care_plan_at,
                     before_what="the care plan in force")  # fmt: skip
     payload = CarePlanReviewed(

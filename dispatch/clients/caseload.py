@@ -20,6 +20,7 @@ def enrol(facts: Facts, team_id: str, enrolment: EnrolInput) -> list[Envelope]:
     a client whose referral to it was accepted."""
     r = facts.record
     team = facts.team(team_id, "team_id")
+    facts.by((team.team_id,))
     if r.enrolled:
         hint = "" if r.team_id == team.team_id else "; transfer them instead"
         raise JourneyRefused(
@@ -38,7 +39,6 @@ def enrol(facts: Facts, team_id: str, enrolment: EnrolInput) -> list[Envelope]:
     if name is None:
         raise JourneyRefused("display_name", "name the client (no referral names them)")
     lead = coordinator(facts, team, enrolment.care_coordinator_id, "care_coordinator_id")
-    facts.by((team.team_id,))
     after = [t for t in (ref.received_at if ref else None, r.discharged_at) if t is not None]
     at = facts.when(enrolment.occurred_at, not_before=max(after, default=None),
                     before_what="the referral or the last discharge")  # fmt: skip
@@ -66,6 +66,7 @@ def transfer(facts: Facts, move: TransferInput) -> list[Envelope]:
     r = facts.enrolled()
     assert r.team_id is not None
     facts.in_scope((r.team_id,))
+    facts.by((r.team_id,))
     if r.transfer is not None:
         raise JourneyRefused(
             "client_id",
@@ -78,7 +79,6 @@ def transfer(facts: Facts, move: TransferInput) -> list[Envelope]:
     lead = None
     if move.care_coordinator_id is not None:
         lead = facts.member(move.care_coordinator_id, (to.team_id,), "care_coordinator_id")
-    facts.by((r.team_id,))
     at = facts.when(move.occurred_at, not_before=r.enrolled_at, before_what="the enrolment")
     payload = ClientTransferRequested(
         client_id=r.client_id,
@@ -97,8 +97,8 @@ def discharge(facts: Facts, leaving: DischargeInput) -> list[Envelope]:
     r = facts.enrolled()
     assert r.team_id is not None
     facts.in_scope((r.team_id,))
-    facts.carers(leaving.carers_involved, "carers_involved")
     facts.by((r.team_id,))
+    facts.carers(leaving.carers_involved, "carers_involved")
     at = facts.when(leaving.occurred_at, not_before=r.enrolled_at, before_what="the enrolment")
     payload = ClientDischarged(
         client_id=r.client_id,
@@ -120,11 +120,11 @@ def re_refer(facts: Facts, back: ReReferralInput) -> list[Envelope]:
         where = "never discharged" if r.status == "none" else f"on the caseload of {r.team_id!r}"
         raise JourneyRefused("client_id", f"{r.client_id!r} is not discharged ({where})")
     facts.in_scope((r.team_id,))
+    facts.by((r.team_id,))
     team = facts.team(r.team_id, "client_id")
     source_refusal(team.service_model, back.source, back.source_team)
     wanted = back.care_coordinator_id or r.care_coordinator_id
     lead = coordinator(facts, team, wanted, "care_coordinator_id")
-    facts.by((team.team_id,))
     at = facts.when(back.occurred_at, not_before=r.discharged_at, before_what="the discharge")
     payload = ClientReReferred(
         client_id=r.client_id,

@@ -17,10 +17,10 @@ def record_contact(facts: Facts, contact: ContactInput) -> list[Envelope]:
     r = facts.enrolled()
     teams = tuple(t for t in (r.team_id, r.transfer.to_team_id if r.transfer else None) if t)
     facts.in_scope(teams)
+    facts.by(teams)
     if len(set(contact.staff_ids)) != len(contact.staff_ids):
         raise JourneyRefused("staff_ids", "names someone twice")
     people = [facts.member(s, teams, "staff_ids") for s in contact.staff_ids]
-    facts.by(teams)
     at = facts.when(contact.occurred_at, not_before=r.enrolled_at, before_what="the enrolment")
     payload = ContactRecorded(
         client_id=r.client_id,

@@ -19,6 +19,7 @@ def receive_referral(facts: Facts, team_id: str, referral: ReferralInput) -> lis
     """ReferralReceived for a client not on any caseload and with no referral pending."""
     r = facts.record
     team = facts.team(team_id, "team_id")
+    facts.by((team.team_id,))
     if r.enrolled:
         hint = "" if r.team_id == team.team_id else "; transfer them instead"
         raise JourneyRefused(
@@ -32,7 +33,6 @@ def receive_referral(facts: Facts, team_id: str, referral: ReferralInput) -> lis
             f"{pending.status}; {'decide it' if pending.status == 'open' else 'enrol them'} first",
         )
     source_refusal(team.service_model, referral.source, referral.source_team)
-    facts.by((team.team_id,))
     at = facts.when(referral.occurred_at)
     referral_id = derived_id("referral", r.client_id, team.team_id, at.isoformat())
     payload = ReferralReceived(
