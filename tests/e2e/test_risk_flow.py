@@ -115,19 +115,27 @@ async def test_signals_crisis_call_and_visit_move_the_risk_and_show_on_the_board
     await stack.publisher.publish([visit])
     await until(lambda: _level(stack, client_id, "elevated"), what="lowered after the visit")
 
-    status, board = await _api(stack, "GET", "/api/huddle")
-    assert status == 200 and board["team_id"] == TEAM_ID
+    board = await until(lambda: _outreach_done(stack, client_id), what="outreach closed")
+    assert board["team_id"] == TEAM_ID
     row = next(c for c in board["clients"] if c["client_id"] == client_id)
     assert row["level"] == "elevated" and row["last_face_to_face_at"]
     assert any("face-to-face visit" in r for r in row["reasons"])
     assert row["open_dispatches"] == [dispatches[0].short_code]
-    assert row["outreach_due"] and not row["plan_review_overdue"]
+    assert not row["outreach_due"] and not row["plan_review_overdue"]  # the visit did it
     changes = " | ".join(row["changes_24h"])
     for seen in ("stable -> elevated", "elevated -> crisis", "crisis -> elevated", "missed_meds"):
         assert seen in changes
     levels = [r["level"] for r in board["clients"]]
     assert levels.index("elevated") < levels.index("stable")  # highest risk first
     await _settle(stack, phones, client_id, primary.phone)
+
+
+async def _outreach_done(stack: Stack, client_id: str) -> Any:
+    """The huddle board once the visit's closing of the outreach task is projected."""
+    status, board = await _api(stack, "GET", "/api/huddle")
+    assert status == 200
+    row = next(c for c in board["clients"] if c["client_id"] == client_id)
+    return board if not row["outreach_due"] else None
 
 
 async def _settle(stack: Stack, phones: SandboxPhones, client_id: str, staff_phone: str) -> None:
