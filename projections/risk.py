@@ -114,15 +114,21 @@ async def _outreach(conn: asyncpg.Connection, e: Envelope, p: OutreachTaskCreate
     )
 
 
-async def _outreach_closed(conn: asyncpg.Connection, e: Envelope, p: OutreachTaskClosed) -> None:
-    await conn.execute(
-        """UPDATE outreach_tasks SET closed_at = $2, closed_by = $3, closed_by_event = $4
-           WHERE task_id = $1 AND closed_at IS NULL""",
-        p.task_id,
-        e.occurred_at,
-        p.closed_by,
-        e.event_id,
-    )
+# Open work closes once: the first closing event stamps the row, a replay changes nothing.
+CLOSE_OUTREACH = """UPDATE outreach_tasks SET closed_at = $2, closed_by = $3, closed_by_event = $4
+                    WHERE task_id = $1 AND closed_at IS NULL"""
+CLOSE_FOLLOW_UP = """UPDATE follow_ups SET closed_at = $2, closed_by = $3, closed_by_event = $4
+                     WHERE follow_up_id = $1 AND closed_at IS NULL"""
+
+
+async def _closed(
+    conn: asyncpg.Connection, e: Envelope, p: OutreachTaskClosed | FollowUpClosed
+) -> None:
+    if isinstance(p, OutreachTaskClosed):
+        sql, item = CLOSE_OUTREACH, p.task_id
+    else:
+        sql, item = CLOSE_FOLLOW_UP, p.follow_up_id
+    await conn.execute(sql, item, e.occurred_at, p.closed_by, e.event_id)
 
 
 async def _follow_up_opened(conn: asyncpg.Connection, e: Envelope, p: FollowUpOpened) -> None:
@@ -137,17 +143,6 @@ async def _follow_up_opened(conn: asyncpg.Connection, e: Envelope, p: FollowUpOp
         p.reason,
         e.occurred_at,
         p.due_at,
-    )
-
-
-async def _follow_up_closed(conn: asyncpg.Connection, e: Envelope, p: FollowUpClosed) -> None:
-    await conn.execute(
-        """UPDATE follow_ups SET closed_at = $2, closed_by = $3, closed_by_event = $4
-           WHERE follow_up_id = $1 AND closed_at IS NULL""",
-        p.follow_up_id,
-        e.occurred_at,
-        p.closed_by,
-        e.event_id,
     )
 
 
@@ -211,9 +206,9 @@ HANDLERS = handler_table(
     on(RelapsePlanRecorded, _plan),
     on(RelapsePlanRevised, _plan),
     on(OutreachTaskCreated, _outreach),
-    on(OutreachTaskClosed, _outreach_closed),
+    on(OutreachTaskClosed, _closed),
     on(FollowUpOpened, _follow_up_opened),
-    on(FollowUpClosed, _follow_up_closed),
+    on(FollowUpClosed, _closed),
     on(HospitalAdmissionRecorded, _admitted),
     on(HospitalDischargeRecorded, _discharged),
     on(MissedContactAlerted, _missed_contact),

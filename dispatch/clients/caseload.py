@@ -21,11 +21,7 @@ def enrol(facts: Facts, team_id: str, enrolment: EnrolInput) -> list[Envelope]:
     r = facts.record
     team = facts.team(team_id, "team_id")
     facts.by((team.team_id,))
-    if r.enrolled:
-        hint = "" if r.team_id == team.team_id else "; transfer them instead"
-        raise JourneyRefused(
-            "client_id", f"{r.client_id!r} is already on the caseload of team {r.team_id!r}{hint}"
-        )
+    facts.not_enrolled(team.team_id)
     ref = r.referral
     if ref is not None and (ref.team_id != team.team_id or ref.status != "accepted"):
         ref = None

@@ -11,12 +11,15 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from dispatch.clients.events import (
+    CLIENT_PAYLOADS,
     CarePlanRecorded,
     CarePlanReviewed,
+    CarerRegistered,
     ClientDischarged,
     ClientEnrolled,
     ClientReReferred,
     ClientTransferRequested,
+    ContactRecorded,
     ReferralAccepted,
     ReferralDeclined,
     ReferralReceived,
@@ -24,18 +27,8 @@ from dispatch.clients.events import (
 )
 from dispatch.events import Envelope
 
-JOURNEY = (
-    ReferralReceived,
-    ReferralAccepted,
-    ReferralDeclined,
-    ClientEnrolled,
-    ClientTransferRequested,
-    TransferCompleted,
-    ClientDischarged,
-    ClientReReferred,
-    CarePlanRecorded,
-    CarePlanReviewed,
-)
+# Every client event but carers and contacts: what the journey's decisions read.
+JOURNEY = tuple(c for c in CLIENT_PAYLOADS if c not in (CarerRegistered, ContactRecorded))
 JOURNEY_TYPES = tuple(cls.event_type for cls in JOURNEY)
 CaseloadStatus = Literal["none", "enrolled", "discharged"]
 ReferralStatus = Literal["open", "accepted", "declined", "enrolled"]

@@ -20,11 +20,7 @@ def receive_referral(facts: Facts, team_id: str, referral: ReferralInput) -> lis
     r = facts.record
     team = facts.team(team_id, "team_id")
     facts.by((team.team_id,))
-    if r.enrolled:
-        hint = "" if r.team_id == team.team_id else "; transfer them instead"
-        raise JourneyRefused(
-            "client_id", f"{r.client_id!r} is already on the caseload of team {r.team_id!r}{hint}"
-        )
+    facts.not_enrolled(team.team_id)
     pending = r.referral
     if pending is not None and pending.status in ("open", "accepted"):
         raise JourneyRefused(

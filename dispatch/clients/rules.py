@@ -97,6 +97,14 @@ class Facts:
                                  f"{r.discharged_at:%Y-%m-%d}; re-refer them first")  # fmt: skip
         raise JourneyRefused("client_id", f"{r.client_id!r} is not enrolled with any team")
 
+    def not_enrolled(self, team_id: str) -> None:
+        """Refuse a client already on a caseload (another team's: a transfer moves them)."""
+        r = self.record
+        if r.enrolled:
+            hint = "" if r.team_id == team_id else "; transfer them instead"
+            raise JourneyRefused("client_id", f"{r.client_id!r} is already on the caseload of "
+                                 f"team {r.team_id!r}{hint}")  # fmt: skip
+
     def event(self, payload: EventPayload, *, at: datetime, event_id: uuid.UUID) -> Envelope:
         """The change as an event on the client's stream, made by the actor."""
         return new_event(payload, key=self.record.client_id, event_id=event_id,

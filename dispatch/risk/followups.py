@@ -78,30 +78,27 @@ def closures(
     """OutreachTaskClosed / FollowUpClosed for each open item the event's fold has done: a
     contact, a discharge, or an item that arrived after the contact that does it."""
     p = trigger.payload
+    by: ClosedBy = "discharge" if isinstance(p, ClientDischarged) else "contact"
     tasks = [*before.open_outreach, *([p.task_id] if isinstance(p, OutreachTaskCreated) else [])]
     asked = [*before.open_follow_ups, *([p.follow_up_id] if isinstance(p, FollowUpOpened) else [])]
-    by: ClosedBy = "discharge" if isinstance(p, ClientDischarged) else "contact"
-    out: list[Envelope] = []
-    for task_id in dict.fromkeys(tasks):
-        if task_id not in after.open_outreach:
-            contact = None if by == "discharge" else after.last_face_to_face_event
-            closed = OutreachTaskClosed(task_id=task_id, client_id=after.client_id,
-                                        team_id=after.team_id, closed_by=by,
-                                        contact_event_id=contact)  # fmt: skip
-            out.append(_stamped(closed, task_id, trigger, now))
-    for follow_up_id in dict.fromkeys(asked):
-        if follow_up_id not in after.open_follow_ups:
-            contact = None if by == "discharge" else after.last_contact_event
-            done = FollowUpClosed(follow_up_id=follow_up_id, client_id=after.client_id,
-                                  team_id=after.team_id, closed_by=by,
-                                  contact_event_id=contact)  # fmt: skip
-            out.append(_stamped(done, follow_up_id, trigger, now))
-    return out
+    visit = None if by == "discharge" else after.last_face_to_face_event
+    contact = None if by == "discharge" else after.last_contact_event
+    done: list[OutreachTaskClosed | FollowUpClosed] = [
+        OutreachTaskClosed(task_id=t, client_id=after.client_id, team_id=after.team_id,
+                           closed_by=by, contact_event_id=visit)
+        for t in dict.fromkeys(tasks) if t not in after.open_outreach
+    ] + [
+        FollowUpClosed(follow_up_id=f, client_id=after.client_id, team_id=after.team_id,
+                       closed_by=by, contact_event_id=contact)
+        for f in dict.fromkeys(asked) if f not in after.open_follow_ups
+    ]  # fmt: skip
+    return [_stamped(payload, trigger, now) for payload in done]
 
 
 def _stamped(
-    payload: OutreachTaskClosed | FollowUpClosed, item: uuid.UUID, trigger: Envelope, now: datetime
+    payload: OutreachTaskClosed | FollowUpClosed, trigger: Envelope, now: datetime
 ) -> Envelope:
+    item = payload.task_id if isinstance(payload, OutreachTaskClosed) else payload.follow_up_id
     return new_event(
         payload,
         key=payload.client_id,

@@ -28,6 +28,7 @@ from tests.e2e.helpers import (
     last_index,
     next_page,
     on_duty_primary,
+    pages_settled,
     reply_by_sms,
     spool_total,
     until,
@@ -182,7 +183,7 @@ async def test_a_visit_closes_the_outreach_task_on_the_board(stack: Stack, api: 
     await until(lambda: _outreach(api, client_id, due=False), what="outreach closed")
     types = [e.type for e in await stack.read_models.archive(key=client_id)]
     assert types.count("OutreachTaskClosed") == 1
-    await _pages_settled(stack, client_id)
+    await pages_settled(stack, client_id)
 
 
 async def _outreach(api: Any, client_id: str, *, due: bool) -> bool:
@@ -216,7 +217,7 @@ async def test_a_resolved_crisis_call_opens_a_follow_up_that_a_contact_closes(
     visit = {"kind": "face_to_face", "staff_ids": ["s-nurse", "s-peer"], "where": "home"}
     assert (await _call(api, "POST", contacts, visit, "j-north"))[0] == 202
     await until(lambda: _not_crisis(api, client_id), what="crisis hold ended")
-    await _pages_settled(stack, client_id)
+    await pages_settled(stack, client_id)
 
 
 async def _follow_up(api: Any, client_id: str, *, due: bool) -> Any:
@@ -227,22 +228,6 @@ async def _follow_up(api: Any, client_id: str, *, due: bool) -> Any:
 async def _not_crisis(api: Any, client_id: str) -> bool:
     row = await _row(api, client_id, "j-north")
     return row is not None and row["level"] != "crisis"
-
-
-async def _pages_settled(stack: Stack, client_id: str) -> None:
-    """Every page about the client has its delivery report, so none lands in a later test."""
-
-    async def settled() -> bool:
-        pending: int = await stack.pool.fetchval(
-            """SELECT count(*) FROM pages WHERE status NOT IN ('delivered', 'failed', 'cancelled')
-                 AND (dispatch_id IN (SELECT dispatch_id FROM dispatches WHERE client_id = $1)
-                      OR dispatch_id IN (SELECT task_id FROM outreach_tasks
-                                         WHERE client_id = $1))""",
-            client_id,
-        )
-        return pending == 0
-
-    await until(settled, what="delivery reports")
 
 
 async def test_the_huddle_as_json_is_json_only(stack: Stack, aot_team: str) -> None:

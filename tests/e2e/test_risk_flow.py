@@ -17,7 +17,15 @@ from dispatch.risk.events import RelapsePlanRecorded, WarningSign
 from dispatch.stack.runtime import Stack
 from integrations.twilio.sandbox import SandboxPhones
 from projections.risk_queries import RiskQueries
-from tests.e2e.helpers import last_index, next_page, on_duty_primary, sms_count, spool_total, until
+from tests.e2e.helpers import (
+    last_index,
+    next_page,
+    on_duty_primary,
+    pages_settled,
+    sms_count,
+    spool_total,
+    until,
+)
 
 TOKEN = "north-lead-token"
 
@@ -146,17 +154,7 @@ async def _settle(stack: Stack, phones: SandboxPhones, client_id: str, staff_pho
         assert (await phones.send_sms(staff_phone, stack.settings.twilio_from_number, reply))[0]
     await until(lambda: _none_open(stack, client_id), what="dispatches closed")
 
-    async def delivered() -> bool:
-        pending: int = await stack.pool.fetchval(
-            """SELECT count(*) FROM pages WHERE status NOT IN ('delivered', 'failed', 'cancelled')
-                 AND (dispatch_id IN (SELECT dispatch_id FROM dispatches WHERE client_id = $1)
-                      OR dispatch_id IN (SELECT task_id FROM outreach_tasks
-                                         WHERE client_id = $1))""",
-            client_id,
-        )
-        return pending == 0
-
-    await until(delivered, what="delivery reports")
+    await pages_settled(stack, client_id)
 
 
 async def _none_open(stack: Stack, client_id: str) -> bool:
