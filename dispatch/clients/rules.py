@@ -49,7 +49,8 @@ class Facts:
         if person is None:
             raise JourneyRefused(where, f"no staff member {staff_id!r}")
         if person.team_id not in allowed:
-            raise JourneyRefused(where, f"{staff_id!r} is not a member of team {allowed[0]!r}")
+            teams = " or ".join(repr(t) for t in allowed)
+            raise JourneyRefused(where, f"{staff_id!r} is not a member of team {teams}")
         return person
 
     def by(self, team_ids: Iterable[str]) -> None:

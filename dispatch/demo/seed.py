@@ -12,14 +12,18 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import structlog
+
 from dispatch.clients.events import CarerRegistered
 from dispatch.clients.inputs import EnrolInput
+from dispatch.clients.ports import JourneyRefused
 from dispatch.clients.service import JourneyService
 from dispatch.events import Envelope, new_event
 from dispatch.events.envelope import EventPayload
 from dispatch.rota.events import CoverageSet, Role, RotationDefined, StaffRegistered, TeamFormed
 from dispatch.vocabulary import Gender
 
+log = structlog.get_logger(__name__)
 TEAM_ID = "act-north"
 ENROLLED_BY = "s-lead"  # the team lead enrols the demo's clients
 TIME_ZONE = "America/New_York"
@@ -118,14 +122,20 @@ def seed_events(now: datetime, crisis_line: str) -> list[Envelope]:
 
 async def enrol_clients(journey: JourneyService) -> None:
     """Each demo client joins the team's caseload through the enrolment service (after the
-    roster is projected: the service checks the team and who enrols them)."""
+    roster is projected: the service checks the team and who enrols them). A client already
+    on it (a stack started again on its own database) is left as they are."""
     for client_id, phone in CLIENT_PHONES.items():
         enrolment = EnrolInput(
             display_name=f"Client {client_id[2:]}",
             phones=(phone,),
             preferred_gender="female" if client_id in {"c-02", "c-05"} else "unspecified",
         )
-        await journey.enrol(client_id, TEAM_ID, enrolment, actor=ENROLLED_BY)
+        try:
+            await journey.enrol(client_id, TEAM_ID, enrolment, actor=ENROLLED_BY)
+        except JourneyRefused as refused:
+            if refused.field != "client_id":  # only "already on the caseload" is expected
+                raise
+            log.info("demo_client_already_enrolled", client_id=client_id)
 
 
 def carer_events(now: datetime) -> list[Envelope]:
