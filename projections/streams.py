@@ -23,10 +23,10 @@ SPOOLED = """SELECT s.value FROM ingress_spool s
 
 
 async def archived(
-    pool: asyncpg.Pool, keys: Iterable[str], types: Sequence[str]
+    db: asyncpg.Pool | asyncpg.Connection, keys: Iterable[str], types: Sequence[str]
 ) -> dict[str, list[Envelope]]:
     """Each key's archived events of these types, in partition order."""
-    rows = await pool.fetch(ARCHIVED, sorted(set(keys)), list(types))
+    rows = await db.fetch(ARCHIVED, sorted(set(keys)), list(types))
     out: dict[str, list[Envelope]] = {}
     for row in rows:
         data = dict(row)
@@ -36,8 +36,13 @@ async def archived(
 
 
 async def own_events(pool: asyncpg.Pool, key: str, types: Sequence[str]) -> list[Envelope]:
-    """A key's archived events of these types, then those spooled and not yet archived."""
-    events = (await archived(pool, [key], types)).get(key, [])
+    """A key's archived events of these types, then those spooled and not yet archived, read
+    in one snapshot (an event the projector archives meanwhile is in one list or the other)."""
+    async with (
+        pool.acquire() as conn,
+        conn.transaction(isolation="repeatable_read", readonly=True),
+    ):
+        events = (await archived(conn, [key], types)).get(key, [])
+        pending = [decode(bytes(r["value"])) for r in await conn.fetch(SPOOLED, key)]
     wanted = set(types)
-    pending = [decode(bytes(r["value"])) for r in await pool.fetch(SPOOLED, key)]
     return events + [e for e in pending if e.type in wanted]

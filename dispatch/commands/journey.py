@@ -63,7 +63,7 @@ def record(change: Callable[[JourneyService], Awaitable[Recorded]]) -> None:
                if not getattr(settings, n)]  # fmt: skip
     if missing:
         raise click.UsageError(f"set {', '.join(missing)}")
-    configure_logging(fmt=settings.log_format, level="warning")
+    configure_logging(fmt=settings.log_format, level=settings.log_level)  # on stderr
 
     async def run() -> Recorded:
         async with open_services(settings, pool_size=2) as services:

@@ -195,9 +195,8 @@ def huddle(team_id: str, as_json: bool, viewer: str) -> None:
 
     settings = Settings()
     _needs(settings, "database_url")
-    configure_logging(
-        fmt=settings.log_format, level="warning"
-    )  # logs to stderr: stdout is the board
+    # Logs go to stderr: stdout is the board (with --json, JSON only).
+    configure_logging(fmt=settings.log_format, level=settings.log_level)
 
     async def run() -> str:
         async with open_services(settings, pool_size=2) as services:

@@ -56,7 +56,7 @@ class Clock:
 async def api() -> AsyncIterator[tuple[TestClient[Any, Any], FakeSpool]]:
     spool = FakeSpool()
     settings = Settings(api_tokens=TOKENS)
-    real = await bootstrap(settings, clock=Clock(), pool=cast(Any, None),
+    real = await bootstrap(settings, clock=Clock(), pool=cast(Any, object()),
                            publisher=EventPublisher("127.0.0.1:9"))  # fmt: skip
     journey = JourneyService(SpooledJourney(spool), spool, Clock())
     services = replace(real, spool=cast(IngressSpool, spool), journey=journey)
