@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import asyncpg
 
 from dispatch.bus import EventPublisher
+from dispatch.clients.service import JourneyService
 from dispatch.clock import Clock, SystemClock
 from dispatch.crisis.service import CrisisLine
 from dispatch.escalation.service import EscalationService
@@ -31,6 +32,7 @@ from dispatch.risk.service import RiskEngine
 from dispatch.settings import Settings
 from projections.carer_queries import CarerQueries
 from projections.health import PostgresHealthReadings
+from projections.journey_queries import JourneyQueries
 from projections.lookups import ReadModelRota, TeamPolicies
 from projections.observations import ArchiveFigures
 from projections.pool import connect
@@ -67,6 +69,7 @@ class Services:
     health: HealthServices
     carers: CarerQueries
     staff_roster: StaffQueries
+    journey: JourneyService  # referrals, caseload, contacts, care plans (CLI, API, demo)
     _closers: list[Closer] = field(default_factory=list)
 
     @property
@@ -113,12 +116,13 @@ async def bootstrap(
     ledger = PageLedger(pool)
     spool = IngressSpool(pool, publisher, clock)
     lookups = ReplyLookups(pool, read_models, ledger)
+    risk_queries = RiskQueries(pool)
     return Services(
         settings=settings,
         clock=clock,
         pool=pool,
         read_models=read_models,
-        risk_queries=RiskQueries(pool),
+        risk_queries=risk_queries,
         ledger=ledger,
         publisher=publisher,
         spool=spool,
@@ -147,6 +151,7 @@ async def bootstrap(
         health=health_services(settings, clock, PostgresHealthReadings(pool), ArchiveFigures(pool)),
         carers=CarerQueries(pool),
         staff_roster=StaffQueries(pool, read_models),
+        journey=JourneyService(JourneyQueries(pool, risk_queries), spool, clock),
         _closers=closers,
     )
 

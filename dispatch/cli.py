@@ -13,6 +13,8 @@ import click
 
 from dispatch.commands import carers as carers_cli
 from dispatch.commands import review as review_cli
+from dispatch.commands import clients as clients_cli
+from dispatch.commands import contacts as contacts_cli
 from dispatch.commands import risk as risk_cli
 from dispatch.commands import rota as rota_cli
 from dispatch.commands import soak as soak_cli
@@ -177,6 +179,10 @@ main.add_command(review_cli.review)
 main.add_command(carers_cli.carer)
 main.add_command(carers_cli.consent)
 main.add_command(staff_cli.staff)
+main.add_command(clients_cli.referral)
+main.add_command(clients_cli.client)
+main.add_command(clients_cli.careplan)
+main.add_command(contacts_cli.contact)
 
 if __name__ == "__main__":
     main()

@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     voice_redial_delay_s: float = Field(
         default=60.0, gt=0, le=3600, description="wait before an unanswered voice page is redialled"
     )
+    follow_up_within_h: float = Field(
+        default=24.0, gt=0, le=168, description="a resolved crisis is followed up within this"
+    )
 
     # Health, metrics, the escalation auditor and the dead-man's switch (docs/decisions/014).
     worker_heartbeat_s: float = Field(

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 Gender = Literal["female", "male", "nonbinary", "unspecified"]
-ServiceModel = Literal["ACT", "ICM"]
+ServiceModel = Literal["ACT", "ICM", "AOT"]  # AOT: Assertive Outreach (referral-only)
 Channel = Literal["sms", "voice"]
 ReplyChannel = Literal["sms", "voice", "api"]
 RiskLevel = Literal["stable", "elevated", "high", "crisis"]

@@ -98,7 +98,8 @@ class ReadModels:
         """Clients per staff member for each team, flagged against its model's ratio."""
         rows = await self._pool.fetch(
             """SELECT t.team_id, t.service_model,
-                      (SELECT count(*) FROM clients c WHERE c.team_id = t.team_id) AS clients,
+                      (SELECT count(*) FROM clients c
+                        WHERE c.team_id = t.team_id AND c.status = 'enrolled') AS clients,
                       (SELECT count(*) FROM staff s WHERE s.team_id = t.team_id
                          AND (s.left_at IS NULL OR s.left_at > now())) AS staff
                FROM teams t ORDER BY t.team_id"""
@@ -139,7 +140,7 @@ class ReadModels:
             """SELECT kind, client_id, team_id, carer_id FROM (
                    SELECT 'client' AS kind, c.client_id, c.team_id, NULL::text AS carer_id,
                           0 AS precedence, c.updated_at
-                   FROM clients c WHERE c.phone = $1
+                   FROM clients c WHERE c.phone = $1 OR $1 = ANY(c.other_phones)
                    UNION ALL
                    SELECT 'carer', ca.client_id, cl.team_id, ca.carer_id, 1, ca.updated_at
                    FROM carers ca LEFT JOIN clients cl ON cl.client_id = ca.client_id

@@ -11,9 +11,12 @@ from dispatch.events import Envelope, EventPayload
 from dispatch.risk.events import (
     ClientRecordsViewed,
     ContactTargetSet,
+    FollowUpClosed,
+    FollowUpOpened,
     HospitalAdmissionRecorded,
     HospitalDischargeRecorded,
     MissedContactAlerted,
+    OutreachTaskClosed,
     OutreachTaskCreated,
     PlanReviewOverdue,
     RelapsePlanRecorded,
@@ -72,13 +75,18 @@ async def _signal(conn: asyncpg.Connection, e: Envelope, p: RelapseSignalObserve
 
 async def _contact(conn: asyncpg.Connection, e: Envelope, p: ContactRecorded) -> None:
     await conn.execute(
-        """INSERT INTO client_contacts (event_id, client_id, staff_id, kind, occurred_at)
-           VALUES ($1, $2, $3, $4, $5) ON CONFLICT (event_id) DO NOTHING""",
+        """INSERT INTO client_contacts (event_id, client_id, staff_id, kind, occurred_at,
+                                        staff_ids, place, minutes, team_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (event_id) DO NOTHING""",
         e.event_id,
         p.client_id,
         p.staff_id,
         p.kind,
         e.occurred_at,
+        list(p.staff_ids),
+        p.where,
+        p.minutes,
+        p.team_id,
     )
 
 
@@ -103,6 +111,38 @@ async def _outreach(conn: asyncpg.Connection, e: Envelope, p: OutreachTaskCreate
         dt.date.fromisoformat(p.due_by),
         p.notified_staff_id,
         e.occurred_at,
+    )
+
+
+# Open work closes once: the first closing event stamps the row, a replay changes nothing.
+CLOSE_OUTREACH = """UPDATE outreach_tasks SET closed_at = $2, closed_by = $3, closed_by_event = $4
+                    WHERE task_id = $1 AND closed_at IS NULL"""
+CLOSE_FOLLOW_UP = """UPDATE follow_ups SET closed_at = $2, closed_by = $3, closed_by_event = $4
+                     WHERE follow_up_id = $1 AND closed_at IS NULL"""
+
+
+async def _closed(
+    conn: asyncpg.Connection, e: Envelope, p: OutreachTaskClosed | FollowUpClosed
+) -> None:
+    if isinstance(p, OutreachTaskClosed):
+        sql, item = CLOSE_OUTREACH, p.task_id
+    else:
+        sql, item = CLOSE_FOLLOW_UP, p.follow_up_id
+    await conn.execute(sql, item, e.occurred_at, p.closed_by, e.event_id)
+
+
+async def _follow_up_opened(conn: asyncpg.Connection, e: Envelope, p: FollowUpOpened) -> None:
+    await conn.execute(
+        """INSERT INTO follow_ups (follow_up_id, client_id, team_id, dispatch_id, reason,
+                                   opened_at, due_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (follow_up_id) DO NOTHING""",
+        p.follow_up_id,
+        p.client_id,
+        p.team_id,
+        p.dispatch_id,
+        p.reason,
+        e.occurred_at,
+        p.due_at,
     )
 
 
@@ -166,6 +206,9 @@ HANDLERS = handler_table(
     on(RelapsePlanRecorded, _plan),
     on(RelapsePlanRevised, _plan),
     on(OutreachTaskCreated, _outreach),
+    on(OutreachTaskClosed, _closed),
+    on(FollowUpOpened, _follow_up_opened),
+    on(FollowUpClosed, _closed),
     on(HospitalAdmissionRecorded, _admitted),
     on(HospitalDischargeRecorded, _discharged),
     on(MissedContactAlerted, _missed_contact),

@@ -207,12 +207,15 @@ def huddle(
     import dataclasses
 
     from dispatch.bootstrap import open_services
+    from dispatch.logs import configure_logging
     from dispatch.risk.board import render_board
     from dispatch.risk.intake import records_viewed
     from projections.team_notices import team_notices
 
     settings = Settings()
     _needs(settings, "database_url")
+    # Logs go to stderr: stdout is the board (with --json, JSON only).
+    configure_logging(fmt=settings.log_format, level=settings.log_level)
 
     async def run() -> str:
         async with open_services(settings, pool_size=2) as services:

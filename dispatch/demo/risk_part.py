@@ -8,7 +8,8 @@ import time
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from dispatch.clients.events import ContactRecorded
+from dispatch.clients.inputs import ContactInput
+from dispatch.demo.journey_part import board_row
 from dispatch.demo.seed import TEAM_ID
 from dispatch.events import new_event
 from dispatch.risk.board import render_board
@@ -69,14 +70,10 @@ async def run_risk_part(stack: Stack, report: DemoReport, phones: Any) -> None:
     await _until_level(queries, "elevated")
     sms = await phones.wait_for_sms(primary.phone, after=after, timeout=20)
     report.say(f'[risk]  {CLIENT} is now ELEVATED; SMS to {primary.display_name}: "{sms["body"]}"')
-    visit = ContactRecorded(client_id=CLIENT, staff_id=primary.staff_id, kind="face_to_face")
-    t = stack.clock.now()
-    await stack.publisher.publish(
-        [new_event(visit, key=CLIENT, occurred_at=t, recorded_at=t, actor=primary.staff_id)]
-    )
+    visit = ContactInput(kind="face_to_face", where="home", staff_ids=(primary.staff_id,))
+    await stack.services.journey.contact(CLIENT, visit, actor=primary.staff_id)
     await _until_level(queries, "stable")
-    report.say(f"[visit] {primary.display_name} visited {CLIENT}; risk back to stable")
-    await stack.projector.wait_until_caught_up(timeout=15)
-    board = await queries.huddle(TEAM_ID, stack.clock.now())
-    row = [r for r in board if r.client_id == CLIENT]
-    report.say(render_board(TEAM_ID, row, stack.clock.now()))
+    row = await board_row(stack, CLIENT, lambda r: not r.outreach_due)
+    report.say(f"[visit] {primary.display_name} visited {CLIENT}; risk back to stable, "
+               "outreach task closed")  # fmt: skip
+    report.say(render_board(TEAM_ID, [row], stack.clock.now()))

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from dispatch.demo.journey_part import run_journey_part
 from dispatch.demo.risk_part import run_risk_part
-from dispatch.demo.seed import CLIENT_PHONES, TEAM_ID, seed_events
+from dispatch.demo.seed import CLIENT_PHONES, TEAM_ID, carer_events, enrol_clients, seed_events
 from dispatch.escalation.events import EscalationPolicySet
 from dispatch.escalation.policy import EscalationPolicy, EscalationStep
 from dispatch.events import new_event
@@ -46,8 +47,23 @@ async def wait_for_status(stack: Stack, code: str, status: str, timeout_s: float
         await asyncio.sleep(0.02)
 
 
+async def relayed(stack: Stack, timeout_s: float = 15.0) -> None:
+    """Wait until the spool's relay has handed every accepted event to the broker."""
+    deadline = time.monotonic() + timeout_s
+    while await stack.spool.pending():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"spooled events not relayed after {timeout_s}s")
+        await asyncio.sleep(0.02)
+
+
 async def seed(stack: Stack, now: datetime) -> None:
+    """The demo team: roster events, then its clients enrolled through the journey service,
+    then their carers; returns when every read model has them."""
     await stack.publisher.publish(seed_events(now, stack.settings.crisis_line_number))
+    await stack.projector.wait_until_caught_up(timeout=30)
+    await enrol_clients(stack.services.journey)
+    await relayed(stack)
+    await stack.publisher.publish(carer_events(stack.clock.now()))
     await stack.projector.wait_until_caught_up(timeout=30)
 
 
@@ -107,6 +123,7 @@ async def run_scenario(stack: Stack, report: DemoReport) -> None:
         report.say("Timeline (event time, type, actor):")
         for event in timeline:
             report.say(f"  {event.occurred_at:%H:%M:%S.%f}  {event.type:<22} {event.actor}")
+        await run_journey_part(stack, report, client_id="c-03", visitor=primary.staff_id)
         await run_risk_part(stack, report, phones)
         await escalation_act(stack, phones, report)
     finally:

@@ -1,21 +1,31 @@
 """Demo data: one ACT team (24/7), five staff, a daily primary/backup rota, ten clients.
 
-Display names are role labels, not people. Every fact is an event published to Kafka.
+Display names are role labels, not people. Every fact is an event on Kafka: the roster is
+published as events, the clients are enrolled through the journey service the commands
+and the API use (so they are checked the same way), then their carers are registered.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from dispatch.clients.events import CarerRegistered, ClientEnrolled
+import structlog
+
+from dispatch.clients.events import CarerRegistered
+from dispatch.clients.inputs import EnrolInput
+from dispatch.clients.ports import JourneyRefused
+from dispatch.clients.service import JourneyService
 from dispatch.events import Envelope, new_event
 from dispatch.events.envelope import EventPayload
 from dispatch.rota.events import CoverageSet, Role, RotationDefined, StaffRegistered, TeamFormed
 from dispatch.vocabulary import Gender
 
+log = structlog.get_logger(__name__)
 TEAM_ID = "act-north"
+ENROLLED_BY = "s-lead"  # the team lead enrols the demo's clients
 TIME_ZONE = "America/New_York"
 FALLBACK_NUMBER = "+15005550100"
 
@@ -55,13 +65,17 @@ def on_call_for_day(day_index: int) -> tuple[DemoStaff, DemoStaff]:
     return ROTATION[day_index % len(ROTATION)], ROTATION[(day_index + 1) % len(ROTATION)]
 
 
-def seed_events(now: datetime, crisis_line: str) -> list[Envelope]:
-    """Everything the demo team needs, as events stamped at `now`."""
-    out: list[Envelope] = []
-
+def _emitter(out: list[Envelope], now: datetime) -> Callable[[EventPayload, str], None]:
     def emit(payload: EventPayload, key: str) -> None:
         out.append(new_event(payload, key=key, occurred_at=now, recorded_at=now, actor="seed"))
 
+    return emit
+
+
+def seed_events(now: datetime, crisis_line: str) -> list[Envelope]:
+    """The team, its staff and its rota, as events stamped at `now`."""
+    out: list[Envelope] = []
+    emit = _emitter(out, now)
     emit(
         TeamFormed(
             team_id=TEAM_ID,
@@ -103,17 +117,31 @@ def seed_events(now: datetime, crisis_line: str) -> list[Envelope]:
             ),
             TEAM_ID,
         )
+    return out
+
+
+async def enrol_clients(journey: JourneyService) -> None:
+    """Each demo client joins the team's caseload through the enrolment service (after the
+    roster is projected: the service checks the team and who enrols them). A client already
+    on it (a stack started again on its own database) is left as they are."""
     for client_id, phone in CLIENT_PHONES.items():
-        emit(
-            ClientEnrolled(
-                client_id=client_id,
-                team_id=TEAM_ID,
-                display_name=f"Client {client_id[2:]}",
-                phone=phone,
-                preferred_gender="female" if client_id in {"c-02", "c-05"} else "unspecified",
-            ),
-            client_id,
+        enrolment = EnrolInput(
+            display_name=f"Client {client_id[2:]}",
+            phones=(phone,),
+            preferred_gender="female" if client_id in {"c-02", "c-05"} else "unspecified",
         )
+        try:
+            await journey.enrol(client_id, TEAM_ID, enrolment, actor=ENROLLED_BY)
+        except JourneyRefused as refused:
+            if refused.field != "client_id":  # only "already on the caseload" is expected
+                raise
+            log.info("demo_client_already_enrolled", client_id=client_id)
+
+
+def carer_events(now: datetime) -> list[Envelope]:
+    """The carers of three clients (one without the client's consent to share)."""
+    out: list[Envelope] = []
+    emit = _emitter(out, now)
     for client_id, (phone, consent) in CARERS.items():
         emit(
             CarerRegistered(

@@ -26,12 +26,21 @@ def render_board(
             flags.append("open dispatch " + ", ".join(r.open_dispatches))
         if r.outreach_due:
             flags.append("outreach due " + ", ".join(r.outreach_due))
+        if r.follow_up_due is not None:
+            late = "FOLLOW-UP OVERDUE" if r.follow_up_due < now else "follow-up"
+            flags.append(f"{late} due by {r.follow_up_due:%Y-%m-%d %H:%M}Z")
+        if r.transfer:
+            flags.append(f"transfer {r.transfer} pending")
         if r.missed_contact_since is not None:
             flags.append(f"NO FACE-TO-FACE since {r.missed_contact_since:%Y-%m-%d}")
         if r.plan_review_overdue:
             flags.append("PLAN REVIEW OVERDUE")
         elif r.plan_review_due is None:
             flags.append("no relapse plan")
+        if r.care_plan_review_overdue:
+            flags.append("CARE PLAN REVIEW OVERDUE")
+        elif r.care_plan_review_due is None:
+            flags.append("no care plan")
         lines.append(
             f"{r.level.upper():<9} {r.client_id:<8} {r.display_name:<12} score {r.score:5.1f}  "
             f"last face-to-face {_when(r.last_face_to_face_at, now)}"

@@ -167,7 +167,7 @@ def missed_contact(
     without a face-to-face contact. Not while in hospital; the id is the gap's, so a
     second tick before the alert is folded back decides the same event."""
     since = contact_gap_since(state)
-    if since is None or state.admitted or state.alerted_since == since:
+    if since is None or state.admitted or not state.on_caseload or state.alerted_since == since:
         return None
     target = contact_target(state, policy)
     due = since + target
@@ -226,7 +226,7 @@ def plan_review_overdue(
 ) -> Envelope | None:
     """Flag a relapse plan not reviewed within six months, once per plan version."""
     reviewed = state.plan_reviewed_at
-    if reviewed is None or state.review_alerted_for == reviewed:
+    if reviewed is None or not state.on_caseload or state.review_alerted_for == reviewed:
         return None
     due = reviewed + policy.plan_review_interval
     if now < due:

@@ -139,6 +139,46 @@ class OutreachTaskCreated(EventPayload):
     notified_staff_id: str | None
 
 
+ClosedBy = Literal["contact", "discharge"]
+
+
+class OutreachTaskClosed(EventPayload):
+    """A face-to-face contact did the outreach visit a task asked for (or the client left
+    the caseload)."""
+
+    event_type = "OutreachTaskClosed"
+    task_id: uuid.UUID
+    client_id: str
+    team_id: str | None
+    closed_by: ClosedBy = "contact"
+    contact_event_id: uuid.UUID | None = None
+
+
+class FollowUpOpened(EventPayload):
+    """A crisis dispatch about the client was resolved: the team owes them a contact (face to
+    face or by phone) by `due_at`. Keyed by the client; the id derives from the dispatch."""
+
+    event_type = "FollowUpOpened"
+    follow_up_id: uuid.UUID
+    client_id: str
+    team_id: str
+    dispatch_id: uuid.UUID
+    reason: Literal["post_crisis"] = "post_crisis"
+    due_at: AwareDatetime
+
+
+class FollowUpClosed(EventPayload):
+    """A contact with the client (face to face or by phone) closed the follow-up (or the
+    client left the caseload)."""
+
+    event_type = "FollowUpClosed"
+    follow_up_id: uuid.UUID
+    client_id: str
+    team_id: str | None
+    closed_by: ClosedBy = "contact"
+    contact_event_id: uuid.UUID | None = None
+
+
 class MissedContactAlerted(EventPayload):
     """No face-to-face contact within the team's target since `since` (a visit or enrolment).
 
@@ -163,4 +203,7 @@ RISK_PAYLOADS: tuple[type[EventPayload], ...] = (
     HospitalDischargeRecorded,
     RiskLevelChanged,
     OutreachTaskCreated,
+    OutreachTaskClosed,
+    FollowUpOpened,
+    FollowUpClosed,
 )

@@ -3,25 +3,36 @@
 The score is a sum of weighted relapse signals that decays with a half-life, raised by
 missed contacts, crisis contacts and a discharge, lowered by contacts (a face-to-face visit
 most). At each event the time since the last face-to-face contact is set against the
-client's contact target, which a ContactTargetSet carries from the team's service model
-(ACT or ICM); before one is folded, the policy's default (ACT's) applies. Replaying the
-same events gives every intermediate value exactly.
+client's contact target, which the enrolment (or a ContactTargetSet) carries from the team's
+service model (ACT, ICM, AOT); before one is folded, the policy's default (ACT's) applies.
+The fold also keeps the team's open work for the client: outreach tasks (closed by a
+face-to-face contact) and post-crisis follow-ups (closed by a face-to-face or phone
+contact). Replaying the same events gives every intermediate value exactly.
 """
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict
 
-from dispatch.clients.events import ClientEnrolled, ContactRecorded
+from dispatch.clients.events import (
+    ClientDischarged,
+    ClientEnrolled,
+    ClientReReferred,
+    ContactRecorded,
+    TransferCompleted,
+)
 from dispatch.crisis.events import CrisisCallReceived, CrisisTextReceived
 from dispatch.events.envelope import Envelope
 from dispatch.risk.events import (
     ContactTargetSet,
+    FollowUpOpened,
     HospitalAdmissionRecorded,
     HospitalDischargeRecorded,
     MissedContactAlerted,
+    OutreachTaskCreated,
     PlanReviewOverdue,
     RelapsePlanRecorded,
     RelapsePlanRevised,
@@ -72,6 +83,16 @@ class RiskState(BaseModel):
     plan_reviewed_at: datetime | None = None  # when the plan in force was agreed
     review_alerted_for: datetime | None = None  # the plan version an overdue review was raised for
     last_offset: int | None = None  # the source offset of the newest event folded in
+    left_caseload_at: datetime | None = None  # discharged from the team (None: on a caseload)
+    last_contact_at: datetime | None = None  # the last face-to-face or phone contact
+    last_contact_event: uuid.UUID | None = None
+    last_face_to_face_event: uuid.UUID | None = None
+    open_outreach: tuple[uuid.UUID, ...] = ()  # outreach tasks no visit has done yet
+    open_follow_ups: tuple[uuid.UUID, ...] = ()  # post-crisis follow-ups no contact has closed
+
+    @property
+    def on_caseload(self) -> bool:
+        return self.left_caseload_at is None
 
 
 def initial(client_id: str) -> RiskState:
@@ -91,6 +112,11 @@ FOLDED = (
     MissedContactAlerted,
     ContactTargetSet,
     PlanReviewOverdue,
+    TransferCompleted,
+    ClientDischarged,
+    ClientReReferred,
+    OutreachTaskCreated,
+    FollowUpOpened,
 )
 
 
@@ -102,8 +128,10 @@ def decayed(score: float, since: datetime | None, at: datetime, policy: RiskPoli
 
 
 def contact_gap_since(state: RiskState) -> datetime | None:
-    """Since when the client has gone without a face-to-face contact (visit or enrolment)."""
-    return state.last_face_to_face or state.enrolled_at
+    """Since when the client has gone without a face-to-face contact: the last visit, or the
+    start of their time on the caseload when that is later (a re-referral)."""
+    known = [t for t in (state.last_face_to_face, state.enrolled_at) if t is not None]
+    return max(known, default=None)
 
 
 def contact_target(state: RiskState, policy: RiskPolicy = DEFAULT_POLICY) -> timedelta:
@@ -116,7 +144,7 @@ def contact_target(state: RiskState, policy: RiskPolicy = DEFAULT_POLICY) -> tim
 def overdue_points(state: RiskState, at: datetime, policy: RiskPolicy) -> float:
     """Points for going longer than the contact target without a face-to-face contact."""
     since = contact_gap_since(state)
-    if since is None or state.admitted:
+    if since is None or state.admitted or not state.on_caseload:
         return 0.0
     over = (at - since - contact_target(state, policy)) / timedelta(days=1)
     return min(policy.overdue_cap, over * policy.overdue_points_per_day) if over > 0 else 0.0
@@ -142,13 +170,15 @@ def evolve(
         return state.model_copy(update={"alerted_since": p.since, "last_offset": offset})
     if isinstance(p, PlanReviewOverdue):  # remembered so each plan version is flagged once
         return state.model_copy(update={"review_alerted_for": p.reviewed_at, "last_offset": offset})
+    if isinstance(p, OutreachTaskCreated | FollowUpOpened):
+        return _open_work(state, event, offset)
     at = event.occurred_at if state.as_of is None else max(state.as_of, event.occurred_at)
     score = decayed(state.score, state.as_of, at, policy)
     u: dict[str, object] = {}
-    if isinstance(p, ClientEnrolled):
-        u = {"team_id": p.team_id, "enrolled_at": state.enrolled_at or event.occurred_at}
-        if p.team_id != state.team_id:
-            u["team_since"] = event.occurred_at
+    if isinstance(p, ClientEnrolled | ClientReReferred | TransferCompleted):
+        u = _joined(state, event)
+    elif isinstance(p, ClientDischarged):
+        u = {"left_caseload_at": event.occurred_at, "open_outreach": (), "open_follow_ups": ()}
     elif isinstance(p, ContactTargetSet):
         if p.team_id == state.team_id:  # a target for a team the client has left is stale
             u = {"contact_target_days": p.target_days, "target_team": p.team_id}
@@ -165,11 +195,24 @@ def evolve(
         )
         u = {"signals": (*state.signals, mark)[-MAX_SIGNALS:]}
     elif isinstance(p, ContactRecorded):
+        reached = {
+            "last_contact_at": at,
+            "last_contact_event": event.event_id,
+            "open_follow_ups": (),
+        }
         if p.kind == "face_to_face":
             score *= policy.visit_factor
-            u = {"floor": None, "last_face_to_face": at, "missed_contacts": 0}
+            u = {
+                **reached,
+                "floor": None,
+                "last_face_to_face": at,
+                "last_face_to_face_event": event.event_id,
+                "missed_contacts": 0,
+                "open_outreach": (),
+            }
         elif p.kind == "phone":
             score = max(0.0, score - policy.phone_relief)
+            u = reached
         else:
             score += policy.missed_contact_points
             u = {"missed_contacts": state.missed_contacts + 1}
@@ -191,6 +234,50 @@ def evolve(
             "level": higher(score_level, after.floor),
         }
     )
+
+
+def _joined(state: RiskState, event: Envelope) -> dict[str, object]:
+    """On a team's caseload: enrolled, back after a discharge, or moved by a transfer. The
+    team's contact target comes with it when the event carries one."""
+    p = event.payload
+    assert isinstance(p, ClientEnrolled | ClientReReferred | TransferCompleted)
+    team = p.to_team_id if isinstance(p, TransferCompleted) else p.team_id
+    u: dict[str, object] = {"team_id": team}
+    if isinstance(p, ClientEnrolled):
+        u["enrolled_at"] = state.enrolled_at or event.occurred_at
+    if not isinstance(p, TransferCompleted) and not state.on_caseload:
+        u |= {"enrolled_at": event.occurred_at, "left_caseload_at": None}  # a new episode
+    if team != state.team_id:
+        u["team_since"] = event.occurred_at
+    if p.contact_target_days is not None:
+        u |= {"contact_target_days": p.contact_target_days, "target_team": team}
+    return u
+
+
+def _open_work(state: RiskState, event: Envelope, offset: int | None) -> RiskState:
+    """An outreach task or a follow-up joins the open work, unless the contact that does it
+    was folded first (the task comes back from the agent after the events it followed)."""
+    p = event.payload
+    if isinstance(p, OutreachTaskCreated):
+        done = state.last_face_to_face is not None and state.last_face_to_face >= event.occurred_at
+        field, item = "open_outreach", p.task_id
+    else:
+        assert isinstance(p, FollowUpOpened)
+        done = state.last_contact_at is not None and state.last_contact_at >= event.occurred_at
+        field, item = "open_follow_ups", p.follow_up_id
+    now_open: tuple[uuid.UUID, ...] = getattr(state, field)
+    if not done and item not in now_open and state.on_caseload:
+        now_open = (*now_open, item)
+    return state.model_copy(update={field: now_open, "last_offset": offset})
+
+
+def current_score(state: RiskState, at: datetime, policy: RiskPolicy = DEFAULT_POLICY) -> float:
+    """The score as it stands at `at`: the decaying part decayed to then, plus the points for
+    being past the contact target then (what the huddle board shows when it is read)."""
+    if state.as_of is None:
+        return 0.0
+    when = max(at, state.as_of)
+    return decayed(state.score, state.as_of, when, policy) + overdue_points(state, when, policy)
 
 
 def reasons(state: RiskState, policy: RiskPolicy = DEFAULT_POLICY) -> tuple[str, ...]:

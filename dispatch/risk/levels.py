@@ -30,13 +30,18 @@ class RiskPolicy:
     contact_target: timedelta = timedelta(days=3)
     act_contact_target: timedelta = timedelta(days=3)
     icm_contact_target: timedelta = timedelta(days=7)  # ICM: at least one visit a week
+    aot_contact_target: timedelta = timedelta(days=3)  # Assertive Outreach: intensive, like ACT
     overdue_points_per_day: float = 1.0
     overdue_cap: float = 3.0
     plan_review_interval: timedelta = timedelta(days=182)  # plans are reviewed every 6 months
 
     def target_for(self, service_model: ServiceModel) -> timedelta:
         """The face-to-face contact target of a team's service model."""
-        return self.icm_contact_target if service_model == "ICM" else self.act_contact_target
+        return {
+            "ACT": self.act_contact_target,
+            "ICM": self.icm_contact_target,
+            "AOT": self.aot_contact_target,
+        }[service_model]
 
     def threshold(self, level: RiskLevel) -> float:
         return {

@@ -36,7 +36,7 @@ class HuddleRow:
     client_id: str
     display_name: str
     level: str
-    score: float
+    score: float  # the current score when the board is read (decayed to that moment)
     reasons: tuple[str, ...]
     level_changed_at: datetime | None
     last_contact_at: datetime | None
@@ -48,3 +48,19 @@ class HuddleRow:
     missed_contact_since: datetime | None  # an alerted gap with no face-to-face visit since
     changes_24h: tuple[str, ...]
     contact_target_days: float | None = None  # from the team's service model (None: not yet)
+    follow_up_due: datetime | None = None  # the earliest open post-crisis follow-up's deadline
+    care_coordinator_id: str | None = None
+    care_plan_review_due: datetime | None = None  # None: no care plan (CPA) recorded
+    care_plan_review_overdue: bool = False
+    transfer: str | None = None  # "to <team>" / "from <team>": a hand-off awaiting its first visit
+
+
+@dataclass(frozen=True)
+class StaffContacts:
+    """One staff member's contacts in a period; a visit by several staff counts for each."""
+
+    staff_id: str
+    face_to_face: int
+    phone: int
+    attempted: int
+    minutes: int  # the minutes recorded on those contacts (where given)

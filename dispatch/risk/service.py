@@ -1,4 +1,5 @@
-"""The risk engine: fold one event, look up the rota only if someone must be paged, decide."""
+"""The risk engine: fold one event, look up the rota only if someone must be paged, decide
+(level changes and their actions, then the open work the event closed)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dispatch.crisis.service import RotaLookup
 from dispatch.events import Envelope
 from dispatch.risk.decide import decide, needs_responder
 from dispatch.risk.fold import RiskState, evolve
+from dispatch.risk.followups import closures
 from dispatch.risk.levels import DEFAULT_POLICY, RiskPolicy
 
 
@@ -29,6 +31,5 @@ class RiskEngine:
         if needs_responder(before, after) and after.team_id:
             # Whoever is on duty now does the visit or takes the page.
             responder = await self._rota.responder(after.team_id, now)
-        return after, decide(
-            before, after, event, responder=responder, now=now, policy=self._policy
-        )
+        decided = decide(before, after, event, responder=responder, now=now, policy=self._policy)
+        return after, decided + closures(before, after, event, now=now)

@@ -18,8 +18,9 @@ class Caseload:
     over_ratio: bool
 
 
-# Clients per staff member each model is built for (about): ACT 1:10, ICM 1:20.
-TARGET_PER_STAFF = {"ACT": 10, "ICM": 20}
+# Clients per staff member each model is built for (about): ACT 1:10, ICM 1:20, Assertive
+# Outreach 1:12 (ten to twelve people per worker).
+TARGET_PER_STAFF = {"ACT": 10, "ICM": 20, "AOT": 12}
 
 
 def caseload(team_id: str, service_model: str, *, clients: int, staff: int) -> Caseload:

@@ -42,7 +42,7 @@ from dispatch.rota.state import TeamRota, fold
 from dispatch.vocabulary import E164_PATTERN, Gender, ServiceModel
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-DEFAULT_HOURS = {"ACT": "24/7", "ICM": "08:00-20:00"}
+DEFAULT_HOURS = {"ACT": "24/7", "ICM": "08:00-20:00", "AOT": "08:00-20:00"}
 
 
 CHECKED_WEEKS = 8  # how far past its start a file's rotations are checked for clashes

@@ -9,6 +9,7 @@ from dispatch.web import (
     api,
     calls,
     carers_api,
+    clients_api,
     dispatch_api,
     review_api,
     risk_api,
@@ -48,6 +49,7 @@ def make_web_app(services: Services) -> web.Application:
             api.health_routes,
             staff_api.routes,
             carers_api.routes,
+            clients_api.routes,
         ],
     )
     return app

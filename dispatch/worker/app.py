@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from dispatch.worker.dispatch_agents import register_agents
 from dispatch.worker.escalation_agent import register_escalation
 from dispatch.worker.failover_agent import register_failover
 from dispatch.worker.heartbeat import register_worker_heartbeat
+from dispatch.worker.followup_agent import register_follow_ups
 from dispatch.worker.resources import WorkerServices
 from dispatch.worker.risk_agent import register_risk_agent
 from dispatch.worker.timers import Timers
@@ -86,6 +88,7 @@ def create_app(
     register_agents(app, topics, res)
     register_escalation(app, topics, res, timers, tick_s=settings.escalation_tick_s)
     register_risk_agent(app, topics, res, timers, partitions=settings.topic_partitions)
+    register_follow_ups(app, topics, res, within=timedelta(hours=settings.follow_up_within_h))
     register_failover(
         app,
         topics,

@@ -100,3 +100,20 @@ async def next_page(
         if str(sms["body"]).startswith("ACT "):
             return sms
         after = sms["index"]
+
+
+async def pages_settled(stack: Stack, client_id: str) -> None:
+    """Wait until every page about the client (its dispatches, its outreach tasks) has its
+    delivery report, so no late callback lands in a later test."""
+
+    async def settled() -> bool:
+        pending: int = await stack.pool.fetchval(
+            """SELECT count(*) FROM pages WHERE status NOT IN ('delivered', 'failed', 'cancelled')
+                 AND (dispatch_id IN (SELECT dispatch_id FROM dispatches WHERE client_id = $1)
+                      OR dispatch_id IN (SELECT task_id FROM outreach_tasks
+                                         WHERE client_id = $1))""",
+            client_id,
+        )
+        return pending == 0
+
+    await until(settled, what="delivery reports")

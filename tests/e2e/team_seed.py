@@ -8,7 +8,7 @@ from typing import Any
 from dispatch.clients.events import ClientEnrolled
 from dispatch.events import Envelope, EventPayload, new_event
 from dispatch.rota.events import Layer, Role, ShiftAssigned, StaffRegistered, TeamFormed
-from dispatch.vocabulary import Gender
+from dispatch.vocabulary import Gender, ServiceModel
 
 
 class TeamSeed:
@@ -25,13 +25,20 @@ class TeamSeed:
             new_event(payload, key=key, occurred_at=self.now, recorded_at=self.now, actor="test")
         )
 
-    def team(self, *, name: str, fallback_number: str, crisis_line_number: str) -> None:
-        """An ACT team in Europe/London with its fallback number and crisis line."""
+    def team(
+        self,
+        *,
+        name: str,
+        fallback_number: str,
+        crisis_line_number: str,
+        service_model: ServiceModel = "ACT",
+    ) -> None:
+        """A team (ACT unless told) in Europe/London with its fallback number and crisis line."""
         self.emit(
             TeamFormed(
                 team_id=self.team_id,
                 name=name,
-                service_model="ACT",
+                service_model=service_model,
                 time_zone="Europe/London",
                 fallback_number=fallback_number,
                 crisis_line_number=crisis_line_number,

@@ -74,7 +74,8 @@ async def test_crisis_call_pages_on_duty_worker_who_acks_and_resolves(
     assert row.acknowledged_by == primary.staff_id and row.outcome == "visited, safe"
     assert row.client_id == "c-01" and row.risk_level == "crisis"
 
-    types = await archive_types(stack, row.correlation_id)
+    # The resolution opens the client's post-crisis follow-up, on the dispatch's timeline.
+    types = await until(lambda: _with_follow_up(stack, row.correlation_id), what="follow-up")
     # Delivery reports arrive when the carrier sends them: anywhere after the page request.
     # The frozen escalation plan ties with the page (same cause, same instant).
     reports = {"PageSent", "PageDelivered", "EscalationPlanFrozen"}
@@ -88,6 +89,7 @@ async def test_crisis_call_pages_on_duty_worker_who_acks_and_resolves(
         "StaffReplyReceived",
         "DispatchResolved",
         "StaffReplyDecided",
+        "FollowUpOpened",
     ]
     assert types.index("PageSent") > types.index("PageRequested")
     assert types.index("EscalationPlanFrozen") > types.index("DispatchOpened")
@@ -110,6 +112,11 @@ async def test_crisis_call_pages_on_duty_worker_who_acks_and_resolves(
     page_types = await _topic_types(stack, PAGE_EVENTS, key)
     assert page_types[0] == "PageRequested"
     assert sorted(page_types[1:]) == ["PageDelivered", "PageSent"]
+
+
+async def _with_follow_up(stack: Stack, correlation_id: uuid.UUID) -> list[str] | None:
+    types = await archive_types(stack, correlation_id)
+    return types if "FollowUpOpened" in types else None
 
 
 async def _status_is(stack: Stack, code: str, status: str):  # type: ignore[no-untyped-def]

@@ -17,7 +17,15 @@ from dispatch.risk.events import RelapsePlanRecorded, WarningSign
 from dispatch.stack.runtime import Stack
 from integrations.twilio.sandbox import SandboxPhones
 from projections.risk_queries import RiskQueries
-from tests.e2e.helpers import last_index, next_page, on_duty_primary, sms_count, spool_total, until
+from tests.e2e.helpers import (
+    last_index,
+    next_page,
+    on_duty_primary,
+    pages_settled,
+    sms_count,
+    spool_total,
+    until,
+)
 
 TOKEN = "north-lead-token"
 
@@ -115,19 +123,27 @@ async def test_signals_crisis_call_and_visit_move_the_risk_and_show_on_the_board
     await stack.publisher.publish([visit])
     await until(lambda: _level(stack, client_id, "elevated"), what="lowered after the visit")
 
-    status, board = await _api(stack, "GET", "/api/huddle")
-    assert status == 200 and board["team_id"] == TEAM_ID
+    board = await until(lambda: _outreach_done(stack, client_id), what="outreach closed")
+    assert board["team_id"] == TEAM_ID
     row = next(c for c in board["clients"] if c["client_id"] == client_id)
     assert row["level"] == "elevated" and row["last_face_to_face_at"]
     assert any("face-to-face visit" in r for r in row["reasons"])
     assert row["open_dispatches"] == [dispatches[0].short_code]
-    assert row["outreach_due"] and not row["plan_review_overdue"]
+    assert not row["outreach_due"] and not row["plan_review_overdue"]  # the visit did it
     changes = " | ".join(row["changes_24h"])
     for seen in ("stable -> elevated", "elevated -> crisis", "crisis -> elevated", "missed_meds"):
         assert seen in changes
     levels = [r["level"] for r in board["clients"]]
     assert levels.index("elevated") < levels.index("stable")  # highest risk first
     await _settle(stack, phones, client_id, primary.phone)
+
+
+async def _outreach_done(stack: Stack, client_id: str) -> Any:
+    """The huddle board once the visit's closing of the outreach task is projected."""
+    status, board = await _api(stack, "GET", "/api/huddle")
+    assert status == 200
+    row = next(c for c in board["clients"] if c["client_id"] == client_id)
+    return board if not row["outreach_due"] else None
 
 
 async def _settle(stack: Stack, phones: SandboxPhones, client_id: str, staff_phone: str) -> None:
@@ -138,17 +154,7 @@ async def _settle(stack: Stack, phones: SandboxPhones, client_id: str, staff_pho
         assert (await phones.send_sms(staff_phone, stack.settings.twilio_from_number, reply))[0]
     await until(lambda: _none_open(stack, client_id), what="dispatches closed")
 
-    async def delivered() -> bool:
-        pending: int = await stack.pool.fetchval(
-            """SELECT count(*) FROM pages WHERE status NOT IN ('delivered', 'failed', 'cancelled')
-                 AND (dispatch_id IN (SELECT dispatch_id FROM dispatches WHERE client_id = $1)
-                      OR dispatch_id IN (SELECT task_id FROM outreach_tasks
-                                         WHERE client_id = $1))""",
-            client_id,
-        )
-        return pending == 0
-
-    await until(delivered, what="delivery reports")
+    await pages_settled(stack, client_id)
 
 
 async def _none_open(stack: Stack, client_id: str) -> bool:
