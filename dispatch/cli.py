@@ -12,9 +12,9 @@ from pathlib import Path
 import click
 
 from dispatch.commands import carers as carers_cli
-from dispatch.commands import review as review_cli
 from dispatch.commands import clients as clients_cli
 from dispatch.commands import contacts as contacts_cli
+from dispatch.commands import review as review_cli
 from dispatch.commands import risk as risk_cli
 from dispatch.commands import rota as rota_cli
 from dispatch.commands import soak as soak_cli

@@ -22,8 +22,8 @@ from dispatch.worker.codec import CODEC_NAME, register_codec
 from dispatch.worker.dispatch_agents import register_agents
 from dispatch.worker.escalation_agent import register_escalation
 from dispatch.worker.failover_agent import register_failover
-from dispatch.worker.heartbeat import register_worker_heartbeat
 from dispatch.worker.followup_agent import register_follow_ups
+from dispatch.worker.heartbeat import register_worker_heartbeat
 from dispatch.worker.resources import WorkerServices
 from dispatch.worker.risk_agent import register_risk_agent
 from dispatch.worker.timers import Timers

@@ -68,7 +68,7 @@ async def api(stack: Stack) -> AsyncIterator[TestClient[Any, Any]]:
         yield client
 
 
-async def _call(api: Any, method: str, path: str, body: Any = None, token: str = "j-nurse") -> Any:  # noqa: S107
+async def _call(api: Any, method: str, path: str, body: Any = None, token: str = "j-nurse") -> Any:
     resp = await api.request(method, path, json=body, headers={"Authorization": f"Bearer {token}"})
     return resp.status, await resp.json()
 
@@ -79,7 +79,7 @@ async def _cli(stack: Stack, *args: str) -> Result:
     return await asyncio.to_thread(CliRunner().invoke, main, list(args), env=env)
 
 
-async def _row(api: Any, client_id: str, token: str = "j-nurse") -> Any:  # noqa: S107
+async def _row(api: Any, client_id: str, token: str = "j-nurse") -> Any:
     status, board = await _call(api, "GET", "/api/huddle", token=token)
     assert status == 200
     return next((c for c in board["clients"] if c["client_id"] == client_id), None)
