@@ -18,7 +18,7 @@ from dispatch.bus import EventPublisher
 from dispatch.clock import Clock, SystemClock
 from dispatch.crisis.service import CrisisLine
 from dispatch.escalation.service import EscalationService
-from dispatch.ingress.spool import IngressSpool
+from dispatch.ingress.outage_spool import OutageSpool
 from dispatch.paging.confirmations import ReplyConfirmations
 from dispatch.paging.ledger import PageLedger
 from dispatch.paging.notifier import Notifier
@@ -26,6 +26,7 @@ from dispatch.paging.telephony import NoTelephony, Telephony
 from dispatch.replies.desk import ReplyDesk
 from dispatch.risk.service import RiskEngine
 from dispatch.settings import Settings
+from dispatch.web.rota_cache import RotaCache
 from projections.lookups import ReadModelRota, TeamPolicies
 from projections.pool import connect
 from projections.queries import ReadModels
@@ -46,9 +47,10 @@ class Services:
     risk_queries: RiskQueries
     ledger: PageLedger
     publisher: EventPublisher
-    spool: IngressSpool
+    spool: OutageSpool  # PostgreSQL, else a local file (docs/decisions/013)
     telephony: Telephony
     rota: ReadModelRota
+    rota_cache: RotaCache  # the web edge's routing facts: PostgreSQL, else memory
     crisis_line: CrisisLine
     escalation: EscalationService
     risk_engine: RiskEngine
@@ -95,7 +97,7 @@ async def bootstrap(
     read_models = ReadModels(pool)
     rota = ReadModelRota(read_models)
     ledger = PageLedger(pool)
-    spool = IngressSpool(pool, publisher, clock)
+    spool = OutageSpool.from_settings(settings, pool, publisher, clock)
     lookups = ReplyLookups(pool, read_models, ledger)
     return Services(
         settings=settings,
@@ -108,6 +110,7 @@ async def bootstrap(
         spool=spool,
         telephony=telephony,
         rota=rota,
+        rota_cache=RotaCache.from_settings(settings, read_models, pool, clock),
         crisis_line=CrisisLine(rota, clock, policies=TeamPolicies(pool)),
         escalation=EscalationService(rota, clock),
         risk_engine=RiskEngine(rota, clock),
