@@ -22,18 +22,19 @@ MAX_BODY = 64 * 1024
 
 
 class Document:
-    """The file's bytes, re-read when its modification time changes."""
+    """The file's bytes, re-read when the file changes."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._stamp = -1
+        self._stamp: tuple[int, int, int] | None = None
         self._body = b""
         if not self.body():
             raise SystemExit(f"fallback TwiML {path} is missing or empty")
 
     def body(self) -> bytes:
         try:
-            stamp = self.path.stat().st_mtime_ns
+            st = self.path.stat()
+            stamp = (st.st_mtime_ns, st.st_ino, st.st_size)  # a rewrite is a new inode
             if stamp != self._stamp:
                 self._body, self._stamp = self.path.read_bytes() or self._body, stamp
         except OSError:
