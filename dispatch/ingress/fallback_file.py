@@ -97,10 +97,14 @@ class FallbackFile:
         pending = self.pending_path.exists() and self.pending_path.stat().st_size > 0
         return not pending and not (self.directory.exists() and self._claimed())
 
+    def waiting(self) -> list[bytes]:
+        """Every line not moved yet, in the order it will be moved (claimed, then pending)."""
+        files = [*self._claimed(), self.pending_path] if self.directory.exists() else []
+        return [line for path in files if path.exists() for line in self.lines(path)]
+
     def backlog(self) -> int:
         """How many lines wait to be moved (pending and claimed files)."""
-        files = [self.pending_path, *self._claimed()] if self.directory.exists() else []
-        return sum(len(list(self.lines(path))) for path in files if path.exists())
+        return len(self.waiting())
 
     # --- helpers -------------------------------------------------------------------------
     def _claimed(self) -> list[Path]:
