@@ -12,7 +12,6 @@ file moved twice after a crash, is spooled once. The relay is IngressSpool's, un
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Sequence
 from pathlib import Path
 from uuid import UUID
@@ -27,6 +26,7 @@ from dispatch.events.codec import EventDecodeError, decode, encode
 from dispatch.ingress.fallback_file import FallbackFile
 from dispatch.ingress.spool import IngressSpool
 from dispatch.settings import Settings
+from dispatch.tasks import cancel_and_wait
 
 log = structlog.get_logger(__name__)
 
@@ -113,11 +113,8 @@ class OutageSpool(IngressSpool):
         self._mover = asyncio.create_task(self._move_loop(), name="ingress-file-mover")
 
     async def stop(self) -> None:
-        if self._mover is not None:
-            self._mover.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._mover
-            self._mover = None
+        mover, self._mover = self._mover, None
+        await cancel_and_wait(mover)
         await super().stop()
 
     async def move_once(self) -> int:

@@ -26,6 +26,7 @@ from dispatch.clock import Clock
 from dispatch.crisis.preferences import ClientPreferences
 from dispatch.ingress.outage_spool import DATABASE_DOWN
 from dispatch.settings import Settings
+from dispatch.tasks import cancel_and_wait
 from projections.edge_snapshot import EdgeSnapshot, load_edge_snapshot
 from projections.models import Caller, OnDuty, StaffMember, Team
 
@@ -109,11 +110,8 @@ class RotaCache:
         self._task = asyncio.create_task(self._keep_fresh(), name="rota-cache-refresh")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        task, self._task = self._task, None
+        await cancel_and_wait(task)
 
     async def _keep_fresh(self) -> None:
         failing = False
