@@ -1,12 +1,14 @@
 """The ingress spool that survives a PostgreSQL outage: PostgreSQL first, else a local file.
 
-`record` keeps IngressSpool's contract (the events are durable when it returns; False for a
-retry of an event already spooled). When PostgreSQL refuses the insert or does not answer
-within `db_timeout_s`, the events are appended to the fallback file (fsync'ed) instead, and
-so is every later event until the mover has brought the file into PostgreSQL: the spool
-order, which the relay publishes in, stays the order in which events were accepted. The
-mover inserts with ON CONFLICT DO NOTHING, so an insert that timed out but did commit, or a
-file moved twice after a crash, is spooled once. The relay is IngressSpool's, unchanged.
+`record` keeps IngressSpool's contract: the events are durable when it returns; False for
+a retry of an event already spooled. In the process that relays the spool (`start`: the
+web edge), when PostgreSQL refuses the insert or does not answer within `db_timeout_s`, the
+events are appended to the fallback file (fsync'ed) instead, and so is every later event
+until the mover has brought the file into PostgreSQL: the spool order, which the relay
+publishes in, stays the order in which events were accepted. The mover inserts with ON
+CONFLICT DO NOTHING, so an insert that timed out but did commit, or a file moved twice
+after a crash, is spooled once. The relay is IngressSpool's, unchanged. Elsewhere (a
+command) a refused insert stays an error, for the person to retry.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ class OutageSpool(IngressSpool):
         self._db_timeout_s = db_timeout_s
         self._move_every_s = move_every_s
         self._file_lock = asyncio.Lock()
+        self._file_fallback = False
         self._using_file = False
         self._filed: set[UUID] = set()
         self._filed_wake = asyncio.Event()
@@ -81,6 +84,11 @@ class OutageSpool(IngressSpool):
         """Events are going to the fallback file (PostgreSQL was down, or it is not emptied)."""
         return self._using_file
 
+    def use_file_when_down(self) -> None:
+        """Let `record` fall back to the file: only in a process that moves it (`start`);
+        elsewhere (a command) a refused insert is an error for the person to retry."""
+        self._file_fallback = True
+
     async def record(self, events: Sequence[Envelope]) -> bool:
         """Spool events durably: in PostgreSQL, else in the fallback file."""
         if not self._using_file:
@@ -88,6 +96,8 @@ class OutageSpool(IngressSpool):
                 async with asyncio.timeout(self._db_timeout_s):
                     return await super().record(events)
             except DATABASE_DOWN as exc:
+                if not self._file_fallback:
+                    raise
                 self._using_file = True
                 log.error("spool_database_down_using_file", error=type(exc).__name__,
                           file=str(self.fallback.pending_path))  # fmt: skip
@@ -109,7 +119,9 @@ class OutageSpool(IngressSpool):
         return await asyncio.to_thread(self.fallback.backlog)
 
     def start(self) -> None:
+        """The relay, and the mover of the fallback file (which `record` may now use)."""
         super().start()
+        self.use_file_when_down()
         self._mover = asyncio.create_task(self._move_loop(), name="ingress-file-mover")
 
     async def stop(self) -> None:

@@ -12,7 +12,6 @@ way and stays pure.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -105,8 +104,7 @@ class RotaCache:
 
     async def start(self) -> None:
         """A first snapshot (bounded: the edge starts even when it fails), then the loop."""
-        with contextlib.suppress(Exception):
-            await self.refresh()
+        await self._refresh_or_log(failing=False)
         self._task = asyncio.create_task(self._keep_fresh(), name="rota-cache-refresh")
 
     async def stop(self) -> None:
@@ -117,15 +115,23 @@ class RotaCache:
         failing = False
         while True:
             await asyncio.sleep(DOWN_RETRY_S if self.database_down else self._refresh_s)
-            try:
-                await self.refresh()
-                failing = False
-            except Exception as exc:  # keep the last snapshot; try again soon
-                self.database_down = True
-                if not failing:
-                    log.warning("rota_cache_refresh_failed", error=type(exc).__name__,
-                                age_s=self.age_s())  # fmt: skip
-                failing = True
+            failing = await self._refresh_or_log(failing=failing)
+
+    async def _refresh_or_log(self, *, failing: bool) -> bool:
+        """Refresh, keeping the last snapshot on failure; True while refreshes fail (the
+        first failure of a run is logged, not the following ones)."""
+        try:
+            await self.refresh()
+            return False
+        except DATABASE_DOWN as exc:
+            self.database_down = True
+            if not failing:
+                log.warning("rota_cache_refresh_failed", error=type(exc).__name__,
+                            age_s=self.age_s())  # fmt: skip
+        except Exception as exc:  # not an outage: PostgreSQL keeps answering the webhooks
+            if not failing:
+                log.error("rota_cache_refresh_broken", error=repr(exc)[:300], age_s=self.age_s())
+        return True
 
     # --- the port ------------------------------------------------------------------------
     async def team(self, team_id: str) -> Team | None:

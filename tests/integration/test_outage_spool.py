@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import asyncpg
+import pytest
 from structlog.testing import capture_logs
 
 from dispatch.bus import EventPublisher
@@ -33,6 +34,9 @@ async def test_refused_inserts_go_to_the_file_and_move_in_order(
     dead = await asyncpg.create_pool(f"postgresql://postgres@127.0.0.1:{free_port()}/x", min_size=0)
     fallback = FallbackFile(tmp_path)
     down = OutageSpool(dead, NOWHERE, SystemClock(), fallback=fallback, db_timeout_s=1)
+    with pytest.raises(ConnectionRefusedError):  # a command's spool: the person retries
+        await down.record([call("CA-file-0")])
+    down.use_file_when_down()  # as start() does in the web edge
     with capture_logs() as logs:
         assert await down.record([call("CA-file-1")]) is True
         assert await down.record([call("CA-file-2")]) is True

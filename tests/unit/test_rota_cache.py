@@ -161,3 +161,22 @@ async def test_the_snapshot_answers_like_the_read_models() -> None:
     assert await snap.client_preferences("c-unknown") == NO_PREFERENCE
     after_shift = await snap.on_duty("t-1", TAKEN + timedelta(hours=9))
     assert after_shift.primary is None and after_shift.covered
+
+
+async def test_a_broken_snapshot_does_not_take_a_healthy_database_out_of_use() -> None:
+    """Taking the snapshot fails for another reason than an outage: PostgreSQL still
+    answers the webhooks, and the failure is logged as an error."""
+    db = Database()
+
+    async def broken(at: datetime) -> EdgeSnapshot:
+        raise KeyError("a column the snapshot expects")
+
+    rota_cache = RotaCache(db, broken, Clock(), refresh_s=3600, db_timeout_s=0.05)
+    with capture_logs() as logs:
+        await rota_cache.start()
+    try:
+        assert await rota_cache.team_for_line(LINE) == "t-from-postgres"
+        assert not rota_cache.database_down
+        assert [line["event"] for line in logs] == ["rota_cache_refresh_broken"]
+    finally:
+        await rota_cache.stop()
