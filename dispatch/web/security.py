@@ -22,8 +22,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 @web.middleware
 async def twilio_signature_required(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every /twilio/ webhook must carry a valid X-Twilio-Signature, or nothing happens (403)."""
-    if not request.path.startswith("/twilio/"):
-        return await handler(request)
+    if not request.path.startswith("/twilio/") or request.match_info.http_exception:
+        return await handler(request)  # not a webhook, or no such route/method: 404 or 405
     c = ctx(request)
     url = f"{c.public_base_url}{request.path_qs}"
     params = await read_twilio_form(request)

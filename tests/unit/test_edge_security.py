@@ -144,3 +144,14 @@ async def test_the_api_accepts_a_token_stored_as_its_hash(client: Any) -> None:
     assert resp.status == 200
     assert json.loads(await resp.text())["team_id"] == "t-1"
     assert (await client.get("/api/dispatches", headers=auth("t1-hashed"))).status == 401
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"), [("GET", "/twilio/voice", 405), ("POST", "/twilio/nothing", 404)]
+)
+async def test_a_wrong_method_or_path_under_twilio_is_a_405_or_404(
+    client: Any, method: str, path: str, status: int
+) -> None:
+    """No such webhook, or the wrong method: said plainly, before any body is read."""
+    resp = await client.request(method, path, data=b"a=1", headers={"Content-Type": FORM})
+    assert resp.status == status
