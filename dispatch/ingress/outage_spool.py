@@ -177,4 +177,6 @@ class OutageSpool(IngressSpool):
                 if not waiting_since_logged:
                     log.warning("spool_file_waits_for_database", error=type(exc).__name__)
                     waiting_since_logged = True
+            except Exception as exc:  # not an outage: keep the file, say so, try again
+                log.error("spool_file_move_failed", error=repr(exc)[:300])
             await asyncio.sleep(self._move_every_s)
