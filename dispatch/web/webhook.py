@@ -15,6 +15,7 @@ from uuid import UUID
 import structlog
 from aiohttp import web
 
+from dispatch.fallback.document import PUT_THROUGH
 from dispatch.web.context import ctx
 from dispatch.web.http import error_response
 from integrations.twilio import twiml
@@ -51,7 +52,6 @@ async def read_twilio_form(request: web.Request) -> dict[str, str]:
 
 # Paths where a person is on the line waiting to be put through (the rest: a paging call).
 CALLER_PATHS = ("/twilio/voice", "/twilio/voice/next", "/twilio/voice/message")
-PUT_THROUGH = "Connecting you to the crisis service."
 ANSWER_NOT_RECORDED = (
     "Your answer could not be recorded just now. Please reply to the page by text."
 )
