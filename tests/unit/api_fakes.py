@@ -102,7 +102,7 @@ async def fake_api(
     )
     # No route reached in these tests queries PostgreSQL or Kafka.
     real = await bootstrap(
-        settings, clock=clock, pool=cast(Any, None), publisher=EventPublisher("127.0.0.1:9")
+        settings, clock=clock, pool=cast(Any, object()), publisher=EventPublisher("127.0.0.1:9")
     )
     services = replace(
         real,
