@@ -22,6 +22,7 @@ from dispatch.escalation.service import EscalationService
 from dispatch.events.registry import BY_TYPE
 from dispatch.health import HealthServices, health_services
 from dispatch.ingress.spool import IngressSpool
+from dispatch.ingress.outage_spool import OutageSpool
 from dispatch.paging.confirmations import ReplyConfirmations
 from dispatch.paging.ledger import PageLedger
 from dispatch.paging.notifier import Notifier
@@ -33,6 +34,7 @@ from dispatch.settings import Settings
 from projections.carer_queries import CarerQueries
 from projections.health import PostgresHealthReadings
 from projections.journey_queries import JourneyQueries
+from dispatch.web.rota_cache import RotaCache
 from projections.lookups import ReadModelRota, TeamPolicies
 from projections.observations import ArchiveFigures
 from projections.pool import connect
@@ -56,9 +58,10 @@ class Services:
     risk_queries: RiskQueries
     ledger: PageLedger
     publisher: EventPublisher
-    spool: IngressSpool
+    spool: OutageSpool  # PostgreSQL, else a local file (docs/decisions/013)
     telephony: Telephony
     rota: ReadModelRota
+    rota_cache: RotaCache  # the web edge's routing facts: PostgreSQL, else memory
     crisis_line: CrisisLine
     escalation: EscalationService
     risk_engine: RiskEngine
@@ -114,7 +117,7 @@ async def bootstrap(
     read_models = ReadModels(pool)
     rota = ReadModelRota(read_models)
     ledger = PageLedger(pool)
-    spool = IngressSpool(pool, publisher, clock)
+    spool = OutageSpool.from_settings(settings, pool, publisher, clock)
     lookups = ReplyLookups(pool, read_models, ledger)
     risk_queries = RiskQueries(pool)
     return Services(
@@ -128,6 +131,7 @@ async def bootstrap(
         spool=spool,
         telephony=telephony,
         rota=rota,
+        rota_cache=RotaCache.from_settings(settings, read_models, pool, clock),
         crisis_line=CrisisLine(rota, clock, policies=TeamPolicies(pool)),
         escalation=EscalationService(rota, clock),
         risk_engine=RiskEngine(rota, clock),

@@ -27,6 +27,20 @@ def _settings(**overrides: object) -> Settings:
     return Settings().model_copy(update={k: v for k, v in overrides.items() if v is not None})
 
 
+def _refuse_unsafe(settings: Settings) -> None:
+    """Exit 2 naming every built-in secret in use where real calls are made
+    (dispatch/startup_checks.py); in development, print what production would refuse."""
+    from dispatch.startup_checks import cautions, refusals
+
+    problems = refusals(settings)
+    for problem in problems:
+        click.echo(f"refusing to start: {problem}", err=True)
+    if problems:
+        sys.exit(2)
+    for caution in cautions(settings):
+        click.echo(f"warning: {caution}", err=True)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """Crisis and on-call dispatch for mental-health outreach teams (ACT, ICM, AOT).
@@ -85,6 +99,7 @@ def up(port: int | None, seed: bool, worker: bool) -> None:
     from dispatch.stack.runtime import Stack
 
     settings = _settings(web_port=port or Settings().web_port or 8080)
+    _refuse_unsafe(settings)
     configure_logging(fmt=settings.log_format, level=settings.log_level)
 
     async def run() -> None:
@@ -98,6 +113,7 @@ def up(port: int | None, seed: bool, worker: bool) -> None:
             click.echo(f"API:      {s.public_base_url}/api/dispatches (Bearer token, API_TOKENS)")
             click.echo(f"API docs: {s.public_base_url}/api/docs")
             click.echo(f"Twilio:   {s.twilio_api_base_url}")
+            click.echo(f"Fallback: {stack.fallback.url} (the lines' voice Fallback URL)")
             click.echo(f"Kafka:    {s.kafka_bootstrap_servers}   Postgres: {s.database_url}")
             click.echo("Press Ctrl-C to stop.")
             await asyncio.Event().wait()
@@ -118,6 +134,7 @@ def worker() -> None:
     from dispatch.worker.app import create_app
 
     settings = _settings()
+    _refuse_unsafe(settings)
     if not settings.kafka_bootstrap_servers or not settings.database_url:
         raise click.UsageError("worker needs KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL")
     if not settings.twilio_api_base_url:
@@ -127,6 +144,23 @@ def worker() -> None:
     configure_logging(fmt=settings.log_format, level=settings.log_level)
     app = create_app(settings).app
     Worker(app, loglevel="WARNING", redirect_stdouts=False).execute_from_commandline()
+
+
+@main.command("fallback-twiml")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--number", default=None, help="Number to dial (default: DEFAULT_CRISIS_NUMBER).")
+def fallback_twiml(out: Path, number: str | None) -> None:
+    """Write the static TwiML a crisis line's Fallback URL serves: it dials the number."""
+    from dispatch.fallback.document import write_fallback_twiml
+
+    settings = _settings()
+    _refuse_unsafe(settings)
+    try:
+        write_fallback_twiml(out, number or settings.default_crisis_number)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--number") from None
+    click.echo(f"{out}: dials {number or settings.default_crisis_number}")
+    click.echo("Serve it: python -m dispatch.fallback.server --file FILE --port PORT")
 
 
 @main.group()

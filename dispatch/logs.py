@@ -1,11 +1,43 @@
-"""structlog set-up: JSON lines in production, readable lines in a terminal."""
+"""structlog set-up: JSON lines in production, readable lines in a terminal.
+
+Every line, ours and the libraries', passes `mask_phone_numbers` last before it is
+rendered: a backstop, so that a phone number logged by mistake shows only its last digits.
+"""
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
+from collections.abc import MutableMapping
+from typing import Any
 
 import structlog
+
+# An E.164 number (+ and 7-15 digits), also URL-encoded (%2B...), or a value of digits only.
+_PHONE = re.compile(r"(\+|%2[bB])(\d{3,11})(\d{4})(?!\d)")
+_DIGITS_ONLY = re.compile(r"\d{3,11}(\d{4})")
+KEPT_DIGITS = 4
+
+
+def mask(value: Any) -> Any:
+    """`value` with every phone number in it masked down to its last four digits."""
+    if isinstance(value, str):
+        if _DIGITS_ONLY.fullmatch(value):
+            return "***" + value[-KEPT_DIGITS:]
+        return _PHONE.sub(lambda m: f"{m.group(1)}***{m.group(3)}", value)
+    if isinstance(value, dict):
+        return {key: mask(item) for key, item in value.items()}
+    if type(value) in (list, tuple):
+        return type(value)(mask(item) for item in value)
+    return value
+
+
+def mask_phone_numbers(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """A structlog processor: mask phone numbers in every value of the line."""
+    return {key: mask(value) for key, value in event_dict.items()}
 
 
 def configure_logging(*, fmt: str = "console", level: str = "info") -> None:
@@ -14,6 +46,7 @@ def configure_logging(*, fmt: str = "console", level: str = "info") -> None:
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
+        mask_phone_numbers,
     ]
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer()

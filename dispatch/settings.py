@@ -2,10 +2,54 @@
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+HASHED_PREFIX = "sha256"
+
+
+@dataclass(frozen=True)
+class ApiToken:
+    """One API_TOKENS entry: the SHA-256 digest of the token, never the token itself.
+
+    `hashed` False: the entry gave the token in plain text (accepted in development only).
+    """
+
+    digest: bytes
+    team_id: str
+    role: str
+    staff_id: str | None
+    hashed: bool
+
+
+def token_digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+def _api_token(item: str) -> ApiToken:
+    """`sha256:<64 hex>:team:role[:staff]` or `token:team:role[:staff]` (plain)."""
+    head, _, rest = item.partition(":")
+    hex_digest, _, hashed_rest = rest.partition(":")
+    if head == HASHED_PREFIX and len(hex_digest) == 64:
+        try:
+            digest = bytes.fromhex(hex_digest)
+        except ValueError:
+            raise ValueError("API_TOKENS: sha256: needs 64 hex digits") from None
+        fields, hashed = hashed_rest.split(":", 2), True
+    else:
+        digest, fields, hashed = token_digest(head), rest.split(":", 2), False
+    if not head or len(fields) < 2 or not all(fields):
+        raise ValueError(
+            "API_TOKENS entries are token:team_id:role[:staff_id] "
+            "or sha256:<hex>:team_id:role[:staff_id]"
+        )
+    team_id, role, *staff = fields
+    return ApiToken(digest, team_id, role, staff[0] if staff else None, hashed)
 
 
 class Settings(BaseSettings):
@@ -112,6 +156,30 @@ class Settings(BaseSettings):
     )
     heartbeat_interval_s: float = Field(default=30.0, gt=0, le=3600)
 
+    # When PostgreSQL is down (the web edge answers from memory; docs/decisions/013).
+    environment: str = Field(
+        default="development",
+        pattern="^(development|production)$",
+        description="production: built-in secrets and plain API tokens refuse to start",
+    )
+    default_crisis_number: str = Field(
+        default="+15005550009",
+        description="who a call nothing else routes is put through to (an unknown line, "
+        "no rota at all) and what the static fallback TwiML dials",
+    )
+    rota_cache_refresh_s: float = Field(
+        default=15.0, ge=0, le=300, description="how often the web edge re-reads its rota cache"
+    )
+    rota_cache_horizon_h: float = Field(
+        default=12.0, gt=0, le=168, description="how far ahead the rota cache knows who is on duty"
+    )
+    edge_db_timeout_s: float = Field(
+        default=2.0, gt=0, le=10, description="a webhook's wait for PostgreSQL before memory"
+    )
+    fallback_twiml_port: int = Field(
+        default=0, ge=0, description="port of the static fallback TwiML server (0: any free)"
+    )
+
     # Embedded stack.
     state_dir: Path = Path("var")
     log_format: str = Field(default="console", pattern="^(console|json)$")
@@ -121,17 +189,19 @@ class Settings(BaseSettings):
         """TWILIO_EXTRA_SENDERS as a tuple of E.164 numbers."""
         return tuple(n.strip() for n in self.twilio_extra_senders.split(",") if n.strip())
 
-    def api_token_table(self) -> dict[str, tuple[str, str, str | None]]:
-        """token -> (team_id, role, staff_id or None), parsed from API_TOKENS.
+    def api_token_table(self) -> tuple[ApiToken, ...]:
+        """API_TOKENS parsed: each entry `sha256:<hex of the token's SHA-256>:team_id:role`
+        (optionally `:staff_id`), or the same with the token itself in place of
+        `sha256:<hex>` (plain: development only). Only a token naming a staff member may
+        act on dispatches (acknowledge, pass on, resolve)."""
+        items = filter(None, (part.strip() for part in self.api_tokens.split(",")))
+        return tuple(_api_token(item) for item in items)
 
-        Each entry is `token:team_id:role` or `token:team_id:role:staff_id`; only a token
-        naming a staff member may act on dispatches (acknowledge, pass on, resolve).
-        """
-        table: dict[str, tuple[str, str, str | None]] = {}
-        for item in filter(None, (part.strip() for part in self.api_tokens.split(","))):
-            parts = item.split(":", 3)
-            if len(parts) < 3 or not all(parts):
-                raise ValueError("API_TOKENS entries are token:team_id:role[:staff_id]")
-            token, team_id, role, *staff = parts
-            table[token] = (team_id, role, staff[0] if staff else None)
-        return table
+    def real_twilio(self) -> bool:
+        """TWILIO_API_BASE_URL is Twilio itself (a *.twilio.com host), not the sandbox."""
+        host = urlsplit(self.twilio_api_base_url).hostname or ""
+        return host == "twilio.com" or host.endswith(".twilio.com")
+
+    def production(self) -> bool:
+        """Real Twilio configured, or ENVIRONMENT=production."""
+        return self.environment == "production" or self.real_twilio()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
 from typing import Any, TypeVar
@@ -76,15 +77,7 @@ class ReadModels:
             answers = {layer: on_call(rota, layer, at) for layer in LAYERS}
             ids = [a.staff_id for a in answers.values() if a.staff_id]
             rows = await conn.fetch("SELECT * FROM staff WHERE staff_id = ANY($1)", ids)
-        people = {row["staff_id"]: _staff(row) for row in rows}
-        primary, backup = answers["primary"], answers["backup"]
-        return OnDuty(
-            primary=people.get(primary.staff_id or ""),
-            backup=people.get(backup.staff_id or ""),
-            covered=primary.covered,
-            fallback_team_id=primary.fallback_team_id,
-            fallback_number=primary.fallback_number,
-        )
+        return on_duty_at(rota, at, {row["staff_id"]: _staff(row) for row in rows})
 
     async def team_rota(self, team_id: str, start: datetime, end: datetime) -> TeamRota:
         """The team's rota state as far as it matters for [start, end)."""
@@ -237,6 +230,18 @@ class ReadModels:
             for _, tied in groupby(events, key=lambda e: (e.occurred_at, e.recorded_at))
             for event in _causes_first(list(tied))
         ]
+
+
+def on_duty_at(rota: TeamRota, at: datetime, people: Mapping[str, StaffMember]) -> OnDuty:
+    """Who covers each layer of `rota` at `at` (pure): a staff id `people` lacks is None."""
+    primary, backup = (on_call(rota, layer, at) for layer in LAYERS)
+    return OnDuty(
+        primary=people.get(primary.staff_id or ""),
+        backup=people.get(backup.staff_id or ""),
+        covered=primary.covered,
+        fallback_team_id=primary.fallback_team_id,
+        fallback_number=primary.fallback_number,
+    )
 
 
 def _causes_first(tied: list[ArchivedEvent]) -> list[ArchivedEvent]:

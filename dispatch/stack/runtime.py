@@ -17,6 +17,7 @@ from aiohttp import web
 
 from dispatch.bootstrap import bootstrap
 from dispatch.clock import Clock, SystemClock
+from dispatch.fallback.process import start_fallback_server
 from dispatch.settings import Settings
 from dispatch.stack.worker_process import WorkerProcess
 from dispatch.topics import topic_specs
@@ -73,6 +74,9 @@ class Stack:
         port = s.web_port or free_port(s.web_host)
         public = s.public_base_url or f"http://{s.web_host}:{port}"
         updates.update(web_port=port, public_base_url=public)
+        # The lines' Fallback URL: a static document served by a process of its own.
+        self.fallback = await start_fallback_server(s, self.state_dir)
+        self._stoppers.append(self.fallback)
         if not s.twilio_api_base_url:
             from integrations.twilio.sandbox import TwilioSandbox
 
@@ -83,6 +87,7 @@ class Stack:
                 sms_webhook_url=f"{public}/twilio/sms",
             )
             updates["twilio_api_base_url"] = await sandbox.start()
+            sandbox.set_fallbacks(self.fallback.url)
             self.sandbox = sandbox
             self._stoppers.append(sandbox)
         self.settings = s = s.model_copy(update=updates)

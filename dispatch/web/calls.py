@@ -1,8 +1,10 @@
 """Crisis calls: a ring becomes TwiML at once; then the roll-over steps.
 
 Rule one of the crisis line: the caller hears a human being dialled immediately, from data
-already in PostgreSQL. The event is spooled durably and relayed to Kafka afterwards. Who is
-dialled is the call tree's answer (dispatch/crisis/calltree.py); this module loads its facts.
+already in PostgreSQL (or, when PostgreSQL is down, in the edge's memory: rota_cache.py).
+The event is spooled durably and relayed to Kafka afterwards. Who is dialled is the call
+tree's answer (dispatch/crisis/calltree.py); this module loads its facts. A call to a line
+no team owns is put through to DEFAULT_CRISIS_NUMBER, never refused.
 """
 
 from __future__ import annotations
@@ -34,14 +36,14 @@ DIAL_TIMEOUT_S = 20
 async def crisis_call(request: web.Request) -> web.Response:
     """An inbound crisis call: connect the caller to the on-duty worker and spool the event."""
     c, call = ctx(request), await parsed_form(request, InboundCall.parse)
-    now = c.clock.now()
-    who = await c.read_models.caller_by_phone(call.caller_number)
-    team_id = who.team_id or await c.read_models.team_for_line(call.line_number)
+    now, facts = c.clock.now(), c.rota_cache
+    who = await facts.caller_by_phone(call.caller_number)
+    team_id = who.team_id or await facts.team_for_line(call.line_number)
     if team_id is None:
-        raise web.HTTPNotFound(reason="no team answers this crisis line number")
+        return _unknown_line(c, call)
     home, fallback_team = await lines(c, team_id, now)
     # A carer's call is routed by the client's preferences; an unknown caller has none.
-    prefs = await c.read_models.client_preferences(who.client_id) if who.client_id else None
+    prefs = await facts.client_preferences(who.client_id) if who.client_id else None
     step = calltree.ring(home, fallback_team, prefs or NO_PREFERENCE, callback_minutes=_promise(c))
     seen = await carer_seen(c, who)  # a carer: routed the same, told what consent allows
     if seen is not None:
@@ -97,6 +99,15 @@ async def dial_finished(request: web.Request) -> web.Response:
         c,
         calltree.after_no_answer(line, step, dialled=dialled, callback_minutes=_promise(c)),
         step,
+    )
+
+
+def _unknown_line(c: WebContext, call: InboundCall) -> web.Response:
+    """No team owns the dialled line: put the caller through to the default crisis number."""
+    log.error("crisis_call_to_unknown_line", call_sid=call.call_sid, line=call.line_number,
+              put_through_to=c.settings.default_crisis_number)  # fmt: skip
+    return twiml_response(
+        twiml.fallback_message(calltree.OUT_OF_HOURS, c.settings.default_crisis_number)
     )
 
 

@@ -1,4 +1,5 @@
-"""The facts the call tree needs, loaded from the read models: who answers a team's line."""
+"""The facts the call tree needs: who answers a team's line, from the read models or, when
+PostgreSQL is down, from the edge's memory of them (rota_cache.py)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ log = structlog.get_logger(__name__)
 
 async def team_line(c: WebContext, team_id: str, at: datetime) -> TeamLine:
     """Who is on duty on `team_id`'s line at `at`, with the team's own fallback number."""
-    on_duty = await c.read_models.on_duty(team_id, at)
-    team = await c.read_models.team(team_id)
+    on_duty = await c.rota_cache.on_duty(team_id, at)
+    team = await c.rota_cache.team(team_id)
     return TeamLine(team_id, on_duty, team.fallback_number if team else None)
 
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import hmac
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 import structlog
 from aiohttp import web
 
+from dispatch.settings import ApiToken, token_digest
 from dispatch.web.context import ctx
 from dispatch.web.http import ApiError
+from dispatch.web.webhook import read_twilio_form
 from integrations.twilio.signatures import validate_twilio_request
 
 log = structlog.get_logger(__name__)
@@ -19,11 +22,11 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 @web.middleware
 async def twilio_signature_required(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every /twilio/ webhook must carry a valid X-Twilio-Signature, or nothing happens (403)."""
-    if not request.path.startswith("/twilio/"):
-        return await handler(request)
+    if not request.path.startswith("/twilio/") or request.match_info.http_exception:
+        return await handler(request)  # not a webhook, or no such route/method: 404 or 405
     c = ctx(request)
     url = f"{c.public_base_url}{request.path_qs}"
-    params = {k: str(v) for k, v in (await request.post()).items()}
+    params = await read_twilio_form(request)
     signature = request.headers.get("X-Twilio-Signature", "")
     token = c.settings.twilio_auth_token.get_secret_value()
     if not signature or not validate_twilio_request(url, params, signature, token):
@@ -46,8 +49,20 @@ def api_caller(request: web.Request) -> Caller:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise ApiError(401, "send Authorization: Bearer <token>", "Authorization")
-    entry = ctx(request).settings.api_token_table().get(token.strip())
+    entry = matching_token(ctx(request).settings.api_token_table(), token.strip())
     if entry is None:
         raise ApiError(401, "unknown API token", "Authorization")
-    team_id, role, staff_id = entry
-    return Caller(token_hint=token[:4], team_id=team_id, role=role, staff_id=staff_id)
+    return Caller(
+        token_hint=token[:4], team_id=entry.team_id, role=entry.role, staff_id=entry.staff_id
+    )
+
+
+def matching_token(table: Sequence[ApiToken], presented: str) -> ApiToken | None:
+    """The entry whose digest is the presented token's, compared in constant time against
+    every entry (no early exit: the time taken says nothing about which one matched)."""
+    digest = token_digest(presented)
+    found = None
+    for entry in table:
+        if hmac.compare_digest(entry.digest, digest) and found is None:
+            found = entry
+    return found

@@ -27,7 +27,7 @@ async def staff_text(
 ) -> web.Response:
     """A text to the paging number: a reply from someone on the rota, else refused."""
     c = ctx(request)
-    staff = await c.read_models.staff_by_phone(sender)
+    staff = await c.rota_cache.staff_by_phone(sender)
     if staff is None:
         log.warning("reply_from_unknown_number_refused", to=to)
         return _xml(twiml.sms_reply("This number is not on the rota; nothing was changed."))

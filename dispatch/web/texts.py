@@ -29,7 +29,7 @@ MAX_BODY = 1600  # Twilio's own limit on one message
 async def inbound_sms(request: web.Request) -> web.Response:
     """A text to the crisis line opens a dispatch; a text to the paging number is a staff reply."""
     c, sms = ctx(request), await parsed_form(request, InboundSms.parse)
-    line_team = await c.read_models.team_for_line(sms.to_number)
+    line_team = await c.rota_cache.team_for_line(sms.to_number)
     if line_team is None:
         return await staff_sms.staff_text(
             request,
@@ -39,7 +39,7 @@ async def inbound_sms(request: web.Request) -> web.Response:
             message_sid=sms.message_sid,
         )
     now = c.clock.now()
-    who = await c.read_models.caller_by_phone(sms.sender_number)
+    who = await c.rota_cache.caller_by_phone(sms.sender_number)
     home, fallback_team = await lines(c, who.team_id or line_team, now)
     team_id = answering(home, fallback_team).team_id
     note_routing(home, team_id)

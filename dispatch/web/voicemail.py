@@ -24,7 +24,7 @@ async def caller_message(request: web.Request) -> web.Response:
     """The caller nobody could reach left a message: it becomes an event for the team."""
     c, rec = ctx(request), await parsed_form(request, RecordingCallback.parse)
     now = c.clock.now()
-    who = await c.read_models.caller_by_phone(rec.caller_number)
+    who = await c.rota_cache.caller_by_phone(rec.caller_number)
     team_id = request.query.get("team") or who.team_id or ""
     event = new_event(
         CallerMessageRecorded(

@@ -141,6 +141,15 @@ class TwilioSandbox:
         self._state.voice_webhook_url = voice_url
         self._state.sms_webhook_url = sms_url
 
+    def set_fallbacks(self, voice_url: str | None, sms_url: str | None = None) -> None:
+        """The numbers' fallback URLs, requested when the webhook fails (as Twilio does)."""
+        self._state.voice_fallback_url = voice_url
+        self._state.sms_fallback_url = sms_url
+
+    @property
+    def voice_fallback_url(self) -> str | None:
+        return self._state.voice_fallback_url
+
     @property
     def messages(self) -> list[SandboxMessage]:
         """Every outbound message so far (API sends and TwiML replies), oldest first."""

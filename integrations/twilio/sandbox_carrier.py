@@ -86,6 +86,26 @@ class Carrier:
         async with self._session.post(url, data=dict(params), headers=headers) as response:
             return response.status, await response.text()
 
+    async def post_webhook(
+        self, url: str, fallback_url: str | None, params: Mapping[str, str]
+    ) -> tuple[int, str]:
+        """POST an inbound call's or text's webhook as Twilio does: when the primary URL
+        cannot be reached, times out or answers an HTTP error, the number's fallback URL
+        (if set) gets the same request plus ErrorCode 11200 and ErrorUrl."""
+        try:
+            status, text = await self.post_signed(url, params)
+            if status < 400 or not fallback_url:
+                return status, text
+            failure = f"HTTP {status}"
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            if not fallback_url:
+                raise
+            failure = type(exc).__name__
+        log.warning("sandbox_webhook_fallback", url=url, failure=failure, fallback=fallback_url)
+        return await self.post_signed(
+            fallback_url, {**params, "ErrorCode": "11200", "ErrorUrl": url}
+        )
+
     async def _callback(self, url: str, params: Mapping[str, str], sid: str) -> None:
         try:
             status, _ = await self.post_signed(url, params)

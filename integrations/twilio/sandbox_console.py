@@ -87,7 +87,7 @@ class PhoneConsole:
             "SmsStatus": "received",
             "To": to,
         }
-        status, text = await self._carrier.post_signed(url, params)
+        status, text = await self._carrier.post_webhook(url, self._state.sms_fallback_url, params)
         log.info("sandbox_inbound_sms", sid=sid, http_status=status)
         if status == 200:
             for element in _reply_messages(text):
@@ -131,7 +131,8 @@ class PhoneConsole:
             "Direction": "inbound",
             "To": to,
         }
-        status, text = await self._carrier.post_signed(url, params)
+        fallback = self._state.voice_fallback_url
+        status, text = await self._carrier.post_webhook(url, fallback, params)
         log.info("sandbox_inbound_call", sid=sid, http_status=status)
         return status, text
 
@@ -185,6 +186,8 @@ class PhoneConsole:
                 "account_sid": state.account_sid,
                 "voice_webhook_url": state.voice_webhook_url,
                 "sms_webhook_url": state.sms_webhook_url,
+                "voice_fallback_url": state.voice_fallback_url,
+                "sms_fallback_url": state.sms_fallback_url,
                 "messages": len(state.messages.items),
                 "calls": len(state.calls.items),
             }
@@ -194,6 +197,9 @@ class PhoneConsole:
         body = await _json(request)
         self._state.voice_webhook_url = body.get("voice_url") or self._state.voice_webhook_url
         self._state.sms_webhook_url = body.get("sms_url") or self._state.sms_webhook_url
+        for kind in ("voice", "sms"):  # a fallback URL is set, or cleared with null
+            if f"{kind}_fallback_url" in body:
+                setattr(self._state, f"{kind}_fallback_url", body[f"{kind}_fallback_url"] or None)
         return await self.describe(request)
 
     async def get_phone(self, request: web.Request) -> web.Response:

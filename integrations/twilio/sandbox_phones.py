@@ -114,6 +114,11 @@ class SandboxPhones:
     async def set_webhooks(self, voice_url: str | None, sms_url: str | None) -> None:
         await self._post("sandbox/webhooks", {"voice_url": voice_url, "sms_url": sms_url})
 
+    async def set_fallbacks(self, voice_url: str | None, sms_url: str | None = None) -> None:
+        """The numbers' fallback URLs (None clears one), used when the webhook fails."""
+        payload = {"voice_fallback_url": voice_url, "sms_fallback_url": sms_url}
+        await self._post("sandbox/webhooks", payload)
+
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()

@@ -253,6 +253,9 @@ class SandboxState:
         self.auth_token = auth_token
         self.voice_webhook_url = voice_webhook_url
         self.sms_webhook_url = sms_webhook_url
+        # The number's "primary handler fails" URLs (Twilio's VoiceFallbackUrl, SmsFallbackUrl).
+        self.voice_fallback_url: str | None = None
+        self.sms_fallback_url: str | None = None
         self.messages: Journal[SandboxMessage] = Journal()
         self.calls: Journal[SandboxCall] = Journal()
         self.phones: dict[str, PhoneBehaviour] = {}

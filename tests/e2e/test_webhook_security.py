@@ -7,6 +7,7 @@ import pytest
 
 from dispatch.demo.seed import CLIENT_PHONES
 from dispatch.stack.runtime import Stack
+from integrations.twilio.sandbox import SandboxPhones
 from integrations.twilio.signatures import sign
 from tests.e2e.helpers import spool_total
 
@@ -91,4 +92,33 @@ async def test_signed_webhook_missing_a_field_is_400_naming_it(
     ):
         assert resp.status == 400
         assert (await resp.json())["field"] == field
+    assert await spool_total(stack) == before
+
+
+async def test_a_form_that_is_not_utf8_is_a_400_before_the_signature(stack: Stack) -> None:
+    """Invalid UTF-8 in a Twilio form is refused (400 naming the body), not a 500, and is
+    refused before its signature is even looked at; nothing is spooled."""
+    before = await spool_total(stack)
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            f"{stack.settings.public_base_url}/twilio/voice",
+            data=b"CallSid=CA1&From=%FF%FE&To=%2B15005550001",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        ) as resp,
+    ):
+        assert resp.status == 400
+        assert (await resp.json())["field"] == "body"
+    assert await spool_total(stack) == before
+
+
+async def test_a_call_to_a_line_no_team_owns_is_put_through_not_refused(
+    stack: Stack, phones: SandboxPhones
+) -> None:
+    """A number no team owns (a misconfigured line): the caller is dialled to
+    DEFAULT_CRISIS_NUMBER with a 200, never a 404, and nothing is spooled for a team."""
+    before = await spool_total(stack)
+    status, twiml = await phones.place_call("+15550000042", "+15005559999")
+    assert status == 200
+    assert f"<Dial>{stack.settings.default_crisis_number}</Dial>" in twiml
     assert await spool_total(stack) == before

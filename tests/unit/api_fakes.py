@@ -3,11 +3,13 @@ the HTTP edge (the composition root's services with those parts replaced)."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, cast
 
 from aiohttp.test_utils import TestClient, TestServer
@@ -31,7 +33,11 @@ ROW = Dispatch(
     status="open", opened_at=NOW, acknowledged_at=None, acknowledged_by=None,
     resolved_at=None, resolved_by=None, outcome=None, correlation_id=CORRELATION,
 )  # fmt: skip
-TOKENS = "t1-nurse:t-1:nurse:s-1,t1-other:t-1:nurse:s-2,t1-read:t-1:team_lead,t2:t-2:nurse:s-9"
+HASHED_TOKEN = "t1-hashed-token"  # API_TOKENS holds only its SHA-256
+TOKENS = (
+    "t1-nurse:t-1:nurse:s-1,t1-other:t-1:nurse:s-2,t1-read:t-1:team_lead,t2:t-2:nurse:s-9,"
+    f"sha256:{hashlib.sha256(HASHED_TOKEN.encode()).hexdigest()}:t-1:team_lead"
+)
 
 
 class FakeReadModels:
@@ -85,10 +91,15 @@ Client = TestClient[Any, Any]
 
 
 @asynccontextmanager
-async def fake_api() -> AsyncIterator[tuple[Client, FakeReadModels, FakeSpool]]:
-    """The whole web app (every route and middleware) on fakes; no database behind it."""
+async def fake_api(
+    state_dir: Path = Path("var"), **services_overrides: Any
+) -> AsyncIterator[tuple[Client, FakeReadModels, FakeSpool]]:
+    """The whole web app (every route and middleware) on fakes; no database behind it.
+    `services_overrides` replace more of the services (e.g. the webhooks' rota_cache)."""
     rm, spool, clock = FakeReadModels(), FakeSpool(), FixedClock()
-    settings = Settings(api_tokens=TOKENS, reply_decision_wait_s=0)
+    settings = Settings(
+        api_tokens=TOKENS, reply_decision_wait_s=0, rota_cache_refresh_s=0, state_dir=state_dir
+    )
     # No route reached in these tests queries PostgreSQL or Kafka: the pool is a stand-in
     # that nothing may use (bootstrap connects to nothing when it is given one).
     real = await bootstrap(
@@ -99,6 +110,7 @@ async def fake_api() -> AsyncIterator[tuple[Client, FakeReadModels, FakeSpool]]:
         read_models=cast(ReadModels, rm),
         spool=cast(IngressSpool, spool),
         replies=ReplyDesk(spool=spool, finder=rm, decisions=rm, clock=clock),
+        **services_overrides,
     )
     async with TestClient(TestServer(make_web_app(services))) as client:
         yield client, rm, spool

@@ -1,0 +1,61 @@
+"""Phone numbers never reach a log line whole: a backstop masks them to the last digits."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import sys
+from collections.abc import Iterator
+
+import pytest
+import structlog
+
+from dispatch.logs import configure_logging, mask_phone_numbers
+
+
+def test_every_value_is_masked_down_to_four_digits() -> None:
+    """E.164 numbers in any value (nested, in text, URL-encoded) and bare digit strings keep
+    only their last four digits; ids, times and numbers that are not phones are untouched."""
+    line = {
+        "event": "call from +15550200001",
+        "to": "+15005550001",
+        "bare": "5550200001",
+        "url": "http://sandbox/messages?to=%2B15550100002&after=3",
+        "nested": {"phones": ["+442079460000", ("+15550100003",)]},
+        "call_sid": "CA0123456789abcdef0123456789abcdef",
+        "at": "2026-11-24T15:00:00+00:00",
+        "count": 15550200001,
+    }
+    assert mask_phone_numbers(None, "info", line) == {
+        "event": "call from +***0001",
+        "to": "+***0001",
+        "bare": "***0001",
+        "url": "http://sandbox/messages?to=%2B***0002&after=3",
+        "nested": {"phones": ["+***0000", ("+***0003",)]},
+        "call_sid": "CA0123456789abcdef0123456789abcdef",
+        "at": "2026-11-24T15:00:00+00:00",
+        "count": 15550200001,
+    }
+
+
+@pytest.fixture
+def json_stderr(monkeypatch: pytest.MonkeyPatch) -> Iterator[io.StringIO]:
+    """JSON logging configured onto a stderr of our own; the previous set-up restored after."""
+    stderr = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stderr)
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    configure_logging(fmt="json", level="info")
+    yield stderr
+    structlog.reset_defaults()
+    root.handlers[:], root.level = handlers, level
+
+
+def test_configured_output_is_masked_for_ours_and_the_libraries(json_stderr: io.StringIO) -> None:
+    """Our structlog lines and stdlib lines (faust, aiokafka) both come out masked."""
+    structlog.get_logger("t").warning("page_sent", phone="+15550100001")
+    logging.getLogger("aiokafka").warning("dialling %s", "+15550100002")
+    lines = [json.loads(raw) for raw in json_stderr.getvalue().splitlines()]
+    assert lines[0]["phone"] == "+***0001" and lines[0]["event"] == "page_sent"
+    assert lines[1]["event"] == "dialling +***0002"
