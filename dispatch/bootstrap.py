@@ -21,7 +21,6 @@ from dispatch.crisis.service import CrisisLine
 from dispatch.escalation.service import EscalationService
 from dispatch.events.registry import BY_TYPE
 from dispatch.health import HealthServices, health_services
-from dispatch.ingress.spool import IngressSpool
 from dispatch.ingress.outage_spool import OutageSpool
 from dispatch.paging.confirmations import ReplyConfirmations
 from dispatch.paging.ledger import PageLedger
@@ -31,10 +30,10 @@ from dispatch.replies.desk import ReplyDesk
 from dispatch.review.service import ReviewDesk
 from dispatch.risk.service import RiskEngine
 from dispatch.settings import Settings
+from dispatch.web.rota_cache import RotaCache
 from projections.carer_queries import CarerQueries
 from projections.health import PostgresHealthReadings
 from projections.journey_queries import JourneyQueries
-from dispatch.web.rota_cache import RotaCache
 from projections.lookups import ReadModelRota, TeamPolicies
 from projections.observations import ArchiveFigures
 from projections.pool import connect
