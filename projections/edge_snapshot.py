@@ -61,8 +61,8 @@ async def load_edge_snapshot(pool: asyncpg.Pool, at: datetime, horizon: timedelt
         teams = await conn.fetch("SELECT * FROM teams ORDER BY updated_at, team_id DESC")
         staff = await conn.fetch("SELECT * FROM staff")
         clients = await conn.fetch(
-            "SELECT client_id, team_id, phone, preferred_gender, language FROM clients "
-            "ORDER BY updated_at"
+            "SELECT client_id, team_id, phone, other_phones, preferred_gender, language "
+            "FROM clients ORDER BY updated_at"
         )
         carers = await conn.fetch(
             """SELECT ca.client_id, ca.carer_id, ca.phone, cl.team_id
@@ -80,9 +80,10 @@ async def load_edge_snapshot(pool: asyncpg.Pool, at: datetime, horizon: timedelt
         for row in carers
     }
     callers |= {
-        row["phone"]: Caller("client", row["client_id"], row["team_id"])
+        phone: Caller("client", row["client_id"], row["team_id"])
         for row in clients
-        if row["phone"]
+        for phone in (row["phone"], *(row["other_phones"] or ()))
+        if phone
     }
     people = {row["staff_id"]: _staff(row) for row in staff}
     return EdgeSnapshot(

@@ -26,7 +26,7 @@ from tests.e2e.team_seed import TeamSeed
 
 TEAM, LINE, CLIENT = "act-review", "+15005550710", "c-review1"
 PRIMARY, BACKUP = "s-review-primary", "s-review-backup"
-PHONES = {PRIMARY: "+15550910001", BACKUP: "+15550910002", CLIENT: "+15550910101"}
+PHONES = {PRIMARY: "+15550930001", BACKUP: "+15550930002", CLIENT: "+15550930101"}
 POLICY = EscalationPolicy(
     steps=(
         EscalationStep(targets=("primary",), ack_timeout_s=3),
@@ -40,6 +40,7 @@ TIMELINE = [
     "PageSent", "PageDelivered", "EscalationDeadlineReached", "DispatchEscalated",
     "PageRequested", "PageSent", "PageDelivered", "StaffReplyReceived", "DispatchAcknowledged",
     "StaffReplyDecided", "StaffReplyReceived", "DispatchResolved", "StaffReplyDecided",
+    "FollowUpOpened",
 ]  # fmt: skip
 
 
@@ -116,6 +117,7 @@ async def test_the_golden_incident_reviewed(stack: Stack, phones: SandboxPhones)
         stack, phones, PHONES[BACKUP], f"DONE {code} visited, safe"
     )
     await _archived(stack, code, "StaffReplyDecided", 2)
+    await _archived(stack, code, "FollowUpOpened", 1)  # a resolved crisis call's follow-up
     visit = new_event(ContactRecorded(client_id=CLIENT, staff_id=BACKUP, kind="face_to_face"),
                       key=CLIENT, occurred_at=stack.clock.now(), recorded_at=stack.clock.now(),
                       actor=BACKUP)  # fmt: skip

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
-from dispatch.clients.events import CarerRegistered
+from dispatch.clients.events import CarerRegistered, ClientEnrolled
 from dispatch.demo.seed import CARERS, CLIENT_PHONES, STAFF, TEAM_ID, seed_events
 from dispatch.events import new_event
 from projections.edge_snapshot import load_edge_snapshot
@@ -26,8 +26,18 @@ async def test_snapshot_gives_the_read_models_answers(pg_pool: asyncpg.Pool) -> 
     carer = CarerRegistered(client_id="c-01", carer_id="carer-x", display_name="X",
                             phone=shared_phone, relationship="friend",
                             client_consents_to_share=True)  # fmt: skip
+    # The demo enrols its clients through the journey service; here they are plain events.
+    enrolled = [
+        new_event(
+            ClientEnrolled(client_id=client_id, team_id=TEAM_ID, display_name=client_id,
+                           phone=phone),
+            key=client_id, occurred_at=NOW, recorded_at=NOW, actor="test",
+        )
+        for client_id, phone in CLIENT_PHONES.items()
+    ]  # fmt: skip
     events = [
         *seed_events(NOW, NORTH_LINE),
+        *enrolled,
         *south_team_events(NOW),
         new_event(carer, key="c-01", occurred_at=NOW, recorded_at=NOW, actor="test"),
     ]
