@@ -22,6 +22,7 @@ from dispatch.ingress.spool import IngressSpool
 from dispatch.paging.confirmations import ReplyConfirmations
 from dispatch.paging.ledger import PageLedger
 from dispatch.paging.notifier import Notifier
+from dispatch.paging.outage import OutageNotices
 from dispatch.paging.telephony import NoTelephony, Telephony
 from dispatch.replies.desk import ReplyDesk
 from dispatch.risk.service import RiskEngine
@@ -53,6 +54,7 @@ class Services:
     escalation: EscalationService
     risk_engine: RiskEngine
     notifier: Notifier
+    outage_notices: OutageNotices
     confirmations: ReplyConfirmations
     replies: ReplyDesk
     _closers: list[Closer] = field(default_factory=list)
@@ -119,6 +121,7 @@ async def bootstrap(
             validity_s=settings.page_validity_seconds,
             dispatches=read_models,
         ),
+        outage_notices=OutageNotices(read_models, rota),
         confirmations=ReplyConfirmations(
             telephony=telephony,
             ledger=ledger,
