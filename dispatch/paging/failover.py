@@ -231,6 +231,41 @@ def evolve(state: PagesOfDispatch, event: Envelope) -> PagesOfDispatch:
     return replace(state, requests=requests, redials=redials, decided=decided)
 
 
+@dataclass(frozen=True)
+class FailureDecision:
+    """What the failover agent does with one PageFailed: its next state, the events to
+    append, and, when set, the failed page whose manager must be told of a provider outage."""
+
+    state: PagesOfDispatch
+    events: list[Envelope]
+    tell_manager_of: Envelope | None = None
+
+
+def decide_failure(
+    state: PagesOfDispatch,
+    failed: Envelope,
+    *,
+    redial_delay: timedelta,
+    now: datetime,
+    retry: RetryPolicy | None = None,
+) -> FailureDecision | None:
+    """Decide a PageFailed once; None when there is nothing to do (already decided, or a
+    page this agent never saw requested)."""
+    failure = failed.payload
+    assert isinstance(failure, PageFailed)
+    if str(failed.event_id) in state.decided:
+        return FailureDecision(state, [])  # a re-report: no loop between two channels
+    request = state.requests.get(str(failure.notification_id))
+    if request is None:
+        return None
+    events = on_page_failed(request, failed, redial_delay=redial_delay, now=now, retry=retry)
+    after = evolve(state, failed)
+    tell = failure.provider_fault and not state.outage_noticed and request.actor != RISK_ACTOR
+    if tell:
+        after = replace(after, outage_noticed=True)
+    return FailureDecision(after, events, request if tell else None)
+
+
 def due_redials(state: PagesOfDispatch, now: datetime) -> list[Envelope]:
     """Scheduled redials and retries whose time has come, oldest first."""
     due = [e for e in state.redials.values() if _due_at(e) <= now]

@@ -10,7 +10,6 @@ repeated emission harmless.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -20,16 +19,14 @@ import structlog
 from dispatch.clock import Clock
 from dispatch.events import Envelope
 from dispatch.events.codec import decode_obj
-from dispatch.paging.events import PageFailed
 from dispatch.paging.failover import (
     PagesOfDispatch,
     RetryPolicy,
+    decide_failure,
     due_redials,
     evolve,
-    on_page_failed,
     redial,
 )
-from dispatch.risk.decide import ACTOR as RISK_ACTOR
 from dispatch.worker.guard import AgentGuard, Delivery
 
 if TYPE_CHECKING:
@@ -79,28 +76,20 @@ def register_failover(
     guard = guard_for("paging-failover")
 
     async def on_failed(state: PagesOfDispatch, event: Envelope) -> PagesOfDispatch:
-        failure = event.payload
-        assert isinstance(failure, PageFailed)
-        if str(event.event_id) in state.decided:
-            return state  # a re-report of a failure already decided: no loop between channels
-        request = state.requests.get(str(failure.notification_id))
-        if request is None:
+        now = clock.now()
+        decision = decide_failure(state, event, redial_delay=delay, now=now, retry=retry)
+        if decision is None:
             log.warning("page_failed_without_request")
             return state
-        now = clock.now()
-        decided = on_page_failed(request, event, redial_delay=delay, now=now, retry=retry)
-        tell_manager = (
-            failure.provider_fault and not state.outage_noticed and request.actor != RISK_ACTOR
-        )
-        if tell_manager:
+        events = list(decision.events)
+        if decision.tell_manager_of is not None:
             outage = (await res.get()).outage_notices
-            decided += await outage.notices(request, event, now=now)
-            state = replace(state, outage_noticed=True)
+            events += await outage.notices(decision.tell_manager_of, event, now=now)
             log.warning("page_provider_failing", manager_told=True)
-        await topics.append(decided)
-        if decided:
-            log.info("page_failover", events=[e.type for e in decided])
-        return evolve(state, event)
+        await topics.append(events)
+        if events:
+            log.info("page_failover", events=[e.type for e in events])
+        return decision.state
 
     async def handle(event: Envelope) -> None:
         if event.type not in RELEVANT:
