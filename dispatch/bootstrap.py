@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import asyncpg
 
@@ -18,6 +19,8 @@ from dispatch.bus import EventPublisher
 from dispatch.clock import Clock, SystemClock
 from dispatch.crisis.service import CrisisLine
 from dispatch.escalation.service import EscalationService
+from dispatch.ingress.broker_topics import BrokerTopics
+from dispatch.ingress.redrive import Redrive
 from dispatch.ingress.spool import IngressSpool
 from dispatch.paging.confirmations import ReplyConfirmations
 from dispatch.paging.ledger import PageLedger
@@ -97,7 +100,18 @@ async def bootstrap(
     read_models = ReadModels(pool)
     rota = ReadModelRota(read_models)
     ledger = PageLedger(pool)
-    spool = IngressSpool(pool, publisher, clock)
+    spool = IngressSpool(
+        pool,
+        publisher,
+        clock,
+        topics=BrokerTopics(settings.kafka_bootstrap_servers, partitions=settings.topic_partitions),
+        redrive=Redrive(
+            pool,
+            clock,
+            after=timedelta(seconds=settings.redrive_after_s),
+            lookback=timedelta(seconds=settings.redrive_lookback_s),
+        ),
+    )
     lookups = ReplyLookups(pool, read_models, ledger)
     return Services(
         settings=settings,
