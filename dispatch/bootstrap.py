@@ -134,6 +134,7 @@ async def bootstrap(
             status_callback_base=settings.public_base_url or None,
             validity_s=settings.page_validity_seconds,
             dispatches=read_models,
+            callback_wait_s=settings.page_callback_wait_s,
         ),
         outage_notices=OutageNotices(read_models, rota),
         confirmations=ReplyConfirmations(

@@ -27,6 +27,10 @@ async def page_status(request: web.Request) -> web.Response:
     c = ctx(request)
     notification_id, dispatch_id = page_ids(request)
     report = await parsed_form(request, delivery_report)
+    # Which SID is this page's: what an in-doubt page is matched by (docs/decisions/012).
+    await c.ledger.record_callback(
+        notification_id, sid=report.provider_sid, status=report.provider_status, now=c.clock.now()
+    )
     outcome = page_outcome(report, notification_id, dispatch_id)
     if outcome is None:
         return web.Response(status=204)
