@@ -201,15 +201,15 @@ class Notifier:
         deadline = time.monotonic() + self._callback_wait_s
         while True:
             owners = await self._ledger.owners([r.sid for r in listed]) if listed else {}
+            mine = [r for r in listed if owners.get(r.sid) == page.notification_id]
+            if mine:
+                return mine[0]
             unowned = [r for r in listed if r.sid not in owners]
             if not unowned:
                 return None  # nothing was taken, or only other pages' messages and calls
             if self._callback_base is None:
                 log.warning("page_in_doubt_matched_by_window", provider_sid=unowned[0].sid)
                 return unowned[0]
-            own = await self._ledger.called_back(page.notification_id)
-            if own is not None:
-                return own
             if time.monotonic() >= deadline:
                 log.warning("page_in_doubt_unmatched", candidates=[r.sid for r in unowned])
                 return None
