@@ -6,59 +6,25 @@ stops that PostgreSQL by PID and starts it again on the same data directory and 
 
 from __future__ import annotations
 
-import json
-import shutil
-import tempfile
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
-from typing import Any
+from collections.abc import AsyncIterator
 
 import pytest
 
 from dispatch.crisis.events import CrisisCallReceived
-from dispatch.demo.scenario import seed
 from dispatch.demo.seed import CLIENT_PHONES, TEAM_ID
 from dispatch.events import Envelope, new_event
-from dispatch.settings import Settings
 from dispatch.stack.postgres import EmbeddedPostgres
 from dispatch.stack.runtime import Stack
 from integrations.twilio.sandbox import SandboxPhones
 from tests.e2e.helpers import code_of, last_index, next_page, on_duty_primary, sms_count, until
+from tests.e2e.own_stack import own_stack, state_dir, worker_log
 
 
 @pytest.fixture
-def state_dir() -> Iterator[Path]:
-    """A state directory PostgreSQL's own system user can traverse (when we are root)."""
-    path = Path(tempfile.mkdtemp(prefix="dispatch-outage-"))
-    path.chmod(0o711)
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
-
-
-@pytest.fixture
-async def own_stack(state_dir: Path) -> AsyncIterator[Stack]:
-    settings = Settings(
-        database_url="",  # an embedded PostgreSQL of this test's own
-        kafka_bootstrap_servers="",
-        twilio_api_base_url="",
-        state_dir=state_dir,
-        topic_partitions=1,
-        log_level="warning",
-    )
-    stack = Stack(settings, durable=False)
-    await stack.start()
-    try:
-        await seed(stack, stack.clock.now())
-        await stack.projector.wait_until_caught_up(timeout=30)
-        yield stack
-    finally:
-        await stack.stop()
-
-
-def worker_log(stack: Stack) -> list[dict[str, Any]]:
-    """The worker's JSON log lines, as dicts."""
-    lines = stack.workers[-1].log_path.read_text(errors="replace").splitlines()
-    return [json.loads(line) for line in lines if line.startswith("{")]
+async def own() -> AsyncIterator[Stack]:
+    with state_dir() as path:
+        async with own_stack(path) as stack:
+            yield stack
 
 
 def crisis_call(stack: Stack, client_id: str) -> Envelope:
@@ -82,11 +48,11 @@ def crisis_call(stack: Stack, client_id: str) -> Envelope:
 
 
 async def test_a_call_received_while_postgres_is_down_is_paged_once_it_is_back(
-    own_stack: Stack,
+    own: Stack,
 ) -> None:
     """The dispatch agent retries the call in place while PostgreSQL is stopped, and pages
     the on-duty primary once, after PostgreSQL is started again."""
-    stack = own_stack
+    stack = own
     primary = await on_duty_primary(stack)
     after = last_index(stack)
     old = stack.postgres
