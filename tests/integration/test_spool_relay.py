@@ -4,13 +4,11 @@ and crisis contacts with no dispatch are published again (re-drive)."""
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from datetime import timedelta
 
 import asyncpg
 import pytest
-from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 
 from dispatch.bus import EventPublisher
@@ -24,35 +22,9 @@ from dispatch.settings import Settings
 from dispatch.topics import CLIENT_EVENTS
 from projections.pool import connect
 from projections.project import project
-from tests.integration.test_ingress_spool import call
+from tests.integration.spool_support import call, published_sids
 
 PARTITIONS = Settings().topic_partitions  # what the session's broker created
-
-
-async def published_sids(bootstrap: str, prefix: str, want: int) -> list[str]:
-    """call_sids starting with `prefix` on the client-events topic, in log order."""
-    consumer = AIOKafkaConsumer(
-        CLIENT_EVENTS,
-        bootstrap_servers=bootstrap,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        fetch_max_wait_ms=20,
-    )
-    await consumer.start()
-    seen: list[str] = []
-    try:
-        for _ in range(100):
-            batch = await consumer.getmany(timeout_ms=200)
-            for records in batch.values():
-                for r in records:
-                    sid = json.loads(r.value)["payload"].get("call_sid", "")
-                    if sid.startswith(prefix):
-                        seen.append(sid)
-            if len(seen) >= want:
-                break
-    finally:
-        await consumer.stop()
-    return seen
 
 
 async def test_rows_stay_unpublished_while_their_topic_is_not_as_expected(
