@@ -88,7 +88,11 @@ def register_escalation(
             marker = (key, state.sequence)
             if marker in emitted:
                 continue
-            await topics.append([deadline_reached(state, now=now)])
+            try:
+                await topics.append([deadline_reached(state, now=now)])
+            except Exception as exc:  # the broker is away: the next tick tries again
+                log.warning("escalation_deadline_not_emitted", dispatch_id=key, error=repr(exc))
+                return
             emitted.add(marker)
         if len(emitted) > 10_000:
             emitted.clear()  # a lost marker only re-emits a deadline, which is a no-op
