@@ -5,7 +5,6 @@ PAGE_RETRY_* from its environment)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 
@@ -45,12 +44,11 @@ async def test_a_page_during_a_twilio_outage_goes_out_when_twilio_is_back(own: S
     """Every REST request fails with 500 until the failover has happened: then the primary
     gets the page (one SMS) and a call, and the manager one notice."""
     stack = own
-    sandbox: Any = stack.sandbox
     primary = await on_duty_primary(stack)
     after = last_index(stack)
     phones = SandboxPhones(stack.settings.twilio_api_base_url)
     try:
-        sandbox.inject_fault(500, count=10_000)
+        await phones.inject_fault(500, count=10_000)
         status, _ = await phones.place_call(
             CLIENT_PHONES["c-08"], stack.settings.crisis_line_number
         )
@@ -60,7 +58,7 @@ async def test_a_page_during_a_twilio_outage_goes_out_when_twilio_is_back(own: S
             return any(e.get("event") == "page_provider_failing" for e in worker_log(stack))
 
         await until(failed_over, within_s=40, what="a page to fail at the provider")
-        sandbox.clear_faults()
+        await phones.clear_faults()
         sms = await next_page(phones, primary.phone, after=after, timeout=40)
         code = code_of(sms["body"])
         call = await phones.wait_for_call(primary.phone, timeout=30)
