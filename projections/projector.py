@@ -67,6 +67,7 @@ class Projector:
         self._assigned: list[TopicPartition] = []
         self._next: dict[TopicPartition, int] = {}
         self._joined = asyncio.Event()
+        self._sought_ms: dict[TopicPartition, int] = {}  # when each partition was last sought
 
     # --- lifecycle -----------------------------------------------------------------------
     async def start(self) -> None:
@@ -111,6 +112,7 @@ class Projector:
             next_offset = stored.get((tp.topic, tp.partition), 0)
             consumer.seek(tp, next_offset)
             self._next[tp] = next_offset
+            self._sought_ms[tp] = int(time.time() * 1000)
         self._joined.set()
         log.info(
             "projector_assigned",
@@ -192,22 +194,22 @@ class Projector:
             for tp in sorted({*self._assigned, *batches}):
                 self._next.setdefault(tp, 0)
                 records = batches.get(tp) or []
-                if self._log_rewound(consumer, tp, records):
+                if self._log_rewound(consumer, tp):
                     await self._retrying(tp, partial(self._rewind, tp, reposition=not records))
                 if records:
                     await self._retrying(tp, partial(self._apply, tp, records))
 
-    def _log_rewound(
-        self, consumer: AIOKafkaConsumer, tp: TopicPartition, records: Sequence[Any]
-    ) -> bool:
+    def _log_rewound(self, consumer: AIOKafkaConsumer, tp: TopicPartition) -> bool:
         """Is the partition's log now behind our stored position? (An embedded broker that
-        restarted empty while PostgreSQL kept the offsets.) Real Kafka answers a fetch past
-        the end with OFFSET_OUT_OF_RANGE and aiokafka resets to the earliest offset, so
-        records arrive from below our position; tansu answers with no records and a high
-        watermark below our position."""
+        restarted empty while PostgreSQL kept the offsets.) Both brokers then report a high
+        watermark below our position: tansu with no records, real Kafka with records from
+        its earliest offset (aiokafka resets after OFFSET_OUT_OF_RANGE). Only a watermark
+        fetched after the partition was last sought counts: records and watermarks fetched
+        before a rebalance's seek are not a rewind (docs/decisions/012)."""
         highwater = consumer.highwater(tp)
-        below = bool(records) and records[0].offset < self._next[tp]
-        return below or (highwater is not None and highwater < self._next[tp])
+        polled = consumer.last_poll_timestamp(tp)
+        fresh = polled is not None and polled > self._sought_ms.get(tp, 0)
+        return fresh and highwater is not None and highwater < self._next[tp]
 
     async def _rewind(self, tp: TopicPartition, *, reposition: bool) -> None:
         """Project the partition again from its beginning (idempotent: no row changes twice)."""
