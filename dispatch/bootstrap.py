@@ -104,7 +104,7 @@ async def bootstrap(
         pool,
         publisher,
         clock,
-        topics=BrokerTopics(settings.kafka_bootstrap_servers, partitions=settings.topic_partitions),
+        topics=BrokerTopics(settings.kafka_bootstrap_servers, partitions=None),
         redrive=Redrive(
             pool,
             clock,

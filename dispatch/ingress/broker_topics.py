@@ -35,6 +35,7 @@ class BrokerTopics:
     def __init__(self, bootstrap_servers: str, *, partitions: int | None) -> None:
         self._bootstrap = bootstrap_servers
         self._partitions = partitions
+        self._seen: dict[str, int] = {}  # partitions of each topic when first found
         self._admin: AIOKafkaAdminClient | None = None
 
     async def check(self, topics: Collection[str]) -> None:
@@ -48,12 +49,15 @@ class BrokerTopics:
         found = {t["topic"]: len(t["partitions"]) for t in described if t["error_code"] == 0}
         problems: dict[str, str] = {}
         for topic in topics:
+            expected = self._partitions or self._seen.get(topic)
             if topic not in found:
                 problems[topic] = "missing"
-            elif self._partitions is not None and found[topic] != self._partitions:
-                problems[topic] = f"{found[topic]} partitions, expected {self._partitions}"
+            elif expected is not None and found[topic] != expected:
+                problems[topic] = f"{found[topic]} partitions, expected {expected}"
         if problems:
             raise TopicsMissingError(problems)
+        for topic in topics:
+            self._seen.setdefault(topic, found[topic])
 
     async def _client(self) -> AIOKafkaAdminClient:
         if self._admin is None:

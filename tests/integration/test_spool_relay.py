@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import asyncpg
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from dispatch.bus import EventPublisher
 from dispatch.clock import SystemClock
@@ -134,3 +134,25 @@ async def test_a_crisis_contact_with_no_dispatch_is_published_again(
     eager = Redrive(pg_pool, clock, after=timedelta(0))
     assert [c.event_id for c in await eager.redrive_once()] == [lost.event_id]
     assert await spool.pending() == 1 and eager.redriven == 1
+
+
+async def test_a_topic_created_again_with_other_partitions_is_not_published_to(
+    kafka_bootstrap: str,
+) -> None:
+    """A topic first seen with 2 partitions and then found with 3 (deleted and created
+    afresh, as a restarted broker's defaults would) holds the rows back."""
+    name = f"act.recreated-{uuid.uuid4().hex[:6]}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    await admin.start()
+    topics = BrokerTopics(kafka_bootstrap, partitions=None)
+    try:
+        await admin.create_topics([NewTopic(name, num_partitions=2, replication_factor=1)])
+        await topics.check([name])  # first seen: 2 partitions
+        await admin.delete_topics([name])
+        await admin.create_topics([NewTopic(name, num_partitions=3, replication_factor=1)])
+        with pytest.raises(TopicsMissingError) as caught:
+            await topics.check([name])
+    finally:
+        await topics.close()
+        await admin.close()
+    assert caught.value.problems == {name: "3 partitions, expected 2"}
