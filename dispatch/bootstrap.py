@@ -25,6 +25,7 @@ from dispatch.ingress.outage_spool import OutageSpool
 from dispatch.paging.confirmations import ReplyConfirmations
 from dispatch.paging.ledger import PageLedger
 from dispatch.paging.notifier import Notifier
+from dispatch.paging.outage import OutageNotices
 from dispatch.paging.telephony import NoTelephony, Telephony
 from dispatch.replies.desk import ReplyDesk
 from dispatch.review.service import ReviewDesk
@@ -65,6 +66,7 @@ class Services:
     escalation: EscalationService
     risk_engine: RiskEngine
     notifier: Notifier
+    outage_notices: OutageNotices
     confirmations: ReplyConfirmations
     replies: ReplyDesk
     review: ReviewDesk
@@ -141,7 +143,9 @@ async def bootstrap(
             status_callback_base=settings.public_base_url or None,
             validity_s=settings.page_validity_seconds,
             dispatches=read_models,
+            callback_wait_s=settings.page_callback_wait_s,
         ),
+        outage_notices=OutageNotices(read_models, rota),
         confirmations=ReplyConfirmations(
             telephony=telephony,
             ledger=ledger,

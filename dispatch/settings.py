@@ -180,6 +180,35 @@ class Settings(BaseSettings):
         default=0, ge=0, description="port of the static fallback TwiML server (0: any free)"
     )
 
+    # Nothing accepted is lost (docs/decisions/012).
+    agent_poison_after: int = Field(
+        default=3, ge=1, description="same non-transient error this often: dead-letter the event"
+    )
+    agent_retry_max_wait_s: float = Field(
+        default=30.0, gt=0, description="longest wait between retries of an event in place"
+    )
+    agent_retry_log_every_s: float = Field(
+        default=30.0, gt=0, description="at most one retry warning per event this often"
+    )
+    page_retry_first_s: float = Field(
+        default=15.0, gt=0, description="first retry of a page the provider kept failing"
+    )
+    page_retry_max_s: float = Field(default=300.0, gt=0, description="longest wait between them")
+    page_retry_limit: int = Field(default=20, ge=0, description="retries of one page at most")
+    redrive_after_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="a crisis contact with no dispatch after this long is published again",
+    )
+    redrive_lookback_s: float = Field(
+        default=3600.0, gt=0, description="how far back crisis contacts are checked"
+    )
+    page_callback_wait_s: float = Field(
+        default=5.0,
+        ge=0,
+        description="how long an in-doubt page waits for its own status callback",
+    )
+
     # Embedded stack.
     state_dir: Path = Path("var")
     log_format: str = Field(default="console", pattern="^(console|json)$")

@@ -14,6 +14,7 @@ CLIENT_EVENTS = "act.client-events"
 ROSTER_EVENTS = "act.roster-events"
 DISPATCH_EVENTS = "act.dispatch-events"
 PAGE_EVENTS = "act.page-events"
+DEAD_LETTERS = "act.dead-letters"  # what an agent could not handle (JSON, not events)
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,11 @@ class TopicSpec:
     partitions: int
     replication_factor: int
     config: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def carries_events(self) -> bool:
+        """An event topic (read by the projector), not the dead-letter topic."""
+        return bool(self.events)
 
 
 def _topics_file() -> Path:

@@ -15,6 +15,7 @@ from dispatch.paging.events import (
     PageFailed,
     PageRedialScheduled,
     PageRequested,
+    PageRetryScheduled,
     PageSent,
 )
 from projections.handlers import handler_table, on
@@ -108,4 +109,4 @@ HANDLERS = handler_table(
     on(PageFailed, _page_failed),
     on(PageCancelled, _page_cancelled),
 )
-ARCHIVE_ONLY: frozenset[type[EventPayload]] = frozenset({PageRedialScheduled})
+ARCHIVE_ONLY: frozenset[type[EventPayload]] = frozenset({PageRedialScheduled, PageRetryScheduled})

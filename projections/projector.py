@@ -1,9 +1,12 @@
 """The projector: Kafka topics -> event archive + read models, exactly-once in effect.
 
-No consumer group: every partition of the topics is assigned by hand and sought to the
-next offset stored in projection_offsets (or the beginning). Each fetched batch of one
-partition is applied in one transaction with its offset row, so a crash can only replay
-messages whose effects were rolled back, and project() is idempotent besides.
+Projectors of one name form a consumer group (projector-<name>), so two of them on one
+database share the partitions. Offsets are never committed to Kafka: on each assignment the
+partitions are sought to the next offset stored in projection_offsets (or the beginning).
+Each fetched batch of one partition is applied in one transaction that first locks its
+offset row and skips records below it, so a crash can only replay messages whose effects
+were rolled back, and two projectors briefly holding one partition during a rebalance
+apply each record once, in order (docs/decisions/012).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import Any
 
 import asyncpg
 import structlog
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
 
 from dispatch.events.codec import EventDecodeError, decode
@@ -63,42 +66,59 @@ class Projector:
         self._task: asyncio.Task[None] | None = None
         self._assigned: list[TopicPartition] = []
         self._next: dict[TopicPartition, int] = {}
+        self._joined = asyncio.Event()
+        self._sought_ms: dict[TopicPartition, int] = {}  # when each partition was last sought
 
     # --- lifecycle -----------------------------------------------------------------------
     async def start(self) -> None:
-        """Assign every partition, seek to the stored offsets, start consuming."""
+        """Join the projector's consumer group and return once partitions are assigned (and
+        sought to the stored offsets)."""
         if self._consumer is not None:
             raise ProjectorError(f"projector {self.name} already started")
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self._servers,
-            group_id=None,
+            group_id=f"projector-{self.name}",
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             fetch_max_wait_ms=self._fetch_max_wait_ms,
             client_id=f"projector-{self.name}",
+            session_timeout_ms=6000,
+            heartbeat_interval_ms=1000,
         )
         await consumer.start()
         try:
-            self._assigned = await self._partitions(consumer)
-            consumer.assign(self._assigned)
-            stored = await self._stored_offsets()
-            for tp in self._assigned:
-                next_offset = stored.get((tp.topic, tp.partition))
-                if next_offset is None:
-                    await consumer.seek_to_beginning(tp)
-                else:
-                    consumer.seek(tp, next_offset)
-                self._next[tp] = next_offset or 0
+            await self._partitions(consumer)  # the topics exist before the group is joined
+            consumer.subscribe(list(self._topics), listener=_SeekToStoredOffsets(self))
         except BaseException:
             await consumer.stop()
             raise
         self._consumer = consumer
         self._task = asyncio.create_task(self._run(consumer), name=f"projector-{self.name}")
+        try:
+            await asyncio.wait_for(self._joined.wait(), self._topic_wait_s)
+        except TimeoutError:
+            await self.stop()
+            raise ProjectorError(f"projector {self.name} got no assignment") from None
+
+    async def _assigned_now(
+        self, consumer: AIOKafkaConsumer, assigned: set[TopicPartition]
+    ) -> None:
+        """The group gave this projector `assigned`: seek each to its stored offset."""
+        self._assigned = sorted(assigned)
+        stored = await self._stored_offsets()
+        for tp in assigned:
+            # Offset 0 is the beginning (event topics keep everything); a log that starts
+            # later answers out of range and aiokafka resets to its earliest offset.
+            next_offset = stored.get((tp.topic, tp.partition), 0)
+            consumer.seek(tp, next_offset)
+            self._next[tp] = next_offset
+            self._sought_ms[tp] = int(time.time() * 1000)
+        self._joined.set()
         log.info(
-            "projector_started",
+            "projector_assigned",
             projection=self.name,
             partitions=len(self._assigned),
-            resumed=len(stored),
+            resumed=sum(1 for tp in assigned if (tp.topic, tp.partition) in stored),
         )
 
     async def stop(self) -> None:
@@ -135,19 +155,20 @@ class Projector:
         """
         consumer = self._require_consumer()
         since_ms = int(time.time() * 1000)
-        fresh: dict[TopicPartition, set[int]] = {tp: set() for tp in self._assigned}
+        fresh: dict[TopicPartition, set[int]] = {}
         deadline = time.monotonic() + timeout
         while True:
             if self._task is None or self._task.done():
                 raise ProjectorError(f"projector {self.name} is not running")
-            behind = False
+            behind = not self._joined.is_set()
             for tp in self._assigned:
                 polled = consumer.last_poll_timestamp(tp)
                 if polled is not None and polled > since_ms:
-                    fresh[tp].add(polled)
+                    fresh.setdefault(tp, set()).add(polled)
                 highwater = consumer.highwater(tp)
                 # next > highwater: the log restarted below our position; _run rewinds it.
-                if len(fresh[tp]) < 2 or highwater is None or self._next[tp] != highwater:
+                seen = fresh.get(tp, set())
+                if len(seen) < 2 or highwater is None or self._next.get(tp) != highwater:
                     behind = True
             if not behind:
                 return
@@ -168,24 +189,27 @@ class Projector:
                 log.warning("projector_fetch_failed", projection=self.name, error=repr(exc))
                 await asyncio.sleep(self._backoff_s)
                 continue
-            for tp in self._assigned:
+            # Records may arrive for a partition whose assignment is still being sought:
+            # _apply skips what the stored offset says was applied already.
+            for tp in sorted({*self._assigned, *batches}):
+                self._next.setdefault(tp, 0)
                 records = batches.get(tp) or []
-                if self._log_rewound(consumer, tp, records):
+                if self._log_rewound(consumer, tp):
                     await self._retrying(tp, partial(self._rewind, tp, reposition=not records))
                 if records:
                     await self._retrying(tp, partial(self._apply, tp, records))
 
-    def _log_rewound(
-        self, consumer: AIOKafkaConsumer, tp: TopicPartition, records: Sequence[Any]
-    ) -> bool:
+    def _log_rewound(self, consumer: AIOKafkaConsumer, tp: TopicPartition) -> bool:
         """Is the partition's log now behind our stored position? (An embedded broker that
-        restarted empty while PostgreSQL kept the offsets.) Real Kafka answers a fetch past
-        the end with OFFSET_OUT_OF_RANGE and aiokafka resets to the earliest offset, so
-        records arrive from below our position; tansu answers with no records and a high
-        watermark below our position."""
+        restarted empty while PostgreSQL kept the offsets.) Both brokers then report a high
+        watermark below our position: tansu with no records, real Kafka with records from
+        its earliest offset (aiokafka resets after OFFSET_OUT_OF_RANGE). Only a watermark
+        fetched after the partition was last sought counts: records and watermarks fetched
+        before a rebalance's seek are not a rewind (docs/decisions/012)."""
         highwater = consumer.highwater(tp)
-        below = bool(records) and records[0].offset < self._next[tp]
-        return below or (highwater is not None and highwater < self._next[tp])
+        polled = consumer.last_poll_timestamp(tp)
+        fresh = polled is not None and polled > self._sought_ms.get(tp, 0)
+        return fresh and highwater is not None and highwater < self._next[tp]
 
     async def _rewind(self, tp: TopicPartition, *, reposition: bool) -> None:
         """Project the partition again from its beginning (idempotent: no row changes twice)."""
@@ -232,6 +256,10 @@ class Projector:
     async def _apply(self, tp: TopicPartition, records: Sequence[Any]) -> None:
         next_offset = records[-1].offset + 1
         async with self._pool.acquire() as conn, conn.transaction():
+            # Another projector of this name may have held the partition until a rebalance:
+            # its offset row, locked, says where it stopped; what it applied is not re-applied.
+            stored = await self._lock_offset(conn, tp)
+            records = [r for r in records if r.offset >= stored]
             for record in records:
                 with structlog.contextvars.bound_contextvars(
                     topic=record.topic, partition=record.partition, offset=record.offset
@@ -313,6 +341,24 @@ class Projector:
                 raise ProjectorError(f"topics {missing} do not exist on {self._servers}")
             await asyncio.sleep(0.2)
 
+    async def _lock_offset(self, conn: asyncpg.Connection, tp: TopicPartition) -> int:
+        """The partition's stored next offset, its row locked until the transaction ends."""
+        await conn.execute(
+            """INSERT INTO projection_offsets (projection, topic, partition, next_offset)
+               VALUES ($1, $2, $3, 0) ON CONFLICT DO NOTHING""",
+            self.name,
+            tp.topic,
+            tp.partition,
+        )
+        stored: int = await conn.fetchval(
+            """SELECT next_offset FROM projection_offsets
+               WHERE projection = $1 AND topic = $2 AND partition = $3 FOR UPDATE""",
+            self.name,
+            tp.topic,
+            tp.partition,
+        )
+        return stored
+
     async def _stored_offsets(self) -> dict[tuple[str, int], int]:
         rows = await self._pool.fetch(
             """SELECT topic, partition, next_offset FROM projection_offsets
@@ -321,3 +367,17 @@ class Projector:
             list(self._topics),
         )
         return {(r["topic"], r["partition"]): r["next_offset"] for r in rows}
+
+
+class _SeekToStoredOffsets(ConsumerRebalanceListener):  # type: ignore[misc]
+    """The projector's rebalance listener: offsets live in PostgreSQL, not in Kafka."""
+
+    def __init__(self, projector: Projector) -> None:
+        self._projector = projector
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        gone = set(revoked)
+        self._projector._assigned = [tp for tp in self._projector._assigned if tp not in gone]
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        await self._projector._assigned_now(self._projector._require_consumer(), set(assigned))

@@ -48,6 +48,6 @@ def decode_obj(data: dict[str, Any]) -> Envelope:
 def decode(raw: bytes | str) -> Envelope:
     try:
         data = json.loads(raw)
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:  # not UTF-8 is not JSON either
         raise EventDecodeError(f"event is not JSON: {exc}") from exc
     return decode_obj(data)

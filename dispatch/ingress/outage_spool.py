@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 from uuid import UUID
 
@@ -25,7 +26,9 @@ from dispatch.bus import EventPublisher
 from dispatch.clock import Clock
 from dispatch.events import Envelope
 from dispatch.events.codec import EventDecodeError, decode, encode
+from dispatch.ingress.broker_topics import BrokerTopics
 from dispatch.ingress.fallback_file import FallbackFile
+from dispatch.ingress.redrive import Redrive
 from dispatch.ingress.spool import IngressSpool
 from dispatch.settings import Settings
 from dispatch.tasks import cancel_and_wait
@@ -54,8 +57,10 @@ class OutageSpool(IngressSpool):
         fallback: FallbackFile,
         db_timeout_s: float = 2.0,
         move_every_s: float = 1.0,
+        topics: BrokerTopics | None = None,
+        redrive: Redrive | None = None,
     ) -> None:
-        super().__init__(pool, publisher, clock)
+        super().__init__(pool, publisher, clock, topics=topics, redrive=redrive)
         self.fallback = fallback
         self._db_timeout_s = db_timeout_s
         self._move_every_s = move_every_s
@@ -70,13 +75,21 @@ class OutageSpool(IngressSpool):
     def from_settings(
         cls, settings: Settings, pool: asyncpg.Pool, publisher: EventPublisher, clock: Clock
     ) -> OutageSpool:
-        """The spool of a process: its fallback file in STATE_DIR/ingress-fallback."""
+        """The spool of a process: its fallback file in STATE_DIR/ingress-fallback, the
+        broker's topics checked before each relayed batch, unpaged contacts re-driven."""
         return cls(
             pool,
             publisher,
             clock,
             fallback=FallbackFile(Path(settings.state_dir) / "ingress-fallback"),
             db_timeout_s=settings.edge_db_timeout_s,
+            topics=BrokerTopics(settings.kafka_bootstrap_servers, partitions=None),
+            redrive=Redrive(
+                pool,
+                clock,
+                after=timedelta(seconds=settings.redrive_after_s),
+                lookback=timedelta(seconds=settings.redrive_lookback_s),
+            ),
         )
 
     @property

@@ -4,6 +4,12 @@ A webhook answers the caller as soon as its event is durably spooled; Kafka bein
 down never delays the TwiML. The relay publishes in spool order and marks rows published
 only after the broker acknowledged them, so nothing is lost and a retry can only repeat
 an event (same event id), which every consumer deduplicates.
+
+The relay half (docs/decisions/012): one relay at a time per database (a transaction-scoped
+advisory lock, and the rows taken FOR UPDATE), so two web edges never publish rows out of
+spool order; before each batch the target topics must exist on the broker with their
+partitions (dispatch/ingress/broker_topics.py), else the rows stay unpublished. Beside the
+relay runs the re-drive (dispatch/ingress/redrive.py).
 """
 
 from __future__ import annotations
@@ -20,8 +26,12 @@ from dispatch.clock import Clock
 from dispatch.events import Envelope
 from dispatch.events.codec import decode, encode
 from dispatch.events.registry import topic_of
+from dispatch.ingress.broker_topics import BrokerTopics, TopicsMissingError
+from dispatch.ingress.redrive import Redrive
 
 log = structlog.get_logger(__name__)
+RELAY_LOCK = 0x6469_7370_7265_6C  # pg_advisory_xact_lock key of the relay: "disprel"
+WARN_EVERY_S = 30.0  # one relay warning this often at most while the broker is away
 
 
 class IngressSpool:
@@ -33,6 +43,8 @@ class IngressSpool:
         *,
         batch_size: int = 200,
         idle_poll_s: float = 1.0,
+        topics: BrokerTopics | None = None,
+        redrive: Redrive | None = None,
     ) -> None:
         self._pool = pool
         self._publisher = publisher
@@ -41,6 +53,9 @@ class IngressSpool:
         self._idle_poll_s = idle_poll_s
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._topics = topics
+        self._redrive = redrive
+        self._redrive_task: asyncio.Task[None] | None = None
 
     async def record(self, events: Sequence[Envelope]) -> bool:
         """Spool events atomically; False when the first was already spooled (a retry)."""
@@ -71,44 +86,76 @@ class IngressSpool:
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._relay(), name="ingress-spool-relay")
+        if self._redrive is not None:
+            self._redrive_task = asyncio.create_task(
+                self._redrive.run(self._wake), name="crisis-contact-redrive"
+            )
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        for task in (self._task, self._redrive_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._task = self._redrive_task = None
+        if self._topics is not None:
+            await self._topics.close()
 
     async def relay_once(self) -> int:
-        """Publish one batch of unpublished events in spool order; returns how many."""
-        rows = await self._pool.fetch(
-            """SELECT seq, value FROM ingress_spool WHERE published_at IS NULL
-               ORDER BY seq LIMIT $1""",
-            self._batch,
-        )
-        if not rows:
-            return 0
-        await self._publisher.publish([decode(bytes(r["value"])) for r in rows])
-        await self._pool.execute(
-            "UPDATE ingress_spool SET published_at = $2 WHERE seq = ANY($1::bigint[])",
-            [r["seq"] for r in rows],
-            self._clock.now(),
-        )
+        """Publish one batch of unpublished events in spool order; returns how many (0 also
+        when another process is relaying). Raises TopicsMissingError, keeping the rows,
+        when a target topic is not on the broker as expected."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", RELAY_LOCK):
+                return 0  # another web edge holds the relay; it publishes these rows
+            rows = await conn.fetch(
+                """SELECT seq, topic, value FROM ingress_spool WHERE published_at IS NULL
+                   ORDER BY seq LIMIT $1 FOR UPDATE""",
+                self._batch,
+            )
+            if not rows:
+                return 0
+            if self._topics is not None:
+                await self._topics.check({r["topic"] for r in rows})
+            try:
+                await self._publisher.publish([decode(bytes(r["value"])) for r in rows])
+            except BaseException:
+                if self._topics is not None:
+                    await self._topics.close()  # look at the broker afresh next time
+                raise
+            await conn.execute(
+                "UPDATE ingress_spool SET published_at = $2 WHERE seq = ANY($1::bigint[])",
+                [r["seq"] for r in rows],
+                self._clock.now(),
+            )
         log.info("spool_relayed", events=len(rows))
         return len(rows)
 
     async def _relay(self) -> None:
         backoff = 0.2
+        failures = 0
+        warned_at = float("-inf")
+        loop = asyncio.get_running_loop()
         while True:
             self._wake.clear()
             try:
                 sent = await self.relay_once()
-                backoff = 0.2
-            except Exception as exc:  # broker or database down: keep the rows, retry later
-                log.warning("spool_relay_failed", error=str(exc), retry_in_s=backoff)
+            except Exception as exc:  # broker, topics or database away: keep the rows
+                failures += 1
+                if loop.time() - warned_at >= WARN_EVERY_S:
+                    warned_at = loop.time()
+                    event = (
+                        "spool_topics_missing"
+                        if isinstance(exc, TopicsMissingError)
+                        else "spool_relay_failed"
+                    )
+                    log.warning(event, error=str(exc), failures=failures, retry_in_s=backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 10.0)
                 continue
+            if failures:
+                log.info("spool_relay_recovered", failures=failures)
+            backoff, failures, warned_at = 0.2, 0, float("-inf")
             if sent == 0:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self._idle_poll_s)

@@ -24,6 +24,7 @@ class PageRequested(EventPayload):
     staff_id: str
     to_number: str = E164
     body: str = Field(max_length=160)
+    retry: int = Field(default=0, ge=0)  # which retry after provider faults (0: first try)
 
 
 class PageSent(EventPayload):
@@ -83,6 +84,27 @@ class PageRedialScheduled(EventPayload):
     due_at: AwareDatetime
 
 
+class PageRetryScheduled(EventPayload):
+    """A page the provider kept failing (5xx, timeouts) will be tried again at `due_at`.
+
+    Like PageRedialScheduled it carries the whole page, so the timer's PageRequested is a
+    pure function of this event and the clock.
+    """
+
+    event_type = "PageRetryScheduled"
+    notification_id: uuid.UUID  # the retry's own (derived) notification id
+    failed_notification_id: uuid.UUID
+    dispatch_id: uuid.UUID
+    step: int = Field(ge=0)
+    attempt: int = Field(ge=0)
+    retry: int = Field(ge=1)
+    channel: Channel
+    staff_id: str
+    to_number: str
+    body: str = Field(max_length=160)
+    due_at: AwareDatetime
+
+
 PAGING_PAYLOADS: tuple[type[EventPayload], ...] = (
     PageRequested,
     PageSent,
@@ -90,4 +112,5 @@ PAGING_PAYLOADS: tuple[type[EventPayload], ...] = (
     PageFailed,
     PageCancelled,
     PageRedialScheduled,
+    PageRetryScheduled,
 )

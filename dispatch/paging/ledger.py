@@ -14,6 +14,8 @@ from typing import Literal
 
 import asyncpg
 
+from dispatch.paging.telephony import ProviderReceipt
+
 LedgerState = Literal["claimed", "sent", "failed"]
 
 
@@ -130,3 +132,41 @@ class PageLedger:
             sid,
             now,
         )
+
+    # --- which SID is whose (the in-doubt lookup, docs/decisions/012) ----------------------
+    async def record_callback(
+        self, notification_id: uuid.UUID, *, sid: str, status: str, now: datetime
+    ) -> None:
+        """A status callback named this notification (its URL's n=) for the provider SID."""
+        await self._pool.execute(
+            """INSERT INTO page_callbacks (provider_sid, notification_id, provider_status, seen_at)
+               VALUES ($1, $2, $3, $4)
+               ON CONFLICT (provider_sid) DO UPDATE
+               SET provider_status = EXCLUDED.provider_status, seen_at = EXCLUDED.seen_at""",
+            sid,
+            notification_id,
+            status,
+            now,
+        )
+
+    async def called_back(self, notification_id: uuid.UUID) -> ProviderReceipt | None:
+        """The provider's message or call that a status callback named as this notification's."""
+        row = await self._pool.fetchrow(
+            """SELECT provider_sid, provider_status FROM page_callbacks
+               WHERE notification_id = $1 ORDER BY seen_at LIMIT 1""",
+            notification_id,
+        )
+        return ProviderReceipt(row["provider_sid"], row["provider_status"]) if row else None
+
+    async def owners(self, sids: list[str]) -> dict[str, uuid.UUID]:
+        """SID -> the notification it is known to belong to (recorded as sent or failed with
+        it, or named by a status callback). A SID not in the answer is nobody's yet."""
+        rows = await self._pool.fetch(
+            """SELECT provider_sid, notification_id FROM page_ledger
+               WHERE provider_sid = ANY($1::text[])
+               UNION
+               SELECT provider_sid, notification_id FROM page_callbacks
+               WHERE provider_sid = ANY($1::text[])""",
+            sids,
+        )
+        return {r["provider_sid"]: r["notification_id"] for r in rows}

@@ -13,6 +13,9 @@ carry the notification and dispatch ids.
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol, cast, get_args
@@ -37,6 +40,7 @@ ACTOR = "notifier"
 GATHER_PATH = "/twilio/voice/page"
 # Clock skew allowed between our claim time and the provider's date_sent when looking up.
 _LOOKUP_SLACK = timedelta(minutes=2)
+_CALLBACK_POLL_S = 0.25  # how often an in-doubt page looks for its own status callback
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,8 @@ class Notifier:
         validity_s: int,
         retry: RetryPolicy | None = None,
         dispatches: DispatchLookup | None = None,
+        callback_wait_s: float = 5.0,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._telephony = telephony
         self._ledger = ledger
@@ -89,6 +95,8 @@ class Notifier:
         self._validity_s = validity_s
         self._retry = retry or RetryPolicy()
         self._dispatches = dispatches
+        self._callback_wait_s = callback_wait_s
+        self._sleep = sleep
 
     async def deliver(self, request: Envelope) -> list[Envelope]:
         """Send one page (or recognise it as already sent) and return the outcome event."""
@@ -175,10 +183,38 @@ class Notifier:
         )
 
     async def _lookup(self, page: PageRequested, entry: LedgerEntry) -> ProviderReceipt | None:
+        """This page's own message or call after an in-doubt failure, or None.
+
+        Only what is the page's own counts (docs/decisions/012): a status callback whose URL
+        named this notification. A message or call to the same number that another page
+        owns is never taken for this one. With no status callbacks configured, the newest
+        message or call nobody else owns is taken (the provider keeps no id of ours)."""
+        own = await self._ledger.called_back(page.notification_id)
+        if own is not None:
+            return own
         since = entry.claimed_at - _LOOKUP_SLACK
         if page.channel == "voice":
-            return await self._telephony.find_call(to=page.to_number, placed_after=since)
-        return await self._telephony.find_sms(to=page.to_number, body=page.body, sent_after=since)
+            listed = await self._telephony.placed_calls(to=page.to_number, placed_after=since)
+        else:
+            listed = await self._telephony.sent_sms(
+                to=page.to_number, body=page.body, sent_after=since
+            )
+        deadline = time.monotonic() + self._callback_wait_s
+        while True:
+            owners = await self._ledger.owners([r.sid for r in listed]) if listed else {}
+            mine = [r for r in listed if owners.get(r.sid) == page.notification_id]
+            if mine:
+                return mine[0]
+            unowned = [r for r in listed if r.sid not in owners]
+            if not unowned:
+                return None  # nothing was taken, or only other pages' messages and calls
+            if self._callback_base is None:
+                log.warning("page_in_doubt_matched_by_window", provider_sid=unowned[0].sid)
+                return unowned[0]
+            if time.monotonic() >= deadline:
+                log.warning("page_in_doubt_unmatched", candidates=[r.sid for r in unowned])
+                return None
+            await self._sleep(_CALLBACK_POLL_S)
 
     def _ids(self, page: PageRequested) -> str:
         return urlencode({"n": str(page.notification_id), "d": str(page.dispatch_id)})

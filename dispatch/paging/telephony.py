@@ -63,12 +63,13 @@ class Telephony(Protocol):
         the provider posts to `gather_url`."""
         ...
 
-    async def find_sms(self, *, to: str, body: str, sent_after: datetime) -> ProviderReceipt | None:
-        """Look up an SMS already sent (after an in-doubt failure), or None."""
+    async def sent_sms(self, *, to: str, body: str, sent_after: datetime) -> list[ProviderReceipt]:
+        """Messages to `to` with exactly `body` sent at or after `sent_after`, newest first
+        (after an in-doubt failure: which of them is this page's is the notifier's call)."""
         ...
 
-    async def find_call(self, *, to: str, placed_after: datetime) -> ProviderReceipt | None:
-        """Look up a call already placed to `to` (after an in-doubt failure), or None."""
+    async def placed_calls(self, *, to: str, placed_after: datetime) -> list[ProviderReceipt]:
+        """Calls to `to` created at or after `placed_after`, newest first."""
         ...
 
     async def close(self) -> None: ...
@@ -97,10 +98,10 @@ class NoTelephony:
     ) -> ProviderReceipt:
         raise self._refuse()
 
-    async def find_sms(self, *, to: str, body: str, sent_after: datetime) -> ProviderReceipt | None:
+    async def sent_sms(self, *, to: str, body: str, sent_after: datetime) -> list[ProviderReceipt]:
         raise self._refuse()
 
-    async def find_call(self, *, to: str, placed_after: datetime) -> ProviderReceipt | None:
+    async def placed_calls(self, *, to: str, placed_after: datetime) -> list[ProviderReceipt]:
         raise self._refuse()
 
     async def close(self) -> None:

@@ -98,7 +98,7 @@ class Stack:
         self.projector = Projector(
             self.pool,
             s.kafka_bootstrap_servers,
-            [spec.name for spec in topic_specs()],
+            [spec.name for spec in topic_specs() if spec.carries_events],
             fetch_max_wait_ms=s.consumer_fetch_max_wait_ms,
         )
         await self.projector.start()

@@ -27,6 +27,17 @@ async def page_status(request: web.Request) -> web.Response:
     c = ctx(request)
     notification_id, dispatch_id = page_ids(request)
     report = await parsed_form(request, delivery_report)
+    # Which SID is this page's: what an in-doubt page is matched by (docs/decisions/012).
+    # Best effort: unrecorded, an in-doubt page is at worst sent again.
+    try:
+        await c.ledger.record_callback(
+            notification_id,
+            sid=report.provider_sid,
+            status=report.provider_status,
+            now=c.clock.now(),
+        )
+    except Exception as exc:  # the database is away: the report itself is still spooled
+        log.warning("page_callback_not_recorded", error=repr(exc))
     outcome = page_outcome(report, notification_id, dispatch_id)
     if outcome is None:
         return web.Response(status=204)

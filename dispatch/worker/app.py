@@ -23,6 +23,7 @@ from dispatch.worker.dispatch_agents import register_agents
 from dispatch.worker.escalation_agent import register_escalation
 from dispatch.worker.failover_agent import register_failover
 from dispatch.worker.followup_agent import register_follow_ups
+from dispatch.worker.guard import guard_policy, guards, page_retry_policy
 from dispatch.worker.heartbeat import register_worker_heartbeat
 from dispatch.worker.resources import WorkerServices
 from dispatch.worker.risk_agent import register_risk_agent
@@ -85,17 +86,23 @@ def create_app(
     res = WorkerServices(settings, clock=clock or SystemClock(), telephony=telephony)
     topics = EventTopics(app)
     timers = Timers(app)
-    register_agents(app, topics, res)
-    register_escalation(app, topics, res, timers, tick_s=settings.escalation_tick_s)
-    register_risk_agent(app, topics, res, timers, partitions=settings.topic_partitions)
-    register_follow_ups(app, topics, res, within=timedelta(hours=settings.follow_up_within_h))
+    guard_for = guards(app, guard_policy(settings))
+    register_agents(app, topics, res, guard_for)
+    register_escalation(app, topics, res, timers, guard_for, tick_s=settings.escalation_tick_s)
+    register_risk_agent(app, topics, res, timers, guard_for, partitions=settings.topic_partitions)
+    register_follow_ups(
+        app, topics, res, guard_for, within=timedelta(hours=settings.follow_up_within_h)
+    )
     register_failover(
         app,
         topics,
+        res,
         timers,
+        guard_for,
         clock=res.clock,
         tick_s=settings.escalation_tick_s,
         redial_delay_s=settings.voice_redial_delay_s,
+        retry=page_retry_policy(settings),
     )
     register_escalation_auditor(
         topics,

@@ -7,7 +7,8 @@ from typing import Any
 from faust.serializers import codecs
 
 from dispatch.events import Envelope
-from dispatch.events.codec import decode, encode
+from dispatch.events.codec import EventDecodeError, decode, encode
+from dispatch.worker.guard import Undecodable
 
 CODEC_NAME = "act-envelope"
 
@@ -19,7 +20,12 @@ class EnvelopeCodec(codecs.Codec):
         return encode(obj)
 
     def _loads(self, s: bytes) -> Any:
-        return decode(s)
+        # Not an envelope: handed to the agent's guard, which dead-letters it (faust would
+        # otherwise drop the message with a log line).
+        try:
+            return decode(s)
+        except EventDecodeError as exc:
+            return Undecodable(raw=bytes(s), error=str(exc))
 
 
 def register_codec() -> None:

@@ -8,6 +8,7 @@ never changes state itself.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import faust
@@ -16,6 +17,7 @@ import structlog
 from dispatch.escalation.decide import deadline_reached
 from dispatch.escalation.state import EscalationState, is_due
 from dispatch.events import Envelope
+from dispatch.worker.guard import AgentGuard, Delivery
 
 if TYPE_CHECKING:
     from dispatch.worker.app import EventTopics
@@ -46,27 +48,33 @@ def register_escalation(
     topics: EventTopics,
     res: WorkerServices,
     timers: Timers,
+    guard_for: Callable[[str], AgentGuard],
     *,
     tick_s: float,
 ) -> None:
     table = app.Table("escalation-state", default=None)  # values: JSON of EscalationState
     emitted: set[tuple[str, int]] = set()
 
+    guard = guard_for("escalation")
+
+    async def handle(event: Envelope) -> None:
+        if event.type not in RELEVANT:
+            return
+        with structlog.contextvars.bound_contextvars(**event.log_context()):
+            state = _load(table.get(event.key))
+            services = await res.get()
+            new_state, decided = await services.escalation.handle(state, event)
+            await topics.append(decided)
+            # A resolved dispatch stays, so a late reply is told it is closed.
+            if new_state is not None and new_state != state:
+                table[event.key] = new_state.model_dump(mode="json")
+            if decided:
+                log.info("dispatch_escalated", events=[e.type for e in decided])
+
     @app.agent(topics.dispatch_events, name="escalation")
     async def escalation(stream: faust.StreamT[Envelope]) -> None:
-        async for event in stream:
-            if event.type not in RELEVANT:
-                continue
-            with structlog.contextvars.bound_contextvars(**event.log_context()):
-                state = _load(table.get(event.key))
-                services = await res.get()
-                new_state, decided = await services.escalation.handle(state, event)
-                await topics.append(decided)
-                # A resolved dispatch stays, so a late reply is told it is closed.
-                if new_state is not None and new_state != state:
-                    table[event.key] = new_state.model_dump(mode="json")
-                if decided:
-                    log.info("dispatch_escalated", events=[e.type for e in decided])
+        async for message in stream.events():
+            await guard.handle(Delivery.of(message), handle)
 
     @timers.every(tick_s, "escalation-deadlines")
     async def escalation_deadlines() -> None:
@@ -80,7 +88,11 @@ def register_escalation(
             marker = (key, state.sequence)
             if marker in emitted:
                 continue
-            await topics.append([deadline_reached(state, now=now)])
+            try:
+                await topics.append([deadline_reached(state, now=now)])
+            except Exception as exc:  # the broker is away: the next tick tries again
+                log.warning("escalation_deadline_not_emitted", dispatch_id=key, error=repr(exc))
+                return
             emitted.add(marker)
         if len(emitted) > 10_000:
             emitted.clear()  # a lost marker only re-emits a deadline, which is a no-op

@@ -10,6 +10,7 @@ when a contact is recorded.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,7 @@ import structlog
 
 from dispatch.events import Envelope
 from dispatch.risk.followups import CrisisDispatch, crisis_dispatch, open_follow_up
+from dispatch.worker.guard import AgentGuard, Delivery
 
 if TYPE_CHECKING:
     from dispatch.worker.app import EventTopics
@@ -28,28 +30,37 @@ TABLE_NAME = "crisis-follow-ups"
 
 
 def register_follow_ups(
-    app: faust.App, topics: EventTopics, res: WorkerServices, *, within: timedelta
+    app: faust.App,
+    topics: EventTopics,
+    res: WorkerServices,
+    guard_for: Callable[[str], AgentGuard],
+    *,
+    within: timedelta,
 ) -> Any:
     table = app.Table(TABLE_NAME, default=None)  # values: JSON of CrisisDispatch
+    guard = guard_for("follow-ups")
+
+    async def handle(event: Envelope) -> None:
+        if event.type not in ("DispatchOpened", "DispatchResolved"):
+            return
+        with structlog.contextvars.bound_contextvars(**event.log_context()):
+            remembered = crisis_dispatch(event)
+            if remembered is not None:
+                table[event.key] = remembered.model_dump(mode="json")
+                return
+            raw = table.get(event.key)
+            if event.type != "DispatchResolved" or raw is None:
+                return
+            opened = open_follow_up(
+                CrisisDispatch.model_validate(raw), event, within=within, now=res.clock.now()
+            )
+            await topics.append([opened])
+            del table[event.key]
+            log.info("follow_up_opened", client_id=opened.key, dispatch_id=event.key)
 
     @app.agent(topics.dispatch_events, name="follow-ups")
     async def follow_ups(stream: faust.StreamT[Envelope]) -> None:
-        async for event in stream:
-            if event.type not in ("DispatchOpened", "DispatchResolved"):
-                continue
-            with structlog.contextvars.bound_contextvars(**event.log_context()):
-                remembered = crisis_dispatch(event)
-                if remembered is not None:
-                    table[event.key] = remembered.model_dump(mode="json")
-                    continue
-                raw = table.get(event.key)
-                if event.type != "DispatchResolved" or raw is None:
-                    continue
-                opened = open_follow_up(
-                    CrisisDispatch.model_validate(raw), event, within=within, now=res.clock.now()
-                )
-                await topics.append([opened])
-                del table[event.key]
-                log.info("follow_up_opened", client_id=opened.key, dispatch_id=event.key)
+        async for message in stream.events():
+            await guard.handle(Delivery.of(message), handle)
 
     return follow_ups

@@ -12,6 +12,8 @@ missed-contact alert per gap, an overdue plan review per plan version.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import faust
@@ -22,6 +24,7 @@ from dispatch.risk.decide import needs_contact_target, timer_events
 from dispatch.risk.fold import FOLDED, RiskState, initial
 from dispatch.risk.levels import DEFAULT_POLICY, RiskPolicy
 from dispatch.vocabulary import ServiceModel
+from dispatch.worker.guard import AgentGuard, Delivery
 
 if TYPE_CHECKING:
     from dispatch.worker.app import EventTopics
@@ -46,28 +49,33 @@ def register_risk_agent(
     topics: EventTopics,
     res: WorkerServices,
     timers: Timers,
+    guard_for: Callable[[str], AgentGuard],
     *,
     partitions: int,
     policy: RiskPolicy = DEFAULT_POLICY,
 ) -> Any:
     table = app.Table(TABLE_NAME, default=None, partitions=partitions)
 
+    guard = guard_for("risk")
+
+    async def handle(event: Envelope, *, offset: int) -> None:
+        if not isinstance(event.payload, FOLDED):
+            return
+        with structlog.contextvars.bound_contextvars(**event.log_context()):
+            before = load_state(table.get(event.key), event.key)
+            engine = (await res.get()).risk_engine
+            after, decided = await engine.handle(before, event, offset=offset)
+            await topics.append(decided)
+            if after is not before:
+                table[event.key] = dump_state(after)
+            if decided:
+                log.info("risk_decided", level=after.level, events=[e.type for e in decided])
+
     @app.agent(topics.client_events, name="risk")
     async def risk(stream: faust.StreamT[Envelope]) -> None:
         async for message in stream.events():
-            event: Envelope = message.value
-            if not isinstance(event.payload, FOLDED):
-                continue
-            with structlog.contextvars.bound_contextvars(**event.log_context()):
-                before = load_state(table.get(event.key), event.key)
-                offset = message.message.offset
-                engine = (await res.get()).risk_engine
-                after, decided = await engine.handle(before, event, offset=offset)
-                await topics.append(decided)
-                if after is not before:
-                    table[event.key] = dump_state(after)
-                if decided:
-                    log.info("risk_decided", level=after.level, events=[e.type for e in decided])
+            delivery = Delivery.of(message)
+            await guard.handle(delivery, partial(handle, offset=delivery.offset))
 
     async def risk_timer() -> None:
         """Timers emit events: contact targets from the team's service model (looked up in

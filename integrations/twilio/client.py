@@ -176,9 +176,12 @@ class TwilioTelephony:
         log.info("twilio_call_queued", sid=call.sid, status=call.status)
         return ProviderReceipt(sid=str(call.sid), status=str(call.status))
 
-    async def find_sms(self, *, to: str, body: str, sent_after: datetime) -> ProviderReceipt | None:
-        """The newest message to `to` with exactly `body`, sent at or after `sent_after`."""
-        since = sent_after.astimezone(UTC) if sent_after.tzinfo else sent_after.replace(tzinfo=UTC)
+    async def sent_sms(self, *, to: str, body: str, sent_after: datetime) -> list[ProviderReceipt]:
+        """Messages to `to` with exactly `body`, sent at or after `sent_after`, newest first.
+
+        Twilio's Message resource does not return the StatusCallback it was created with, so
+        which of them is a given page's is decided by the caller (its own status callbacks)."""
+        since = _utc(sent_after)
         try:
             # The SDK formats the datetime as-is with a "Z", so it must already be UTC.
             messages = await self._client().messages.list_async(
@@ -186,26 +189,29 @@ class TwilioTelephony:
             )
         except Exception as exc:
             _raise_mapped(exc, "find_sms")
-        for message in messages:
-            if message.body == body:
-                log.info("twilio_sms_found", sid=message.sid, status=message.status)
-                return ProviderReceipt(sid=str(message.sid), status=str(message.status))
-        return None
+        found = [
+            ProviderReceipt(sid=str(m.sid), status=str(m.status))
+            for m in messages
+            if m.body == body
+        ]
+        log.info("twilio_sms_listed", candidates=len(found))
+        return found
 
-    async def find_call(self, *, to: str, placed_after: datetime) -> ProviderReceipt | None:
-        """The newest call to `to` created at or after `placed_after` (a call has no body to
-        match, so any call to that number in the window counts: never call twice)."""
+    async def placed_calls(self, *, to: str, placed_after: datetime) -> list[ProviderReceipt]:
+        """Calls to `to` created at or after `placed_after`, newest first (a Call resource has
+        neither body nor StatusCallback: the caller tells its own call from another's)."""
         since = _utc(placed_after).replace(microsecond=0)
         try:
             calls = await self._client().calls.list_async(to=to, limit=FIND_SMS_LIMIT)
         except Exception as exc:
             _raise_mapped(exc, "find_call")
-        for call in calls:
-            created = call.date_created
-            if created is not None and _utc(created) >= since:
-                log.info("twilio_call_found", sid=call.sid, status=call.status)
-                return ProviderReceipt(sid=str(call.sid), status=str(call.status))
-        return None
+        found = [
+            ProviderReceipt(sid=str(c.sid), status=str(c.status))
+            for c in calls
+            if c.date_created is not None and _utc(c.date_created) >= since
+        ]
+        log.info("twilio_calls_listed", candidates=len(found))
+        return found
 
     async def close(self) -> None:
         """Close the HTTP session (if one was opened)."""

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 
 import asyncpg
+from aiohttp import web
 
 from dispatch.clock import SystemClock
 from dispatch.crisis.decide import Responder, open_dispatch
@@ -68,6 +70,7 @@ def notifier(
     *,
     status_callback_base: str | None = None,
     dispatches: DispatchLookup | None = None,
+    wait_s: float = 5.0,
 ) -> Notifier:
     return Notifier(
         telephony=telephony,
@@ -77,6 +80,7 @@ def notifier(
         validity_s=600,
         retry=RetryPolicy(attempts=4, first_wait_s=0.01, max_wait_s=0.05),
         dispatches=dispatches,
+        callback_wait_s=wait_s,
     )
 
 
@@ -86,3 +90,36 @@ def sms_to_nurse(sandbox: TwilioSandbox) -> int:
 
 def calls_to_nurse(sandbox: TwilioSandbox) -> int:
     return sum(1 for c in sandbox.calls if c.to == NURSE.phone)
+
+
+class StatusCallbacks:
+    """Our status-callback endpoint in miniature: a local HTTP server that records, like
+    the web edge's /twilio/status, which provider SID each callback names (n=)."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._ledger = PageLedger(pool)
+        self._runner: web.AppRunner | None = None
+        self.base_url = ""
+
+    async def _status(self, request: web.Request) -> web.Response:
+        form = await request.post()
+        sid = str(form.get("CallSid") or form.get("MessageSid"))
+        status = str(form.get("CallStatus") or form.get("MessageStatus"))
+        notification_id = uuid.UUID(request.query["n"])
+        await self._ledger.record_callback(notification_id, sid=sid, status=status, now=T0)
+        return web.Response(status=204)
+
+    async def start(self) -> str:
+        app = web.Application()
+        app.router.add_post("/twilio/status", self._status)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.base_url = f"http://127.0.0.1:{port}"
+        return self.base_url
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()

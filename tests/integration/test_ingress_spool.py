@@ -2,41 +2,15 @@
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime
-
 import asyncpg
 import pytest
-from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import KafkaConnectionError
 
 from dispatch.bus import EventPublisher
 from dispatch.clock import SystemClock
-from dispatch.crisis.events import CrisisCallReceived
-from dispatch.events import derived_id, new_event
 from dispatch.ingress.spool import IngressSpool
 from dispatch.stack.broker import free_port
-from dispatch.topics import CLIENT_EVENTS
-
-T0 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
-
-
-def call(sid: str):  # type: ignore[no-untyped-def]
-    return new_event(
-        CrisisCallReceived(
-            call_sid=sid,
-            caller_number="+15550200001",
-            caller_kind="client",
-            client_id="c-01",
-            team_id="act-north",
-            dialled_staff_id=None,
-        ),
-        key="c-01",
-        event_id=derived_id("twilio-call", sid),
-        occurred_at=T0,
-        recorded_at=T0,
-        actor="test",
-    )
+from tests.integration.spool_support import call, published_sids
 
 
 async def test_calls_spooled_while_kafka_down_are_published_later(
@@ -61,25 +35,4 @@ async def test_calls_spooled_while_kafka_down_are_published_later(
         await up.stop()
     assert await offline.pending() == 0
 
-    consumer = AIOKafkaConsumer(
-        CLIENT_EVENTS,
-        bootstrap_servers=kafka_bootstrap,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        fetch_max_wait_ms=20,
-    )
-    await consumer.start()
-    try:
-        seen: list[str] = []
-        for _ in range(50):
-            batch = await consumer.getmany(timeout_ms=200)
-            for records in batch.values():
-                for r in records:
-                    payload = json.loads(r.value)["payload"]
-                    if payload.get("call_sid", "").startswith("CA-spool-"):
-                        seen.append(payload["call_sid"])
-            if len(seen) >= 3:
-                break
-    finally:
-        await consumer.stop()
-    assert seen == sids
+    assert await published_sids(kafka_bootstrap, "CA-spool-", 3) == sids

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 from xml.etree import ElementTree
 
 import asyncpg
+import pytest
 
 from dispatch.crisis.decide import DispatchView, acknowledge
 from dispatch.crisis.events import DispatchOpened
@@ -19,14 +21,33 @@ from integrations.twilio.client import TwilioTelephony
 from integrations.twilio.sandbox import TwilioSandbox
 from projections.project import project
 from projections.queries import ReadModels
-from tests.integration.paging_support import NURSE, T0, calls_to_nurse, opened_and_page
+from tests.integration.paging_support import (
+    NURSE,
+    T0,
+    StatusCallbacks,
+    calls_to_nurse,
+    opened_and_page,
+)
 from tests.integration.paging_support import notifier as paging_notifier
 
 BASE = "https://dispatch.example.org"
 
 
-def notifier(pool: asyncpg.Pool, telephony: TwilioTelephony) -> Notifier:
-    return paging_notifier(pool, telephony, status_callback_base=BASE, dispatches=ReadModels(pool))
+def notifier(
+    pool: asyncpg.Pool, telephony: TwilioTelephony, base: str = BASE, wait_s: float = 5.0
+) -> Notifier:
+    return paging_notifier(
+        pool, telephony, status_callback_base=base, dispatches=ReadModels(pool), wait_s=wait_s
+    )
+
+
+@pytest.fixture
+async def callbacks(pg_pool: asyncpg.Pool) -> AsyncIterator[StatusCallbacks]:
+    """A status-callback endpoint the sandbox's carrier can reach."""
+    receiver = StatusCallbacks(pg_pool)
+    await receiver.start()
+    yield receiver
+    await receiver.stop()
 
 
 async def store(pool: asyncpg.Pool, *events: Envelope) -> None:
@@ -75,9 +96,13 @@ async def test_voice_page_redelivered_is_not_placed_twice(
 
 
 async def test_voice_page_in_doubt_after_a_crash_is_found_not_placed_again(
-    pg_pool: asyncpg.Pool, telephony: TwilioTelephony, twilio_sandbox: TwilioSandbox
+    pg_pool: asyncpg.Pool,
+    telephony: TwilioTelephony,
+    twilio_sandbox: TwilioSandbox,
+    callbacks: StatusCallbacks,
 ) -> None:
-    """A claim with no outcome whose call reached Twilio is found there, not dialled again."""
+    """A claim with no outcome whose call reached Twilio is found by its own status
+    callback, not dialled again."""
     opened, request = opened_and_page("CA-voice-crash")
     await store(pg_pool, opened)
     page = request.payload
@@ -88,28 +113,58 @@ async def test_voice_page_in_doubt_after_a_crash_is_found_not_placed_again(
         channel="voice",
         now=datetime.now(UTC),
     )
-    await telephony.place_call(
+    n = notifier(pg_pool, telephony, callbacks.base_url)
+    earlier = await telephony.place_call(  # what the crashed worker had placed
         to=NURSE.phone,
         say="An earlier attempt.",
         gather_url=f"{BASE}/twilio/voice/page",
-        status_callback=None,
+        status_callback=n._status_url(page),
         detect_machine=True,
     )
-    events = await notifier(pg_pool, telephony).deliver(request)
+    events = await n.deliver(request)
     assert [e.type for e in events] == ["PageSent"]
+    assert events[0].payload.provider_sid == earlier.sid  # type: ignore[attr-defined]
     assert calls_to_nurse(twilio_sandbox) == 1
 
 
 async def test_voice_5xx_after_the_call_was_taken_is_looked_up_before_redialling(
-    pg_pool: asyncpg.Pool, telephony: TwilioTelephony, twilio_sandbox: TwilioSandbox
+    pg_pool: asyncpg.Pool,
+    telephony: TwilioTelephony,
+    twilio_sandbox: TwilioSandbox,
+    callbacks: StatusCallbacks,
 ) -> None:
     """A 500 after Twilio took the call is in doubt: the retry finds the call instead."""
     opened, request = opened_and_page("CA-voice-500")
     await store(pg_pool, opened)
     twilio_sandbox.inject_fault(500, count=1, record=True)
-    events = await notifier(pg_pool, telephony).deliver(request)
+    events = await notifier(pg_pool, telephony, callbacks.base_url).deliver(request)
     assert [e.type for e in events] == ["PageSent"]
+    assert events[0].payload.provider_sid == twilio_sandbox.calls[0].sid  # type: ignore[attr-defined]
     assert calls_to_nurse(twilio_sandbox) == 1
+
+
+@pytest.mark.parametrize("with_callbacks", [True, False])
+async def test_another_dispatchs_call_is_never_taken_for_this_page(
+    pg_pool: asyncpg.Pool,
+    telephony: TwilioTelephony,
+    twilio_sandbox: TwilioSandbox,
+    callbacks: StatusCallbacks,
+    with_callbacks: bool,
+) -> None:
+    """The nurse was called for dispatch A; B's call then hits a 500 that took nothing:
+    B's call is placed and recorded with its own SID, never with A's."""
+    base = callbacks.base_url if with_callbacks else None
+    opened_a, page_a = opened_and_page("CA-dispatch-a")
+    opened_b, page_b = opened_and_page("CA-dispatch-b")
+    await store(pg_pool, opened_a, opened_b)
+    first = await notifier(pg_pool, telephony, base, wait_s=1.0).deliver(page_a)
+    a_sid = first[0].payload.provider_sid  # type: ignore[attr-defined]
+    twilio_sandbox.inject_fault(500, count=1, record=False)
+    events = await notifier(pg_pool, telephony, base, wait_s=1.0).deliver(page_b)
+    assert [e.type for e in events] == ["PageSent"]
+    b_sid = events[0].payload.provider_sid  # type: ignore[attr-defined]
+    assert b_sid != a_sid and calls_to_nurse(twilio_sandbox) == 2
+    assert b_sid == twilio_sandbox.calls[1].sid
 
 
 async def test_page_of_an_acknowledged_dispatch_is_cancelled_not_sent(

@@ -355,3 +355,32 @@ async def test_offsets_ahead_of_a_restarted_log_are_rewound(
     counts = await table_counts(pg_pool)
     assert (counts["staff"], counts["dead_letters"]) == (3, 1)
     assert await stored_total(pg_pool) == len(events) + 1
+
+
+async def test_two_projectors_share_the_partitions_and_apply_each_event_once(
+    topics: Topics, pg_pool: asyncpg.Pool, running: list[Projector]
+) -> None:
+    """Two projectors on one database split the partitions: every event is applied once
+    and each dispatch ends in its last state (its order kept)."""
+    events = roster(10) + clients(10) + [e for m in range(8) for e in dispatch(m)]
+    with capture_logs() as logs:
+        first = await start(topics.projector(pg_pool), running)
+        await topics.publish(events[: len(events) // 2])
+        second = await start(topics.projector(pg_pool), running)  # a rebalance moves some
+        await topics.publish(events[len(events) // 2 :])
+        for projector in (first, second):
+            await projector.wait_until_caught_up(timeout=30)
+    applied = sum(e["records"] for e in logs if e["event"] == "projection_batch_applied")
+    assert applied == len(events)
+    counts = await table_counts(pg_pool)
+    assert (counts["event_archive"], counts["dispatches"], counts["clients"]) == (
+        len(events),
+        8,
+        10,
+    )
+    assert await stored_total(pg_pool) == len(events)
+    statuses = await pg_pool.fetch("SELECT DISTINCT status FROM dispatches")
+    assert [r["status"] for r in statuses] == ["acknowledged"]
+    mine, theirs = set(first.lag()), set(second.lag())
+    assert mine and theirs and not mine & theirs  # each partition has one projector
+    assert len(mine | theirs) == 4 * len(topics.names)

@@ -114,7 +114,7 @@ async def test_rate_limit_is_retry_safe(
 async def test_server_error_after_recording_is_in_doubt_and_found(
     telephony: TwilioTelephony, twilio_sandbox: TwilioSandbox
 ) -> None:
-    """A 500 after the message was taken is in doubt, and find_sms then finds that message."""
+    """A 500 after the message was taken is in doubt, and the message is then listed."""
     twilio_sandbox.inject_fault(500, record=True)
 
     with pytest.raises(TelephonyError) as caught:
@@ -122,8 +122,7 @@ async def test_server_error_after_recording_is_in_doubt_and_found(
 
     assert caught.value.in_doubt and caught.value.provider_fault
     assert not caught.value.retry_safe
-    found = await telephony.find_sms(to=STAFF, body=PAGE, sent_after=_long_ago())
-    assert found is not None
+    [found] = await telephony.sent_sms(to=STAFF, body=PAGE, sent_after=_long_ago())
     assert found.sid == twilio_sandbox.messages[0].sid
 
 
@@ -131,14 +130,14 @@ async def test_server_error_before_recording_finds_nothing(
     telephony: TwilioTelephony,
     twilio_sandbox: TwilioSandbox,
 ) -> None:
-    """A 503 that took nothing is in doubt too, and find_sms then reports no message."""
+    """A 503 that took nothing is in doubt too, and no message is then listed."""
     twilio_sandbox.inject_fault(503)
 
     with pytest.raises(TelephonyError) as caught:
         await telephony.send_sms(to=STAFF, body=PAGE, status_callback=None, validity_s=60)
 
     assert caught.value.in_doubt and caught.value.status_code == 503
-    assert await telephony.find_sms(to=STAFF, body=PAGE, sent_after=_long_ago()) is None
+    assert await telephony.sent_sms(to=STAFF, body=PAGE, sent_after=_long_ago()) == []
 
 
 async def test_timeout_is_in_doubt(twilio_sandbox: TwilioSandbox) -> None:
@@ -192,24 +191,24 @@ async def test_invalid_number_is_our_fault(telephony: TwilioTelephony) -> None:
     assert not (error.retry_safe or error.provider_fault or error.in_doubt)
 
 
-async def test_find_sms_matches_the_exact_body_and_time(
+async def test_sent_sms_lists_the_exact_body_and_time(
     telephony: TwilioTelephony, twilio_sandbox: TwilioSandbox
 ) -> None:
-    """find_sms returns only a message with the same body, sent at or after sent_after."""
+    """sent_sms lists only messages with the same body, sent at or after sent_after."""
     other = await telephony.send_sms(to=STAFF, body=PAGE + "!", status_callback=None, validity_s=60)
     mine = await telephony.send_sms(to=STAFF, body=PAGE, status_callback=None, validity_s=60)
     await telephony.send_sms(to="+15550001002", body=PAGE, status_callback=None, validity_s=60)
     eastern = timezone(timedelta(hours=-5))
 
-    found = await telephony.find_sms(
+    found = await telephony.sent_sms(
         to=STAFF, body=PAGE, sent_after=_long_ago().astimezone(eastern)
     )
-    later = await telephony.find_sms(
+    later = await telephony.sent_sms(
         to=STAFF, body=PAGE, sent_after=datetime.now(UTC) + timedelta(hours=1)
     )
 
-    assert found is not None and found.sid == mine.sid != other.sid
-    assert later is None
+    assert [f.sid for f in found] == [mine.sid] and mine.sid != other.sid
+    assert later == []
 
 
 async def test_machine_answer_is_reported_in_call_callbacks(

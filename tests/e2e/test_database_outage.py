@@ -1,0 +1,83 @@
+"""PostgreSQL away for a while: the dispatch agent waits for it and pages the call after.
+
+This test runs a stack of its own (its own embedded PostgreSQL, broker, sandbox and worker),
+stops that PostgreSQL by PID and starts it again on the same data directory and port.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from dispatch.crisis.events import CrisisCallReceived
+from dispatch.demo.seed import CLIENT_PHONES, TEAM_ID
+from dispatch.events import Envelope, new_event
+from dispatch.stack.postgres import EmbeddedPostgres
+from dispatch.stack.runtime import Stack
+from integrations.twilio.sandbox import SandboxPhones
+from tests.e2e.helpers import code_of, last_index, next_page, on_duty_primary, sms_count, until
+from tests.e2e.own_embedded_stack import own_stack, state_dir, worker_log
+
+
+@pytest.fixture
+async def own() -> AsyncIterator[Stack]:
+    with state_dir() as path:
+        async with own_stack(path) as stack:
+            yield stack
+
+
+def crisis_call(stack: Stack, client_id: str) -> Envelope:
+    """A crisis call from a client, as the web edge records it (the edge needs PostgreSQL to
+    spool it, so here it goes straight to the broker, as one relayed before the outage)."""
+    now = stack.clock.now()
+    return new_event(
+        CrisisCallReceived(
+            call_sid=f"CA-outage-{client_id}",
+            caller_number=CLIENT_PHONES[client_id],
+            caller_kind="client",
+            client_id=client_id,
+            team_id=TEAM_ID,
+            dialled_staff_id=None,
+        ),
+        key=client_id,
+        occurred_at=now,
+        recorded_at=now,
+        actor="twilio:voice",
+    )
+
+
+async def test_a_call_received_while_postgres_is_down_is_paged_once_it_is_back(
+    own: Stack,
+) -> None:
+    """The dispatch agent retries the call in place while PostgreSQL is stopped, and pages
+    the on-duty primary once, after PostgreSQL is started again."""
+    stack = own
+    primary = await on_duty_primary(stack)
+    after = last_index(stack)
+    old = stack.postgres
+    port, data_dir = old.port, old.data_dir
+    await old.stop()  # SIGINT to its postmaster, by PID
+    restarted = EmbeddedPostgres(data_dir, port=port, durable=False)
+    phones = SandboxPhones(stack.settings.twilio_api_base_url)
+    try:
+        await stack.publisher.publish([crisis_call(stack, "c-08")])
+
+        async def retrying() -> bool:
+            return any(
+                e.get("event") == "agent_event_retrying"
+                and e.get("agent") == "dispatch-crisis-contacts"
+                and e.get("failure") == "transient"
+                for e in worker_log(stack)
+            )
+
+        await until(retrying, within_s=30, what="the dispatch agent to meet the outage")
+        await restarted.start()
+        sms = await next_page(phones, primary.phone, after=after, timeout=45)
+        code = code_of(sms["body"])
+        assert await sms_count(stack, primary.phone, f" {code}:") == 1
+        dead = [e for e in worker_log(stack) if e.get("event") == "event_dead_lettered"]
+        assert dead == []
+    finally:
+        await phones.close()
+        await restarted.stop()

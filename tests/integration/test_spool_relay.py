@@ -1,0 +1,158 @@
+"""The spool relay publishes only into topics that exist, once per row across web edges,
+and crisis contacts with no dispatch are published again (re-drive)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import timedelta
+
+import asyncpg
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from dispatch.bus import EventPublisher
+from dispatch.clock import SystemClock
+from dispatch.crisis.decide import Responder, open_dispatch
+from dispatch.events import Envelope
+from dispatch.ingress.broker_topics import BrokerTopics, TopicsMissingError
+from dispatch.ingress.redrive import Redrive, unpaged_contacts
+from dispatch.ingress.spool import IngressSpool
+from dispatch.settings import Settings
+from dispatch.topics import CLIENT_EVENTS
+from projections.pool import connect
+from projections.project import project
+from tests.integration.spool_support import call, published_sids
+
+PARTITIONS = Settings().topic_partitions  # what the session's broker created
+
+
+async def test_rows_stay_unpublished_while_their_topic_is_not_as_expected(
+    pg_pool: asyncpg.Pool, kafka_bootstrap: str
+) -> None:
+    """A topic with other partitions than expected (as one a broker auto-created would be)
+    keeps the rows in the spool; with the topics right they are published."""
+    prefix = f"CA-topics-{uuid.uuid4().hex[:6]}-"
+    publisher = EventPublisher(kafka_bootstrap)
+    wrong = IngressSpool(
+        pg_pool,
+        publisher,
+        SystemClock(),
+        topics=BrokerTopics(kafka_bootstrap, partitions=PARTITIONS + 3),
+    )
+    right = IngressSpool(
+        pg_pool,
+        publisher,
+        SystemClock(),
+        topics=BrokerTopics(kafka_bootstrap, partitions=PARTITIONS),
+    )
+    try:
+        await wrong.record([call(prefix + "0")])
+        with pytest.raises(TopicsMissingError, match="expected"):
+            await wrong.relay_once()
+        assert await wrong.pending() == 1
+        assert await right.relay_once() == 1
+    finally:
+        await wrong.stop()
+        await right.stop()
+        await publisher.stop()
+    assert await published_sids(kafka_bootstrap, prefix, 1) == [prefix + "0"]
+
+
+async def test_checking_a_missing_topic_does_not_create_it(kafka_bootstrap: str) -> None:
+    """The check names the missing topic and leaves the broker as it was."""
+    topics = BrokerTopics(kafka_bootstrap, partitions=None)
+    missing = f"act.never-{uuid.uuid4().hex[:6]}"
+    try:
+        with pytest.raises(TopicsMissingError) as caught:
+            await topics.check([CLIENT_EVENTS, missing])
+    finally:
+        await topics.close()
+    assert caught.value.problems == {missing: "missing"}
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    await admin.start()
+    try:
+        assert missing not in await admin.list_topics()
+    finally:
+        await admin.close()
+
+
+async def test_two_web_edges_relay_each_row_once_in_spool_order(
+    pg_pool: asyncpg.Pool, pg_url: str, kafka_bootstrap: str
+) -> None:
+    """Two relays on one database at once: every row is published once, in spool order."""
+    prefix = f"CA-edges-{uuid.uuid4().hex[:6]}-"
+    sids = [f"{prefix}{i:03d}" for i in range(60)]
+    other_pool = await connect(pg_url)
+    publishers = [EventPublisher(kafka_bootstrap), EventPublisher(kafka_bootstrap)]
+    edges = [
+        IngressSpool(pool, pub, SystemClock(), batch_size=7)
+        for pool, pub in zip((pg_pool, other_pool), publishers, strict=True)
+    ]
+    try:
+        for sid in sids:
+            await edges[0].record([call(sid)])
+
+        async def drain(edge: IngressSpool) -> None:
+            while await edge.pending():
+                await edge.relay_once()
+
+        await asyncio.gather(*(drain(edge) for edge in edges))
+    finally:
+        for pub in publishers:
+            await pub.stop()
+        await other_pool.close()
+    assert await published_sids(kafka_bootstrap, prefix, len(sids)) == sids
+
+
+async def test_a_crisis_contact_with_no_dispatch_is_published_again(
+    pg_pool: asyncpg.Pool, kafka_bootstrap: str
+) -> None:
+    """A published crisis call whose dispatch never appeared goes out again after the wait;
+    one whose dispatch is in the read model is left alone."""
+    prefix = f"CA-redrive-{uuid.uuid4().hex[:6]}-"
+    lost, paged = call(prefix + "lost"), call(prefix + "paged")
+    publisher = EventPublisher(kafka_bootstrap)
+    spool = IngressSpool(pg_pool, publisher, SystemClock())
+    try:
+        await spool.record([lost])
+        await spool.record([paged])
+        assert await spool.relay_once() == 2
+    finally:
+        await publisher.stop()
+    opened: Envelope = open_dispatch(
+        paged, responder=Responder("s-1", "+15550100001"), now=paged.occurred_at
+    )[0]
+    async with pg_pool.acquire() as conn:
+        await project(conn, opened)
+    clock = SystemClock()
+    [unpaged] = await unpaged_contacts(pg_pool, timedelta(0), now=clock.now())
+    assert unpaged.event_id == lost.event_id and unpaged.event_type == "CrisisCallReceived"
+
+    redrive = Redrive(pg_pool, clock, after=timedelta(seconds=30))
+    assert [c.event_id for c in await redrive.redrive_once()] == []  # not 30 s old yet
+    eager = Redrive(pg_pool, clock, after=timedelta(0))
+    assert [c.event_id for c in await eager.redrive_once()] == [lost.event_id]
+    assert await spool.pending() == 1 and eager.redriven == 1
+
+
+async def test_a_topic_created_again_with_other_partitions_is_not_published_to(
+    kafka_bootstrap: str,
+) -> None:
+    """A topic first seen with 2 partitions and then found with 3 (deleted and created
+    afresh, as a restarted broker's defaults would) holds the rows back."""
+    name = f"act.recreated-{uuid.uuid4().hex[:6]}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    await admin.start()
+    topics = BrokerTopics(kafka_bootstrap, partitions=None)
+    try:
+        await admin.create_topics([NewTopic(name, num_partitions=2, replication_factor=1)])
+        await topics.check([name])  # first seen: 2 partitions
+        await admin.delete_topics([name])
+        await admin.create_topics([NewTopic(name, num_partitions=3, replication_factor=1)])
+        with pytest.raises(TopicsMissingError) as caught:
+            await topics.check([name])
+    finally:
+        await topics.close()
+        await admin.close()
+    assert caught.value.problems == {name: "3 partitions, expected 2"}
