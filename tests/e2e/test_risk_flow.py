@@ -148,11 +148,21 @@ async def _outreach_done(stack: Stack, client_id: str) -> Any:
 
 async def _settle(stack: Stack, phones: SandboxPhones, client_id: str, staff_phone: str) -> None:
     """Close the client's dispatches (no escalation keeps paging) and wait for every
-    page's delivery report, so no late callback lands in a later test."""
-    for d in await _open_dispatches(stack, client_id):
-        reply = f"DONE {d.short_code} seen at home, safe"
-        assert (await phones.send_sms(staff_phone, stack.settings.twilio_from_number, reply))[0]
-    await until(lambda: _none_open(stack, client_id), what="dispatches closed")
+    page's delivery report, so no late callback lands in a later test. A dispatch that is
+    projected only after the first look (the risk agent may still be opening it) is closed
+    on a later look, not left escalating."""
+    closed: set[str] = set()
+
+    async def none_open() -> bool:
+        for d in await _open_dispatches(stack, client_id):
+            if d.short_code not in closed:
+                reply = f"DONE {d.short_code} seen at home, safe"
+                sent = await phones.send_sms(staff_phone, stack.settings.twilio_from_number, reply)
+                assert sent[0] == 200
+                closed.add(d.short_code)
+        return await _none_open(stack, client_id)
+
+    await until(none_open, what="dispatches closed", within_s=60)
 
     await pages_settled(stack, client_id)
 
