@@ -75,8 +75,8 @@ class ConsoleAccounts:
         status: str = await self._pool.execute(
             """INSERT INTO console_accounts (account_id, staff_id, team_id, role, password_hash,
                    password_set_at, setup_digest, setup_expires_at, created_at, created_by)
-               VALUES ($1, $2, $3, $4, $5, CASE WHEN $5::text IS NULL THEN NULL ELSE $8::timestamptz END,
-                       $6, $7, $8, $9)
+               VALUES ($1, $2, $3, $4, $5, CASE WHEN $5::text IS NULL
+                       THEN NULL ELSE $8::timestamptz END, $6, $7, $8, $9)
                ON CONFLICT DO NOTHING""",
             new.account_id, new.staff_id, new.team_id, new.role, new.password_hash,
             new.setup_digest, new.setup_expires_at, new.created_at, new.created_by,
@@ -119,7 +119,8 @@ class ConsoleAccounts:
         async with self._pool.acquire() as conn, conn.transaction():
             status: str = await conn.execute(
                 """UPDATE console_accounts SET password_hash = $2,
-                       password_set_at = CASE WHEN $2::text IS NULL THEN NULL ELSE $5::timestamptz END,
+                       password_set_at = CASE WHEN $2::text IS NULL
+                                          THEN NULL ELSE $5::timestamptz END,
                        setup_digest = $3, setup_expires_at = $4
                    WHERE account_id = $1""",
                 account_id, password_hash, setup_digest, setup_expires_at, now,

@@ -73,8 +73,11 @@ async def sign_in(client: TestClient[Any, Any], account_id: str, password: str =
     """GET the form (its CSRF cookie and field), then POST it; the response (not followed)."""
     form = await client.get("/console/login")
     token = csrf_of(await form.text())
-    return await client.post("/console/login", allow_redirects=False,
-                             data={"csrf": token, "account": account_id, "password": password})  # fmt: skip
+    return await client.post(
+        "/console/login",
+        allow_redirects=False,
+        data={"csrf": token, "account": account_id, "password": password},
+    )
 
 
 async def spooled(pool: asyncpg.Pool, event_type: str) -> list[Envelope]:

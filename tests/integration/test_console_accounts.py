@@ -42,8 +42,14 @@ async def test_the_store_keeps_accounts_setup_links_sessions_and_failures(
     assert not await store.create(new)  # the same name again
     assert (await store.by_setup(digest("link"), NOW)) is not None
     assert await store.by_setup(digest("link"), NOW + timedelta(hours=24)) is None  # expired
-    await store.open_session(session_digest="sd", account_id="s-nurse", csrf_token="c",
-                             now=NOW, expires_at=NOW + timedelta(hours=12), ip="127.0.0.1")  # fmt: skip
+    await store.open_session(
+        session_digest="sd",
+        account_id="s-nurse",
+        csrf_token="c",
+        now=NOW,
+        expires_at=NOW + timedelta(hours=12),
+        ip="127.0.0.1",
+    )
     session = await store.session("sd", NOW)
     assert session is not None and session.account.password_hash is None
     assert await store.session("sd", NOW + timedelta(hours=12)) is None  # expired
@@ -74,7 +80,9 @@ async def test_signing_in_opens_the_board_and_a_wrong_password_does_not(
         assert wrong.status == 401 and "Wrong name or password" in await wrong.text()
         unknown = await sign_in(client, "nobody-here", PASSWORD)
         assert unknown.status == 401 and "Wrong name or password" in await unknown.text()
-        assert "console_session" not in client.session.cookie_jar.filter_cookies(client.make_url("/"))
+        assert "console_session" not in client.session.cookie_jar.filter_cookies(
+            client.make_url("/")
+        )
         done = await sign_in(client, "s-nurse")
         assert done.status == 303 and done.headers["Location"] == "/console/"
         cookie = done.cookies["console_session"]
@@ -107,8 +115,11 @@ async def test_a_post_without_the_sessions_csrf_token_is_refused_and_changes_not
     spooled; signing in itself needs the form's own token."""
     async with console_app(pg_pool, tmp_path) as (client, services, _):
         await add_account(services, "s-social")
-        no_token = await client.post("/console/login", allow_redirects=False,
-                                     data={"account": "s-social", "password": PASSWORD})  # fmt: skip
+        no_token = await client.post(
+            "/console/login",
+            allow_redirects=False,
+            data={"account": "s-social", "password": PASSWORD},
+        )
         assert no_token.status == 403
         assert (await sign_in(client, "s-social")).status == 303
         for data in ({}, {"csrf": "forged"}):
@@ -198,8 +209,11 @@ async def _use_link(url: str, tmp_path: Path, token: str) -> None:
             form = await client.get(f"/console/setup/{token}")
             assert form.status == 200
             csrf = csrf_of(await form.text())
-            short = await client.post(f"/console/setup/{token}", allow_redirects=False,
-                                      data={"csrf": csrf, "password": "short", "again": "short"})  # fmt: skip
+            short = await client.post(
+                f"/console/setup/{token}",
+                allow_redirects=False,
+                data={"csrf": csrf, "password": "short", "again": "short"},
+            )
             assert short.status == 400 and "at least 12" in await short.text()
             chosen = {"csrf": csrf, "password": PASSWORD, "again": PASSWORD}
             done = await client.post(f"/console/setup/{token}", data=chosen, allow_redirects=False)

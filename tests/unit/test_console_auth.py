@@ -40,8 +40,13 @@ NURSE = StaffMember("s-nurse", "act-north", "Community nurse", "nurse", "female"
 
 
 def _account(**changes: object) -> Account:
-    values: dict[str, object] = {"account_id": "s-nurse", "staff_id": "s-nurse",
-                                 "team_id": None, "role": "staff", "password_hash": None}  # fmt: skip
+    values: dict[str, object] = {
+        "account_id": "s-nurse",
+        "staff_id": "s-nurse",
+        "team_id": None,
+        "role": "staff",
+        "password_hash": None,
+    }
     return Account(**{**values, **changes})  # type: ignore[arg-type]
 
 

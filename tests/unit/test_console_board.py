@@ -75,6 +75,7 @@ def test_the_last_step_leads_to_everyone_and_an_overdue_step_says_now() -> None:
 
 def test_waiting_dispatches_come_first_highest_risk_then_oldest() -> None:
     """Nobody has it before taken; crisis before high; older before newer."""
+
     def d(code: str, risk: str, status: str, minute: int) -> Dispatch:
         return replace(ROW, dispatch_id=uuid.uuid4(), short_code=code, risk_level=risk,
                        status=status, opened_at=NOW + timedelta(minutes=minute),

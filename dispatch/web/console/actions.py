@@ -42,11 +42,16 @@ def reply_id(who: Viewer, code: str, verb: ReplyVerb, nonce: str) -> str:
     return f"console:{hashlib.sha256(basis.encode()).hexdigest()[:32]}"
 
 
-def said(code: str, verb: ReplyVerb, decision: Decision | None) -> str:
-    """What the person is told, as the SMS confirmation would tell them."""
+def said(code: str, verb: ReplyVerb, decision: Decision | None, holder: str | None = None) -> str:
+    """What the person is told, as the SMS confirmation would tell them (`holder`: the
+    name of the colleague who has the dispatch, when it is not them)."""
     if decision is None:
         return PENDING.format(code=code)
-    return ACCEPTED[verb].format(code=code) if decision.accepted else decision.reason
+    if decision.accepted:
+        return ACCEPTED[verb].format(code=code)
+    if decision.dispatch_status == "acknowledged" and holder:
+        return f"{code} is already taken by {holder}; nothing changed."
+    return decision.reason
 
 
 async def _answer(request: web.Request, who: Viewer, text: str, status: int) -> web.Response:
@@ -89,7 +94,11 @@ async def _act(request: web.Request, verb: ReplyVerb, outcome: str) -> tuple[str
              duplicate=not fresh, decided=decision is not None,
              accepted=decision.accepted if decision else None)  # fmt: skip
     status = 202 if decision is None else (200 if decision.accepted else 409)
-    return said(code, verb, decision), status
+    holder = None
+    if decision is not None and decision.holder and decision.holder != person.staff_id:
+        colleague = await c.read_models.staff(decision.holder)
+        holder = colleague.display_name if colleague else decision.holder
+    return said(code, verb, decision, holder), status
 
 
 @routes.post("/console/dispatches/{code}/{action}")
