@@ -11,6 +11,8 @@ from datetime import datetime
 
 import asyncpg
 
+from projections.queries import _make
+
 
 @dataclass(frozen=True)
 class Account:
@@ -55,14 +57,7 @@ _ACCOUNT = "a.account_id, a.staff_id, a.team_id, a.role, a.password_hash, a.disa
 
 
 def _account(row: asyncpg.Record) -> Account:
-    return Account(
-        account_id=row["account_id"],
-        staff_id=row["staff_id"],
-        team_id=row["team_id"],
-        role=row["role"],
-        password_hash=row["password_hash"],
-        disabled_at=row["disabled_at"],
-    )
+    return _make(Account, row)
 
 
 class ConsoleAccounts:

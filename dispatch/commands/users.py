@@ -191,3 +191,20 @@ def list_accounts() -> None:
 
     for line in asyncio.run(run()):
         click.echo(line)
+
+
+@user.command("disable")
+@click.option("--staff", "account_id", required=True, help="The account's sign-in name.")
+def disable(account_id: str) -> None:
+    """The account stops working at once: every session ends, sign-in is refused."""
+    from dispatch.bootstrap import open_services
+
+    settings = _settings()
+
+    async def run() -> bool:
+        async with open_services(settings, pool_size=2) as services:
+            return await services.accounts.disable(account_id, services.clock.now())
+
+    if not asyncio.run(run()):
+        raise click.BadParameter(f"no account {account_id}", param_hint="--staff")
+    click.echo(f"{account_id}: disabled; every session ended")

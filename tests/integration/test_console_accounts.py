@@ -189,6 +189,9 @@ def test_user_add_prints_a_one_time_setup_link_that_sets_the_password(
     listed = runner.invoke(main, ["user", "list"], env=env)
     assert "s-nurse" in listed.output and "awaiting setup" in listed.output
     asyncio.run(_use_link(pg_url, tmp_path, link.rsplit("/", 1)[1]))
+    gone = runner.invoke(main, ["user", "disable", "--staff", "s-nurse"], env=env)
+    assert gone.exit_code == 0 and "disabled" in gone.output
+    assert runner.invoke(main, ["user", "disable", "--staff", "nobody"], env=env).exit_code == 2
 
 
 async def _seed(url: str) -> None:

@@ -39,6 +39,7 @@ from dispatch.web.console.sessions import (
     safe_next,
 )
 from dispatch.web.context import ctx
+from projections.console_accounts import Account
 
 log = structlog.get_logger(__name__)
 routes = web.RouteTableDef()
@@ -151,10 +152,15 @@ async def logout(request: web.Request) -> web.Response:
     return response
 
 
+async def _link_account(request: web.Request) -> Account | None:
+    """The account the setup link in the path names, while the link is valid."""
+    c = ctx(request)
+    return await c.accounts.by_setup(digest(request.match_info["token"]), c.clock.now())
+
+
 @routes.get("/console/setup/{token}")
 async def setup_form(request: web.Request) -> web.Response:
-    c = ctx(request)
-    account = await c.accounts.by_setup(digest(request.match_info["token"]), c.clock.now())
+    account = await _link_account(request)
     if account is None:
         return render(request, "setup_gone.html", status=404)
     return _signed_out_page(request, "setup.html", account_id=account.account_id, message=None)
@@ -163,7 +169,7 @@ async def setup_form(request: web.Request) -> web.Response:
 @routes.post("/console/setup/{token}")
 async def setup(request: web.Request) -> web.Response:
     c = ctx(request)
-    account = await c.accounts.by_setup(digest(request.match_info["token"]), c.clock.now())
+    account = await _link_account(request)
     if account is None:
         return render(request, "setup_gone.html", status=404)
     form = await request.post()
