@@ -110,6 +110,8 @@ async def test_a_call_appears_live_and_the_button_takes_it_as_an_ack_would(
 
     await call(phones, "con-c2")  # a second one, waiting, for the picture
     await page.locator("#board article.status-open .page-delivered").wait_for(timeout=BOARD_WAIT_MS)
+    await page.set_viewport_size({"width": 360, "height": 740})  # a phone in the field
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 360
     await page.set_viewport_size({"width": 1280, "height": 720})
     shot = ROOT / "docs" / "console-board.png" if os.environ.get("UPDATE_SCREENSHOTS") == "1" \
         else tmp_path / "console-board.png"  # fmt: skip
