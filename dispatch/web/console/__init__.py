@@ -8,6 +8,7 @@ and the live board's feed, which ends every open stream when the app shuts down.
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from aiohttp import web
@@ -28,7 +29,8 @@ def mount_console(app: web.Application) -> None:
     for routes in PAGES:
         app.add_routes(routes)
     static = app.router.add_static("/console/static", STATIC, append_version=True)
-    app[TEMPLATES] = templates(lambda name: str(static.url_for(filename=name)))
+    # The versioned URL hashes the file: once per asset and process.
+    app[TEMPLATES] = templates(cache(lambda name: str(static.url_for(filename=name))))
     app[board.FEED] = BoardFeed(app[CONTEXT].console_board.fingerprint)
     app.on_shutdown.append(_end_streams)
 
