@@ -33,6 +33,8 @@ from dispatch.risk.service import RiskEngine
 from dispatch.settings import Settings
 from dispatch.web.rota_cache import RotaCache
 from projections.carer_queries import CarerQueries
+from projections.console_accounts import ConsoleAccounts
+from projections.console_board import ConsoleBoard
 from projections.health import PostgresHealthReadings
 from projections.journey_queries import JourneyQueries
 from projections.lookups import ReadModelRota, TeamPolicies
@@ -74,6 +76,8 @@ class Services:
     carers: CarerQueries
     staff_roster: StaffQueries
     journey: JourneyService  # referrals, caseload, contacts, care plans (CLI, API, demo)
+    accounts: ConsoleAccounts  # the web console's accounts and sessions
+    console_board: ConsoleBoard  # the web console's live board reads
     _closers: list[Closer] = field(default_factory=list)
 
     @property
@@ -159,6 +163,8 @@ async def bootstrap(
         carers=CarerQueries(pool),
         staff_roster=StaffQueries(pool, read_models),
         journey=JourneyService(JourneyQueries(pool, risk_queries), spool, clock),
+        accounts=ConsoleAccounts(pool),
+        console_board=ConsoleBoard(pool, read_models),
         _closers=closers,
     )
 

@@ -19,6 +19,7 @@ from dispatch.commands import risk as risk_cli
 from dispatch.commands import rota as rota_cli
 from dispatch.commands import soak as soak_cli
 from dispatch.commands import staff as staff_cli
+from dispatch.commands import users as users_cli
 from dispatch.logs import configure_logging
 from dispatch.settings import Settings
 
@@ -112,6 +113,8 @@ def up(port: int | None, seed: bool, worker: bool) -> None:
             click.echo(f"Webhooks: {s.public_base_url}/twilio/voice and /twilio/sms")
             click.echo(f"API:      {s.public_base_url}/api/dispatches (Bearer token, API_TOKENS)")
             click.echo(f"API docs: {s.public_base_url}/api/docs")
+            click.echo(f"Console:  {s.public_base_url}/console/ (no account ships; the first")
+            click.echo("          admin: dispatch user add --staff <you> --role admin --by <you>)")
             click.echo(f"Twilio:   {s.twilio_api_base_url}")
             click.echo(f"Fallback: {stack.fallback.url} (the lines' voice Fallback URL)")
             click.echo(f"Kafka:    {s.kafka_bootstrap_servers}   Postgres: {s.database_url}")
@@ -217,6 +220,7 @@ main.add_command(clients_cli.referral)
 main.add_command(clients_cli.client)
 main.add_command(clients_cli.careplan)
 main.add_command(contacts_cli.contact)
+main.add_command(users_cli.user)
 
 if __name__ == "__main__":
     main()

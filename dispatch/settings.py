@@ -91,6 +91,9 @@ class Settings(BaseSettings):
     public_base_url: str = Field(
         default="", description="URL Twilio uses to reach the webhooks; empty = http://host:port"
     )
+    console_session_hours: float = Field(
+        default=12.0, gt=0, le=24 * 7, description="a web console sign-in lasts this long"
+    )
     api_tokens: str = Field(
         default="",
         description=(

@@ -23,6 +23,7 @@ from dispatch.web import (
     voice_hooks,
     voicemail,
 )
+from dispatch.web.console import mount_console
 from dispatch.web.context import CONTEXT
 from dispatch.web.http import api_errors
 from dispatch.web.openapi import mount_api
@@ -57,6 +58,7 @@ def make_web_app(services: Services) -> web.Application:
             clients_api.routes,
         ],
     )
+    mount_console(app)  # the web console: /console/ and /d/<code> (docs/console.md)
     return app
 
 

@@ -16,6 +16,9 @@ from typing import Any
 
 import pytest
 
+# The console's page tests run against the whole stack: the end-to-end tests' fixtures.
+from tests.e2e.conftest import phones, stack  # noqa: F401
+
 # As this machine's Chromium wants it: no sandbox as root, nothing fetched in the background.
 CHROMIUM_ARGS = [
     "--no-sandbox",
