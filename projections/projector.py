@@ -22,6 +22,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from dispatch.events.codec import EventDecodeError, decode
+from dispatch.log_throttle import LogThrottle
 from projections.handlers import ReadModelRegistry
 from projections.project import READ_MODELS, Position, archive, project
 
@@ -63,6 +64,8 @@ class Projector:
         self._task: asyncio.Task[None] | None = None
         self._assigned: list[TopicPartition] = []
         self._next: dict[TopicPartition, int] = {}
+        # While the broker or the database is away these repeat every poll: bounded.
+        self._quiet = LogThrottle(every_s=30.0)
 
     # --- lifecycle -----------------------------------------------------------------------
     async def start(self) -> None:
@@ -109,7 +112,14 @@ class Projector:
                 await task
         consumer, self._consumer = self._consumer, None
         if consumer is not None:
-            await consumer.stop()
+            try:
+                await consumer.stop()
+            except asyncio.CancelledError:
+                # With the broker gone, aiokafka's stop() lets out the CancelledError of
+                # its own cancelled fetch; only a cancellation of this task goes on.
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise
             log.info("projector_stopped", projection=self.name)
 
     # --- progress ------------------------------------------------------------------------
@@ -165,7 +175,11 @@ class Projector:
                     timeout_ms=self._poll_timeout_ms, max_records=self._max_batch
                 )
             except KafkaError as exc:
-                log.warning("projector_fetch_failed", projection=self.name, error=repr(exc))
+                held = self._quiet.allow("fetch_failed")
+                if held is not None:
+                    log.warning(
+                        "projector_fetch_failed", projection=self.name, error=repr(exc), held=held
+                    )
                 await asyncio.sleep(self._backoff_s)
                 continue
             for tp in self._assigned:
@@ -190,14 +204,17 @@ class Projector:
     async def _rewind(self, tp: TopicPartition, *, reposition: bool) -> None:
         """Project the partition again from its beginning (idempotent: no row changes twice)."""
         consumer = self._require_consumer()
-        log.warning(
-            "projection_log_rewound",
-            projection=self.name,
-            topic=tp.topic,
-            partition=tp.partition,
-            stored_next_offset=self._next[tp],
-            highwater=consumer.highwater(tp),
-        )
+        held = self._quiet.allow(("rewound", tp))
+        if held is not None:
+            log.warning(
+                "projection_log_rewound",
+                projection=self.name,
+                topic=tp.topic,
+                partition=tp.partition,
+                stored_next_offset=self._next[tp],
+                highwater=consumer.highwater(tp),
+                held=held,
+            )
         await self._pool.execute(
             """UPDATE projection_offsets SET next_offset = 0
                WHERE projection = $1 AND topic = $2 AND partition = $3""",
@@ -217,15 +234,18 @@ class Projector:
                 await step()
                 return
             except Exception as exc:  # database down or a bug: never skip, keep trying
-                log.error(
-                    "projection_batch_failed",
-                    projection=self.name,
-                    topic=tp.topic,
-                    partition=tp.partition,
-                    next_offset=self._next[tp],
-                    error=repr(exc),
-                    retry_in_s=backoff,
-                )
+                held = self._quiet.allow(("batch_failed", tp))
+                if held is not None:
+                    log.error(
+                        "projection_batch_failed",
+                        projection=self.name,
+                        topic=tp.topic,
+                        partition=tp.partition,
+                        next_offset=self._next[tp],
+                        error=repr(exc),
+                        retry_in_s=backoff,
+                        held=held,
+                    )
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
 

