@@ -6,10 +6,11 @@ and stops exactly that process. PostgreSQL refuses to run as root: as root the s
 as a dedicated system user that owns the data directory.
 
 durable=True (what `dispatch up` uses) is PostgreSQL's default: initdb syncs, fsync and
-synchronous_commit on, so a committed row survives the machine's crash. durable=False
-(tests, the demo) turns those off: a killed server still recovers what it committed, but
-an operating system crash may lose the last commits. Either way the data directory is
-kept: the same directory starts the same database again.
+synchronous_commit on, so a committed row survives a killed server and the machine's crash.
+durable=False (most tests, the demo) turns them off for speed: a server killed with
+SIGKILL loses the commits of its last moments (synchronous_commit=off leaves them in its
+WAL buffers). Either way the data directory is kept: the same directory starts the same
+database again.
 """
 
 from __future__ import annotations

@@ -120,8 +120,10 @@ class Supervisor:
         poll_s: float = 0.25,
         backoff: Backoff | None = None,
         plan_timeout_s: float = 180.0,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._stack = stack
+        self._monotonic = monotonic
         self._poll_s = poll_s
         self._backoff = backoff or Backoff()
         self._plan_timeout_s = plan_timeout_s
@@ -132,7 +134,7 @@ class Supervisor:
     # --- lifecycle -----------------------------------------------------------------------
     def start(self) -> None:
         if self._task is None:
-            now = time.monotonic()
+            now = self._monotonic()
             for name, _ in self._stack.supervised():
                 self._records.setdefault(name, _Record()).up_since = now
             self._task = asyncio.create_task(self._watch(), name="stack-supervisor")
@@ -181,7 +183,7 @@ class Supervisor:
 
     async def check(self) -> None:
         """One look at every child; recover the first (by priority) that needs it."""
-        now = time.monotonic()
+        now = self._monotonic()
         order = []
         for name, child in self._stack.supervised():
             order.append(name)
@@ -209,7 +211,7 @@ class Supervisor:
         assert rec.pending is not None
         rec.attempts += 1
         self._restarting = name
-        began = time.monotonic()
+        began = self._monotonic()
         try:
             plan = self._plan(name, rec.pending)
             restarted = await asyncio.wait_for(plan(), timeout=self._plan_timeout_s)
@@ -218,7 +220,7 @@ class Supervisor:
                 raise
             rec.streak += 1
             delay = self._backoff.delay(rec.streak)
-            rec.next_try = time.monotonic() + delay
+            rec.next_try = self._monotonic() + delay
             log.error(
                 "component_restart_failed",
                 component=name,
@@ -229,7 +231,7 @@ class Supervisor:
             return
         finally:
             self._restarting = None
-        elapsed_ms = round((time.monotonic() - began) * 1000)
+        elapsed_ms = round((self._monotonic() - began) * 1000)
         attempt = rec.attempts
         for done in restarted:
             self._restarted(done)
@@ -251,7 +253,7 @@ class Supervisor:
         rec.last_reason = done.reason
         rec.pending = None
         rec.attempts = 0
-        rec.up_since = time.monotonic()
+        rec.up_since = self._monotonic()
 
     def _plan(self, name: str, reason: str) -> Callable[[], Awaitable[list[Restarted]]]:
         if name == "postgres":
