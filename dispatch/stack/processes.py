@@ -107,16 +107,24 @@ async def retire(procs: list[psutil.Process], *, name: str, grace_s: float = 2.0
     deadline = time.monotonic() + grace_s
     while procs and time.monotonic() < deadline:
         await asyncio.sleep(0.1)
-        procs = [proc for proc in procs if proc.is_running()]
+        procs = [proc for proc in procs if not _gone(proc)]
     for proc in procs:
         with contextlib.suppress(psutil.Error):
             proc.kill()
     if procs:
         log.warning("child_leftovers_killed", child=name, pids=[proc.pid for proc in procs])
         deadline = time.monotonic() + _KILL_WAIT_S
-        while any(proc.is_running() for proc in procs) and time.monotonic() < deadline:
+        while not all(_gone(proc) for proc in procs) and time.monotonic() < deadline:
             await asyncio.sleep(0.02)
     return len(procs)
+
+
+def _gone(proc: psutil.Process) -> bool:
+    """Exited (a zombie waiting for its parent to reap it counts as gone)."""
+    try:
+        return proc.status() == psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return True
 
 
 def birth_time(pid: int) -> float | None:
