@@ -91,7 +91,7 @@ async def fake_api() -> AsyncIterator[tuple[Client, FakeReadModels, FakeSpool]]:
     settings = Settings(api_tokens=TOKENS, reply_decision_wait_s=0)
     # No route reached in these tests queries PostgreSQL or Kafka.
     real = await bootstrap(
-        settings, clock=clock, pool=cast(Any, None), publisher=EventPublisher("127.0.0.1:9")
+        settings, clock=clock, pool=cast(Any, object()), publisher=EventPublisher("127.0.0.1:9")
     )
     services = replace(
         real,
