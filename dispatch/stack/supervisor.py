@@ -24,7 +24,7 @@ import contextlib
 import signal
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -145,8 +145,7 @@ class Supervisor:
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await asyncio.gather(task, return_exceptions=True)
 
     # --- what the health check reads -----------------------------------------------------
     def status(self) -> SupervisorStatus:
@@ -235,13 +234,11 @@ class Supervisor:
         attempt = rec.attempts
         for done in restarted:
             self._restarted(done)
+            first = done.component == name
             log.warning(
                 "component_restarted",
-                component=done.component,
-                pid=done.pid,
-                old_pid=done.old_pid,
-                reason=done.reason,
-                attempt=attempt if done.component == name else 1,
+                **asdict(done),
+                attempt=attempt if first else 1,
                 elapsed_ms=elapsed_ms,
             )
         self._stack.record_children()

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import structlog
 
-from dispatch.stack.processes import signal_group, spawn, stop_child
+from dispatch.stack.processes import ChildProcess, signal_group, spawn, stop_child
 
 log = structlog.get_logger(__name__)
 
 
-class WorkerProcess:
+class WorkerProcess(ChildProcess):
     def __init__(self, env: dict[str, str], state_dir: Path, name: str = "worker") -> None:
         self._env = env
         self._state_dir = state_dir
@@ -30,15 +30,6 @@ class WorkerProcess:
     def pid(self) -> int:
         assert self._proc is not None, "worker not started"
         return self._proc.pid
-
-    @property
-    def alive(self) -> bool:
-        """Started and not exited."""
-        return self._proc is not None and self._proc.poll() is None
-
-    @property
-    def exit_code(self) -> int | None:
-        return None if self._proc is None else self._proc.poll()
 
     def start(self) -> None:
         self._state_dir.mkdir(parents=True, exist_ok=True)

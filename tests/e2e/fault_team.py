@@ -8,6 +8,7 @@ from datetime import datetime
 from dispatch.escalation.events import EscalationPolicySet
 from dispatch.escalation.policy import EscalationPolicy, EscalationStep
 from dispatch.events import Envelope
+from dispatch.rota.events import Role
 from tests.e2e.team_seed import TeamSeed
 
 TEAM = "act-fault"
@@ -19,6 +20,12 @@ PHONES = {
     LEAD: "+15550700003",
     MANAGER: "+15550700004",
 }
+ROLES: dict[str, Role] = {
+    PRIMARY: "nurse",
+    BACKUP: "social_worker",
+    LEAD: "team_lead",
+    MANAGER: "manager",
+}
 CLIENTS = {f"c-f{i}": f"+1555080000{i}" for i in range(1, 7)}
 
 
@@ -27,14 +34,9 @@ def fault_team_events(now: datetime, step_timeouts_s: Sequence[int]) -> list[Env
     waiting its timeout for an ACK."""
     seed = TeamSeed(now, TEAM)
     seed.team(name="ACT Fault", fallback_number="+15005550198", crisis_line_number=LINE)
-    roles = {PRIMARY: "nurse", BACKUP: "social_worker", LEAD: "team_lead", MANAGER: "manager"}
-    for staff_id, role in roles.items():
+    for staff_id, role in ROLES.items():
         seed.staff(
-            staff_id,
-            phone=PHONES[staff_id],
-            role=role,  # type: ignore[arg-type]
-            gender="unspecified",
-            display_name=role,
+            staff_id, phone=PHONES[staff_id], role=role, gender="male", display_name=staff_id
         )
     seed.shift(PRIMARY, "primary")
     seed.shift(BACKUP, "backup")

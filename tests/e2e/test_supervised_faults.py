@@ -14,7 +14,6 @@ import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 import psutil
@@ -122,12 +121,19 @@ async def _call(stack: Stack, phones: SandboxPhones, client: str) -> str:
     return code
 
 
-def _lifecycle(logs: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    return [
+async def _kill(stack: Stack, name: str, pid: int) -> tuple[ComponentStatus, list[tuple[str, str]]]:
+    """SIGKILL a supervised child; once the supervisor has everything back, the child's new
+    status and the deaths and restarts it logged, as (event, component)."""
+    with capture_logs() as logs:
+        os.kill(pid, signal.SIGKILL)
+        status = await until(lambda: _restarted(stack, name), within_s=90, what=f"{name} back")
+    assert status.pid != pid
+    lifecycle = [
         (e["event"], e["component"])
         for e in logs
         if e["event"] in ("component_died", "component_restarted")
     ]
+    return status, lifecycle
 
 
 async def test_a_killed_worker_is_restarted_and_the_next_call_is_paged(
@@ -136,13 +142,9 @@ async def test_a_killed_worker_is_restarted_and_the_next_call_is_paged(
     """SIGKILL to the worker: the supervisor starts a new one; a call made after is paged."""
     stack = await start_stack()
     phones = phones_for(stack)
-    old = stack.workers[0].pid
-    with capture_logs() as logs:
-        os.kill(old, signal.SIGKILL)
-        worker = await until(lambda: _restarted(stack, "worker-0"), within_s=60, what="restart")
-    assert worker.pid != old and psutil.pid_exists(worker.pid)
-    assert worker.last_reason == "exited with SIGKILL"
-    assert _lifecycle(logs) == [("component_died", "worker-0"), ("component_restarted", "worker-0")]
+    worker, lifecycle = await _kill(stack, "worker-0", stack.workers[0].pid)
+    assert psutil.pid_exists(worker.pid) and worker.last_reason == "exited with SIGKILL"
+    assert lifecycle == [("component_died", "worker-0"), ("component_restarted", "worker-0")]
     assert stack.child_pids()["worker-0"] == worker.pid
     code = await _call(stack, phones, "c-f1")
     assert await sms_count(stack, team.PHONES[team.PRIMARY], f" {code}:") == 1
@@ -160,12 +162,8 @@ async def test_a_killed_broker_comes_back_with_its_log_and_open_dispatches_escal
     code = await _call(stack, phones, "c-f2")
     await stack.projector.wait_until_caught_up(timeout=20)
     assert stack.broker is not None
-    old = stack.broker.pid
-    with capture_logs() as logs:
-        os.kill(old, signal.SIGKILL)
-        broker = await until(lambda: _restarted(stack, "broker"), within_s=90, what="restart")
-    assert broker.pid != old
-    assert _lifecycle(logs) == [
+    _, lifecycle = await _kill(stack, "broker", stack.broker.pid)
+    assert lifecycle == [
         ("component_died", "broker"),
         ("component_restarted", "broker"),
         ("component_restarted", "worker-0"),
@@ -189,12 +187,8 @@ async def test_a_killed_postgres_is_restarted_and_the_next_call_is_paged(
     stack = await start_stack(embedded_postgres=True)
     phones = phones_for(stack)
     assert stack.postgres is not None
-    old = stack.postgres.pid
-    with capture_logs() as logs:
-        os.kill(old, signal.SIGKILL)
-        pg = await until(lambda: _restarted(stack, "postgres"), within_s=90, what="restart")
-    assert pg.pid != old
-    assert _lifecycle(logs) == [
+    _, lifecycle = await _kill(stack, "postgres", stack.postgres.pid)
+    assert lifecycle == [
         ("component_died", "postgres"),
         ("component_restarted", "postgres"),
         ("component_restarted", "worker-0"),

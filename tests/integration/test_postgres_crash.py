@@ -9,7 +9,7 @@ import shutil
 import signal
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
@@ -22,27 +22,19 @@ from dispatch.stack.postgres import EmbeddedPostgres, EmbeddedPostgresError
 
 
 @pytest.fixture
-def data_dir() -> Iterator[Path]:
-    # Straight under /tmp: the server's system user must be able to reach it.
-    path = Path(tempfile.mkdtemp(prefix="dispatch-pg-crash-"))
+async def server() -> AsyncIterator[EmbeddedPostgres]:
+    """A started durable server with one committed row, in a directory straight under /tmp
+    (the server's system user must reach it); stopped by PID and removed afterwards."""
+    pg = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="dispatch-pg-crash-")))
     try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
-
-
-@pytest.fixture
-async def server(data_dir: Path) -> AsyncIterator[EmbeddedPostgres]:
-    """A started durable server with one committed row; stopped by PID afterwards."""
-    pg = EmbeddedPostgres(data_dir)
-    await pg.start()
-    try:
+        await pg.start()
         conn = await asyncpg.connect(pg.url)
         await conn.execute("CREATE TABLE kept (n int); INSERT INTO kept VALUES (42)")
         await conn.close()
         yield pg
     finally:
         await pg.stop()
+        shutil.rmtree(pg.data_dir, ignore_errors=True)
 
 
 def _family(pid: int) -> list[psutil.Process]:
@@ -60,10 +52,11 @@ async def _kept(pg: EmbeddedPostgres) -> int:
 
 
 async def test_a_stale_lock_naming_a_reused_pid_is_cleared_and_the_next_start_works(
-    server: EmbeddedPostgres, data_dir: Path
+    server: EmbeddedPostgres,
 ) -> None:
     """Killed with SIGKILL, its postmaster.pid now naming another live process: the next start
     sees that process is not our server, clears the file and starts on the same data."""
+    data_dir = server.data_dir
     family = _family(server.pid)
     os.killpg(server.pid, signal.SIGKILL)  # the postmaster and every backend
     psutil.wait_procs(family, timeout=10)
@@ -94,9 +87,10 @@ async def test_a_stale_lock_naming_a_reused_pid_is_cleared_and_the_next_start_wo
 
 
 async def test_the_lock_of_a_running_server_is_never_cleared(
-    server: EmbeddedPostgres, data_dir: Path
+    server: EmbeddedPostgres,
 ) -> None:
     """A second start on a directory whose server runs is refused; the running one is untouched."""
+    data_dir = server.data_dir
     second = EmbeddedPostgres(data_dir)
     with pytest.raises(EmbeddedPostgresError, match=f"pid {server.pid}.*still running"):
         await second.start()
