@@ -41,6 +41,11 @@ class ChildProcess:
         """None while it runs (or before it started); its exit code once it ended."""
         return None if self._proc is None else self._proc.poll()
 
+    @property
+    def last_pid(self) -> int | None:
+        """Its process, running or dead; None when it has none (never started, or stopped)."""
+        return None if self._proc is None else self._proc.pid
+
 
 def spawn(
     argv: Sequence[str], *, log_path: Path, env: dict[str, str] | None = None, **popen: Any

@@ -17,7 +17,6 @@ again from the start when an attempt failed half-way.
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -41,12 +40,8 @@ class Child(Protocol):
     @property
     def pid(self) -> int: ...
 
-
-def last_pid(child: Child) -> int | None:
-    """The child's process, running or dead; None when it has none (a failed start)."""
-    with contextlib.suppress(Exception):
-        return child.pid
-    return None
+    @property
+    def last_pid(self) -> int | None: ...
 
 
 @dataclass(frozen=True)
@@ -62,7 +57,7 @@ async def recover_postgres(stack: Stack, reason: str) -> list[Restarted]:
     assert postgres is not None, "only an embedded PostgreSQL is supervised"
     done = []
     if not postgres.alive:  # a failed attempt may have started it already
-        old_pid = last_pid(postgres)
+        old_pid = postgres.last_pid
         await postgres.restart()
         done.append(Restarted("postgres", postgres.pid, old_pid, reason))
     return done + await _replace_workers(stack, "postgres restarted")
@@ -71,7 +66,7 @@ async def recover_postgres(stack: Stack, reason: str) -> list[Restarted]:
 async def recover_broker(stack: Stack, reason: str) -> list[Restarted]:
     broker = stack.broker
     assert broker is not None, "only an embedded broker is supervised"
-    old_pid = last_pid(broker)
+    old_pid = broker.last_pid
     await stack.park_clients()
     await broker.restart()  # empty, on the same port, every topic created
     await stack.restore_broker()

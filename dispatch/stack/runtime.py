@@ -222,10 +222,12 @@ class Stack:
         await worker.wait_ready()
         return worker
 
-    async def replace_workers(self, *, only: str | None = None) -> list[tuple[str, int, int]]:
+    async def replace_workers(
+        self, *, only: str | None = None
+    ) -> list[tuple[str, int | None, int]]:
         """Stop (if still there) and start again every worker, or the one named; returns
         (name, old pid, new pid) for each once all are ready."""
-        replaced: list[tuple[str, int, int]] = []
+        replaced: list[tuple[str, int | None, int]] = []
         for i, old in enumerate(self.workers):
             if only is not None and old.name != only:
                 continue
@@ -233,7 +235,7 @@ class Stack:
             new = WorkerProcess(self.worker_env(), self.state_dir, name=old.name)
             self.workers[i] = new
             new.start()
-            replaced.append((old.name, old.pid, new.pid))
+            replaced.append((old.name, old.last_pid, new.pid))
         ready = {w.name: w for w in self.workers}
         await asyncio.gather(*(ready[name].wait_ready() for name, _, _ in replaced))
         return replaced

@@ -30,13 +30,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from dispatch.stack.recovery import (
-    Restarted,
-    last_pid,
-    recover_broker,
-    recover_postgres,
-    recover_worker,
-)
+from dispatch.stack.recovery import Restarted, recover_broker, recover_postgres, recover_worker
 
 if TYPE_CHECKING:
     from dispatch.stack.runtime import Stack
@@ -155,7 +149,7 @@ class Supervisor:
             components.append(
                 ComponentStatus(
                     name=name,
-                    pid=last_pid(child),
+                    pid=child.last_pid,
                     up=child.alive and rec.pending is None,
                     restarts=rec.restarts,
                     last_restart_at=rec.last_restart_at,
@@ -195,7 +189,7 @@ class Supervisor:
                 log.warning(
                     "component_died",
                     component=name,
-                    pid=last_pid(child),
+                    pid=child.last_pid,
                     reason=rec.pending,
                     restart_in_s=round(rec.next_try - now, 1),
                 )

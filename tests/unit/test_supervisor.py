@@ -20,6 +20,10 @@ class Child:
         self.alive, self.exit_code = True, None
         self.failures = 0  # restarts that fail before one works
 
+    @property
+    def last_pid(self) -> int:
+        return self.pid
+
     def die(self, code: int = -9) -> None:
         self.alive, self.exit_code = False, code
 
