@@ -55,11 +55,10 @@ class Restarted:
 async def recover_postgres(stack: Stack, reason: str) -> list[Restarted]:
     postgres = stack.postgres
     assert postgres is not None, "only an embedded PostgreSQL is supervised"
-    done = []
-    if not postgres.alive:  # a failed attempt may have started it already
-        old_pid = postgres.last_pid
+    old_pid = postgres.last_pid
+    if not postgres.alive:  # else an attempt that failed later on has started it already
         await postgres.restart()
-        done.append(Restarted("postgres", postgres.pid, old_pid, reason))
+    done = [Restarted("postgres", postgres.pid, old_pid, reason)]
     return done + await _replace_workers(stack, "postgres restarted")
 
 

@@ -85,6 +85,7 @@ class _Record:
     last_reason: str | None = None
     pending: str | None = None  # why it must be recovered (None: nothing to do)
     attempts: int = 0  # attempts in the current outage
+    failures: int = 0  # of which failed
     streak: int = 0  # quick deaths and failed attempts in a row
     next_try: float = 0.0
     up_since: float | None = None
@@ -154,7 +155,7 @@ class Supervisor:
                     restarts=rec.restarts,
                     last_restart_at=rec.last_restart_at,
                     last_reason=rec.last_reason,
-                    failed_attempts=rec.attempts if rec.pending else 0,
+                    failed_attempts=rec.failures,
                 )
             )
         return SupervisorStatus(
@@ -184,7 +185,7 @@ class Supervisor:
             if rec.pending is None and not child.alive:
                 quick = rec.up_since is not None and now - rec.up_since < self._backoff.stable_s
                 rec.streak = rec.streak + 1 if quick and rec.restarts else 0
-                rec.pending, rec.attempts = exit_reason(child.exit_code), 0
+                rec.pending, rec.attempts, rec.failures = exit_reason(child.exit_code), 0, 0
                 rec.next_try = now + self._backoff.delay(rec.streak)
                 log.warning(
                     "component_died",
@@ -212,6 +213,7 @@ class Supervisor:
             if not _stray(exc):
                 raise
             rec.streak += 1
+            rec.failures += 1
             delay = self._backoff.delay(rec.streak)
             rec.next_try = self._monotonic() + delay
             log.error(
@@ -243,7 +245,7 @@ class Supervisor:
         rec.last_restart_at = self._stack.clock.now()
         rec.last_reason = done.reason
         rec.pending = None
-        rec.attempts = 0
+        rec.attempts = rec.failures = 0
         rec.up_since = self._monotonic()
 
     def _plan(self, name: str, reason: str) -> Callable[[], Awaitable[list[Restarted]]]:

@@ -108,7 +108,7 @@ async def test_after_every_process_is_killed_the_stack_carries_on(
     await publisher.stop()
     db = await asyncpg.connect(first.database_url)
     try:
-        await until(lambda: _team_known(db), within_s=30, what="the team projected")
+        await until(lambda: _team_known(db), within_s=30, what="staff and client projected")
         status, _ = await sandbox.inbound_call(team.CLIENTS[CLIENT], team.LINE)
         assert status == 200
         code = await _page_to(sandbox, team.PHONES[team.PRIMARY], within_s=30)
@@ -135,15 +135,27 @@ async def test_after_every_process_is_killed_the_stack_carries_on(
     try:
         # Only a worker that knows the client is in crisis has a crisis to leave on a visit.
         await until(lambda: _left_crisis(db), within_s=30, what="the visit to end the crisis")
+        # Two steps taken in all (backup, then team lead): a replayed or re-emitted deadline
+        # of a step already left took none.
+        steps = await until(lambda: _escalations(db, code, at_least=2), what="both steps")
     finally:
         await db.close()
-    assert await _pages(sandbox, team.PHONES[team.PRIMARY], code) == 1
-    assert await _pages(sandbox, team.PHONES[team.BACKUP], code) == 1
+    assert steps == [1, 2]
+    for staff_id in (team.PRIMARY, team.BACKUP, team.LEAD):
+        assert await _pages(sandbox, team.PHONES[staff_id], code) == 1, staff_id
     assert await second.terminate() == 0
 
 
 async def _team_known(db: asyncpg.Connection) -> bool:
-    return bool(await db.fetchval("SELECT count(*) FROM staff WHERE team_id = $1", team.TEAM))
+    """The web edge knows the team's staff and the caller as a client (not an unknown number)."""
+    return bool(
+        await db.fetchval(
+            """SELECT EXISTS (SELECT 1 FROM staff WHERE team_id = $1)
+                  AND EXISTS (SELECT 1 FROM clients WHERE client_id = $2)""",
+            team.TEAM,
+            CLIENT,
+        )
+    )
 
 
 async def _level(db: asyncpg.Connection, level: str) -> bool:
@@ -161,6 +173,17 @@ async def _archived(db: asyncpg.Connection, code: str) -> bool:
         code,
     )
     return bool(counts["escalated"] >= 1 and counts["sent"] >= 2)
+
+
+async def _escalations(db: asyncpg.Connection, code: str, *, at_least: int) -> list[int] | None:
+    """The steps the dispatch escalated to, once at least `at_least` are archived."""
+    rows = await db.fetch(
+        """SELECT (a.payload->>'sequence')::int AS step
+           FROM event_archive a JOIN dispatches d ON d.correlation_id = a.correlation_id
+           WHERE d.short_code = $1 AND a.type = 'DispatchEscalated' ORDER BY step""",
+        code,
+    )
+    return [r["step"] for r in rows] if len(rows) >= at_least else None
 
 
 async def _left_crisis(db: asyncpg.Connection) -> bool:

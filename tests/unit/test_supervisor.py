@@ -202,3 +202,25 @@ def test_backoff_doubles_up_to_its_ceiling() -> None:
     """Waits between attempts: none first, then 1, 2, 4 ... seconds, never above the ceiling."""
     backoff = Backoff(first_s=1.0, max_s=30.0)
     assert [backoff.delay(n) for n in range(8)] == [0.0, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0]
+
+
+async def test_a_plan_that_failed_half_way_is_finished_without_redoing_its_start() -> None:
+    """PostgreSQL came back but its workers did not: the next attempt restarts only the
+    workers, and both end up up, each restarted once."""
+    stack, clock = Stack(), Clock()
+    sup = supervisor(stack, clock)
+    stack.workers[0].failures = 1
+    stack.postgres.die()
+    await sup.check()
+    assert sup.status().down == ("postgres",)
+    clock.t += 1.0
+    await sup.check()
+    assert stack.steps.count("restart postgres") == 1
+    assert stack.steps.count("restart worker-0") == 2
+    status = sup.status()
+    assert status.down == ()
+    assert [(c.name, c.restarts) for c in status.components] == [
+        ("postgres", 1),
+        ("broker", 0),
+        ("worker-0", 1),
+    ]
