@@ -20,8 +20,9 @@ from dispatch.clock import SystemClock
 from dispatch.demo.seed import seed_events
 from dispatch.events.codec import decode
 from dispatch.ingress.spool import IngressSpool
+from dispatch.settings import Settings
 from dispatch.stack.broker import EmbeddedBroker
-from dispatch.stack.restore import RestoreRefused, restore, restore_if_empty
+from dispatch.stack.restore import RestoreRefused, restore, restore_archive, restore_if_empty
 from dispatch.topics import topic_specs
 from projections.projector import Projector
 from tests.e2e.south_team import south_team_events
@@ -127,12 +128,14 @@ async def test_a_spooled_event_the_dead_broker_took_but_never_archived_is_sent_a
 
 
 async def test_a_broker_that_holds_events_is_never_restored_into(
-    pg_pool: asyncpg.Pool, brokers: StartBroker
+    pg_url: str, pg_pool: asyncpg.Pool, brokers: StartBroker
 ) -> None:
-    """A second restore is refused (it would append a second copy); the automatic one skips."""
+    """`dispatch restore` fills an empty broker once: a second restore is refused (it would
+    append a second copy), and the automatic one skips."""
     await archive_from(pg_pool, await brokers(1), events=5)
     fresh = await brokers(1)
-    await restore(pg_pool, fresh.bootstrap_servers)
+    settings = Settings(database_url=pg_url, kafka_bootstrap_servers=fresh.bootstrap_servers)
+    assert (await restore_archive(settings)).restored == 5
     with pytest.raises(RestoreRefused, match="already holds"):
         await restore(pg_pool, fresh.bootstrap_servers)
     skipped = await restore_if_empty(pg_pool, fresh.bootstrap_servers)
