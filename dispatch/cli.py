@@ -95,38 +95,66 @@ def demo(keep_state: bool) -> None:
     "--worker/--no-worker", default=True, help="Also run a faust worker (off: web edge only)."
 )
 def up(port: int | None, seed: bool, worker: bool) -> None:
-    """Run the stack until Ctrl-C (embedded parts unless real ones are configured)."""
-    from dispatch.demo.scenario import seed as seed_demo
+    """Run the stack, supervised, until SIGTERM or Ctrl-C (then stop every child, exit 0).
+
+    Embedded parts unless real ones are configured; a dead worker, embedded broker or
+    embedded PostgreSQL is restarted, and state is kept in STATE_DIR across restarts.
+    """
+    from dispatch.log_throttle import limit_repeated_library_logs
     from dispatch.stack.runtime import Stack
+    from dispatch.stack.serve import serve
 
     settings = _settings(web_port=port or Settings().web_port or 8080)
     _refuse_unsafe(settings)
     configure_logging(fmt=settings.log_format, level=settings.log_level)
+    limit_repeated_library_logs()
 
-    async def run() -> None:
-        stack = Stack(settings)
-        await stack.start(with_worker=worker)
-        try:
-            if seed:
-                await seed_demo(stack, stack.clock.now())
-            s = stack.settings
-            click.echo(f"Webhooks: {s.public_base_url}/twilio/voice and /twilio/sms")
-            click.echo(f"API:      {s.public_base_url}/api/dispatches (Bearer token, API_TOKENS)")
-            click.echo(f"API docs: {s.public_base_url}/api/docs")
-            click.echo(f"Console:  {s.public_base_url}/console/ (no account ships; the first")
-            click.echo("          admin: dispatch user add --staff <you> --role admin --by <you>)")
-            click.echo(f"Twilio:   {s.twilio_api_base_url}")
-            click.echo(f"Fallback: {stack.fallback.url} (the lines' voice Fallback URL)")
-            click.echo(f"Kafka:    {s.kafka_bootstrap_servers}   Postgres: {s.database_url}")
-            click.echo("Press Ctrl-C to stop.")
-            await asyncio.Event().wait()
-        finally:
-            await stack.stop()
+    def announce(stack: Stack) -> None:
+        s = stack.settings
+        click.echo(f"Webhooks: {s.public_base_url}/twilio/voice and /twilio/sms")
+        click.echo(f"API:      {s.public_base_url}/api/dispatches (Bearer token, API_TOKENS)")
+        click.echo(f"API docs: {s.public_base_url}/api/docs")
+        click.echo(f"Console:  {s.public_base_url}/console/ (no account ships; the first")
+        click.echo("          admin: dispatch user add --staff <you> --role admin --by <you>)")
+        click.echo(f"Twilio:   {s.twilio_api_base_url}")
+        click.echo(f"Fallback: {stack.fallback.url} (the lines' voice Fallback URL)")
+        click.echo(f"Kafka:    {s.kafka_bootstrap_servers}   Postgres: {s.database_url}")
+        click.echo(f"Children: {stack.child_pids()} (also {stack.state_dir}/children.json)")
+        click.echo("Press Ctrl-C (or send SIGTERM) to stop.", nl=True)
+        sys.stdout.flush()
 
+    asyncio.run(serve(settings, seed=seed, with_worker=worker, announce=announce))
+    click.echo("stopped")
+
+
+@main.command()
+def restore() -> None:
+    """Publish the PostgreSQL event archive again into an empty broker.
+
+    For a broker that lost its log (the embedded one forgets everything when it restarts;
+    `dispatch up` restores it by itself). Needs DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS,
+    topics created and empty, and no worker, projector or web edge running meanwhile.
+    """
+    from dispatch.stack.restore import RestoreRefused, restore_archive
+
+    settings = _settings()
+    if not settings.kafka_bootstrap_servers or not settings.database_url:
+        raise click.UsageError("restore needs KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL")
+    configure_logging(fmt=settings.log_format, level=settings.log_level)
     try:
-        asyncio.run(run())
-    except KeyboardInterrupt:
-        click.echo("stopped")
+        report = asyncio.run(restore_archive(settings))
+    except RestoreRefused as exc:
+        click.echo(f"restore refused: {exc}", err=True)
+        sys.exit(1)
+    if report.skipped:
+        click.echo(f"nothing restored: {report.skipped}")
+        return
+    for topic, count in report.by_topic.items():
+        click.echo(f"{topic}: {count} events")
+    click.echo(
+        f"{report.restored} events restored, {report.respooled} spooled events to publish "
+        f"again, in {report.elapsed_s:.1f} s"
+    )
 
 
 @main.command()

