@@ -5,7 +5,7 @@ the events it was made from, so importing an export back records nothing new."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -254,6 +254,15 @@ def client_resources(client_id: str, events: Sequence[Envelope], now: datetime) 
         *([plan] if plan is not None else []),
         *(_encounter(client_id, e) for e in events if isinstance(e.payload, ContactRecorded)),
     ]
+
+
+def team_resources(
+    team_id: str, clients: Mapping[str, Sequence[Envelope]], now: datetime
+) -> list[Resource]:
+    """The resources of every client on the team's caseload now, by client id."""
+    return [r for client_id, events in sorted(clients.items())
+            if fold(client_id, events).team_id == team_id
+            for r in client_resources(client_id, events, now)]  # fmt: skip
 
 
 def versions(resources: Iterable[Resource]) -> dict[tuple[str, str], str]:
