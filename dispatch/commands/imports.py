@@ -16,7 +16,6 @@ import click
 from dispatch.commands.changes import APPLY_WAIT_S, BY_HELP
 from dispatch.interop.batch import ImportRefused, Planned
 from dispatch.interop.csv_rows import KINDS, CsvRefused, Kind, read_rows
-from dispatch.interop.fhir_read import BundleRefused, read_bundle
 from dispatch.settings import Settings
 
 if TYPE_CHECKING:
@@ -62,6 +61,7 @@ def _import(
     once, relay them and wait until the read models have them."""
     from dispatch.bootstrap import open_services
     from dispatch.interop.batch import Batch, Lookups
+    from dispatch.interop.fhir_read import BundleRefused
     from projections.applied import wait_applied
     from projections.journey_queries import JourneyQueries
 
@@ -165,6 +165,7 @@ def fhir_cmd(bundle: Path, team_id: str | None, dry_run: bool, by: str) -> None:
     carer, Consent -> consent granted or revoked, CarePlan -> care plan, Encounter ->
     contact. A resource imported before (same type, id and version) records nothing new."""
     from dispatch.interop.fhir_import import FhirPlan, Importer
+    from dispatch.interop.fhir_read import BundleRefused, read_bundle
     from projections.interop_queries import InteropQueries
 
     try:
