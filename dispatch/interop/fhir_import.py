@@ -147,7 +147,9 @@ async def _apply(c: Context, change: Change, label: str) -> None:
 
 
 def _fhir_field(kind: str, refused: FieldRefused) -> str:
-    return FIELDS[kind].get(refused.field.split(".", 1)[0], refused.field)
+    """The FHIR element a refusal names (`--by`: whoever imports is not of the team)."""
+    name = refused.field.split(".", 1)[0]
+    return "--by" if name == "by" else FIELDS[kind].get(name, refused.field)
 
 
 class Importer:
