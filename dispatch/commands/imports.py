@@ -28,6 +28,10 @@ Changes are spooled in PostgreSQL (DATABASE_URL) and relayed to Kafka
 (KAFKA_BOOTSTRAP_SERVERS) at once; `dispatch up` prints both. README "Import and export"
 lists the columns; docs/fhir.md the FHIR mapping."""
 FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+DRY_RUN = click.option(
+    "--dry-run", is_flag=True, help="List what would be recorded; record nothing."
+)
+BY = click.option("--by", "by", required=True, help=BY_HELP)
 
 
 @dataclass(frozen=True)
@@ -128,8 +132,8 @@ def import_group() -> None:
     help="The team (clients, staff: unless a team column names it; carers: only "
     "clients of this team).",
 )
-@click.option("--dry-run", is_flag=True, help="List what would be recorded; record nothing.")
-@click.option("--by", "by", required=True, help=BY_HELP)
+@DRY_RUN
+@BY
 def csv_cmd(file: Path, kind: str, team_id: str | None, dry_run: bool, by: str) -> None:
     """Import FILE (UTF-8 CSV with a header row) as clients (enrolment, and referral when a
     referral_source is given), carers (and the client's consent when shares are given) or
@@ -158,8 +162,8 @@ def csv_cmd(file: Path, kind: str, team_id: str | None, dry_run: bool, by: str) 
     help="The team the patients join (else each Patient's managingOrganization); "
     "other resources only for this team's clients.",
 )
-@click.option("--dry-run", is_flag=True, help="List what would be recorded; record nothing.")
-@click.option("--by", "by", required=True, help=BY_HELP)
+@DRY_RUN
+@BY
 def fhir_cmd(bundle: Path, team_id: str | None, dry_run: bool, by: str) -> None:
     """Import a FHIR R4 Bundle (JSON): Patient -> referral and enrolment, RelatedPerson ->
     carer, Consent -> consent granted or revoked, CarePlan -> care plan, Encounter ->

@@ -65,26 +65,23 @@ class Refs:
         raw = ref.reference or ""
         return self._by.get(raw) or self._by.get("/".join(raw.split("/")[-2:]))
 
-    def client(self, ref: Reference | None, path: str) -> str:
+    def _resolved(self, ref: Reference | None, kind: type[Patient] | type[RelatedPerson],
+                  system: str, path: str, what: str) -> str:  # fmt: skip
+        name = kind.get_resource_type()
         if ref is not None:
             target = self._target(ref)
-            found = (
-                by_identifier(ref, codes.CLIENT_SYSTEM)
-                or (client_id_of(target) if isinstance(target, Patient) else None)
-                or _local_id(ref.reference, "Patient")
-            )
+            own = None
+            if isinstance(target, Patient) and kind is Patient:
+                own = client_id_of(target)
+            elif isinstance(target, RelatedPerson) and kind is RelatedPerson:
+                own = carer_id_of(target)
+            found = by_identifier(ref, system) or own or _local_id(ref.reference, name)
             if found:
                 return found
-        raise FieldRefused(path, "not a reference to a Patient (the client)")
+        raise FieldRefused(path, f"not a reference to a {name} ({what})")
+
+    def client(self, ref: Reference | None, path: str) -> str:
+        return self._resolved(ref, Patient, codes.CLIENT_SYSTEM, path, "the client")
 
     def carer(self, ref: Reference | None, path: str) -> str:
-        if ref is not None:
-            target = self._target(ref)
-            found = (
-                by_identifier(ref, codes.CARER_SYSTEM)
-                or (carer_id_of(target) if isinstance(target, RelatedPerson) else None)
-                or _local_id(ref.reference, "RelatedPerson")
-            )
-            if found:
-                return found
-        raise FieldRefused(path, "not a reference to a RelatedPerson (a carer)")
+        return self._resolved(ref, RelatedPerson, codes.CARER_SYSTEM, path, "a carer")
