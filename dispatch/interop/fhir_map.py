@@ -244,6 +244,20 @@ def care_plan_in(plan: CarePlan, refs: Refs) -> CarePlanIn | Skip:
     )
 
 
+MINUTES_PER = {"min": 1.0, "h": 60.0, "d": 1440.0}  # UCUM codes of Encounter.length
+
+
+def _minutes(encounter: Encounter) -> float | None:
+    """Encounter.length in minutes (UCUM min, h or d; no unit: minutes)."""
+    length = encounter.length
+    if length is None or length.value is None:
+        return None
+    unit = length.code or length.unit or "min"
+    if unit not in MINUTES_PER:
+        raise FieldRefused("length", f"unit {unit!r}: give min, h or d")
+    return float(length.value) * MINUTES_PER[unit]
+
+
 def contact_in(encounter: Encounter, refs: Refs) -> ContactIn | Skip:
     """finished: a contact of the kind its class says; cancelled: an attempted contact."""
     if encounter.status not in ("finished", "cancelled"):
@@ -260,8 +274,7 @@ def contact_in(encounter: Encounter, refs: Refs) -> ContactIn | Skip:
     if start is None:
         raise FieldRefused("period.start", "missing: when the contact took place")
     end = codes.instant(period.end) if period else None
-    length = encounter.length.value if encounter.length else None
-    minutes = float(length) if length is not None else None
+    minutes = _minutes(encounter)
     if minutes is None and end is not None:
         minutes = (end - start).total_seconds() // 60
     staff = tuple(

@@ -214,6 +214,17 @@ async def test_an_assertive_outreach_patient_needs_its_referral() -> None:
     ]
 
 
+async def test_a_visit_length_in_hours_is_counted_in_minutes() -> None:
+    """Encounter.length of 1.5 h is a 90-minute contact; a unit of weeks is refused."""
+    data = _bundle()
+    data["entry"][4]["resource"]["length"] = {"value": 1.5, "unit": "hour", "code": "h"}
+    plan = await _import(World(), _bytes(data))
+    assert plan.planned[-1].events[0].payload.minutes == 90  # type: ignore[attr-defined]
+    data["entry"][4]["resource"]["length"] = {"value": 1, "code": "wk"}
+    with pytest.raises(BundleRefused, match="Encounter/fhir-e1 length: unit 'wk'"):
+        await _import(World(), _bytes(data))
+
+
 def test_restamped_ids_follow_where_they_came_from_and_keep_their_links() -> None:
     """Ids derive from the origin and position; causes and correlations move with them."""
     from dispatch.clients.events import ReferralAccepted, ReferralReceived
