@@ -21,7 +21,7 @@ from click.testing import CliRunner, Result
 from dispatch.cli import main
 from dispatch.stack.runtime import Stack
 from dispatch.web.app import make_web_app
-from tests.e2e.helpers import spool_total
+from tests.e2e.helpers import spool_total, until
 from tests.e2e.team_seed import TeamSeed
 
 TEAM, LINE = "i9-imp", "+15005550093"
@@ -288,12 +288,11 @@ async def test_the_huddle_json_carries_the_team_notices(
         found = json.loads(result.stdout)["notices"]
         return found if any(n["kind"] == "carer_assessment_due" for n in found) else None
 
-    from tests.e2e.helpers import until
-
     found = await until(notices, what="the assessment notice")
-    assert {"kind": "carer_assessment_due", "subject": f"{PATIENT}/{CARER}"}.items() <= found[
-        0
-    ].items()
+    [due_notice] = [n for n in found if n["kind"] == "carer_assessment_due"]
+    assert due_notice["subject"] == f"{PATIENT}/{CARER}"
+    board = await _cli(stack, "huddle", "--team", team, "--by", LEAD)
+    assert due_notice["text"] in board.output
 
 
 @pytest.fixture(scope="module")
