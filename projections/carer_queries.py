@@ -3,12 +3,23 @@ client in crisis now, and which consents and carers' assessments are due for rev
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 import asyncpg
 
 from dispatch.clients.consent import CarerConsent
 from dispatch.clients.notices import BoardNotice, assessment_notice, consent_review_notice
+
+
+@dataclass(frozen=True)
+class CarerRow:
+    """A carer of a client, as the read model has them."""
+
+    carer_id: str
+    display_name: str
+    phone: str
+    relationship: str
 
 
 class CarerQueries:
@@ -30,6 +41,15 @@ class CarerQueries:
             carer_id,
         )
         return found
+
+    async def carers_of(self, client_id: str) -> list[CarerRow]:
+        """The client's carers, by id."""
+        rows = await self._pool.fetch(
+            """SELECT carer_id, display_name, phone, relationship FROM carers
+               WHERE client_id = $1 ORDER BY carer_id""",
+            client_id,
+        )
+        return [CarerRow(**dict(r)) for r in rows]
 
     async def consent(self, client_id: str, carer_id: str) -> CarerConsent | None:
         """The consent in force now (None: none was given, or it was revoked)."""

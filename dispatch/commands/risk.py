@@ -179,7 +179,8 @@ _hospital_command(
 
 @click.command()
 @click.option("--team", "team_id", required=True, help="The team id, e.g. act-north.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print JSON (clients and the team's notices) instead of text.")  # fmt: skip
 @click.option("--by", "viewer", default="cli", help="Who reads it (staff id), for the audit.")
 @click.option("--held", is_flag=True, help="Record that today's team meeting was held instead.")
 @click.option("--attendee", "attendees", multiple=True, help="With --held: who attended.")
@@ -232,9 +233,12 @@ def huddle(
             await services.spool.record([read])
             if settings.kafka_bootstrap_servers:
                 await services.spool.relay_once()
-        if as_json:
+        if as_json:  # the shape of GET /api/huddle: the clients and the team's notices
+            board = {"team_id": team_id, "as_of": now,
+                     "clients": [dataclasses.asdict(r) for r in rows],
+                     "notices": [dataclasses.asdict(n) for n in notices]}  # fmt: skip
             return json.dumps(
-                [dataclasses.asdict(r) for r in rows],
+                board,
                 default=lambda v: v.isoformat() if isinstance(v, datetime) else str(v),
                 indent=2,
             )

@@ -14,10 +14,17 @@ from typing import TYPE_CHECKING
 
 from dispatch.demo.journey_part import run_journey_part
 from dispatch.demo.risk_part import run_risk_part
-from dispatch.demo.seed import CLIENT_PHONES, TEAM_ID, carer_events, enrol_clients, seed_events
+from dispatch.demo.seed import (
+    CLIENT_PHONES,
+    TEAM_ID,
+    carer_changes,
+    consent_changes,
+    enrol_clients,
+    seed_events,
+)
 from dispatch.escalation.events import EscalationPolicySet
 from dispatch.escalation.policy import EscalationPolicy, EscalationStep
-from dispatch.events import new_event
+from dispatch.events import Envelope, new_event
 from dispatch.stack.runtime import Stack
 
 if TYPE_CHECKING:
@@ -56,15 +63,31 @@ async def relayed(stack: Stack, timeout_s: float = 15.0) -> None:
         await asyncio.sleep(0.02)
 
 
+async def _spooled(stack: Stack, events: list[Envelope]) -> None:
+    """Record events through the spool and return once the read models have them."""
+    if events:
+        await stack.spool.record(events)
+    await relayed(stack)
+    await stack.projector.wait_until_caught_up(timeout=30)
+
+
 async def seed(stack: Stack, now: datetime) -> None:
     """The demo team: roster events, then its clients enrolled through the journey service,
-    then their carers; returns when every read model has them."""
+    then their carers and the clients' consent through the carers' intake (each step after
+    the last is projected: the services check what it recorded); returns when every read
+    model has them. Consent already in force (a stack started again) is left as it is."""
+    carers = stack.services.carers
     await stack.publisher.publish(seed_events(now, stack.settings.crisis_line_number))
     await stack.projector.wait_until_caught_up(timeout=30)
     await enrol_clients(stack.services.journey)
-    await relayed(stack)
-    await stack.publisher.publish(carer_events(stack.clock.now()))
-    await stack.projector.wait_until_caught_up(timeout=30)
+    await _spooled(stack, [])
+    await _spooled(stack, await carer_changes(carers, stack.clock.now()))
+    grants = await consent_changes(carers, stack.clock.now())
+    await _spooled(stack, [g for g in grants if await carers.consent(g.key, _carer(g)) is None])
+
+
+def _carer(event: Envelope) -> str:
+    return str(getattr(event.payload, "carer_id", ""))
 
 
 async def run_scenario(stack: Stack, report: DemoReport) -> None:

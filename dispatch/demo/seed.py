@@ -1,21 +1,30 @@
-"""Demo data: one ACT team (24/7), five staff, a daily primary/backup rota, ten clients.
+"""Demo data: one ACT team (24/7), five staff, a daily primary/backup rota, ten clients,
+three carers (two with the client's consent to share).
 
 Display names are role labels, not people. Every fact is an event on Kafka: the roster is
-published as events, the clients are enrolled through the journey service the commands
-and the API use (so they are checked the same way), then their carers are registered.
+published as events; the clients are enrolled through the journey service, their carers
+registered and consent granted through the carers' intake, the same services the commands
+and the API use (so they are checked the same way).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import structlog
 
-from dispatch.clients.events import CarerRegistered
+from dispatch.clients.events import CONSENT_SHARES
 from dispatch.clients.inputs import EnrolInput
+from dispatch.clients.intake import (
+    CarerInput,
+    CarerLookup,
+    ConsentInput,
+    add_carer,
+    grant_consent,
+)
 from dispatch.clients.ports import JourneyRefused
 from dispatch.clients.service import JourneyService
 from dispatch.events import Envelope, new_event
@@ -48,11 +57,12 @@ STAFF = (
 )
 ROTATION = STAFF[:4]  # the team lead is not on the daily rota
 CLIENT_PHONES = {f"c-{i:02d}": f"+1555020{i:04d}" for i in range(1, 11)}
-CARERS = {
+CARERS = {  # client -> (the carer's phone, whether the client consents to share)
     "c-03": ("+15550300003", True),
     "c-06": ("+15550300006", True),
     "c-09": ("+15550300009", False),
 }
+CONSENT_REVIEW = timedelta(days=180)  # the demo's consents are reviewed in six months
 
 
 def rota_day_start(at: datetime) -> datetime:
@@ -138,20 +148,41 @@ async def enrol_clients(journey: JourneyService) -> None:
             log.info("demo_client_already_enrolled", client_id=client_id)
 
 
-def carer_events(now: datetime) -> list[Envelope]:
-    """The carers of three clients (one without the client's consent to share)."""
-    out: list[Envelope] = []
-    emit = _emitter(out, now)
-    for client_id, (phone, consent) in CARERS.items():
-        emit(
-            CarerRegistered(
-                client_id=client_id,
-                carer_id=f"carer-{client_id}",
-                display_name=f"Carer of client {client_id[2:]}",
-                phone=phone,
-                relationship="parent",
-                client_consents_to_share=consent,
-            ),
+def carer_id_of(client_id: str) -> str:
+    return f"carer-{client_id}"
+
+
+async def carer_changes(lookup: CarerLookup, now: datetime) -> list[Envelope]:
+    """The carers of three clients, registered through the carers' intake (after the
+    enrolments are projected: it checks the client's team)."""
+    return [
+        await add_carer(
+            lookup,
             client_id,
+            CarerInput(carer_id=carer_id_of(client_id), phone=phone, relationship="parent",
+                       display_name=f"Carer of client {client_id[2:]}"),
+            team_id=TEAM_ID, now=now, actor=ENROLLED_BY,
         )
-    return out
+        for client_id, (phone, _) in CARERS.items()
+    ]  # fmt: skip
+
+
+async def consent_changes(lookup: CarerLookup, now: datetime) -> list[Envelope]:
+    """The consent of the two clients who agree to share everything with their carer (after
+    the carers are projected: the intake checks the carer is the client's)."""
+    review_by: date = (now + CONSENT_REVIEW).date()
+    consent = ConsentInput(shares=CONSENT_SHARES, review_by=review_by,
+                           note="agreed with the client at enrolment")  # fmt: skip
+    return [
+        await grant_consent(
+            lookup,
+            client_id,
+            carer_id_of(client_id),
+            consent,
+            team_id=TEAM_ID,
+            now=now,
+            actor=ENROLLED_BY,
+        )
+        for client_id, (_, consents) in CARERS.items()
+        if consents
+    ]

@@ -12,11 +12,13 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
+from dispatch.clients.consent import consent_at
+from dispatch.clients.events import CONSENT_SHARES, CarerRegistered, ConsentGranted, ConsentRevoked
 from dispatch.escalation.policy import EscalationPolicy
 from dispatch.escalation.state import EscalationState
 from dispatch.escalation.state import evolve as evolve_dispatch
 from dispatch.events import Envelope
-from dispatch.review.facts import Archived, ReviewModel, envelope_of, event_time_order, text
+from dispatch.review.facts import Archived, ReviewModel, envelope_of, event_time_order
 from dispatch.risk.events import RelapsePlanRecorded, RelapsePlanRevised
 from dispatch.risk.fold import FOLDED, RiskState, initial, reasons
 from dispatch.risk.fold import evolve as evolve_risk
@@ -84,17 +86,22 @@ class AsOf(ReviewModel):
     late_arriving: tuple[LateEvent, ...]
 
 
-def _consents(facts: Sequence[Archived]) -> dict[str, dict[str, bool]]:
-    """Per client, per carer: whether the client consents to share (the latest word)."""
-    out: dict[str, dict[str, bool]] = {}
-    for f in facts:
-        client, carer = text(f, "client_id"), text(f, "carer_id")
-        if client is None or carer is None:
-            continue
-        if f.type == "CarerRegistered":
-            out.setdefault(client, {})[carer] = bool(f.payload.get("client_consents_to_share"))
-        elif f.type.startswith("Consent"):
-            out.setdefault(client, {})[carer] = not f.type.endswith(("Revoked", "Withdrawn"))
+def _consents(events: Sequence[Envelope], at: datetime) -> dict[str, tuple[str, ...]]:
+    """Per client, each carer's consent in force at `at`, by the live system's own fold
+    (dispatch/clients/consent.py): what may be shared and when to review it, or none."""
+    carers = sorted({(p.client_id, p.carer_id) for e in events
+                     if isinstance(p := e.payload, CarerRegistered | ConsentGranted
+                                   | ConsentRevoked)})  # fmt: skip
+    out: dict[str, tuple[str, ...]] = {}
+    for client, carer in carers:
+        found = consent_at(events, client_id=client, carer_id=carer, at=at)
+        if found is None:
+            said = f"{carer}: no consent"
+        else:
+            shares = ", ".join(s for s in CONSENT_SHARES if found.allows(s))
+            review = f" (review by {found.review_by.isoformat()})" if found.review_by else ""
+            said = f"{carer}: shares {shares}{review}"
+        out[client] = (*out.get(client, ()), said)
     return out
 
 
@@ -138,7 +145,7 @@ def believed_at(facts: Sequence[Archived], at: datetime, team_id: str | None = N
     calls = [on_call(rota.team(t), layer, at) for t in teams for layer in LAYERS]
     mine = (lambda t: t == team_id) if team_id else (lambda t: True)
     risks, plans = _risks(events)
-    consents = _consents(known)
+    consents = _consents(events, at)
     return AsOf(
         at=at,
         team_id=team_id,
@@ -163,8 +170,7 @@ def believed_at(facts: Sequence[Archived], at: datetime, team_id: str | None = N
             ClientThen(client_id=c, team_id=r.team_id, level=r.level, score=round(r.effective, 2),
                        reasons=reasons(r), plan_version=len(plans.get(c, ())),
                        plan_agreed_at=r.plan_reviewed_at, in_hospital=r.admitted,
-                       consent=tuple(f"{carer}: {'consents' if yes else 'no consent'}"
-                                     for carer, yes in sorted(consents.get(c, {}).items())))
+                       consent=consents.get(c, ()))
             for c, r in sorted(risks.items())
             if r.team_id is not None and mine(r.team_id)
         ),

@@ -1,15 +1,18 @@
-"""Carer endpoints of the team-scoped API: register a client's carer, grant or revoke the
-client's consent to share with them, record the carer's own assessment. Checked like
-`dispatch carer ...` and `dispatch consent ...`; a client of another team is 404."""
+"""Carer endpoints of the team-scoped API: a client's carers with the consent in force (the
+read is recorded), register a carer, grant or revoke the client's consent to share with
+them, record the carer's own assessment. Checked like `dispatch carer ...` and
+`dispatch consent ...`; a client of another team is 404."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import date, datetime
 from uuid import UUID
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict
 
+from dispatch.clients.events import CONSENT_SHARES, ConsentShare
 from dispatch.clients.intake import (
     AssessmentInput,
     CarerInput,
@@ -21,9 +24,11 @@ from dispatch.clients.intake import (
     revoke_consent,
 )
 from dispatch.events import Envelope
+from dispatch.risk.intake import records_viewed
 from dispatch.web.changes import actor_of, checked, spool
 from dispatch.web.context import ctx
-from dispatch.web.schema import ApiModel, ApiRoutes
+from dispatch.web.http import ApiError
+from dispatch.web.schema import ApiModel, ApiRoutes, NoInput
 from dispatch.web.security import api_caller
 
 routes = ApiRoutes("carers")
@@ -66,8 +71,59 @@ class CarerRecorded(ApiModel):
     in_force: bool | None = None
 
 
+class ConsentInForce(ApiModel):
+    """What the client lets the team tell the carer now, since when, and when to review it
+    with the client (`review_overdue`: still in force, past its review date)."""
+
+    shares: list[ConsentShare]
+    granted_at: datetime
+    review_by: date | None
+    review_overdue: bool
+
+
+class CarerView(ApiModel):
+    """A carer of the client; `consent` null: they may be told nothing about the client."""
+
+    carer_id: str
+    display_name: str
+    phone: str
+    relationship: str
+    consent: ConsentInForce | None
+
+
+class ClientCarers(ApiModel):
+    client_id: str
+    as_of: datetime
+    carers: list[CarerView]
+
+
 def _ids(request: web.Request) -> tuple[str, str]:
     return request.match_info["client_id"], request.match_info.get("carer_id", "")
+
+
+@routes.get("/api/clients/{client_id}/carers", query=NoInput, response=ClientCarers,
+            errors=ERRORS)  # fmt: skip
+async def list_carers(request: web.Request, _: NoInput) -> ClientCarers:
+    """A client of the caller's team: their carers and the consent in force for each. The
+    read is recorded (`ClientRecordsViewed`) before the answer."""
+    caller, c = api_caller(request), ctx(request)
+    client_id = request.match_info["client_id"]
+    if await c.carers.client_team(client_id) != caller.team_id:
+        raise ApiError(404, f"no client {client_id!r} in your team", "client_id")
+    now = c.clock.now()
+    read = records_viewed(team_id=caller.team_id, viewer=actor_of(caller),
+                          view=f"carers:{client_id}", client_ids=[client_id], now=now)  # fmt: skip
+    await c.spool.record([read])
+    carers = []
+    for row in await c.carers.carers_of(client_id):
+        found = await c.carers.consent(client_id, row.carer_id)
+        consent = None if found is None else ConsentInForce(
+            shares=sorted(found.shares, key=CONSENT_SHARES.index), granted_at=found.granted_at,
+            review_by=found.review_by, review_overdue=found.review_overdue(now.date()))  # fmt: skip
+        carers.append(CarerView(carer_id=row.carer_id, display_name=row.display_name,
+                                phone=row.phone, relationship=row.relationship,
+                                consent=consent))  # fmt: skip
+    return ClientCarers(client_id=client_id, as_of=now, carers=carers)
 
 
 @routes.post("/api/clients/{client_id}/carers", body=CarerBody, response=CarerRecorded,

@@ -235,5 +235,5 @@ async def test_the_huddle_as_json_is_json_only(stack: Stack, aot_team: str) -> N
     result = await _cli(stack, "huddle", "--team", TEAM, "--json", "--by", NURSE)
     assert result.exit_code == 0, result.output
     board = json.loads(result.stdout)
-    assert isinstance(board, list)
-    assert all({"client_id", "score", "follow_up_due"} <= set(row) for row in board)
+    assert set(board) == {"team_id", "as_of", "clients", "notices"}
+    assert all({"client_id", "score", "follow_up_due"} <= set(row) for row in board["clients"])

@@ -9,8 +9,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 DOMAIN_AREAS = (
-    "clients", "crisis", "escalation", "events", "ingress", "paging", "replies", "review", "risk",
-    "rota", "team",
+    "clients", "crisis", "escalation", "events", "ingress", "interop", "paging", "replies",
+    "review", "risk", "rota", "team",
 )  # fmt: skip
 EDGES = ("projections", "dispatch.web", "dispatch.stack", "dispatch.worker", "dispatch.bootstrap")
 

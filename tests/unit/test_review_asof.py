@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from dispatch.clients.events import CarerRegistered, ContactRecorded
+from dispatch.clients.events import (
+    CarerRegistered,
+    ConsentGranted,
+    ConsentRevoked,
+    ContactRecorded,
+)
 from dispatch.review.asof import believed_at
 from dispatch.risk.events import RelapseSignalObserved
 from dispatch.rota.events import OverrideScheduled
@@ -13,6 +18,7 @@ from tests.unit.review_builders import (
     CLIENT,
     POLICY,
     PRIMARY,
+    T0,
     TEAM,
     archived,
     event,
@@ -110,9 +116,9 @@ def test_an_open_dispatch_with_its_frozen_policy_and_step() -> None:
     assert believed_at(facts, s(1000), TEAM).open_dispatches == ()
 
 
-def test_consent_in_force_and_unknown_types() -> None:
-    """A carer registered with consent, then a consent revocation (an event this version
-    does not declare): consent shows as withdrawn, and the unknown type is named."""
+def test_consent_in_force_follows_the_consent_fold_and_unknown_types_are_named() -> None:
+    """A carer registered with the older flag consents to everything; a grant narrows it, a
+    revocation withdraws it at once; an event type this version does not declare is named."""
     carer = archived(
         event(
             CarerRegistered(
@@ -127,9 +133,17 @@ def test_consent_in_force_and_unknown_types() -> None:
             s(5),
         )
     )
-    revoked = raw("ConsentRevoked", CLIENT, s(50), {"client_id": CLIENT, "carer_id": "k-1"})
-    facts = [*SETUP, carer, revoked]
-    assert believed_at(facts, s(10), TEAM).clients[0].consent == ("k-1: consents",)
+    review = T0.date() + timedelta(days=90)
+    granted = ConsentGranted(client_id=CLIENT, carer_id="k-1", shares=("crisis_status",),
+                             review_by=review, recorded_by="s-lead")  # fmt: skip
+    revoked = ConsentRevoked(client_id=CLIENT, carer_id="k-1", recorded_by="s-lead")
+    unknown = raw("CarerPhoneChanged", CLIENT, s(40), {"client_id": CLIENT, "carer_id": "k-1"})
+    facts = [*SETUP, carer, archived(event(granted, CLIENT, s(20))), unknown,
+             archived(event(revoked, CLIENT, s(50)))]  # fmt: skip
+    everything = "k-1: shares crisis_status, care_plan, appointments"
+    assert believed_at(facts, s(10), TEAM).clients[0].consent == (everything,)
+    narrowed = f"k-1: shares crisis_status (review by {review.isoformat()})"
+    assert believed_at(facts, s(30), TEAM).clients[0].consent == (narrowed,)
     after = believed_at(facts, s(60), TEAM)
     assert after.clients[0].consent == ("k-1: no consent",)
-    assert after.unknown_types == ("ConsentRevoked",)
+    assert after.unknown_types == ("CarerPhoneChanged",)
