@@ -50,7 +50,7 @@ async def aot_team(stack: Stack) -> str:
     for n, (staff_id, role) in enumerate(
         ((LEAD, "team_lead"), (NURSE, "nurse"), (SOCIAL, "social_worker")), start=1
     ):
-        seed.staff(staff_id, phone=f"+155509400{n:02d}", role=role, gender="female",  # type: ignore[arg-type]
+        seed.staff(staff_id, phone=f"+155509500{n:02d}", role=role, gender="female",  # type: ignore[arg-type]
                    display_name=role)  # fmt: skip
     seed.shift(NURSE, "primary")
     await stack.publisher.publish(seed.events)
@@ -103,7 +103,7 @@ async def test_the_life_of_an_outreach_client_from_referral_to_discharge_and_re_
                           "--criterion", "severe_mental_illness", "--by", LEAD)  # fmt: skip
     assert referred.exit_code == 0 and "recorded ReferralReceived" in referred.output
     assert (await _call(api, "POST", f"{base}/referral/accept", {}))[0] == 202
-    enrolment = {"care_coordinator_id": NURSE, "phones": ["+15550941001"],
+    enrolment = {"care_coordinator_id": NURSE, "phones": ["+15550951001"],
                  "preferred_gender": "female", "cultural_needs": "halal food"}  # fmt: skip
     status, body = await _call(api, "POST", f"{base}/enrolment", enrolment)
     assert status == 202 and body["events"][0]["type"] == "ClientEnrolled"
@@ -119,7 +119,7 @@ async def test_the_life_of_an_outreach_client_from_referral_to_discharge_and_re_
     plan = {"summary": "daily living, medication support", "goals": ["keep the tenancy"]}
     assert (await _call(api, "POST", f"{base}/care-plan", plan))[0] == 202
     carer = CarerRegistered(client_id=client_id, carer_id="carer-life", display_name="Carer",
-                            phone="+15550941091", relationship="brother",
+                            phone="+15550951091", relationship="brother",
                             client_consents_to_share=True)  # fmt: skip
     now = stack.clock.now()
     await stack.publisher.publish(
@@ -168,7 +168,7 @@ async def test_a_visit_closes_the_outreach_task_on_the_board(stack: Stack, api: 
     """Elevated by signs: the board shows outreach due; `dispatch contact` records a visit
     and the board no longer shows it."""
     client_id = "c-j-out"
-    enrol = EnrolInput(display_name="Client O", phones=("+15550941002",))
+    enrol = EnrolInput(display_name="Client O", phones=("+15550951002",))
     await stack.services.journey.enrol(client_id, NORTH, enrol, actor="s-lead")
     await until(lambda: _row(api, client_id, "j-north"), what="enrolled")
     now = stack.clock.now()
@@ -196,7 +196,7 @@ async def test_a_resolved_crisis_call_opens_a_follow_up_that_a_contact_closes(
 ) -> None:
     """The client calls, the worker takes and closes the dispatch: a follow-up is due within
     24 h on the board; a phone call closes it (the crisis hold stays), a visit ends the hold."""
-    client_id, phone = "c-j-fu", "+15550941003"
+    client_id, phone = "c-j-fu", "+15550951003"
     enrol = EnrolInput(display_name="Client F", phones=(phone,))
     await stack.services.journey.enrol(client_id, NORTH, enrol, actor="s-lead")
     await until(lambda: stack.read_models.caller_by_phone(phone), what="enrolled")
