@@ -14,6 +14,7 @@ import click
 from dispatch.commands import carers as carers_cli
 from dispatch.commands import clients as clients_cli
 from dispatch.commands import contacts as contacts_cli
+from dispatch.commands import replay as replay_cli
 from dispatch.commands import review as review_cli
 from dispatch.commands import risk as risk_cli
 from dispatch.commands import rota as rota_cli
@@ -217,6 +218,7 @@ main.add_command(clients_cli.referral)
 main.add_command(clients_cli.client)
 main.add_command(clients_cli.careplan)
 main.add_command(contacts_cli.contact)
+main.add_command(replay_cli.replay)
 
 if __name__ == "__main__":
     main()
