@@ -15,7 +15,7 @@ import random
 import uuid
 import zlib
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 
 from dispatch.events import Envelope, new_event
 from dispatch.events.envelope import EventPayload
@@ -124,9 +124,3 @@ def delivered(events: list[Envelope], shape: Shape) -> list[tuple[Envelope, Posi
     return out
 
 
-def local(day: datetime, at: time) -> datetime:
-    return datetime.combine(day.date(), at, tzinfo=UTC)
-
-
-def review_date(at: datetime, days: int) -> date:
-    return (at + timedelta(days=days)).date()

@@ -56,7 +56,7 @@ def _page(
         PageRequested(
             notification_id=w.uuid(),
             dispatch_id=dispatch_id,
-            step=step,  # type: ignore[arg-type]
+            step=step,
             attempt=0,
             channel=channel,
             staff_id=staff,
@@ -85,7 +85,7 @@ def _page(
         report = PageFailed(
             **ids,
             channel=p.channel,
-            reason="carrier: unreachable",  # type: ignore[assignment]
+            reason="carrier: unreachable",
             provider_fault=False,
             provider_sid=sent.provider_sid,
         )
@@ -133,7 +133,7 @@ def _reply(
             reply_id=f"SM{at:%s}",
             channel="sms",
             verb=verb,
-            staff_id=staff,  # type: ignore[arg-type]
+            staff_id=staff,
             staff_team_id=p.team_id,
         ),
         opened.key,
@@ -147,7 +147,7 @@ def _reply(
             channel="sms",
             verb=verb,
             staff_id=staff,
-            accepted=accepted,  # type: ignore[arg-type]
+            accepted=accepted,
             reason="" if accepted else f"taken by {holder}",
             holder=holder,
             dispatch_status=status,
@@ -155,7 +155,7 @@ def _reply(
         opened.key,
         at,
         cause=got,
-    )  # type: ignore[arg-type]
+    )
     return got
 
 
@@ -203,7 +203,7 @@ def incident(w: Writer, t: Team, at: datetime) -> None:
             team_id=t.team_id,
             client_id=key,
             caller_kind="client",
-            reason=reason,  # type: ignore[arg-type]
+            reason=reason,
             risk_level="crisis",
             source_event_id=source.event_id,
             assigned_staff_id=t.on_duty[0],

@@ -240,7 +240,7 @@ def contact(w: Writer, t: Team, c: Client, at: datetime, kind: str = "face_to_fa
         ContactRecorded(
             client_id=c.client_id,
             staff_id=staff[0],
-            kind=kind,  # type: ignore[arg-type]
+            kind=kind,
             other_staff_ids=tuple(staff[1:]),
             team_id=c.team_id,
             where=w.rnd.choice(("home", "community", "office")),
