@@ -122,5 +122,3 @@ def delivered(events: list[Envelope], shape: Shape) -> list[tuple[Envelope, Posi
         out += queue[:take]
         del queue[:take]
     return out
-
-
