@@ -38,6 +38,7 @@ class Shape:
     days: float = 14.0  # how much event time the history spans
     duplicates: float = 0.02  # share of events published twice
     partitions: int = 3
+    number: int = 0  # tells apart the ids and phones of histories written side by side
 
 
 @dataclass

@@ -99,9 +99,9 @@ class Team:
 
 def team(w: Writer, shape: Shape, i: int, t0: datetime) -> Team:
     """A team formed at t0: staff, coverage, a policy, daily rotations, its clients."""
-    tid = f"gen-t{i}"
+    tid = f"gen-t{i}" if shape.number == 0 else f"gen{shape.number}-t{i}"
     staff = [f"{tid}-s{j}" for j in range(shape.staff_per_team)]
-    phones = {s: f"+1555{i:02d}{j:05d}" for j, s in enumerate(staff)}
+    phones = {s: f"+1555{shape.number:03d}{i:02d}{j:03d}" for j, s in enumerate(staff)}
     w.add(
         TeamFormed(
             team_id=tid,
