@@ -57,6 +57,7 @@ class Writer:
         cause: Envelope | None = None,
         lag_s: float = 0.2,
         actor: str = "generated",
+        correlation: uuid.UUID | None = None,
     ) -> Envelope:
         event = new_event(
             payload,
@@ -66,6 +67,7 @@ class Writer:
             actor=actor,
             cause=cause,
             event_id=self.uuid(),
+            correlation_id=correlation,
         )
         self.events.append(event)
         return event

@@ -138,6 +138,7 @@ def _reply(
         ),
         opened.key,
         at,
+        correlation=opened.correlation_id,
     )
     w.add(
         StaffReplyDecided(
