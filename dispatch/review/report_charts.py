@@ -107,10 +107,16 @@ def engage_over_time(r: ReviewReport) -> Chart:
     )
 
 
-def _bars(plot: Plot, values: list[tuple[str, int, str, str]], top: float) -> None:
-    """Vertical bars: (x label, value, class, tooltip) evenly across the plot."""
-    slot = (plot.x1 - plot.x0) / max(len(values), 1)
-    for i, (text, value, cls, tip) in enumerate(values):
+Bar = tuple[str, int, str, str]  # x label, value, class, tooltip
+
+
+def _bar_chart(bars: list[Bar], chart_id: str, title: str, description: str) -> Chart:
+    """Vertical bars evenly across the plot, counts on a whole-number scale."""
+    plot = Plot(height=220)
+    top = nice_top(max((value for _, value, _, _ in bars), default=0), 4)
+    plot.y_axis(top, ticks(top), lambda v: f"{v:g}")
+    slot = (plot.x1 - plot.x0) / max(len(bars), 1)
+    for i, (text, value, cls, tip) in enumerate(bars):
         y = plot.y(value, top)
         x = plot.x0 + i * slot
         plot.add(rect(x + slot * 0.12, y, slot * 0.76, plot.y0 - y, f"bar {cls}", tip))
@@ -118,55 +124,28 @@ def _bars(plot: Plot, values: list[tuple[str, int, str, str]], top: float) -> No
             plot.add(label(x + slot / 2, plot.y0 + 16, text))
         if value:
             plot.add(label(x + slot / 2, y - 4, str(value), "value"))
+    return plot.chart(chart_id, title, description)
 
 
 def engage_distribution(r: ReviewReport) -> Chart:
-    plot = Plot(height=220)
-    top = nice_top(max((c.count for c in r.engage_distribution), default=0), 4)
-    plot.y_axis(top, ticks(top), lambda v: f"{v:g}")
-    _bars(
-        plot,
-        [
-            (
-                c.label,
-                c.count,
-                "none" if c.label == NOT_ACKNOWLEDGED else "",
-                f"{c.label}: {c.count} incident(s)",
-            )
-            for c in r.engage_distribution
-        ],
-        top,
-    )
-    return plot.chart(
-        "engage-distribution",
-        "Time to engage: distribution",
-        "Incidents by minutes from the contact to the acknowledgement.",
-    )
+    bars = [
+        (c.label, c.count, "none" if c.label == NOT_ACKNOWLEDGED else "",
+         f"{c.label}: {c.count} incident(s)")
+        for c in r.engage_distribution
+    ]  # fmt: skip
+    return _bar_chart(bars, "engage-distribution", "Time to engage: distribution",
+                      "Incidents by minutes from the contact to the acknowledgement.")  # fmt: skip
 
 
 def pages_by_hour(r: ReviewReport) -> Chart:
-    plot = Plot(height=220)
-    top = nice_top(max((h.pages for h in r.pages_by_hour), default=0), 4)
-    plot.y_axis(top, ticks(top), lambda v: f"{v:g}")
-    _bars(
-        plot,
-        [
-            (
-                f"{h.hour:02d}" if h.hour % 3 == 0 else "",
-                h.pages,
-                "night" if h.night else "",
-                f"{h.hour:02d}:00-{h.hour:02d}:59: {h.pages} page(s)"
-                + (" (night)" if h.night else ""),
-            )
-            for h in r.pages_by_hour
-        ],
-        top,
-    )
-    return plot.chart(
-        "pages-by-hour",
-        "Pages by hour of day",
-        f"Pages asked for in each hour ({r.time_zone}); night hours (22:00-07:00) darker.",
-    )
+    bars = [
+        (f"{h.hour:02d}" if h.hour % 3 == 0 else "", h.pages, "night" if h.night else "",
+         f"{h.hour:02d}:00-{h.hour:02d}:59: {h.pages} page(s)" + (" (night)" if h.night else ""))
+        for h in r.pages_by_hour
+    ]  # fmt: skip
+    return _bar_chart(bars, "pages-by-hour", "Pages by hour of day",
+                      f"Pages asked for in each hour ({r.time_zone}); night hours (22:00-07:00) "
+                      "darker.")  # fmt: skip
 
 
 def risk_over_time(c: ClientRisk, start: datetime, end: datetime) -> Chart:
