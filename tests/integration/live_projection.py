@@ -1,4 +1,4 @@
-"""The projector's way of applying events, without a broker: for replay tests and the bench.
+"""The projector's way of applying events, without a broker: for the replay and report tests.
 
 Like projections.projector: batches in one transaction each, a savepoint per event, an event
 the read models refuse kept in the archive only, the partition's next offset written in the
