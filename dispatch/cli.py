@@ -15,6 +15,7 @@ from dispatch.commands import carers as carers_cli
 from dispatch.commands import clients as clients_cli
 from dispatch.commands import contacts as contacts_cli
 from dispatch.commands import imports as imports_cli
+from dispatch.commands import replay as replay_cli
 from dispatch.commands import review as review_cli
 from dispatch.commands import risk as risk_cli
 from dispatch.commands import rota as rota_cli
@@ -252,6 +253,7 @@ main.add_command(contacts_cli.contact)
 main.add_command(users_cli.user)
 main.add_command(imports_cli.import_group)
 main.add_command(imports_cli.export_group)
+main.add_command(replay_cli.replay)
 
 if __name__ == "__main__":
     main()

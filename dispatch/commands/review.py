@@ -12,7 +12,8 @@ import csv
 import io
 import json
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -21,6 +22,7 @@ from pydantic import BaseModel
 from dispatch.settings import Settings
 
 if TYPE_CHECKING:
+    from dispatch.bootstrap import Services
     from dispatch.review.service import ReviewDesk
 
 FORMATS = click.Choice(["text", "json", "csv"])
@@ -58,7 +60,10 @@ def render(result: Any, fmt: str, as_text: Callable[[Any], str]) -> str:
         if isinstance(result, BaseModel):
             return result.model_dump_json(indent=2)
         return json.dumps([r.model_dump(mode="json") for r in result], indent=2)
-    rows = table(result)
+    return csv_text(table(result))
+
+
+def csv_text(rows: list[dict[str, Any]]) -> str:
     out = io.StringIO()
     fields = list(dict.fromkeys(k for row in rows for k in row))
     writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
@@ -67,7 +72,10 @@ def render(result: Any, fmt: str, as_text: Callable[[Any], str]) -> str:
     return out.getvalue().rstrip("\n")
 
 
-def run(read: Callable[[ReviewDesk], Awaitable[Any]]) -> Any:
+def run(
+    read: Callable[[Any], Awaitable[Any]],
+    desk: Callable[[Services], ReviewDesk] = lambda services: services.review,
+) -> Any:
     """Open the services, run one read of the review desk, relay its audit, close. Logs go
     to stderr (warnings only), so stdout is the result alone."""
     from dispatch.bootstrap import open_services
@@ -80,7 +88,7 @@ def run(read: Callable[[ReviewDesk], Awaitable[Any]]) -> Any:
 
     async def go() -> Any:
         async with open_services(settings, pool_size=2) as services:
-            result = await read(services.review)
+            result = await read(desk(services))
             if settings.kafka_bootstrap_servers:
                 await services.spool.relay_once()
             return result
@@ -206,3 +214,77 @@ def fidelity(team_id: str, start: str | None, end: str | None, at: str | None, f
         raise click.BadParameter("give --at or --to, not both", param_hint="--at")
     since, to = window(start, end or at, FOUR_WEEKS)
     click.echo(render(run(lambda desk: desk.fidelity(team_id, since, to)), fmt, fidelity_text))
+
+
+def report_desk(services: Services) -> ReviewDesk:
+    from dispatch.events.registry import BY_TYPE
+    from dispatch.review.report_desk import ReportDesk
+    from projections.review_queries import ReviewQueries
+
+    return ReportDesk(
+        ReviewQueries(services.pool), services.spool, services.clock, frozenset(BY_TYPE)
+    )
+
+
+@review.command()
+@team_option
+@from_option
+@to_option
+@click.option(
+    "--client",
+    "client_id",
+    default=None,
+    help="Risk over time of this client only (default: every client of the team).",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    default=None,
+    help="The file to write (default: standard output).",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["html", "json", "csv"]), default="html", show_default=True
+)
+@by_option
+def report(
+    team_id: str,
+    start: str | None,
+    end: str | None,
+    client_id: str | None,
+    out: Path | None,
+    fmt: str,
+    viewer: str,
+) -> None:
+    """A report to read and forward: one self-contained HTML page of charts and figures
+    (default: the last 4 weeks), or the same figures as JSON or CSV. The read is recorded."""
+    from dispatch.review.report_desk import NotOnTeam, UnknownTeam
+    from dispatch.review.report_html import render_html, report_rows
+
+    since, to = window(start, end, FOUR_WEEKS)
+    try:
+        found = run(
+            lambda desk: desk.report(
+                team_id, since, to, viewer=f"cli:{viewer}", client_id=client_id
+            ),
+            desk=report_desk,
+        )
+    except UnknownTeam:
+        raise click.BadParameter(f"no team {team_id!r}", param_hint="--team") from None
+    except NotOnTeam:
+        raise click.BadParameter(
+            f"{client_id!r} is not a client of {team_id}", param_hint="--client"
+        ) from None
+    if fmt == "html":
+        text = render_html(found, datetime.now(UTC))
+    elif fmt == "json":
+        text = found.model_dump_json(indent=2)
+    else:
+        text = csv_text(report_rows(found))
+    if out is None:
+        click.echo(text)
+        return
+    out.write_text(text + ("" if text.endswith("\n") else "\n"), encoding="utf-8")
+    click.echo(
+        f"{out}: {len(found.incidents)} incidents, risk of {len(found.risk)} clients "
+        f"({fmt}); the read of {len(found.client_ids)} clients' records was recorded"
+    )
