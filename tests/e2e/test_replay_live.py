@@ -16,7 +16,7 @@ from tests.e2e.team_seed import TeamSeed
 
 TEAM, LINE, CLIENT = "act-replay", "+15005550730", "c-replay1"
 PRIMARY, BACKUP = "s-replay-primary", "s-replay-backup"
-PHONES = {PRIMARY: "+15550930001", BACKUP: "+15550930002", CLIENT: "+15550930101"}
+PHONES = {PRIMARY: "+15550960001", BACKUP: "+15550960002", CLIENT: "+15550960101"}
 
 
 async def _seed(stack: Stack) -> None:
