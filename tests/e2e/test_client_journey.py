@@ -36,7 +36,7 @@ from tests.e2e.helpers import (
 from tests.e2e.team_seed import TeamSeed
 
 TEAM = "aot-journey"
-LINE = "+15005550093"
+LINE = "+15005550095"
 LEAD, NURSE, SOCIAL = "s-j-lead", "s-j-nurse", "s-j-social"
 TOKENS = "j-nurse:aot-journey:nurse:s-j-nurse,j-north:act-north:nurse:s-nurse"
 
