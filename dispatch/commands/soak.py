@@ -100,7 +100,7 @@ async def _run(settings: Settings, options: SoakOptions) -> SoakFacts:
     from dispatch.stack.runtime import Stack
 
     began = time.monotonic()
-    stack = Stack(settings, durable=True)
+    stack = Stack(settings, durable=True, supervise=True)  # as `dispatch up` runs it
     click.echo("Starting the embedded stack (broker, PostgreSQL, Twilio sandbox, worker)...")
     await stack.start()
     try:

@@ -56,23 +56,13 @@ def _epoch(iso: str) -> float:
 
 
 def supervisor_restarts(stack: object) -> tuple[str, ...] | None:
-    """What the Stack's supervisor restarted, one entry per part; None without a supervisor.
-
-    Read tolerantly: `stack.supervisor.restarts` may be a mapping of part -> count, or a
-    sequence of restart records (a `part` or `name` attribute, else their text), or a
-    method returning either.
-    """
+    """What the Stack's supervisor restarted, one entry per part with its count; None when
+    nothing supervises the stack."""
     supervisor = getattr(stack, "supervisor", None)
-    if supervisor is None:
+    if supervisor is None or not supervisor.status().supervising:
         return None
-    restarts = getattr(supervisor, "restarts", ())
-    if callable(restarts):
-        restarts = restarts()
-    if isinstance(restarts, Mapping):
-        return tuple(f"{part} x{count}" for part, count in restarts.items() if count)
-    return tuple(
-        str(getattr(r, "part", None) or getattr(r, "name", None) or r) for r in restarts or ()
-    )
+    counts: Mapping[str, int] = supervisor.restart_counts()
+    return tuple(f"{part} x{count}" for part, count in counts.items() if count)
 
 
 class Phones(Protocol):

@@ -54,13 +54,22 @@ def test_an_observation_is_complete_when_every_code_has_its_dispatch_and_a_page(
 
 
 @dataclass
-class Restart:
-    part: str
+class Status:
+    supervising: bool
 
 
 class Supervisor:
-    def __init__(self, restarts: object) -> None:
-        self.restarts = restarts
+    """The stack supervisor's two readings the soak uses."""
+
+    def __init__(self, counts: dict[str, int], *, supervising: bool = True) -> None:
+        self._counts = counts
+        self._supervising = supervising
+
+    def status(self) -> Status:
+        return Status(self._supervising)
+
+    def restart_counts(self) -> dict[str, int]:
+        return self._counts
 
 
 class StackWith:
@@ -68,11 +77,9 @@ class StackWith:
         self.supervisor = supervisor
 
 
-def test_restarts_are_read_from_whatever_the_supervisor_keeps() -> None:
-    """No supervisor; counts per part; restart records; or a method returning them."""
+def test_restarts_are_read_from_the_supervisor() -> None:
+    """No supervisor, or one not supervising: None; else each restarted part and its count."""
     assert supervisor_restarts(object()) is None
+    assert supervisor_restarts(StackWith(Supervisor({"worker": 1}, supervising=False))) is None
     assert supervisor_restarts(StackWith(Supervisor({"worker": 2, "broker": 0}))) == ("worker x2",)
-    records = [Restart("worker"), Restart("postgres")]
-    assert supervisor_restarts(StackWith(Supervisor(records))) == ("worker", "postgres")
-    assert supervisor_restarts(StackWith(Supervisor(lambda: records))) == ("worker", "postgres")
-    assert supervisor_restarts(StackWith(Supervisor([]))) == ()
+    assert supervisor_restarts(StackWith(Supervisor({}))) == ()
