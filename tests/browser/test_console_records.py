@@ -191,6 +191,7 @@ async def test_a_manager_reviews_the_incident_with_the_review_desks_figures(
                           duration(summary.to_resolution_s), "1", str(summary.pages)]  # fmt: skip
     assert cells[9] == OUTCOME
     assert await page.locator("#engage-over-time circle.dot").count() == len(summaries)
+    await page.screenshot(path=str(tmp_path / "console-review-list.png"), full_page=True)
 
     await row.locator("a").click()
     await page.wait_for_url(f"**/console/review/incidents/{code}")

@@ -16,7 +16,13 @@ from dispatch.events import new_event
 from dispatch.review.incident import review_incident
 from dispatch.risk.events import RiskLevelChanged
 from dispatch.web.console.client_view import client_page
-from dispatch.web.console.review_view import BadFilter, figures_chart, list_figures, period
+from dispatch.web.console.review_view import (
+    BadFilter,
+    clock,
+    figures_chart,
+    list_figures,
+    period,
+)
 from projections.carer_queries import CarerRow
 from projections.client_page import CarePlan, ClientPlans, OpenTask
 from projections.console_board import ClientFacts
@@ -132,9 +138,19 @@ def test_the_client_page_from_its_reads() -> None:
     assert alex.shares == ("crisis status", "care plan") and alex.review_overdue
     assert pat.shares == ()
     assert [(w.kind, w.overdue) for w in page.work] == [
-        ("Outreach visit", True), ("Post-crisis follow-up", False), ("Dispatch", False)]  # fmt: skip
+        ("Outreach visit", True),
+        ("Post-crisis follow-up", False),
+        ("Dispatch", False),
+    ]
     assert page.care_plan_review is not None and page.care_plan_review.overdue  # 200 days ago
     assert page.relapse_review is not None and not page.relapse_review.overdue
     assert page.coordinator == "Nurse"
     dots = [s for s in page.risk_chart.shapes if s.kind == "circle"]
     assert [d.cls for d in dots] == ["dot level-high"]
+
+
+def test_an_incidents_times_are_team_time_to_the_millisecond_dated_only_on_another_day() -> None:
+    day = date(2026, 7, 1)
+    assert clock(datetime(2026, 7, 1, 11, 0, 1, 250000, tzinfo=UTC), day, LONDON) == "12:00:01.250"
+    assert clock(datetime(2026, 7, 1, 23, 30, tzinfo=UTC), day, LONDON) == "2026-07-02 00:30:00.000"
+    assert clock(None, day, LONDON) == "-"

@@ -20,6 +20,7 @@ from dispatch.web.console.render import render, viewer
 from dispatch.web.console.review_view import (
     REASONS,
     BadFilter,
+    clock,
     figures_chart,
     list_figures,
     local,
@@ -79,6 +80,8 @@ async def incident_page(request: web.Request) -> web.Response:
         return render(request, "not_in_team.html", status=404,
                       what=f"There is no incident {code} in your team.")  # fmt: skip
     zone = await _zone(request, team_id)
+    day = found.started_at.astimezone(zone).date()
     return render(request, "review_incident.html", i=found, zone=zone.key,
                   charts=(figures_chart(found), incident_timeline(found)),
-                  duration=duration, local=lambda at: local(at, zone))  # fmt: skip
+                  duration=duration, local=lambda at: local(at, zone),
+                  clock=lambda at: clock(at, day, zone))  # fmt: skip

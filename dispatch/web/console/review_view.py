@@ -107,33 +107,47 @@ def list_figures(rows: Sequence[IncidentSummary], p: Period, zone: ZoneInfo) -> 
 
 
 def figures_chart(i: Incident) -> Chart:
-    """The incident's response figures as bars from its start, in minutes (those without a
-    value say why)."""
+    """The incident's response figures as bars from its start, in seconds or, when one
+    passes two minutes, in minutes (those without a value say why)."""
     row = 26
     plot = Plot(height=len(i.figures) * row + 40, left=300)
-    top = nice_top(max((f.seconds or 0) / 60 for f in i.figures), 1)
+    longest = max((f.seconds or 0) for f in i.figures)
+    unit, per = ("s", 1.0) if longest < 120 else ("min", 60.0)
+    top = nice_top(longest / per, 1)
     for k, f in enumerate(i.figures):
         y = 14 + k * row
         plot.add(label(plot.x0 - 8, y + 15, f.label, anchor="end"))
         if f.seconds is None:
             plot.add(label(plot.x0 + 4, y + 15, f.note, "muted-label", "start"))
             continue
-        width = plot.x(f.seconds / 60 / top) - plot.x0
+        width = plot.x(f.seconds / per / top) - plot.x0
         plot.add(
             rect(plot.x0, y + 3, width, row - 8, "bar", f"{f.label}: {duration(f.seconds)}"),
             label(plot.x0 + width + 6, y + 15, duration(f.seconds), "value", "start"),
         )
     for value in ticks(top):
         x = plot.x(value / top)
-        plot.add(line(x, plot.y0, x, plot.y0 + 4, "axis"), label(x, plot.y0 + 16, f"{value:g}"))
+        plot.add(line(x, plot.y0, x, plot.y0 + 4, "axis"),
+                 label(x, plot.y0 + 16, f"{value:g} {unit}"))  # fmt: skip
     plot.add(line(plot.x0, plot.y0, plot.x1, plot.y0, "axis"))
+    word = "Seconds" if unit == "s" else "Minutes"
     return plot.chart(
         f"figures-{i.short_code}",
         "Response figures",
-        "Minutes from the start (MTTA: from the dispatch being raised) to each step.",
+        f"{word} from the start (MTTA: from the dispatch being raised) to each step.",
     )
 
 
 def local(at: datetime | None, zone: ZoneInfo) -> str:
-    """A time in the team's zone, to the second ("-" for none)."""
-    return "-" if at is None else at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
+    """A time in the team's zone, to the minute ("-" for none)."""
+    return "-" if at is None else at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+
+def clock(at: datetime | None, day: date, zone: ZoneInfo) -> str:
+    """A time in an incident that started on `day` (team time): to the millisecond, with
+    its date only when it is another day."""
+    if at is None:
+        return "-"
+    here = at.astimezone(zone)
+    text = here.strftime("%H:%M:%S.%f")[:-3]
+    return text if here.date() == day else f"{here:%Y-%m-%d} {text}"
