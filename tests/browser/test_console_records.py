@@ -211,6 +211,9 @@ async def test_a_manager_reviews_the_incident_with_the_review_desks_figures(
     assert await timeline.count() == len(incident.timeline)
     assert await page.locator(f"#figures-{code} rect.bar").count() >= 4
     assert await page.locator("#timeline tbody tr").count() == len(incident.timeline)
+    for wide in (360, 1280):  # a phone in the field, then the picture
+        await page.set_viewport_size({"width": wide, "height": 900})
+        assert await page.evaluate("document.documentElement.scrollWidth") <= wide
     shot = shot_path("console-review.png", tmp_path)
     await page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000
