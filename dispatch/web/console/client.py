@@ -25,8 +25,9 @@ async def client_record(request: web.Request) -> web.Response:
     who, c = viewer(request), ctx(request)
     client_id = request.match_info["client_id"]
     home = await c.carers.client_team(client_id)
-    facts = await c.console_board.client_facts(client_id) if home else None
-    if who.team_id is None or home != who.team_id or facts is None:
+    mine = who.team_id is not None and home == who.team_id  # decided before any other read
+    facts = await c.console_board.client_facts(client_id) if mine else None
+    if who.team_id is None or facts is None:
         return render(request, "not_in_team.html", status=404,
                       what=f"There is no client {client_id} in your team.")  # fmt: skip
     now = c.clock.now()
