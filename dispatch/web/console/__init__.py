@@ -14,13 +14,22 @@ from pathlib import Path
 from aiohttp import web
 
 from dispatch.web.console import actions, auth_pages, board, dispatch_page
+from dispatch.web.console import client as client_page
+from dispatch.web.console import review as review_pages
 from dispatch.web.console.feed import BoardFeed
 from dispatch.web.console.guard import console_guard, security_headers
 from dispatch.web.console.render import TEMPLATES, templates
 from dispatch.web.context import CONTEXT
 
 STATIC = Path(__file__).parent / "static"
-PAGES = (auth_pages.routes, board.routes, actions.routes, dispatch_page.routes)
+PAGES: tuple[web.RouteTableDef, ...] = (
+    auth_pages.routes,
+    board.routes,
+    actions.routes,
+    dispatch_page.routes,
+    client_page.routes,
+    review_pages.routes,
+)
 
 
 def mount_console(app: web.Application) -> None:
