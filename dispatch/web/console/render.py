@@ -30,6 +30,7 @@ class NavItem:
 
 
 NAV: tuple[NavItem, ...] = (NavItem("/console/", "Live board"),)
+NAV += (NavItem("/console/rota", "On call"), NavItem("/console/huddle", "Huddle"))
 TEMPLATES: web.AppKey[jinja2.Environment] = web.AppKey("console_templates", jinja2.Environment)
 VIEWER: web.RequestKey[Viewer] = web.RequestKey("console_viewer", Viewer)
 
