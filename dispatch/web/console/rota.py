@@ -119,8 +119,10 @@ async def add_override(request: web.Request) -> web.Response:
     assert isinstance(payload, OverrideScheduled)
     log.info("console_override_accepted", team_id=who.team_id, override_id=payload.override_id,
              layer=req.layer, duplicate=not fresh, applied=applied)  # fmt: skip
-    said = f"Override recorded: {req.staff_id} covers {req.layer} from " \
-           f"{_short(req.starts_at, zone)} to {_short(req.ends_at, zone)}."  # fmt: skip
+    person = await c.read_models.staff(req.staff_id)
+    name = person.display_name if person else req.staff_id
+    period = f"{_short(req.starts_at, zone)} to {_short(req.ends_at, zone)}"
+    said = f"Override recorded: {name} covers {req.layer} from {period}."
     if not applied:
         said += " The calendar will show it in a moment; reload."
     await c.accounts.leave_notice(who.session_digest, said)

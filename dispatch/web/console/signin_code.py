@@ -111,6 +111,14 @@ async def send_code(request: web.Request) -> web.Response:
                  said=SENT.format(name=name or "that name"), message=None)  # fmt: skip
 
 
+@routes.get("/console/login/code/check")
+async def code_entry_form(request: web.Request) -> web.Response:
+    """The form for a code already received (from the link on the sign-in pages)."""
+    name = request.query.get("account", "")[:NAME_MAX]
+    return signed_out_page(request, "code_enter.html", account=name, said=None, message=None,
+                           next=safe_next(request.query.get("next")))  # fmt: skip
+
+
 @routes.post("/console/login/code/check")
 async def check_code(request: web.Request) -> web.Response:
     c = ctx(request)
