@@ -57,6 +57,7 @@ OPERATIONAL_TABLES: tuple[str, ...] = (
     "console_accounts",  # written by the web edge, not folded from events
     "console_sessions",  # written by the web edge, not folded from events
     "console_login_failures",  # written by the web edge, not folded from events
+    "console_sign_in_codes",  # written by the web edge, not folded from events
 )
 LEDGER = "replayed_events"  # in the shadow: the ids of the events already applied there
 LIVE = "public"

@@ -30,6 +30,7 @@ class NavItem:
 
 
 NAV: tuple[NavItem, ...] = (NavItem("/console/", "Live board"),)
+NAV += (NavItem("/console/rota", "On call"), NavItem("/console/huddle", "Huddle"))
 NAV += (NavItem("/console/review", "Incident review", LEADS),)
 NAV += (NavItem("/api/docs", "API docs"),)
 TEMPLATES: web.AppKey[jinja2.Environment] = web.AppKey("console_templates", jinja2.Environment)
