@@ -1,0 +1,268 @@
+"""Ring to page: how long after a crisis call rings its page reaches Twilio, at 1, 10 and 100
+calls/s, on the embedded stack as `dispatch up` runs it.
+
+    .venv/bin/python -m bench.bench_latency [--rates 1,10,100] [--seconds 60] [--quick]
+
+A generator process (bench/latency_load.py) posts signed ringing requests to the voice
+webhook at a steady rate, a new caller for every call, round the crisis lines of ten
+teams; it records when each call rang (wall clock, just before the POST) and how long the
+TwiML took. The Twilio sandbox records when each REST request arrived; ring to page is
+the first page SMS of the call's dispatch (its code is known from the CallSid) minus the
+ring. A call with no page after the settle is lost. The first run starts as soon as the
+stack reports ready (so its first calls show any warm-up), and the generator is also
+measured alone against a webhook that answers at once.
+
+Prints figures; asserts nothing about time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.latency_stack import TEAMS, bench_stack, team_line
+from bench.report import Figure, markdown
+from dispatch.soak.load import expected_code
+from dispatch.soak.observe import pages_in
+from dispatch.stack.runtime import Stack
+from integrations.twilio.sandbox_phones import SandboxPhones
+
+ROOT = Path(__file__).resolve().parents[1]
+PATH = "ring to page"
+FIRST_CALLS = 10  # "the first calls after a start"
+P99_TARGET_MS = {10.0: 100.0, 100.0: 250.0}
+WEBHOOK_P99_TARGET_MS = 50.0
+
+
+@dataclass(frozen=True)
+class Call:
+    call_sid: str
+    line: str
+    placed_at: float
+    answer_ms: float
+    status: int
+
+
+@dataclass(frozen=True)
+class RateRun:
+    rate: float
+    seconds: float
+    calls: list[Call]
+    page_ms: list[float | None]  # ring to first page per call, None: no page (lost)
+    doubled: int  # calls whose first page reached Twilio more than once
+
+    @property
+    def achieved_rate(self) -> float:
+        span = self.calls[-1].placed_at - self.calls[0].placed_at if len(self.calls) > 1 else 0
+        return (len(self.calls) - 1) / span if span > 0 else 0.0
+
+    @property
+    def lost(self) -> int:
+        return sum(1 for ms in self.page_ms if ms is None)
+
+    @property
+    def paged(self) -> list[float]:
+        return sorted(ms for ms in self.page_ms if ms is not None)
+
+
+def percentile(sorted_values: Sequence[float], p: float) -> float:
+    """Nearest rank: the smallest value with at least p% of the values at or below it."""
+    if not sorted_values:
+        return float("nan")
+    rank = max(1, -(-len(sorted_values) * p // 100))
+    return sorted_values[int(rank) - 1]
+
+
+async def generate(rate: float, seconds: float, seed: int, *, stack: Stack | None) -> list[Call]:
+    """Run the generator process against the stack's webhook (or its own null webhook)."""
+    s = stack.settings if stack is not None else None
+    plan = {
+        "url": f"{s.public_base_url}/twilio/voice" if s else "",
+        "auth_token": s.twilio_auth_token.get_secret_value() if s else "t",
+        "account_sid": s.twilio_account_sid if s else "AC0",
+        "lines": [team_line(i) for i in range(TEAMS)],
+        "rate": rate,
+        "seconds": seconds,
+        "seed": seed,
+        "caller_prefix": f"+1555{seed % 100:02d}",
+    }
+    args = [json.dumps(plan), *([] if s else ["--null-server"])]
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.latency_load", *args, cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        out, _ = await proc.communicate()
+    finally:
+        if proc.returncode is None:
+            proc.kill()  # by its PID: the generator this function started
+            await proc.wait()
+    lines = out.decode().splitlines()
+    if proc.returncode != 0 or not lines or lines[-1] != "done":
+        raise RuntimeError(f"the load generator failed (exit {proc.returncode})")
+    return [Call(**json.loads(line)) for line in lines[:-1]]
+
+
+async def pages_of(
+    phones: SandboxPhones, calls: list[Call], settle_s: float
+) -> tuple[list[float | None], int]:
+    """Ring to first page per call (ms), waiting up to settle_s for the last pages; and how
+    many calls' pages reached Twilio more than once."""
+    codes = {expected_code(c.call_sid): c for c in calls}
+    messages: list[dict[str, object]] = []
+    deadline = time.monotonic() + settle_s
+    while True:
+        messages += await phones.messages(after=int(str(messages[-1]["index"])) if messages else 0)
+        seen = pages_in(messages, [], codes)
+        first: dict[str, float] = {}
+        count: dict[str, int] = {}
+        for page in seen:
+            first[page.code] = min(first.get(page.code, page.arrived_at), page.arrived_at)
+            count[page.code] = count.get(page.code, 0) + 1
+        if len(first) == len(codes) or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.5)
+    page_ms = [
+        (first[code] - call.placed_at) * 1000 if code in first else None
+        for code, call in codes.items()
+    ]
+    return page_ms, sum(1 for n in count.values() if n > 1)
+
+
+async def run_rate(
+    stack: Stack, phones: SandboxPhones, rate: float, seconds: float, seed: int, settle_s: float
+) -> RateRun:
+    calls = await generate(rate, seconds, seed, stack=stack)
+    page_ms, doubled = await pages_of(phones, calls, settle_s)
+    return RateRun(rate, seconds, calls, page_ms, doubled)
+
+
+def rate_figures(run: RateRun) -> list[Figure]:
+    at = f"{run.rate:g} calls/s"
+    note = f"{len(run.calls)} calls in {run.seconds:g} s, {run.achieved_rate:.1f}/s achieved"
+    paged, answers = run.paged, sorted(c.answer_ms for c in run.calls)
+    target = P99_TARGET_MS.get(run.rate)
+    out = [
+        Figure(PATH, f"p50 at {at}", percentile(paged, 50), "ms", note=note),
+        Figure(
+            PATH,
+            f"p99 at {at}",
+            percentile(paged, 99),
+            "ms",
+            target=f"< {target:g} ms" if target else "",
+            met=percentile(paged, 99) < target if target else None,
+        ),
+        Figure(PATH, f"p99.9 at {at}", percentile(paged, 99.9), "ms"),
+        Figure(
+            PATH,
+            f"calls with no page at {at}",
+            run.lost,
+            "calls",
+            target="0",
+            met=run.lost == 0,
+            note=f"{run.doubled} paged twice" if run.doubled else "",
+        ),
+        Figure("webhook (TwiML)", f"p50 at {at}", percentile(answers, 50), "ms"),
+    ]
+    webhook_target = run.rate >= 100
+    bad = sum(1 for c in run.calls if c.status != 200)
+    out.append(
+        Figure(
+            "webhook (TwiML)",
+            f"p99 at {at}",
+            percentile(answers, 99),
+            "ms",
+            target=f"< {WEBHOOK_P99_TARGET_MS:g} ms" if webhook_target else "",
+            met=percentile(answers, 99) < WEBHOOK_P99_TARGET_MS if webhook_target else None,
+            note=f"{bad} not HTTP 200" if bad else "",
+        )
+    )
+    return out
+
+
+def warmup_figure(first: RateRun, steady: RateRun) -> Figure:
+    """The slowest of the first calls after the start, beside the steady run's p99."""
+    n = min(FIRST_CALLS, len(first.page_ms))
+    early = [ms for ms in first.page_ms[:n] if ms is not None]
+    worst = max(early) if early else float("nan")
+    ceiling = percentile(steady.paged, 99)
+    return Figure(
+        PATH,
+        f"slowest of the first {n} calls after the start",
+        worst,
+        "ms",
+        ceiling_name=f"p99 at {steady.rate:g} calls/s",
+        ceiling=ceiling,
+        target="as fast as the rest",
+        met=bool(early) and len(early) == n and worst <= max(ceiling, P99_TARGET_MS[10.0]),
+        note=f"{first.rate:g} calls/s from ready",
+    )
+
+
+def generator_figure(alone: list[Call], rate: float, with_stack: RateRun | None) -> Figure:
+    answers = sorted(c.answer_ms for c in alone)
+    return Figure(
+        "load generator",
+        f"alone: webhook p99 at {rate:g} calls/s against a null webhook",
+        percentile(answers, 99),
+        "ms",
+        ceiling_name="with the stack" if with_stack else "",
+        ceiling=percentile(sorted(c.answer_ms for c in with_stack.calls), 99)
+        if with_stack
+        else None,
+        note=f"{len(alone)} calls",
+    )
+
+
+async def measure(rates: Sequence[float], seconds: float, settle_s: float) -> list[Figure]:
+    figures: list[Figure] = []
+    alone_rate = max(rates)
+    alone = await generate(alone_rate, min(seconds, 10.0), 99, stack=None)
+    runs: list[RateRun] = []
+    async with bench_stack() as stack:
+        phones = SandboxPhones(stack.settings.twilio_api_base_url)
+        try:
+            for i, rate in enumerate(rates):
+                print(f"  ring to page: {rate:g} calls/s for {seconds:g} s", flush=True)
+                runs.append(await run_rate(stack, phones, rate, seconds, i + 1, settle_s))
+        finally:
+            await phones.close()
+    for run in runs:
+        figures += rate_figures(run)
+    steady = next((r for r in runs if r.rate == 10.0), runs[-1])
+    figures.append(warmup_figure(runs[0], steady))
+    top = next((r for r in runs if r.rate == alone_rate), None)
+    figures.append(generator_figure(alone, alone_rate, top))
+    return figures
+
+
+async def figures(quick: bool) -> list[Figure]:
+    """Full: 60 s at each of 1, 10 and 100 calls/s. Quick: 5 s at 1 and 10 calls/s."""
+    if quick:
+        return await measure((1.0, 10.0), 5.0, settle_s=10.0)
+    return await measure((1.0, 10.0, 100.0), 60.0, settle_s=60.0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rates", default="1,10,100", help="calls/s, in order (1,10,100)")
+    parser.add_argument("--seconds", type=float, default=60.0, help="of calls per rate (60)")
+    parser.add_argument("--settle", type=float, default=60.0, help="longest wait for pages")
+    parser.add_argument("--quick", action="store_true", help="5 s at 1 and 10 calls/s")
+    args = parser.parse_args()
+    if args.quick:
+        found = asyncio.run(figures(quick=True))
+    else:
+        rates = [float(r) for r in args.rates.split(",")]
+        found = asyncio.run(measure(rates, args.seconds, args.settle))
+    print(markdown(found))
+
+
+if __name__ == "__main__":
+    main()
