@@ -19,13 +19,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.latency_hops import hop_times
+from bench.latency_profile import GcPauses, Profiler, summary
 from bench.latency_stack import TEAMS, bench_stack, team_line
 from bench.report import Figure, markdown
 from dispatch.soak.load import expected_code
@@ -38,6 +42,7 @@ PATH = "ring to page"
 FIRST_CALLS = 10  # "the first calls after a start"
 P99_TARGET_MS = {10.0: 100.0, 100.0: 250.0}
 WEBHOOK_P99_TARGET_MS = 50.0
+MAX_SETTLE_S = 600.0  # a backlog still draining after this long is reported as loss
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,7 @@ class RateRun:
     calls: list[Call]
     page_ms: list[float | None]  # ring to first page per call, None: no page (lost)
     doubled: int  # calls whose first page reached Twilio more than once
+    hops: dict[str, list[float]]  # ms per hop (bench/latency_hops.py)
 
     @property
     def achieved_rate(self) -> float:
@@ -111,12 +117,15 @@ async def generate(rate: float, seconds: float, seed: int, *, stack: Stack | Non
 
 async def pages_of(
     phones: SandboxPhones, calls: list[Call], settle_s: float
-) -> tuple[list[float | None], int]:
-    """Ring to first page per call (ms), waiting up to settle_s for the last pages; and how
-    many calls' pages reached Twilio more than once."""
+) -> tuple[dict[str, float], int]:
+    """When each call's first page reached Twilio (epoch s, by CallSid), waiting for the
+    last pages while they still come (settle_s with no new page, at most MAX_SETTLE_S); and
+    how many calls' pages reached Twilio more than once."""
     codes = {expected_code(c.call_sid): c for c in calls}
     messages: list[dict[str, object]] = []
-    deadline = time.monotonic() + settle_s
+    before: dict[str, float] = {}
+    started = time.monotonic()
+    deadline = started + settle_s
     while True:
         messages += await phones.messages(after=int(str(messages[-1]["index"])) if messages else 0)
         seen = pages_in(messages, [], codes)
@@ -127,20 +136,49 @@ async def pages_of(
             count[page.code] = count.get(page.code, 0) + 1
         if len(first) == len(codes) or time.monotonic() > deadline:
             break
+        if len(first) > len(before):  # still coming: a backlog, not a loss (yet)
+            deadline = min(time.monotonic() + settle_s, started + MAX_SETTLE_S)
+        before = first
         await asyncio.sleep(0.5)
-    page_ms = [
-        (first[code] - call.placed_at) * 1000 if code in first else None
-        for code, call in codes.items()
-    ]
-    return page_ms, sum(1 for n in count.values() if n > 1)
+    arrived = {call.call_sid: first[code] for code, call in codes.items() if code in first}
+    return arrived, sum(1 for n in count.values() if n > 1)
 
 
 async def run_rate(
-    stack: Stack, phones: SandboxPhones, rate: float, seconds: float, seed: int, settle_s: float
+    stack: Stack,
+    phones: SandboxPhones,
+    rate: float,
+    seconds: float,
+    seed: int,
+    settle_s: float,
+    profiler: Profiler | None = None,
 ) -> RateRun:
+    if profiler is not None:
+        pids = {"stack": os.getpid(), "worker": stack.workers[0].pid}
+        await profiler.start(pids, f"{rate:g}-per-s", seconds)
     calls = await generate(rate, seconds, seed, stack=stack)
-    page_ms, doubled = await pages_of(phones, calls, settle_s)
-    return RateRun(rate, seconds, calls, page_ms, doubled)
+    if profiler is not None:
+        await profiler.wait()
+    arrived, doubled = await pages_of(phones, calls, settle_s)
+    page_ms = [
+        (arrived[c.call_sid] - c.placed_at) * 1000 if c.call_sid in arrived else None for c in calls
+    ]
+    with contextlib.suppress(TimeoutError):  # hops are then known for fewer calls
+        await stack.projector.wait_until_caught_up(timeout=max(settle_s, 60.0))
+    hops = await hop_times(stack.pool, calls, arrived)
+    return RateRun(rate, seconds, calls, page_ms, doubled, hops)
+
+
+def hop_lines(run: RateRun) -> list[str]:
+    """Where the time went: p50 / p99 / max of each hop, in ms."""
+    out = [f"  hops at {run.rate:g} calls/s (p50 / p99 / max ms):"]
+    for hop, values in run.hops.items():
+        v = sorted(values)
+        out.append(
+            f"    {hop:<52} {percentile(v, 50):7.1f} {percentile(v, 99):7.1f} "
+            f"{(v[-1] if v else float('nan')):7.1f}"
+        )
+    return out
 
 
 def rate_figures(run: RateRun) -> list[Figure]:
@@ -220,8 +258,11 @@ def generator_figure(alone: list[Call], rate: float, with_stack: RateRun | None)
     )
 
 
-async def measure(rates: Sequence[float], seconds: float, settle_s: float) -> list[Figure]:
+async def measure(
+    rates: Sequence[float], seconds: float, settle_s: float, profile: Path | None = None
+) -> list[Figure]:
     figures: list[Figure] = []
+    profiler = Profiler(profile) if profile is not None else None
     alone_rate = max(rates)
     alone = await generate(alone_rate, min(seconds, 10.0), 99, stack=None)
     runs: list[RateRun] = []
@@ -230,7 +271,10 @@ async def measure(rates: Sequence[float], seconds: float, settle_s: float) -> li
         try:
             for i, rate in enumerate(rates):
                 print(f"  ring to page: {rate:g} calls/s for {seconds:g} s", flush=True)
-                runs.append(await run_rate(stack, phones, rate, seconds, i + 1, settle_s))
+                with GcPauses() as pauses:
+                    run = await run_rate(stack, phones, rate, seconds, i + 1, settle_s, profiler)
+                runs.append(run)
+                print("\n".join([*hop_lines(run), pauses.line()]), flush=True)
         finally:
             await phones.close()
     for run in runs:
@@ -246,22 +290,32 @@ async def figures(quick: bool) -> list[Figure]:
     """Full: 60 s at each of 1, 10 and 100 calls/s. Quick: 5 s at 1 and 10 calls/s."""
     if quick:
         return await measure((1.0, 10.0), 5.0, settle_s=10.0)
-    return await measure((1.0, 10.0, 100.0), 60.0, settle_s=60.0)
+    return await measure((1.0, 10.0, 100.0), 60.0, settle_s=20.0)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rates", default="1,10,100", help="calls/s, in order (1,10,100)")
     parser.add_argument("--seconds", type=float, default=60.0, help="of calls per rate (60)")
-    parser.add_argument("--settle", type=float, default=60.0, help="longest wait for pages")
+    parser.add_argument(
+        "--settle", type=float, default=20.0, help="wait for pages while one came within (20 s)"
+    )
     parser.add_argument("--quick", action="store_true", help="5 s at 1 and 10 calls/s")
+    parser.add_argument(
+        "--profile", type=Path, default=None, metavar="DIR",
+        help="record the stack and the worker with py-spy during each run (bench extra)",
+    )  # fmt: skip
     args = parser.parse_args()
+    if args.profile is not None and not Profiler.available():
+        parser.error("--profile needs py-spy: pip install -e '.[bench]'")
     if args.quick:
         found = asyncio.run(figures(quick=True))
     else:
         rates = [float(r) for r in args.rates.split(",")]
-        found = asyncio.run(measure(rates, args.seconds, args.settle))
+        found = asyncio.run(measure(rates, args.seconds, args.settle, args.profile))
     print(markdown(found))
+    for out in Profiler.written(args.profile):
+        print("\n".join(summary(out)))
 
 
 if __name__ == "__main__":
