@@ -8,9 +8,10 @@ webhook at a steady rate, a new caller for every call, round the crisis lines of
 teams; it records when each call rang (wall clock, just before the POST) and how long the
 TwiML took. The Twilio sandbox records when each REST request arrived; ring to page is
 the first page SMS of the call's dispatch (its code is known from the CallSid) minus the
-ring. A call with no page after the settle is lost. The first run starts as soon as the
-stack reports ready (so its first calls show any warm-up), and the generator is also
-measured alone against a webhook that answers at once.
+ring. A call the webhook accepted (HTTP 200) with no page after the settle is lost; one
+not answered within Twilio's 15 s is counted apart (Twilio would fetch the Fallback URL).
+The first run starts as soon as the stack reports ready (so its first calls show any
+warm-up), and the generator is also measured alone against a webhook that answers at once.
 
 Prints figures; asserts nothing about time.
 """
@@ -70,7 +71,15 @@ class RateRun:
 
     @property
     def lost(self) -> int:
-        return sum(1 for ms in self.page_ms if ms is None)
+        """Calls the webhook accepted (HTTP 200: spooled) that no page followed."""
+        pairs = zip(self.calls, self.page_ms, strict=True)
+        return sum(1 for c, ms in pairs if ms is None and c.status == 200)
+
+    @property
+    def unanswered(self) -> int:
+        """Calls the webhook did not answer with 200 within Twilio's 15 s (Twilio would
+        have fetched the line's Fallback URL: the static TwiML dials a human)."""
+        return sum(1 for c in self.calls if c.status != 200)
 
     @property
     def paged(self) -> list[float]:
@@ -199,12 +208,19 @@ def rate_figures(run: RateRun) -> list[Figure]:
         Figure(PATH, f"p99.9 at {at}", percentile(paged, 99.9), "ms"),
         Figure(
             PATH,
-            f"calls with no page at {at}",
+            f"accepted calls with no page at {at}",
             run.lost,
             "calls",
             target="0",
             met=run.lost == 0,
-            note=f"{run.doubled} paged twice" if run.doubled else "",
+            note=", ".join(
+                part
+                for part in (
+                    f"{run.unanswered} not answered within 15 s" if run.unanswered else "",
+                    f"{run.doubled} paged twice" if run.doubled else "",
+                )
+                if part
+            ),
         ),
         Figure("webhook (TwiML)", f"p50 at {at}", percentile(answers, 50), "ms"),
     ]

@@ -59,6 +59,8 @@ async def hop_times(
         if any(m is None for m in marks):
             continue
         times = [call.placed_at, *(_epoch(m) for m in marks), arrived[call.call_sid]]
+        if any(b < a for a, b in pairwise(times)):
+            continue  # e.g. the re-drive published the call before the relay marked its row
         for hop, (a, b) in zip(HOPS, pairwise(times), strict=True):
             hops[hop].append((b - a) * 1000)
     return hops
