@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from bench import __main__ as runner
-from bench.bench_latency import percentile
+from bench.latency_figures import percentile
 from bench.report import Figure
 from dispatch.cli import main
 from dispatch.commands import bench as bench_cli
