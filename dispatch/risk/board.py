@@ -19,7 +19,8 @@ def _when(at: datetime | None, now: datetime) -> str:
 def render_board(
     team_id: str, rows: list[HuddleRow], now: datetime, notices: Sequence[BoardNotice] = ()
 ) -> str:
-    lines = [f"Huddle board {team_id} at {now:%Y-%m-%d %H:%M}Z ({len(rows)} clients)"]
+    count = f"{len(rows)} client" + ("" if len(rows) == 1 else "s")
+    lines = [f"Huddle board {team_id} at {now:%Y-%m-%d %H:%M}Z ({count})"]
     for r in rows:
         flags = []
         if r.open_dispatches:
