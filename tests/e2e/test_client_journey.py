@@ -155,6 +155,60 @@ async def test_the_life_of_an_outreach_client_from_referral_to_discharge_and_re_
     ]  # fmt: skip
 
 
+async def test_a_declined_referral_and_a_transfer_handed_off_at_the_new_teams_first_visit(
+    stack: Stack, aot_team: str, api: Any
+) -> None:
+    """A CMHT referral declined by command with its reason cannot be enrolled; a client of
+    the team, their care plan reviewed by command, is transferred to the ACT team by
+    command: both boards show the hand-off, the old team's phone call does not complete it,
+    the new team's first visit (team API) does, and the client is then the new team's."""
+    declined, moving = "c-j-decl", "c-j-move"
+    referral = {"display_name": "Client D", "source": "cmht", "source_team": "CMHT East",
+                "criteria_met": ["severe_mental_illness"]}  # fmt: skip
+    assert (await _call(api, "POST", f"/api/clients/{declined}/referral", referral))[0] == 202
+    no = await _cli(stack, "referral", "decline", declined, "--reason", "no psychosis",
+                    "--by", LEAD)  # fmt: skip
+    assert no.exit_code == 0 and "recorded ReferralDeclined" in no.output, no.output
+    enrolment = {"care_coordinator_id": NURSE, "phones": ["+15550951004"]}
+    status, body = await _call(api, "POST", f"/api/clients/{declined}/enrolment", enrolment)
+    assert status == 400 and "referral" in body["error"], body
+    archived = [(e.type, getattr(e.payload, "reason", None))
+                for e in await stack.read_models.archive(key=declined)]  # fmt: skip
+    assert archived == [("ReferralReceived", None), ("ReferralDeclined", "no psychosis")]
+
+    base = f"/api/clients/{moving}"
+    assert (await _call(api, "POST", f"{base}/referral", referral))[0] == 202
+    assert (await _call(api, "POST", f"{base}/referral/accept", {}))[0] == 202
+    enrolment = {"care_coordinator_id": NURSE, "phones": ["+15550951005"]}
+    assert (await _call(api, "POST", f"{base}/enrolment", enrolment))[0] == 202
+    assert (await _call(api, "POST", f"{base}/care-plan", {"summary": "tenancy"}))[0] == 202
+    await until(lambda: _planned(api, moving), what="care plan on the board")
+    reviewed = await _cli(stack, "careplan", "review", moving, "--note", "moving north",
+                          "--by", NURSE)  # fmt: skip
+    assert reviewed.exit_code == 0 and "recorded CarePlanReviewed" in reviewed.output
+    moved = await _cli(stack, "client", "transfer", moving, "--to", NORTH, "--reason",
+                       "moved home", "--by", NURSE)  # fmt: skip
+    assert moved.exit_code == 0 and "recorded ClientTransferRequested" in moved.output
+
+    async def hand_off(token: str, expected: str | None) -> Any:
+        row = await _row(api, moving, token)
+        return row if row is not None and row["transfer"] == expected else None
+
+    await until(lambda: hand_off("j-nurse", f"to {NORTH}"), what="hand-off on the old board")
+    await until(lambda: hand_off("j-north", f"from {TEAM}"), what="hand-off on the new board")
+    contacts = f"{base}/contacts"
+    call = {"kind": "phone", "staff_ids": [NURSE], "minutes": 5}
+    assert (await _call(api, "POST", contacts, call))[0] == 202  # the old team keeps contact
+    visit = {"kind": "face_to_face", "staff_ids": ["s-nurse"], "where": "home"}
+    assert (await _call(api, "POST", contacts, visit, "j-north"))[0] == 202
+    await until(lambda: hand_off("j-north", None), what="the new team's client")
+    await until(lambda: _gone(api, moving), what="off the old team's board")
+    archive = await stack.read_models.archive(key=moving)
+    types = [e.type for e in archive if e.type != "ContactTargetSet"]
+    assert types[-5:] == ["CarePlanReviewed", "ClientTransferRequested", "ContactRecorded",
+                          "ContactRecorded", "TransferCompleted"]  # fmt: skip
+
+
 async def _planned(api: Any, client_id: str) -> Any:
     row = await _row(api, client_id)
     return row if row and row["care_plan_review_due"] else None
