@@ -172,7 +172,7 @@ async def test_a_declined_referral_and_a_transfer_handed_off_at_the_new_teams_fi
     enrolment = {"care_coordinator_id": NURSE, "phones": ["+15550951004"]}
     status, body = await _call(api, "POST", f"/api/clients/{declined}/enrolment", enrolment)
     assert status == 400 and "referral" in body["error"], body
-    archived = [(e.type, getattr(e.payload, "reason", None))
+    archived = [(e.type, e.payload.get("reason"))
                 for e in await stack.read_models.archive(key=declined)]  # fmt: skip
     assert archived == [("ReferralReceived", None), ("ReferralDeclined", "no psychosis")]
 
