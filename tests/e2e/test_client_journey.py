@@ -89,8 +89,9 @@ async def test_the_life_of_an_outreach_client_from_referral_to_discharge_and_re_
     stack: Stack, aot_team: str, api: Any
 ) -> None:
     """A self-referral is refused with the reason; a CMHT's is received, accepted, the client
-    enrolled, visited by two staff (counted for each), given a care plan, discharged with a
-    consented carer, and back on the caseload in one step with the history kept."""
+    enrolled, visited by two staff (counted for each), given a care plan, visited with a
+    consented carer, discharged with that carer involved, and back on the caseload in one
+    step with the history kept."""
     client_id = "c-aot-life"
     base = f"/api/clients/{client_id}"
     own = {"display_name": "Client L", "source": "self", "criteria_met": ["complex_needs"]}
@@ -134,6 +135,9 @@ async def test_the_life_of_an_outreach_client_from_referral_to_discharge_and_re_
 
     await until(lambda: stack.services.risk_queries.carer_consents(client_id, "carer-life"),
                 what="carer projected")  # fmt: skip
+    with_carer = await _cli(stack, "contact", client_id, "--kind", "face_to_face", "--staff",
+                            NURSE, "--carer", "carer-life")  # fmt: skip
+    assert with_carer.exit_code == 0, with_carer.output
     left = await _cli(stack, "client", "discharge", client_id, "--reason", "stable, to CMHT",
                       "--carer", "carer-life", "--by", NURSE)  # fmt: skip
     assert left.exit_code == 0, left.output
@@ -151,7 +155,11 @@ async def test_the_life_of_an_outreach_client_from_referral_to_discharge_and_re_
     history = await stack.read_models.archive(key=client_id)
     assert [e.type for e in history if e.type != "ContactTargetSet"] == [
         "ReferralReceived", "ReferralAccepted", "ClientEnrolled", "ContactRecorded",
-        "CarePlanRecorded", "CarerRegistered", "ClientDischarged", "ClientReReferred",
+        "CarePlanRecorded", "CarerRegistered", "ContactRecorded", "ClientDischarged",
+        "ClientReReferred",
+    ]  # fmt: skip
+    assert [e.payload.get("carer_id") for e in history if e.type == "ContactRecorded"] == [
+        None, "carer-life"
     ]  # fmt: skip
 
 
