@@ -166,10 +166,11 @@ async def test_the_life_of_an_outreach_client_from_referral_to_discharge_and_re_
 async def test_a_declined_referral_and_a_transfer_handed_off_at_the_new_teams_first_visit(
     stack: Stack, aot_team: str, api: Any
 ) -> None:
-    """A CMHT referral declined by command with its reason cannot be enrolled; a client of
-    the team, their care plan reviewed by command, is transferred to the ACT team by
-    command: both boards show the hand-off, the old team's phone call does not complete it,
-    the new team's first visit (team API) does, and the client is then the new team's."""
+    """A CMHT referral declined by command with its reason cannot be enrolled (another is
+    declined through the API); a client accepted and enrolled by command, their care plan
+    reviewed by command, is transferred to the ACT team by command: both boards show the
+    hand-off, the old team's phone call does not complete it, the new team's first visit
+    (team API) does, and the client is then the new team's."""
     declined, moving = "c-j-decl", "c-j-move"
     referral = {"display_name": "Client D", "source": "cmht", "source_team": "CMHT East",
                 "criteria_met": ["severe_mental_illness"]}  # fmt: skip
@@ -183,12 +184,18 @@ async def test_a_declined_referral_and_a_transfer_handed_off_at_the_new_teams_fi
     archived = [(e.type, e.payload.get("reason"))
                 for e in await stack.read_models.archive(key=declined)]  # fmt: skip
     assert archived == [("ReferralReceived", None), ("ReferralDeclined", "no psychosis")]
+    by_api = f"/api/clients/{declined}-2/referral"
+    assert (await _call(api, "POST", by_api, referral))[0] == 202
+    status, body = await _call(api, "POST", f"{by_api}/decline", {"reason": "no capacity"})
+    assert status == 202 and body["events"][0]["type"] == "ReferralDeclined", body
 
     base = f"/api/clients/{moving}"
     assert (await _call(api, "POST", f"{base}/referral", referral))[0] == 202
-    assert (await _call(api, "POST", f"{base}/referral/accept", {}))[0] == 202
-    enrolment = {"care_coordinator_id": NURSE, "phones": ["+15550951005"]}
-    assert (await _call(api, "POST", f"{base}/enrolment", enrolment))[0] == 202
+    accepted = await _cli(stack, "referral", "accept", moving, "--by", LEAD)
+    assert accepted.exit_code == 0 and "recorded ReferralAccepted" in accepted.output
+    enrolled = await _cli(stack, "client", "enrol", moving, "--team", TEAM, "--phone",
+                          "+15550951005", "--coordinator", NURSE, "--by", LEAD)  # fmt: skip
+    assert enrolled.exit_code == 0 and "recorded ClientEnrolled" in enrolled.output
     assert (await _call(api, "POST", f"{base}/care-plan", {"summary": "tenancy"}))[0] == 202
     await until(lambda: _planned(api, moving), what="care plan on the board")
     reviewed = await _cli(stack, "careplan", "review", moving, "--note", "moving north",
@@ -213,8 +220,11 @@ async def test_a_declined_referral_and_a_transfer_handed_off_at_the_new_teams_fi
     await until(lambda: _gone(api, moving), what="off the old team's board")
     archive = await stack.read_models.archive(key=moving)
     types = [e.type for e in archive if e.type != "ContactTargetSet"]
-    assert types[-5:] == ["CarePlanReviewed", "ClientTransferRequested", "ContactRecorded",
-                          "ContactRecorded", "TransferCompleted"]  # fmt: skip
+    assert types[-5:-3] == ["CarePlanReviewed", "ClientTransferRequested"]
+    # the visit and the completion it caused share their event time: either order
+    assert sorted(types[-3:]) == ["ContactRecorded", "ContactRecorded", "TransferCompleted"]
+    done = next(e for e in archive if e.type == "TransferCompleted")
+    assert done.payload["to_team_id"] == NORTH
 
 
 async def _planned(api: Any, client_id: str) -> Any:
