@@ -44,7 +44,8 @@ def flag_list(r: HuddleRow, now: datetime) -> list[str]:
 def render_board(
     team_id: str, rows: list[HuddleRow], now: datetime, notices: Sequence[BoardNotice] = ()
 ) -> str:
-    lines = [f"Huddle board {team_id} at {now:%Y-%m-%d %H:%M}Z ({len(rows)} clients)"]
+    count = f"{len(rows)} client" + ("" if len(rows) == 1 else "s")
+    lines = [f"Huddle board {team_id} at {now:%Y-%m-%d %H:%M}Z ({count})"]
     for r in rows:
         flags = flag_list(r, now)
         lines.append(
