@@ -146,6 +146,14 @@ class AgentGuard:
         self._monotonic = monotonic
         self.dead_lettered = 0  # how many events this agent gave up on (a figure for metrics)
 
+    def backoff(self, attempt: int) -> float:
+        """The wait before retry number `attempt` (1, 2, ...)."""
+        return float(min(self._policy.first_wait_s * 2 ** (attempt - 1), self._policy.max_wait_s))
+
+    @property
+    def log_every_s(self) -> float:
+        return self._policy.log_every_s
+
     async def handle(self, delivery: Delivery, handler: Handler) -> bool:
         """Handle one delivery; True when handled, False when it was dead-lettered."""
         value = delivery.value
@@ -174,7 +182,7 @@ class AgentGuard:
                         return False
                 else:
                     failures, last_kind = 0, ""
-                wait = min(self._policy.first_wait_s * 2 ** (attempt - 1), self._policy.max_wait_s)
+                wait = self.backoff(attempt)
                 if self._monotonic() - last_log >= self._policy.log_every_s:
                     last_log = self._monotonic()
                     log.warning(
