@@ -1,1 +1,1 @@
-"""Benchmarks: `python -m bench [--quick]` (or `dispatch bench`) prints each figure by its ceiling."""
+"""Benchmarks: `python -m bench [--quick]` (or `dispatch bench`): each figure by its ceiling."""

@@ -21,10 +21,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from typing import Any
 
 import structlog
+from faust.streams import _current_event
 
 from dispatch.worker.guard import AgentGuard, Delivery, Handler, Undecodable, classify
 
@@ -32,7 +34,19 @@ log = structlog.get_logger(__name__)
 BatchHandler = Callable[[Sequence[Delivery]], Awaitable[None]]
 SingleHandler = Callable[[Delivery], Handler]  # the per-event handler for one delivery
 BATCH_MAX = 2000  # events of one batch at most
-BATCH_WITHIN_S = 0.02  # how long a batch waits to fill before it is handled as it is
+BATCH_WITHIN_S = 0.1  # how long a batch waits to fill before it is handled as it is
+
+
+@contextlib.contextmanager
+def handling(event: Any) -> Iterator[None]:
+    """Make `event` faust's current event (a table write goes to its partition's changelog)
+    while a batch writes the state that event left; a batch has no current event of its
+    own."""
+    token = _current_event.set(weakref.ref(event) if event is not None else None)
+    try:
+        yield
+    finally:
+        _current_event.reset(token)
 
 
 class InFlight:

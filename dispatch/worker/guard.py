@@ -15,7 +15,7 @@ import base64
 import json
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 import asyncpg
@@ -67,12 +67,15 @@ class Delivery:
     offset: int
     key: bytes | None
     value: Envelope | Undecodable
+    event: Any = field(default=None, compare=False, repr=False)  # the faust event, if any
 
     @classmethod
     def of(cls, event: Any) -> Delivery:
         """From a faust stream event (`stream.events()`)."""
         message = event.message
-        return cls(message.topic, message.partition, message.offset, message.key, event.value)
+        return cls(
+            message.topic, message.partition, message.offset, message.key, event.value, event
+        )
 
 
 def classify(exc: BaseException) -> Failure:

@@ -27,7 +27,7 @@ from dispatch.risk.decide import needs_contact_target, timer_events
 from dispatch.risk.fold import FOLDED, RiskState, initial
 from dispatch.risk.levels import DEFAULT_POLICY, RiskPolicy
 from dispatch.vocabulary import ServiceModel
-from dispatch.worker.batches import InFlight, run_batches
+from dispatch.worker.batches import InFlight, handling, run_batches
 from dispatch.worker.guard import AgentGuard, Delivery
 
 if TYPE_CHECKING:
@@ -100,8 +100,11 @@ def register_risk_agent(
             items, lambda key: load_state(table.get(key), key)
         )
         await topics.append(decided)  # every ack awaited, together
+        last = {d.value.key: d.event for d in deliveries if isinstance(d.value, Envelope)}
         for key, state in states.items():
-            table[key] = dump_state(state)
+            # faust writes a key to the changelog partition of the event being handled
+            with handling(last[key]):
+                table[key] = dump_state(state)
         if decided:
             log.info("risk_decided", events=len(decided), inputs=len(items))
 
