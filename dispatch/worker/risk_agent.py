@@ -15,6 +15,7 @@ missed-contact alert per gap, an overdue plan review per plan version.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -99,14 +100,16 @@ def register_risk_agent(
         states, decided = await engine.handle_many(
             items, lambda key: load_state(table.get(key), key)
         )
+        sent = time.perf_counter()
         await topics.append(decided)  # every ack awaited, together
+        append_ms = round((time.perf_counter() - sent) * 1000, 1)
         last = {d.value.key: d.event for d in deliveries if isinstance(d.value, Envelope)}
         for key, state in states.items():
             # faust writes a key to the changelog partition of the event being handled
             with handling(last[key]):
                 table[key] = dump_state(state)
         if decided:
-            log.info("risk_decided", events=len(decided), inputs=len(items))
+            log.info("risk_decided", events=len(decided), inputs=len(items), append_ms=append_ms)
 
     def handle_one(delivery: Delivery) -> Callable[[Envelope], Awaitable[None]]:
         return partial(handle, offset=delivery.offset)  # the guard's per-event path
