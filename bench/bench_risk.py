@@ -249,8 +249,8 @@ def report(rates: dict[str, float], agent: dict[str, float], note: str) -> list[
 
 
 async def figures(quick: bool) -> list[Figure]:
-    """Fold 20,000 / agent 20,000 events (quick) or 200,000 / 100,000 (full), 500 clients."""
-    fold_n, agent_n = (20_000, 20_000) if quick else (200_000, 100_000)
+    """Fold 20,000 / agent 3,000 events (quick: a smoke run) or 200,000 / 100,000, 500 clients."""
+    fold_n, agent_n = (20_000, 3_000) if quick else (200_000, 100_000)
     rates = bench_fold(fold_n, 500, 30)
     agent = await asyncio.to_thread(_agent_in_tempdir, agent_n, 500, 30)
     return report(rates, agent, f"{agent_n:,} events, 500 clients, 1 partition")
