@@ -1,17 +1,21 @@
-"""Throughput of the risk projection: the pure fold alone (the ceiling) and the faust agent.
+"""Throughput of the risk projection: the faust agent beside its two ceilings, in one run.
 
-    .venv/bin/python bench/bench_risk.py [--fold-events 200000] [--agent-events 20000]
+    .venv/bin/python -m bench.bench_risk [--quick] [--fold-events 200000] [--agent-events 100000]
 
-Prints figures; asserts nothing about time. The agent figure is measured on the embedded
-stack (tansu broker, PostgreSQL, one faust worker process, one partition): the input is
-published before the worker starts, the clock runs from the worker being ready to the
-risk agent's output for a sentinel client, which comes after every other input event.
+Prints figures; asserts nothing about time. (1) the pure fold and fold + decide in process;
+(2) a raw aiokafka consumer reading the same topic (bytes only); (3) the faust risk agent
+on the embedded stack (tansu broker, PostgreSQL, one faust worker process, one partition):
+the input is published before the worker starts, the clock runs from the worker being
+ready to the risk agent's output for a sentinel client, which comes after every other input
+event. Then a second backlog is published and the worker is sent SIGTERM in the middle of
+it: how long it takes to stop (faust used to wait for the supervisor's SIGKILL).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import shutil
 import tempfile
@@ -19,6 +23,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bench.report import Figure, markdown
 from dispatch.clients.events import ClientEnrolled, ContactRecorded
 from dispatch.events import Envelope, new_event
 from dispatch.events.envelope import EventPayload
@@ -83,7 +88,36 @@ def bench_fold(n: int, clients: int, gap_minutes: int) -> dict[str, float]:
     return rates
 
 
-async def bench_agent(n: int, clients: int, gap_minutes: int, state: Path) -> float:
+async def consume_rate(bootstrap: str, topic: str, expected: int) -> float:
+    """The ceiling: a raw aiokafka consumer reading the same topic from the start (bytes,
+    no decoding, no commits)."""
+    from aiokafka import AIOKafkaConsumer
+
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        fetch_max_wait_ms=20,
+        group_id=None,
+    )
+    await consumer.start()
+    try:
+        seen = 0
+        started = time.perf_counter()
+        while seen < expected:
+            batch = await consumer.getmany(timeout_ms=200, max_records=10_000)
+            seen += sum(len(msgs) for msgs in batch.values())
+            if time.perf_counter() - started > 300:
+                raise TimeoutError(f"read {seen} of {expected} events in 300 s")
+        return seen / (time.perf_counter() - started)
+    finally:
+        await consumer.stop()
+
+
+async def bench_agent(n: int, clients: int, gap_minutes: int, state: Path) -> dict[str, float]:
+    """The faust risk agent's events/s, the raw consume rate of the same topic, and how long
+    a SIGTERM took to stop the worker in the middle of a second backlog."""
     from aiokafka import AIOKafkaConsumer
 
     from dispatch.settings import Settings
@@ -97,23 +131,29 @@ async def bench_agent(n: int, clients: int, gap_minutes: int, state: Path) -> fl
         RelapseSignalObserved(client_id=SENTINEL, source="system", sign="bench", severity=5),
     ):
         events.append(new_event(p, key=SENTINEL, occurred_at=last, recorded_at=last, actor="b"))
-    settings = Settings(state_dir=state, topic_partitions=1, log_level="warning")
+    settings = Settings(
+        state_dir=state, topic_partitions=1, log_level=os.environ.get("BENCH_LOG_LEVEL", "warning")
+    )
     stack = Stack(settings, durable=False)
     await stack.start(with_worker=False)
     try:
         await stack.projector.stop()  # the agent alone: no projector competing for the CPU
         t = time.perf_counter()
-        for i in range(0, len(events), 2000):
-            await stack.publisher.publish(events[i : i + 2000])
+        for i in range(0, len(events), 5000):
+            await stack.publisher.publish(events[i : i + 5000])
         print(f"published {len(events)} events in {time.perf_counter() - t:.1f} s")
+        bootstrap = stack.settings.kafka_bootstrap_servers
+        raw = await consume_rate(bootstrap, CLIENT_EVENTS, len(events))
+        print(f"raw aiokafka consume {len(events):>8} events           = {raw:>9,.0f} events/s")
         consumer = AIOKafkaConsumer(
             CLIENT_EVENTS,
-            bootstrap_servers=stack.settings.kafka_bootstrap_servers,
-            auto_offset_reset="earliest",
+            bootstrap_servers=bootstrap,
+            auto_offset_reset="latest",
             enable_auto_commit=False,
             fetch_max_wait_ms=20,
         )
         await consumer.start()
+        await consumer.seek_to_end()
         try:
             await stack.start_worker()
             started = time.perf_counter()
@@ -125,24 +165,101 @@ async def bench_agent(n: int, clients: int, gap_minutes: int, state: Path) -> fl
                     for m in msgs
                 ):
                     break
-                if time.perf_counter() - started > 600:
-                    raise TimeoutError("the risk agent did not reach the sentinel in 600 s")
+                if time.perf_counter() - started > 180:
+                    raise TimeoutError("the risk agent did not reach the sentinel in 180 s")
             took = time.perf_counter() - started
         finally:
             await consumer.stop()
+        agent = len(events) / took
         print(
             f"faust risk agent     {len(events):>8} events in {took:6.2f} s = "
-            f"{len(events) / took:>9,.0f} events/s  (1 worker, 1 partition, embedded broker)"
+            f"{agent:>9,.0f} events/s  (1 worker, 1 partition, embedded broker)"
         )
-        return len(events) / took
+        # A second backlog, and a SIGTERM while the agent is in the middle of it.
+        again = [
+            new_event(
+                e.payload,
+                key=e.key,
+                occurred_at=e.occurred_at,
+                recorded_at=e.recorded_at,
+                actor="b",
+            )
+            for e in events[: len(events) // 2]
+        ]
+        await stack.publisher.publish(again)
+        await asyncio.sleep(0.3)
+        t = time.perf_counter()
+        await stack.workers[-1].stop()
+        stop_s = time.perf_counter() - t
+        print(f"SIGTERM under a backlog of up to {len(again)} events: stopped in {stop_s:.2f} s")
+        log_text = stack.workers[-1].log_path.read_text(errors="replace").splitlines()
+        problems = [line for line in log_text if '"level": "warning"' in line or "ERROR" in line]
+        print(f"worker log: {len(problems)} warnings or errors", *problems[:3], sep="\n  ")
+        if os.environ.get("BENCH_KEEP_LOG"):
+            shutil.copy(stack.workers[-1].log_path, os.environ["BENCH_KEEP_LOG"])
+        return {"agent": agent, "raw": raw, "stop_s": stop_s}
     finally:
         await stack.stop()
+
+
+def _agent_in_tempdir(n: int, clients: int, gap_minutes: int) -> dict[str, float]:
+    state = Path(tempfile.mkdtemp(prefix="bench-risk-"))
+    state.chmod(0o755)  # PostgreSQL runs as its own system user when we are root
+    try:
+        return asyncio.run(bench_agent(n, clients, gap_minutes, state))
+    finally:
+        shutil.rmtree(state, ignore_errors=True)
+
+
+def report(rates: dict[str, float], agent: dict[str, float], note: str) -> list[Figure]:
+    fold = rates["fold + decide"]
+    print(f"ratio agent / raw consume:        {agent['agent'] / agent['raw']:.3f}")
+    print(f"ratio agent / pure fold+decide:   {agent['agent'] / fold:.3f}")
+    path = "risk pipeline"
+    return [
+        Figure(
+            path,
+            "faust risk agent, 1 worker",
+            agent["agent"],
+            "events/s",
+            "raw aiokafka consume",
+            agent["raw"],
+            ">= 15,000 events/s",
+            agent["agent"] >= 15_000,
+            note,
+        ),
+        Figure(
+            path,
+            "faust risk agent, 1 worker",
+            agent["agent"],
+            "events/s",
+            "in-process fold + decide",
+            fold,
+            note=note,
+        ),
+        Figure(
+            path,
+            "SIGTERM under a backlog: worker stopped",
+            agent["stop_s"],
+            "s",
+            target="well under the 20 s stop timeout",
+            met=agent["stop_s"] < 10,
+        ),
+    ]
+
+
+async def figures(quick: bool) -> list[Figure]:
+    """Fold 20,000 / agent 3,000 events (quick: a smoke run) or 200,000 / 100,000, 500 clients."""
+    fold_n, agent_n = (20_000, 3_000) if quick else (200_000, 100_000)
+    rates = bench_fold(fold_n, 500, 30)
+    agent = await asyncio.to_thread(_agent_in_tempdir, agent_n, 500, 30)
+    return report(rates, agent, f"{agent_n:,} events, 500 clients, 1 partition")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fold-events", type=int, default=200_000)
-    parser.add_argument("--agent-events", type=int, default=20_000)
+    parser.add_argument("--agent-events", type=int, default=100_000)
     parser.add_argument("--clients", type=int, default=500)
     parser.add_argument(
         "--gap-minutes",
@@ -151,18 +268,16 @@ def main() -> None:
         help="largest event-time gap between two events of the workload (30: harsh, "
         "most events move a level; 3: each client sees about one event a day)",
     )
+    parser.add_argument("--quick", action="store_true", help="the figures() run of --quick")
     args = parser.parse_args()
+    if args.quick:
+        print(markdown(asyncio.run(figures(True))))
+        return
     rates = bench_fold(args.fold_events, args.clients, args.gap_minutes)
     if args.agent_events:
-        state = Path(tempfile.mkdtemp(prefix="bench-risk-"))
-        state.chmod(0o755)  # PostgreSQL runs as its own system user when we are root
-        try:
-            agent = asyncio.run(
-                bench_agent(args.agent_events, args.clients, args.gap_minutes, state)
-            )
-        finally:
-            shutil.rmtree(state, ignore_errors=True)
-        print(f"ratio agent / pure fold+decide: {agent / rates['fold + decide']:.4f}")
+        agent = _agent_in_tempdir(args.agent_events, args.clients, args.gap_minutes)
+        note = f"{args.agent_events:,} events, {args.clients} clients, 1 partition"
+        print(markdown(report(rates, agent, note)))
 
 
 if __name__ == "__main__":

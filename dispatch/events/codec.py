@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
 
 from dispatch.events.envelope import Envelope
@@ -47,7 +47,7 @@ def decode_obj(data: dict[str, Any]) -> Envelope:
 
 def decode(raw: bytes | str) -> Envelope:
     try:
-        data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:  # not UTF-8 is not JSON either
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:  # also raised for bytes that are not UTF-8
         raise EventDecodeError(f"event is not JSON: {exc}") from exc
     return decode_obj(data)

@@ -31,6 +31,11 @@ class WorkerProcess(ChildProcess):
         assert self._proc is not None, "worker not started"
         return self._proc.pid
 
+    @property
+    def returncode(self) -> int | None:
+        """The exit code once it has exited (negative: killed by that signal)."""
+        return None if self._proc is None else self._proc.poll()
+
     def start(self) -> None:
         self._state_dir.mkdir(parents=True, exist_ok=True)
         self._proc = spawn(

@@ -18,6 +18,7 @@ from dispatch.settings import Settings
 from dispatch.stack.faust_settings import faust_app_kwargs
 from dispatch.topics import CLIENT_EVENTS, DISPATCH_EVENTS, PAGE_EVENTS, topic_for_event
 from dispatch.worker.auditor import register_escalation_auditor
+from dispatch.worker.batches import InFlight
 from dispatch.worker.codec import CODEC_NAME, register_codec
 from dispatch.worker.dispatch_agents import register_agents
 from dispatch.worker.escalation_agent import register_escalation
@@ -30,6 +31,27 @@ from dispatch.worker.risk_agent import register_risk_agent
 from dispatch.worker.timers import Timers
 
 log = structlog.get_logger(__name__)
+DRAIN_S = 5.0  # a stopping worker waits this long at most for the batches in hand
+
+
+class DispatchApp(faust.App):
+    """faust.App whose stop (and partition revocation) waits for the events in hand.
+
+    faust's own wait (`stream_wait_empty`) waits until every message any stream has started
+    is acked by every stream reading its topic; the messages it drops from the agents'
+    queues when it stops the flow never are, so under a backlog a SIGTERM waited until the
+    supervisor's SIGKILL. Instead this waits, for DRAIN_S at most, until no agent is
+    handling a batch or an event (each acks what it handled before it reports idle), then
+    commits the offsets of everything acked (decision 022)."""
+
+    in_flight: InFlight
+    drain_s: float = DRAIN_S
+
+    async def _consumer_wait_empty(self, consumer: Any, logger: Any) -> None:
+        drained = await self.in_flight.idle(self.drain_s)
+        if not drained:
+            log.warning("worker_stop_left_batches", in_flight=self.in_flight.count)
+        await consumer.commit()
 
 
 class EventTopics:
@@ -49,10 +71,14 @@ class EventTopics:
         }
 
     async def append(self, events: list[Envelope]) -> None:
-        """Publish in order and wait for the broker's ack before the input is committed."""
+        """Publish in order and wait for the broker's acks (all sent first, then every ack
+        awaited) before the input is committed. The producer keeps one request in flight
+        per partition, so each key's events stay in order."""
+        sent = []
         for event in events:
             topic = self._by_name[topic_for_event(event.type)]
-            fut = await topic.send(key=event.key.encode(), value=event)
+            sent.append(await topic.send(key=event.key.encode(), value=event))
+        for fut in sent:
             await fut
 
 
@@ -78,20 +104,38 @@ def create_app(
 
         apply_embedded_broker_compat(fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms)
     register_codec()
-    app = faust.App(
+    app = DispatchApp(
         settings.faust_app_id,
         **faust_app_kwargs(settings),
         broker_commit_interval=settings.broker_commit_interval_s,
+        stream_wait_empty=False,  # DispatchApp waits for the agents' batches instead
     )
+    in_flight = app.in_flight = InFlight()
+    app.drain_s = min(DRAIN_S, settings.broker_session_timeout_s * 0.8)  # within a rebalance
     res = WorkerServices(settings, clock=clock or SystemClock(), telephony=telephony)
     topics = EventTopics(app)
     timers = Timers(app)
     guard_for = guards(app, guard_policy(settings))
-    register_agents(app, topics, res, guard_for)
-    register_escalation(app, topics, res, timers, guard_for, tick_s=settings.escalation_tick_s)
-    register_risk_agent(app, topics, res, timers, guard_for, partitions=settings.topic_partitions)
+    register_agents(app, topics, res, guard_for, in_flight)
+    register_escalation(
+        app, topics, res, timers, guard_for, in_flight, tick_s=settings.escalation_tick_s
+    )
+    register_risk_agent(
+        app,
+        topics,
+        res,
+        timers,
+        guard_for,
+        partitions=settings.topic_partitions,
+        in_flight=in_flight,
+    )
     register_follow_ups(
-        app, topics, res, guard_for, within=timedelta(hours=settings.follow_up_within_h)
+        app,
+        topics,
+        res,
+        guard_for,
+        in_flight,
+        within=timedelta(hours=settings.follow_up_within_h),
     )
     register_failover(
         app,
@@ -99,6 +143,7 @@ def create_app(
         res,
         timers,
         guard_for,
+        in_flight,
         clock=res.clock,
         tick_s=settings.escalation_tick_s,
         redial_delay_s=settings.voice_redial_delay_s,

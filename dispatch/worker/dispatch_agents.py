@@ -13,7 +13,8 @@ import faust
 import structlog
 
 from dispatch.events import Envelope
-from dispatch.worker.guard import AgentGuard, Delivery
+from dispatch.worker.batches import InFlight, run_events
+from dispatch.worker.guard import AgentGuard
 
 if TYPE_CHECKING:
     from dispatch.worker.app import EventTopics
@@ -25,7 +26,11 @@ GuardFor = Callable[[str], AgentGuard]
 
 
 def register_agents(
-    app: faust.App, topics: EventTopics, res: WorkerServices, guard_for: GuardFor
+    app: faust.App,
+    topics: EventTopics,
+    res: WorkerServices,
+    guard_for: GuardFor,
+    in_flight: InFlight,
 ) -> None:
     async def open_dispatch(event: Envelope) -> None:
         if event.type not in CRISIS_CONTACTS:
@@ -56,17 +61,14 @@ def register_agents(
 
     @app.agent(topics.client_events, name="dispatch-crisis-contacts")
     async def dispatch_crisis_contacts(stream: faust.StreamT[Envelope]) -> None:
-        async for message in stream.events():
-            await crisis_guard.handle(Delivery.of(message), open_dispatch)
+        await run_events(stream, crisis_guard, in_flight, open_dispatch)
 
     @app.agent(topics.page_events, name="notifier")
     async def notify(stream: faust.StreamT[Envelope]) -> None:
-        async for message in stream.events():
-            await notifier_guard.handle(Delivery.of(message), send_page)
+        await run_events(stream, notifier_guard, in_flight, send_page)
 
     @app.agent(topics.dispatch_events, name="reply-confirmations")
     async def confirm_replies(stream: faust.StreamT[Envelope]) -> None:
-        async for message in stream.events():
-            await confirm_guard.handle(Delivery.of(message), confirm_reply)
+        await run_events(stream, confirm_guard, in_flight, confirm_reply)
 
     _unused: Any = (dispatch_crisis_contacts, notify, confirm_replies)

@@ -17,7 +17,8 @@ import structlog
 from dispatch.escalation.decide import deadline_reached
 from dispatch.escalation.state import EscalationState, is_due
 from dispatch.events import Envelope
-from dispatch.worker.guard import AgentGuard, Delivery
+from dispatch.worker.batches import InFlight, run_events
+from dispatch.worker.guard import AgentGuard
 
 if TYPE_CHECKING:
     from dispatch.worker.app import EventTopics
@@ -49,6 +50,7 @@ def register_escalation(
     res: WorkerServices,
     timers: Timers,
     guard_for: Callable[[str], AgentGuard],
+    in_flight: InFlight,
     *,
     tick_s: float,
 ) -> None:
@@ -73,8 +75,7 @@ def register_escalation(
 
     @app.agent(topics.dispatch_events, name="escalation")
     async def escalation(stream: faust.StreamT[Envelope]) -> None:
-        async for message in stream.events():
-            await guard.handle(Delivery.of(message), handle)
+        await run_events(stream, guard, in_flight, handle)
 
     @timers.every(tick_s, "escalation-deadlines")
     async def escalation_deadlines() -> None:

@@ -27,7 +27,8 @@ from dispatch.paging.failover import (
     evolve,
     redial,
 )
-from dispatch.worker.guard import AgentGuard, Delivery
+from dispatch.worker.batches import InFlight, run_events
+from dispatch.worker.guard import AgentGuard
 
 if TYPE_CHECKING:
     from dispatch.worker.app import EventTopics
@@ -64,6 +65,7 @@ def register_failover(
     res: WorkerServices,
     timers: Timers,
     guard_for: Callable[[str], AgentGuard],
+    in_flight: InFlight,
     *,
     clock: Clock,
     tick_s: float,
@@ -107,8 +109,7 @@ def register_failover(
 
     @app.agent(topics.page_events, name="paging-failover")
     async def failover(stream: faust.StreamT[Envelope]) -> None:
-        async for message in stream.events():
-            await guard.handle(Delivery.of(message), handle)
+        await run_events(stream, guard, in_flight, handle)
 
     @timers.every(tick_s, "voice-redials")
     async def redial_timer() -> None:

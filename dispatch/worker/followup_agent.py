@@ -19,7 +19,8 @@ import structlog
 
 from dispatch.events import Envelope
 from dispatch.risk.followups import CrisisDispatch, crisis_dispatch, open_follow_up
-from dispatch.worker.guard import AgentGuard, Delivery
+from dispatch.worker.batches import InFlight, run_events
+from dispatch.worker.guard import AgentGuard
 
 if TYPE_CHECKING:
     from dispatch.worker.app import EventTopics
@@ -34,6 +35,7 @@ def register_follow_ups(
     topics: EventTopics,
     res: WorkerServices,
     guard_for: Callable[[str], AgentGuard],
+    in_flight: InFlight,
     *,
     within: timedelta,
 ) -> Any:
@@ -60,7 +62,6 @@ def register_follow_ups(
 
     @app.agent(topics.dispatch_events, name="follow-ups")
     async def follow_ups(stream: faust.StreamT[Envelope]) -> None:
-        async for message in stream.events():
-            await guard.handle(Delivery.of(message), handle)
+        await run_events(stream, guard, in_flight, handle)
 
     return follow_ups

@@ -15,7 +15,7 @@ import base64
 import json
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 import asyncpg
@@ -67,12 +67,15 @@ class Delivery:
     offset: int
     key: bytes | None
     value: Envelope | Undecodable
+    event: Any = field(default=None, compare=False, repr=False)  # the faust event, if any
 
     @classmethod
     def of(cls, event: Any) -> Delivery:
         """From a faust stream event (`stream.events()`)."""
         message = event.message
-        return cls(message.topic, message.partition, message.offset, message.key, event.value)
+        return cls(
+            message.topic, message.partition, message.offset, message.key, event.value, event
+        )
 
 
 def classify(exc: BaseException) -> Failure:
@@ -146,6 +149,14 @@ class AgentGuard:
         self._monotonic = monotonic
         self.dead_lettered = 0  # how many events this agent gave up on (a figure for metrics)
 
+    def backoff(self, attempt: int) -> float:
+        """The wait before retry number `attempt` (1, 2, ...)."""
+        return float(min(self._policy.first_wait_s * 2 ** (attempt - 1), self._policy.max_wait_s))
+
+    @property
+    def log_every_s(self) -> float:
+        return self._policy.log_every_s
+
     async def handle(self, delivery: Delivery, handler: Handler) -> bool:
         """Handle one delivery; True when handled, False when it was dead-lettered."""
         value = delivery.value
@@ -174,7 +185,7 @@ class AgentGuard:
                         return False
                 else:
                     failures, last_kind = 0, ""
-                wait = min(self._policy.first_wait_s * 2 ** (attempt - 1), self._policy.max_wait_s)
+                wait = self.backoff(attempt)
                 if self._monotonic() - last_log >= self._policy.log_every_s:
                     last_log = self._monotonic()
                     log.warning(

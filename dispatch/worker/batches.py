@@ -1,0 +1,155 @@
+"""Batches of events under the agents' guard, acked only once their outputs are acked.
+
+An agent that reads a busy topic (the risk agent) takes its events in batches
+(`stream.noack_take`): it folds a batch in memory, appends the batch's outputs and waits
+for the broker to ack them all, and only then acks the batch's events, which lets faust
+commit their offsets. Nothing is acked before it is handled, so a crash at any point
+redelivers the batch; its outputs carry ids derived from their triggers, so re-appended
+outputs are deduplicated downstream.
+
+Failures keep AgentGuard's rules: a transient failure retries the whole batch in place
+(with the guard's backoff); any other failure, or an undecodable message in the batch,
+hands the batch to the guard one event at a time, which dead-letters the poison event
+alone and handles the rest in order.
+
+`InFlight` counts the batches and events being handled, so that a stopping worker can
+wait for them to finish (and be acked) before it commits its offsets (decision 022).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from typing import Any
+
+import structlog
+from faust.streams import _current_event
+
+from dispatch.worker.guard import AgentGuard, Delivery, Handler, Undecodable, classify
+
+log = structlog.get_logger(__name__)
+BatchHandler = Callable[[Sequence[Delivery]], Awaitable[None]]
+SingleHandler = Callable[[Delivery], Handler]  # the per-event handler for one delivery
+BATCH_MAX = 2000  # events of one batch at most
+BATCH_WITHIN_S = 0.1  # how long a batch waits to fill before it is handled as it is
+
+
+@contextlib.contextmanager
+def handling(event: Any) -> Iterator[None]:
+    """Make `event` faust's current event (a table write goes to its partition's changelog)
+    while a batch writes the state that event left; a batch has no current event of its
+    own."""
+    token = _current_event.set(weakref.ref(event) if event is not None else None)
+    try:
+        yield
+    finally:
+        _current_event.reset(token)
+
+
+class InFlight:
+    """Counts what the agents are handling now; `idle()` waits until nothing is."""
+
+    def __init__(self) -> None:
+        self._busy = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @contextlib.asynccontextmanager
+    async def busy(self) -> AsyncIterator[None]:
+        self._busy += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self._busy -= 1
+            if self._busy == 0:
+                self._idle.set()
+
+    @property
+    def count(self) -> int:
+        return self._busy
+
+    async def idle(self, timeout_s: float) -> bool:
+        """True when nothing was in flight within timeout_s."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout_s)
+        except TimeoutError:
+            return False
+        return True
+
+
+async def handle_batch(
+    guard: AgentGuard,
+    deliveries: Sequence[Delivery],
+    batch: BatchHandler,
+    single: SingleHandler,
+    *,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> None:
+    """Handle a batch in one go; retry it while the failure is transient; otherwise let the
+    guard handle its events one by one (and dead-letter a poison event alone)."""
+    if not deliveries:
+        return
+    if not any(isinstance(d.value, Undecodable) for d in deliveries):
+        attempt = 0
+        last_log = float("-inf")
+        while True:
+            try:
+                await batch(deliveries)
+                if attempt:
+                    log.info("agent_batch_recovered", agent=guard.agent, attempts=attempt)
+                return
+            except Exception as exc:
+                if classify(exc) != "transient":
+                    log.warning(
+                        "agent_batch_split",
+                        agent=guard.agent,
+                        events=len(deliveries),
+                        error=repr(exc)[:500],
+                    )
+                    break
+                attempt += 1
+                wait = guard.backoff(attempt)
+                if time.monotonic() - last_log >= guard.log_every_s:
+                    last_log = time.monotonic()
+                    log.warning(
+                        "agent_batch_retrying",
+                        agent=guard.agent,
+                        events=len(deliveries),
+                        attempts=attempt,
+                        error=repr(exc)[:500],
+                        retry_in_s=round(wait, 3),
+                    )
+                await sleep(wait)
+    for delivery in deliveries:  # one at a time: the guard's per-event rules
+        await guard.handle(delivery, single(delivery))
+
+
+async def run_batches(
+    stream: Any,
+    guard: AgentGuard,
+    in_flight: InFlight,
+    batch: BatchHandler,
+    single: SingleHandler,
+    *,
+    size: int = BATCH_MAX,
+    within_s: float = BATCH_WITHIN_S,
+) -> None:
+    """An agent's loop: take a batch, handle it, then ack its events (faust commits the
+    offsets of acked events only)."""
+    async for events in stream.noack_take(size, within=within_s):
+        async with in_flight.busy():
+            await handle_batch(guard, [Delivery.of(e) for e in events], batch, single)
+            for event in events:
+                await stream.ack(event)
+
+
+async def run_events(stream: Any, guard: AgentGuard, in_flight: InFlight, handler: Handler) -> None:
+    """An agent's loop one event at a time (faust acks an event when the next is asked for,
+    right after its handler returned)."""
+    async for message in stream.events():
+        async with in_flight.busy():
+            await guard.handle(Delivery.of(message), handler)
