@@ -1,24 +1,27 @@
 """`dispatch replay`: every read model rebuilt from the event archive, then swapped in.
 
-1. rebuild: a shadow schema (projections.replay_schema) is filled by the projection handlers
-   of READ_MODELS from the archive as one REPEATABLE READ snapshot, in its original order per
-   key (topic, partition, offset where the event came from Kafka, else occurred_at,
-   recorded_at, event_id), many events per transaction on connections of its own (asyncpg
-   prepares each handler statement once per connection). The id of every event applied is
-   written to the shadow's ledger; the events archived meanwhile are applied after it.
+1. rebuild: a shadow schema (projections.replay_schema) is filled from the archive read as
+   one REPEATABLE READ snapshot in archive order (archived_seq, migration 018: the order the
+   projector applied the events in), in batches on connections of its own, the next batch
+   read while one is applied. The busiest read models are folded in memory by the rules of
+   their handlers and written by COPY (projections.replay_fold); the other events' handler
+   statements are recorded and sent in waves with executemany (projections.statements).
+   The archive rows applied are remembered by archived_seq (projections.replay_read.Seen);
+   the events archived meanwhile are applied after the snapshot.
 2. swap: one transaction takes `LOCK TABLE event_archive IN SHARE MODE`, which waits for the
    projector's transaction in flight and holds its next one (every projector transaction
    archives its events before its read-model writes, in the same transaction), applies the
-   few events the ledger still lacks, and moves the tables. The projector's offsets are not
-   touched: they were committed with the archive rows, so the new tables hold exactly the
-   events those offsets say were applied; nothing is applied twice or missed.
-   `check` instead catches up and compares inside one REPEATABLE READ snapshot, pausing
-   nobody (projections.replay_check).
+   few events still missing (index ranges of archived_seq), and moves the tables. The
+   projector's offsets are not touched: they were committed with the archive rows, so the
+   new tables hold exactly the events those offsets say were applied; nothing is applied
+   twice or missed. `check` instead catches up and compares inside one REPEATABLE READ
+   snapshot, pausing nobody (projections.replay_check).
 """
 
 from __future__ import annotations
 
-import json
+import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
@@ -27,26 +30,17 @@ import asyncpg
 import structlog
 
 from dispatch.events import Envelope
-from dispatch.events.codec import EventDecodeError, decode_obj
 from projections.handlers import ReadModelRegistry
 from projections.migrations import migrate
 from projections.project import READ_MODELS
 from projections.replay_check import TableDiff, compare_all
-from projections.replay_schema import (
-    LEDGER,
-    analyze,
-    create_shadow,
-    drop_schema,
-    quoted,
-    swap_tables,
-    use_shadow,
-)
+from projections.replay_fold import Folds
+from projections.replay_read import COLUMNS, Seen, envelope_of
+from projections.replay_schema import analyze, create_shadow, drop_schema, swap_tables, use_shadow
+from projections.statements import record, run_waves
 
 log = structlog.get_logger(__name__)
 
-COLUMNS = """event_id, type, schema_version, key, occurred_at, recorded_at, correlation_id,
-             causation_id, actor, payload"""
-ORDER = 'topic, partition, "offset", occurred_at, recorded_at, event_id'
 REPLAY_LOCK = 0x6469_7370_7265_706C  # "disprepl": one replay at a time
 _REFUSED = (asyncpg.IntegrityConstraintViolationError, asyncpg.DataError)
 _LOCK_LOST = (asyncpg.LockNotAvailableError, asyncpg.DeadlockDetectedError)
@@ -85,14 +79,6 @@ class Swapped:
     paused_s: float  # how long the projector's next transaction was held
 
 
-def envelope_of(row: asyncpg.Record) -> Envelope | None:
-    """The archived row as a typed event, upcast; None for what this code cannot read."""
-    try:
-        return decode_obj({**dict(row), "payload": json.loads(row["payload"])})
-    except EventDecodeError:
-        return None
-
-
 class Replay:
     """One replay of the archive at `url` into a shadow schema (see the module's doc)."""
 
@@ -100,7 +86,7 @@ class Replay:
         self,
         url: str,
         *,
-        batch: int = 1000,
+        batch: int = 10_000,
         read_models: ReadModelRegistry = READ_MODELS,
         progress: Progress | None = None,
     ) -> None:
@@ -110,6 +96,8 @@ class Replay:
         self._progress = progress or (lambda done, total: None)
         self.tally = Tally()
         self.shadow: str | None = None
+        self._seen = Seen()
+        self._folds = Folds()
 
     # --- connections of our own: their statement caches and search_path die with them ----
     async def _connect(self) -> asyncpg.Connection:
@@ -142,8 +130,9 @@ class Replay:
         log.info("replay_started", shadow=self.shadow)
         async with reader.transaction(isolation="repeatable_read", readonly=True):
             self.tally.total = await reader.fetchval("SELECT count(*) FROM event_archive")
+            self._seen = await Seen.start(reader)
             self._progress(0, self.tally.total)
-            query = f"SELECT {COLUMNS} FROM event_archive ORDER BY {ORDER}"  # noqa: S608
+            query = f"SELECT {COLUMNS} FROM event_archive ORDER BY archived_seq"  # noqa: S608
             async for rows in self._batches(reader, query):
                 await self._apply(writer, rows)
         # what the projector archived while the snapshot was read, outside any lock
@@ -160,22 +149,28 @@ class Replay:
         )
 
     async def _batches(
-        self, conn: asyncpg.Connection, query: str
+        self, conn: asyncpg.Connection, query: str, *args: object
     ) -> AsyncIterator[Sequence[asyncpg.Record]]:
-        cursor = await conn.cursor(query)
-        while rows := await cursor.fetch(self._batch):
-            yield rows
+        """The query's rows in batches; the next batch is fetched while one is applied."""
+        cursor = await conn.cursor(query, *args)
+        pending = asyncio.ensure_future(cursor.fetch(self._batch))
+        try:
+            while rows := await pending:
+                pending = asyncio.ensure_future(cursor.fetch(self._batch))
+                yield rows
+        finally:
+            if not pending.done():
+                pending.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await pending
 
     async def _catch_up(self, writer: asyncpg.Connection) -> int:
-        """Apply every archived event the shadow's ledger lacks, in archive order."""
-        assert self.shadow is not None
-        missing = f"""SELECT {COLUMNS} FROM public.event_archive a
-                      WHERE NOT EXISTS (SELECT 1 FROM {quoted(self.shadow)}.{LEDGER} r
-                                        WHERE r.event_id = a.event_id)
-                      ORDER BY {ORDER}"""  # noqa: S608 - names checked by quoted()
+        """Apply every archived event not applied yet, in archive order: index ranges of
+        archived_seq (projections.replay_read.Seen), whatever the archive's size."""
+        sql, args = self._seen.missing_query()
         found = 0
         async with writer.transaction():  # a savepoint when the caller holds a transaction
-            async for rows in self._batches(writer, missing):
+            for rows in _chunks(await writer.fetch(sql, *args), self._batch):
                 found += len(rows)
                 self.tally.total += len(rows)
                 await self._apply(writer, rows)
@@ -183,53 +178,59 @@ class Replay:
         return found
 
     async def _apply(self, writer: asyncpg.Connection, rows: Sequence[asyncpg.Record]) -> None:
-        """One transaction (or savepoint) per batch; when a handler refuses an event, the
-        batch is done again with a savepoint per event and the refused ones left out, as the
+        """One transaction (or savepoint) per batch. The busiest read models are folded in
+        memory and written by COPY (projections.replay_fold); the others' handler statements
+        go in waves (projections.statements). When a handler refuses an event, those are
+        done again with a savepoint per event and the refused ones left out, as the
         projector does."""
-        events = [envelope_of(r) for r in rows]
-        readable = [e for e in events if e is not None]
-        try:
-            async with writer.transaction():
-                for event in readable:
-                    await self._handle(writer, event)
-                await self._ledger(writer, rows)
-            refused = 0
-        except _REFUSED:
-            refused = await self._apply_one_by_one(writer, readable, rows)
-        self.tally.not_understood += len(events) - len(readable)
+        assert self.shadow is not None
+        seen, folds, owned = self._seen, self._folds, self._folds.owns
+        readable: list[Envelope] = []
+        for row in rows:
+            seen.mark(row["archived_seq"])
+            event = envelope_of(row)
+            if event is not None:
+                readable.append(event)
+        handled = [e for e in readable if not owned(type(e.payload))]
+        for event in readable:
+            if owned(type(event.payload)):
+                folds.apply(event)
+        statements = await record(self._read_models, handled)
+        async with writer.transaction():
+            try:
+                async with writer.transaction():
+                    await run_waves(writer, statements)
+                refused = 0
+            except _REFUSED:
+                refused = await self._apply_one_by_one(writer, handled)
+            await folds.flush(writer, self.shadow)
+        self.tally.not_understood += len(rows) - len(readable)
         self.tally.refused += refused
         self.tally.applied += len(readable) - refused
         self._progress(self.tally.done, self.tally.total)
 
     async def _apply_one_by_one(
-        self, writer: asyncpg.Connection, events: Sequence[Envelope], rows: Sequence[asyncpg.Record]
+        self, writer: asyncpg.Connection, events: Sequence[Envelope]
     ) -> int:
         refused = 0
-        async with writer.transaction():
-            for event in events:
-                try:
-                    async with writer.transaction():
-                        await self._handle(writer, event)
-                except _REFUSED as exc:
-                    refused += 1
-                    log.warning(
-                        "replay_event_refused",
-                        event_id=str(event.event_id),
-                        event_type=event.type,
-                        error=repr(exc),
-                    )
-            await self._ledger(writer, rows)
+        for event in events:
+            try:
+                async with writer.transaction():
+                    await self._handle(writer, event)
+            except _REFUSED as exc:
+                refused += 1
+                log.warning(
+                    "replay_event_refused",
+                    event_id=str(event.event_id),
+                    event_type=event.type,
+                    error=repr(exc),
+                )
         return refused
 
     async def _handle(self, writer: asyncpg.Connection, event: Envelope) -> None:
         handler = self._read_models.handler(type(event.payload))
         if handler is not None:
             await handler(writer, event, event.payload)
-
-    async def _ledger(self, writer: asyncpg.Connection, rows: Sequence[asyncpg.Record]) -> None:
-        await writer.copy_records_to_table(
-            LEDGER, records=[(r["event_id"],) for r in rows], schema_name=self.shadow
-        )
 
     # --- the end: compare, or swap in ----------------------------------------------------
     async def _check(self, writer: asyncpg.Connection) -> list[TableDiff]:
@@ -268,3 +269,7 @@ class Replay:
         if not keep_old:
             await drop_schema(writer, retired)
         return Swapped(retired=retired if keep_old else None, paused_s=paused)
+
+
+def _chunks(rows: Sequence[asyncpg.Record], size: int) -> list[Sequence[asyncpg.Record]]:
+    return [rows[i : i + size] for i in range(0, len(rows), size)]

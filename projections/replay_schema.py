@@ -58,7 +58,6 @@ OPERATIONAL_TABLES: tuple[str, ...] = (
     "console_sessions",  # written by the web edge, not folded from events
     "console_login_failures",  # written by the web edge, not folded from events
 )
-LEDGER = "replayed_events"  # in the shadow: the ids of the events already applied there
 LIVE = "public"
 _SHADOW = re.compile(r"replay_([0-9]+)")
 
@@ -85,7 +84,6 @@ async def create_shadow(conn: asyncpg.Connection) -> str:
         await conn.execute(f"SET LOCAL search_path TO {quoted(name)}")
         for migration in packaged():
             await conn.execute(migration.sql)
-        await conn.execute(f"CREATE TABLE {quoted(name)}.{LEDGER} (event_id uuid NOT NULL)")
     return name
 
 

@@ -1,0 +1,329 @@
+"""The replay's in-memory folds of its busiest read models, written with COPY per batch.
+
+A replay is the only writer of its shadow tables, so the rows of these tables can be folded
+in memory, event after event, by the same rules as their SQL handlers (projections.paging,
+dispatches, escalation, replies, risk: statuses only move forward, the first channel and
+provider id stay, the earliest acknowledgement and resolution win, the newest risk change
+wins, history rows once per event), and written once per batch: rows new to the table with
+COPY, changed ones with COPY into a temporary table and one UPDATE. The equality of replay
+and live (tests/integration/test_replay_equals_live.py) holds these rules to the handlers'.
+The rows of entity tables (dispatches, pages, follow-ups, client risk) stay in memory for
+the replay's length, one tuple per row; history rows are written and forgotten.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import asyncpg
+
+from dispatch.clients.events import ContactRecorded
+from dispatch.crisis.events import DispatchAcknowledged, DispatchOpened, DispatchResolved
+from dispatch.escalation.events import DispatchEscalated
+from dispatch.events import Envelope, EventPayload
+from dispatch.paging.events import PageCancelled, PageDelivered, PageFailed, PageRequested, PageSent
+from dispatch.replies.events import StaffReplyDecided
+from dispatch.risk.events import (
+    FollowUpClosed,
+    FollowUpOpened,
+    RelapseSignalObserved,
+    RiskLevelChanged,
+)
+from projections.replay_tables import (
+    CLIENT_RISK,
+    CONTACT,
+    DISPATCH,
+    FOLLOW_UP,
+    PAGE,
+    REPLY,
+    RISK_CHANGE,
+    SIGNAL,
+    Table,
+    tuples,
+    update,
+)
+
+PAGE_RANK = {"requested": 0, "sent": 1, "cancelled": 1, "failed": 2, "delivered": 3}
+
+
+class Folds:
+    """The folds of one replay; `apply` takes the events it owns, `flush` writes a batch."""
+
+    def __init__(self) -> None:
+        self.dispatches = Table("dispatches", DISPATCH, entity=True)
+        self.pages = Table("pages", PAGE, entity=True)
+        self.follow_ups = Table("follow_ups", FOLLOW_UP, entity=True)
+        self.client_risk = Table("client_risk", CLIENT_RISK, entity=True)
+        self.replies = Table("staff_replies", REPLY, entity=True)
+        self.risk_changes = Table("risk_changes", RISK_CHANGE, entity=False)
+        self.signals = Table("relapse_signals", SIGNAL, entity=False)
+        self.contacts = Table("client_contacts", CONTACT, entity=False)
+        self.tables = (
+            self.dispatches,
+            self.pages,
+            self.follow_ups,
+            self.client_risk,
+            self.replies,
+            self.risk_changes,
+            self.signals,
+            self.contacts,
+        )
+        self.handlers: dict[type[EventPayload], Callable[[Envelope, Any], None]] = {
+            DispatchOpened: self._opened,
+            DispatchAcknowledged: self._acknowledged,
+            DispatchResolved: self._resolved,
+            DispatchEscalated: self._escalated,
+            PageRequested: self._page_requested,
+            PageSent: self._page_sent,
+            PageDelivered: self._page_delivered,
+            PageFailed: self._page_failed,
+            PageCancelled: self._page_cancelled,
+            FollowUpOpened: self._follow_up_opened,
+            FollowUpClosed: self._follow_up_closed,
+            RiskLevelChanged: self._risk_changed,
+            RelapseSignalObserved: self._signal,
+            ContactRecorded: self._contact,
+            StaffReplyDecided: self._reply,
+        }
+
+    def owns(self, payload_type: type[EventPayload]) -> bool:
+        return payload_type in self.handlers
+
+    def apply(self, event: Envelope) -> None:
+        self.handlers[type(event.payload)](event, event.payload)
+
+    # --- dispatches (projections.dispatches, projections.escalation) -------------------------
+    def _opened(self, e: Envelope, p: DispatchOpened) -> None:
+        t, key = self.dispatches, p.dispatch_id
+        opening = dict(
+            short_code=p.short_code,
+            team_id=p.team_id,
+            client_id=p.client_id,
+            caller_kind=p.caller_kind,
+            reason=p.reason,
+            risk_level=p.risk_level,
+            assigned_staff_id=p.assigned_staff_id,
+            opened_at=e.occurred_at,
+            correlation_id=e.correlation_id,
+            source_event_id=p.source_event_id,
+        )
+        row = t.get(key)
+        if row is None:
+            t.insert(
+                key,
+                dispatch_id=key,
+                status="open",
+                escalation_sequence=0,
+                exhausted=False,
+                **opening,
+            )
+        elif row[t.col("opened_at")] is None:
+            for name, value in opening.items():
+                row[t.col(name)] = value
+            t.touch(key)
+
+    def _acknowledged(self, e: Envelope, p: DispatchAcknowledged) -> None:
+        t, key = self.dispatches, p.dispatch_id
+        row = t.get(key)
+        if row is None:
+            t.insert(
+                key,
+                dispatch_id=key,
+                status="acknowledged",
+                acknowledged_at=e.occurred_at,
+                acknowledged_by=p.staff_id,
+                correlation_id=e.correlation_id,
+                escalation_sequence=0,
+                exhausted=False,
+            )
+            return
+        at = row[t.col("acknowledged_at")]
+        if at is None or at > e.occurred_at:
+            if row[t.col("status")] == "open":
+                row[t.col("status")] = "acknowledged"
+            row[t.col("acknowledged_at")] = e.occurred_at
+            row[t.col("acknowledged_by")] = p.staff_id
+            t.touch(key)
+
+    def _resolved(self, e: Envelope, p: DispatchResolved) -> None:
+        t, key = self.dispatches, p.dispatch_id
+        row = t.get(key)
+        if row is None:
+            t.insert(
+                key,
+                dispatch_id=key,
+                status="resolved",
+                resolved_at=e.occurred_at,
+                resolved_by=p.staff_id,
+                outcome=p.outcome,
+                correlation_id=e.correlation_id,
+                escalation_sequence=0,
+                exhausted=False,
+            )
+            return
+        at = row[t.col("resolved_at")]
+        if at is None or at > e.occurred_at:
+            row[t.col("status")] = "resolved"
+            row[t.col("resolved_at")] = e.occurred_at
+            row[t.col("resolved_by")] = p.staff_id
+            row[t.col("outcome")] = p.outcome
+            t.touch(key)
+
+    def _escalated(self, e: Envelope, p: DispatchEscalated) -> None:
+        t, key = self.dispatches, p.dispatch_id
+        row = t.get(key)
+        if row is not None and row[t.col("escalation_sequence")] < p.sequence:
+            row[t.col("escalation_sequence")] = p.sequence
+            row[t.col("escalated_at")] = e.occurred_at
+            row[t.col("exhausted")] = p.exhausted
+            t.touch(key)
+
+    # --- pages (projections.paging) -------------------------------------------------------
+    def _page_requested(self, e: Envelope, p: PageRequested) -> None:
+        t, key = self.pages, p.notification_id
+        row = t.get(key)
+        if row is None:
+            t.insert(
+                key,
+                notification_id=key,
+                dispatch_id=p.dispatch_id,
+                step=p.step,
+                attempt=p.attempt,
+                channel=p.channel,
+                staff_id=p.staff_id,
+                requested_at=e.occurred_at,
+                status="requested",
+                updated_at=e.occurred_at,
+            )
+        elif row[t.col("requested_at")] is None:
+            row[2:7] = [p.step, p.attempt, p.channel, p.staff_id, e.occurred_at]
+            t.touch(key)
+
+    def _page_status(self, e: Envelope, p: Any, status: str, channel: str | None,
+                     provider_sid: str | None, failure: str | None) -> None:  # fmt: skip
+        t, key = self.pages, p.notification_id
+        row = t.get(key)
+        if row is None:
+            t.insert(
+                key,
+                notification_id=key,
+                dispatch_id=p.dispatch_id,
+                channel=channel,
+                status=status,
+                provider_sid=provider_sid,
+                failure_reason=failure,
+                updated_at=e.occurred_at,
+            )
+        elif PAGE_RANK[status] > PAGE_RANK[row[7]]:
+            if row[4] is None:
+                row[4] = channel
+            if row[8] is None:
+                row[8] = provider_sid
+            if row[9] is None:
+                row[9] = failure
+            row[7], row[10] = status, e.occurred_at
+            t.touch(key)
+
+    def _page_sent(self, e: Envelope, p: PageSent) -> None:
+        self._page_status(e, p, "sent", p.channel, p.provider_sid, None)
+
+    def _page_delivered(self, e: Envelope, p: PageDelivered) -> None:
+        self._page_status(e, p, "delivered", None, p.provider_sid, None)
+
+    def _page_failed(self, e: Envelope, p: PageFailed) -> None:
+        self._page_status(e, p, "failed", p.channel, p.provider_sid, p.reason)
+
+    def _page_cancelled(self, e: Envelope, p: PageCancelled) -> None:
+        failure = f"cancelled: dispatch {p.reason}"
+        self._page_status(e, p, "cancelled", p.channel, None, failure)
+
+    # --- risk: follow-ups, levels, history (projections.risk) ------------------------------
+    def _follow_up_opened(self, e: Envelope, p: FollowUpOpened) -> None:
+        t, key = self.follow_ups, p.follow_up_id
+        if t.get(key) is None:
+            t.insert(
+                key,
+                follow_up_id=key,
+                client_id=p.client_id,
+                team_id=p.team_id,
+                dispatch_id=p.dispatch_id,
+                reason=p.reason,
+                opened_at=e.occurred_at,
+                due_at=p.due_at,
+            )
+
+    def _follow_up_closed(self, e: Envelope, p: FollowUpClosed) -> None:
+        t, key = self.follow_ups, p.follow_up_id
+        row = t.get(key)
+        if row is not None and row[7] is None:
+            row[7:10] = [e.occurred_at, p.closed_by, e.event_id]
+            t.touch(key)
+
+    def _risk_changed(self, e: Envelope, p: RiskLevelChanged) -> None:
+        self.risk_changes.insert(
+            e.event_id,
+            event_id=e.event_id,
+            client_id=p.client_id,
+            team_id=p.team_id,
+            from_level=p.from_level,
+            to_level=p.to_level,
+            score=p.score,
+            reasons=list(p.reasons),
+            occurred_at=e.occurred_at,
+        )
+        t, key = self.client_risk, p.client_id
+        row = t.get(key)
+        values = [key, p.team_id, p.to_level, p.score, list(p.reasons), e.occurred_at, e.event_id]
+        if row is None:
+            t.insert(key, **dict(zip(CLIENT_RISK, values, strict=True)))
+        elif (row[5], row[6]) < (e.occurred_at, e.event_id):
+            row[:] = values
+            t.touch(key)
+
+    def _signal(self, e: Envelope, p: RelapseSignalObserved) -> None:
+        self.signals.insert(
+            e.event_id,
+            event_id=e.event_id,
+            client_id=p.client_id,
+            source=p.source,
+            sign=p.sign,
+            severity=p.severity,
+            actor=e.actor,
+            occurred_at=e.occurred_at,
+        )
+
+    def _contact(self, e: Envelope, p: ContactRecorded) -> None:
+        self.contacts.insert(
+            e.event_id,
+            event_id=e.event_id,
+            client_id=p.client_id,
+            staff_id=p.staff_id,
+            kind=p.kind,
+            occurred_at=e.occurred_at,
+            staff_ids=list(p.staff_ids),
+            place=p.where,
+            minutes=p.minutes,
+            team_id=p.team_id,
+        )
+
+    def _reply(self, e: Envelope, p: StaffReplyDecided) -> None:
+        t, key = self.replies, p.reply_event_id
+        if key not in t.written and key not in t.new:
+            t.new[key] = [key, p.dispatch_id, p.short_code, p.channel, p.verb, p.staff_id,
+                          p.accepted, p.reason, p.holder, p.dispatch_status,
+                          e.recorded_at]  # fmt: skip
+
+    # --- writing ----------------------------------------------------------------------------
+    async def flush(self, conn: asyncpg.Connection, schema: str) -> None:
+        """Write the batch's new and changed rows (inside the caller's transaction)."""
+        for t in self.tables:
+            if t.new:
+                await conn.copy_records_to_table(
+                    t.name, records=tuples(t.new.values()), columns=t.columns, schema_name=schema
+                )
+                if t.entity:
+                    t.written.update(t.new)
+            if t.changed:
+                await update(conn, schema, t, [t.rows[k] for k in t.changed])
+            t.new, t.changed = {}, set()
