@@ -34,10 +34,11 @@ from projections.handlers import ReadModelRegistry
 from projections.migrations import migrate
 from projections.project import READ_MODELS
 from projections.replay_check import TableDiff, compare_all
-from projections.replay_fold import Folds
+from projections.replay_fold import Folds, write
 from projections.replay_read import COLUMNS, Seen, envelope_of
 from projections.replay_schema import analyze, create_shadow, drop_schema, swap_tables, use_shadow
-from projections.statements import record, run_waves
+from projections.replay_tables import Written
+from projections.statements import Statement, record, run_waves
 
 log = structlog.get_logger(__name__)
 
@@ -71,6 +72,17 @@ class Tally:
     @property
     def rate(self) -> float:
         return self.done / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One batch ready to be written: its handlers' statements and its folded rows."""
+
+    rows: int
+    readable: int
+    handled: list[Envelope]  # events whose handlers' statements are recorded
+    statements: list[Statement]
+    folded: list[Written]
 
 
 @dataclass(frozen=True)
@@ -133,8 +145,16 @@ class Replay:
             self._seen = await Seen.start(reader)
             self._progress(0, self.tally.total)
             query = f"SELECT {COLUMNS} FROM event_archive ORDER BY archived_seq"  # noqa: S608
-            async for rows in self._batches(reader, query):
-                await self._apply(writer, rows)
+            writing: asyncio.Future[None] | None = None
+            try:
+                async for rows in self._batches(reader, query):
+                    batch = await self._prepare(rows)  # while the batch before is written
+                    if writing is not None:
+                        await writing
+                    writing = asyncio.ensure_future(self._write(writer, batch))
+            finally:
+                if writing is not None:
+                    await writing
         # what the projector archived while the snapshot was read, outside any lock
         await self._catch_up(writer)
         assert self.shadow is not None
@@ -178,12 +198,12 @@ class Replay:
         return found
 
     async def _apply(self, writer: asyncpg.Connection, rows: Sequence[asyncpg.Record]) -> None:
-        """One transaction (or savepoint) per batch. The busiest read models are folded in
-        memory and written by COPY (projections.replay_fold); the others' handler statements
-        go in waves (projections.statements). When a handler refuses an event, those are
-        done again with a savepoint per event and the refused ones left out, as the
-        projector does."""
-        assert self.shadow is not None
+        await self._write(writer, await self._prepare(rows))
+
+    async def _prepare(self, rows: Sequence[asyncpg.Record]) -> Batch:
+        """Decode a batch; fold the busiest read models' events in memory
+        (projections.replay_fold), record the other handlers' statements
+        (projections.statements). No database work: the batch before may be being written."""
         seen, folds, owned = self._seen, self._folds, self._folds.owns
         readable: list[Envelope] = []
         for row in rows:
@@ -196,17 +216,24 @@ class Replay:
             if owned(type(event.payload)):
                 folds.apply(event)
         statements = await record(self._read_models, handled)
+        return Batch(len(rows), len(readable), handled, statements, folds.take())
+
+    async def _write(self, writer: asyncpg.Connection, batch: Batch) -> None:
+        """One transaction (or savepoint) per batch: the handlers' statements in waves, then
+        the folded rows by COPY. When a handler refuses an event, the handlers are run again
+        with a savepoint per event and the refused ones left out, as the projector does."""
+        assert self.shadow is not None
         async with writer.transaction():
             try:
                 async with writer.transaction():
-                    await run_waves(writer, statements)
+                    await run_waves(writer, batch.statements)
                 refused = 0
             except _REFUSED:
-                refused = await self._apply_one_by_one(writer, handled)
-            await folds.flush(writer, self.shadow)
-        self.tally.not_understood += len(rows) - len(readable)
+                refused = await self._apply_one_by_one(writer, batch.handled)
+            await write(writer, self.shadow, batch.folded)
+        self.tally.not_understood += batch.rows - batch.readable
         self.tally.refused += refused
-        self.tally.applied += len(readable) - refused
+        self.tally.applied += batch.readable - refused
         self._progress(self.tally.done, self.tally.total)
 
     async def _apply_one_by_one(

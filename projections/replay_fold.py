@@ -40,6 +40,7 @@ from projections.replay_tables import (
     RISK_CHANGE,
     SIGNAL,
     Table,
+    Written,
     tuples,
     update,
 )
@@ -315,15 +316,27 @@ class Folds:
                           e.recorded_at]  # fmt: skip
 
     # --- writing ----------------------------------------------------------------------------
-    async def flush(self, conn: asyncpg.Connection, schema: str) -> None:
-        """Write the batch's new and changed rows (inside the caller's transaction)."""
+    def take(self) -> list[Written]:
+        """The batch's new and changed rows as they are now, to be written by `write`;
+        the folds may go on with the next batch meanwhile."""
+        out: list[Written] = []
         for t in self.tables:
-            if t.new:
-                await conn.copy_records_to_table(
-                    t.name, records=tuples(t.new.values()), columns=t.columns, schema_name=schema
-                )
-                if t.entity:
-                    t.written.update(t.new)
-            if t.changed:
-                await update(conn, schema, t, [t.rows[k] for k in t.changed])
+            new = tuples(t.new.values())
+            changed = tuples(t.rows[k] for k in t.changed)
+            if t.entity:
+                t.written.update(t.new)
             t.new, t.changed = {}, set()
+            if new or changed:
+                out.append((t, new, changed))
+        return out
+
+
+async def write(conn: asyncpg.Connection, schema: str, taken: list[Written]) -> None:
+    """Write what `Folds.take` took (inside the caller's transaction)."""
+    for t, new, changed in taken:
+        if new:
+            await conn.copy_records_to_table(
+                t.name, records=new, columns=t.columns, schema_name=schema
+            )
+        if changed:
+            await update(conn, schema, t, changed)

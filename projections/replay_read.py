@@ -3,7 +3,8 @@
 `envelope_of` gives the same event as the codec (dispatch.events.codec.decode_obj) for an
 archived row, faster: the envelope's columns are typed by PostgreSQL already (uuid,
 timestamptz, text), so only the payload is validated, from its JSON text by pydantic-core,
-upcast first when it was stored at an older schema version (a unit test compares the two).
+upcast first when it was stored at an older schema version, and the envelope is put
+together without validation (tests/unit/test_replay_read.py compares the two).
 
 `Seen` keeps which archived_seq values (migration 018) a replay has applied: everything
 from `low` to `high` except its `holes`. A row archived by a transaction still in flight
@@ -27,6 +28,13 @@ COLUMNS = """archived_seq, event_id, type, schema_version, key, occurred_at, rec
              correlation_id, causation_id, actor, payload"""
 
 
+# Envelope.model_construct, less its generality (it was most of the time of a replay): the
+# envelope's columns are typed by PostgreSQL, so its fields are set as they are.
+_new = object.__new__
+_set = object.__setattr__
+_FIELDS = frozenset(Envelope.model_fields)
+
+
 def envelope_of(row: asyncpg.Record) -> Envelope | None:
     """The archived row as a typed event, upcast; None for what this code cannot read."""
     cls = payload_class(row["type"])
@@ -40,18 +48,23 @@ def envelope_of(row: asyncpg.Record) -> Envelope | None:
             payload = cls.model_validate(cls.upcast(version, json.loads(row["payload"])))
     except (ValidationError, ValueError):
         return None
-    return Envelope.model_construct(
-        event_id=row["event_id"],
-        type=row["type"],
-        schema_version=cls.schema_version,
-        occurred_at=row["occurred_at"],
-        recorded_at=row["recorded_at"],
-        key=row["key"],
-        correlation_id=row["correlation_id"],
-        causation_id=row["causation_id"],
-        actor=row["actor"],
-        payload=payload,
-    )
+    envelope = _new(Envelope)
+    _set(envelope, "__dict__", {
+        "event_id": row["event_id"],
+        "type": row["type"],
+        "schema_version": cls.schema_version,
+        "occurred_at": row["occurred_at"],
+        "recorded_at": row["recorded_at"],
+        "key": row["key"],
+        "correlation_id": row["correlation_id"],
+        "causation_id": row["causation_id"],
+        "actor": row["actor"],
+        "payload": payload,
+    })  # fmt: skip
+    _set(envelope, "__pydantic_fields_set__", set(_FIELDS))
+    _set(envelope, "__pydantic_extra__", None)
+    _set(envelope, "__pydantic_private__", None)
+    return envelope
 
 
 @dataclass

@@ -72,13 +72,18 @@ def tuples(rows: Iterable[list[Any]]) -> list[tuple[Any, ...]]:
     return [tuple(r) for r in rows]
 
 
-async def update(conn: asyncpg.Connection, schema: str, t: Table, rows: list[list[Any]]) -> None:
+Written = tuple[Table, list[tuple[Any, ...]], list[tuple[Any, ...]]]  # table, new, changed
+
+
+async def update(
+    conn: asyncpg.Connection, schema: str, t: Table, rows: list[tuple[Any, ...]]
+) -> None:
     temp = f"replay_changed_{t.name}"
     table = f"{quoted(schema)}.{quoted(t.name)}"
     await conn.execute(
         f"CREATE TEMP TABLE IF NOT EXISTS {temp} (LIKE {table}) ON COMMIT DELETE ROWS"
     )
-    await conn.copy_records_to_table(temp, records=tuples(rows), columns=t.columns)
+    await conn.copy_records_to_table(temp, records=rows, columns=t.columns)
     key = t.columns[0]
     sets = ", ".join(f"{quoted(c)} = c.{quoted(c)}" for c in t.columns[1:])
     await conn.execute(
