@@ -4,7 +4,9 @@ Projectors of one name form a consumer group (projector-<name>), so two of them 
 database share the partitions. Offsets are never committed to Kafka: on each assignment the
 partitions are sought to the next offset stored in projection_offsets (or the beginning).
 Each fetched batch of one partition is applied in one transaction that first locks its
-offset row and skips records below it, so a crash can only replay messages whose effects
+offset row and skips records below it (its events archived by one statement and its
+handlers' statements sent in waves, projections.statements; one by one with a savepoint
+each when one is refused or cannot be decoded), so a crash can only replay messages whose effects
 were rolled back, and two projectors briefly holding one partition during a rebalance
 apply each record once, in order (docs/decisions/012).
 """
@@ -27,7 +29,9 @@ from aiokafka.errors import KafkaError
 from dispatch.events.codec import EventDecodeError, decode
 from dispatch.log_throttle import LogThrottle
 from projections.handlers import ReadModelRegistry
-from projections.project import READ_MODELS, Position, archive, project
+from projections.project import READ_MODELS, Position, archive, archive_many, project
+from projections.statements import record as record_statements
+from projections.statements import run_waves
 
 log = structlog.get_logger(__name__)
 
@@ -280,11 +284,12 @@ class Projector:
             # its offset row, locked, says where it stopped; what it applied is not re-applied.
             stored = await self._lock_offset(conn, tp)
             records = [r for r in records if r.offset >= stored]
-            for record in records:
-                with structlog.contextvars.bound_contextvars(
-                    topic=record.topic, partition=record.partition, offset=record.offset
-                ):
-                    await self._apply_one(conn, record)
+            if not await self._apply_together(conn, records):
+                for record in records:
+                    with structlog.contextvars.bound_contextvars(
+                        topic=record.topic, partition=record.partition, offset=record.offset
+                    ):
+                        await self._apply_one(conn, record)
             await conn.execute(
                 """INSERT INTO projection_offsets AS o (projection, topic, partition, next_offset)
                    VALUES ($1, $2, $3, $4)
@@ -297,6 +302,28 @@ class Projector:
             )
         self._next[tp] = max(self._next.get(tp, 0), next_offset)
         log.debug("projection_batch_applied", projection=self.name, records=len(records))
+
+    async def _apply_together(self, conn: asyncpg.Connection, records: Sequence[Any]) -> bool:
+        """The batch in a few round trips (a savepoint): every event archived by one
+        executemany, then the handlers' statements in waves (projections.statements).
+        False, with nothing of it kept, when a record cannot be decoded or a handler refuses
+        one: the caller then applies them one by one, dead-lettering those."""
+        try:
+            events = [decode(r.value) for r in records if r.value is not None]
+        except EventDecodeError:
+            return False
+        if len(events) != len(records):
+            return False
+        try:
+            async with conn.transaction():
+                await archive_many(
+                    conn, [(e, Position(r.topic, r.partition, r.offset)) for e, r in
+                           zip(events, records, strict=True)]
+                )  # fmt: skip
+                await run_waves(conn, await record_statements(self._read_models, events))
+        except _REFUSED:
+            return False
+        return True
 
     async def _apply_one(self, conn: asyncpg.Connection, record: Any) -> None:
         position = Position(record.topic, record.partition, record.offset)

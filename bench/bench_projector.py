@@ -1,0 +1,144 @@
+"""The live projector's lag under a steady producer: does it keep up with 5,000 events/s?
+
+    .venv/bin/python -m bench.bench_projector [--rate 5000] [--seconds 20] [--quick]
+
+Prints figures; asserts nothing about time. An embedded broker (tansu, 4 partitions per
+topic) and an embedded PostgreSQL are started for the run (and stopped by PID); the
+projector (projections/projector.py, as `dispatch up` runs it) consumes every event topic.
+A producer publishes generated histories (tests/integration/replay_history.py: teams,
+clients, incidents with pages and replies) at the given rate, in batches every 20 ms, each
+batch acknowledged by the broker (acks=all). Every 250 ms the archive is counted: the lag
+at that instant is how long ago the newest event the projector has applied was published
+(events are applied in the order they are published, per partition). Printed: the lag's
+p50, p99 and maximum while producing, and how long the projector took to finish after the
+last batch was acknowledged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import bisect
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests' history generator
+
+from bench.report import Figure, markdown
+from dispatch.bus import EventPublisher
+from dispatch.events import Envelope
+from dispatch.stack.broker import EmbeddedBroker
+from dispatch.stack.postgres import EmbeddedPostgres
+from dispatch.topics import topic_specs
+from projections.migrations import migrate
+from projections.pool import connect
+from projections.projector import Projector
+from tests.integration.replay_history import Shape, history
+
+TICK_S = 0.02
+SAMPLE_S = 0.25
+
+
+def workload(events: int) -> list[Envelope]:
+    out: list[Envelope] = []
+    number = 1
+    while len(out) < events:
+        shape = Shape(teams=4, staff_per_team=6, clients_per_team=20, incidents=800,
+                      episodes=2000, days=30, duplicates=0.0, seed=number,
+                      number=number)  # fmt: skip
+        out += history(shape)
+        number += 1
+    return out[:events]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
+
+
+async def measure(rate: int, seconds: float) -> list[Figure]:
+    events = workload(int(rate * seconds))
+    work = Path(tempfile.mkdtemp(prefix="bench-projector-"))
+    pg_dir = Path(tempfile.mkdtemp(prefix="bench-projector-pg-"))
+    pg, broker = EmbeddedPostgres(pg_dir, durable=False), EmbeddedBroker(work / "broker")
+    try:
+        await pg.start()
+        await broker.start()
+        pool = await connect(pg.url, min_size=2, max_size=4)
+        async with pool.acquire() as conn:
+            await migrate(conn)
+        topics = [spec.name for spec in topic_specs() if spec.carries_events]
+        projector = Projector(pool, broker.bootstrap_servers, topics)
+        publisher = EventPublisher(broker.bootstrap_servers)
+        await publisher.start()
+        await projector.start()
+        published: list[tuple[int, float]] = []  # (events acknowledged so far, when)
+        lags: list[float] = []
+        sending = True
+
+        async def sample() -> None:
+            while sending:
+                await asyncio.sleep(SAMPLE_S)
+                applied = await pool.fetchval("SELECT count(*) FROM event_archive")
+                now = time.monotonic()
+                counts = [n for n, _ in published]
+                i = bisect.bisect_left(counts, applied)
+                # the newest event applied was published (acknowledged) at published[i]
+                lags.append(now - published[i][1] if i < len(published) else 0.0)
+
+        sampler = asyncio.create_task(sample())
+        per_tick = max(1, int(rate * TICK_S))
+        started = time.monotonic()
+        for k, at in enumerate(range(0, len(events), per_tick)):
+            await asyncio.sleep(max(0.0, started + k * TICK_S - time.monotonic()))
+            await publisher.publish(events[at : at + per_tick])
+            published.append((min(at + per_tick, len(events)), time.monotonic()))
+        produced_s = time.monotonic() - started
+        ended = time.monotonic()
+        while await pool.fetchval("SELECT count(*) FROM event_archive") < len(events):
+            await asyncio.sleep(0.05)
+        drained = time.monotonic() - ended
+        sending = False
+        await sampler
+        await projector.stop()
+        await publisher.stop()
+        await pool.close()
+    finally:
+        await broker.stop()
+        await pg.stop()
+        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(pg_dir, ignore_errors=True)
+    achieved = len(events) / produced_s
+    p50, p99, worst = percentile(lags, 0.5), percentile(lags, 0.99), max(lags, default=0.0)
+    print(f"  produced {len(events):,} events in {produced_s:.1f} s ({achieved:,.0f} events/s); "
+          f"lag p50 {p50:.2f} s, p99 {p99:.2f} s, max {worst:.2f} s; "
+          f"caught up {drained:.2f} s after the last")  # fmt: skip
+    note = f"{achieved:,.0f} events/s produced for {produced_s:.0f} s, 4 partitions"
+    return [
+        Figure("projector", "lag p99 under a steady producer", p99, "s", target="< 1 s",
+               met=p99 < 1.0 and achieved >= 0.95 * rate, note=note),
+        Figure("projector", "lag max; caught up after the last event", worst, "s",
+               target="< 1 s", met=worst < 1.0, note=f"caught up in {drained:.2f} s"),
+    ]  # fmt: skip
+
+
+async def figures(quick: bool) -> list[Figure]:
+    """For `python -m bench`: 5,000 events/s for 20 s; quick: for 3 s."""
+    return await measure(5000, 3.0 if quick else 20.0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rate", type=int, default=5000)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--quick", action="store_true", help="3 s instead of 20")
+    args = parser.parse_args()
+    found = asyncio.run(measure(args.rate, 3.0 if args.quick else args.seconds))
+    print(markdown(found))
+
+
+if __name__ == "__main__":
+    main()
