@@ -8,7 +8,7 @@ from typing import Any
 
 from dispatch.events.codec import decode_obj
 from projections.replay_read import Seen, envelope_of
-from projections.statements import waves
+from projections.statements import rounds
 from tests.integration.replay_history import Shape, history
 
 
@@ -62,8 +62,8 @@ def test_seen_lacks_what_a_snapshot_could_not_see() -> None:
 
 def test_statements_of_one_key_keep_their_order_in_waves() -> None:
     statements = [("A", ("k1", 1)), ("B", ("k1", 2)), ("A", ("k2", 1)), ("A", ("k1", 3))]
-    assert [dict(w) for w in waves(statements)] == [
-        {"A": [("k1", 1), ("k2", 1)]},
-        {"B": [("k1", 2)]},
-        {"A": [("k1", 3)]},
+    assert rounds(statements) == [
+        ("A", [("k1", 1), ("k2", 1)]),
+        ("B", [("k1", 2)]),
+        ("A", [("k1", 3)]),
     ]
