@@ -38,7 +38,15 @@ from projections.project import READ_MODELS
 from projections.replay_check import TableDiff, compare_all
 from projections.replay_fold import Folds, write
 from projections.replay_read import COLUMNS, Seen, envelope_of
-from projections.replay_schema import analyze, create_shadow, drop_schema, swap_tables, use_shadow
+from projections.replay_schema import (
+    LIVE,
+    analyze,
+    autovacuum,
+    create_shadow,
+    drop_schema,
+    swap_tables,
+    use_shadow,
+)
 from projections.replay_tables import Written
 from projections.statements import Statement, record, run_waves
 
@@ -294,7 +302,9 @@ class Replay:
                     await writer.execute(f"SET LOCAL lock_timeout = {int(lock_timeout_s * 1000)}")
                     held = time.monotonic()
                     await writer.execute("LOCK TABLE public.event_archive IN SHARE MODE")
+                    locked = time.monotonic()
                     caught = await self._catch_up(writer)
+                    caught_s = time.monotonic() - locked
                     retired = await swap_tables(writer, self.shadow)
                 paused = time.monotonic() - held
                 break
@@ -308,7 +318,10 @@ class Replay:
             retired=retired,
             caught_up_locked=caught,
             paused_s=round(paused, 3),
+            lock_wait_s=round(locked - held, 3),
+            catch_up_s=round(caught_s, 3),
         )
+        await autovacuum(writer, LIVE, enabled=True)
         if not keep_old:
             await drop_schema(writer, retired)
         return Swapped(retired=retired if keep_old else None, paused_s=paused)
