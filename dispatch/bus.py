@@ -30,7 +30,7 @@ class EventPublisher:
             bootstrap_servers=self._bootstrap,
             acks="all",
             enable_idempotence=False,
-            linger_ms=2,
+            linger_ms=0,  # publish() sends a whole batch before awaiting: no need to wait
             request_timeout_ms=self._timeout_ms,
         )
         try:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from dispatch.commands import bench as bench_cli
 from dispatch.commands import carers as carers_cli
 from dispatch.commands import clients as clients_cli
 from dispatch.commands import contacts as contacts_cli
@@ -254,6 +255,7 @@ main.add_command(users_cli.user)
 main.add_command(imports_cli.import_group)
 main.add_command(imports_cli.export_group)
 main.add_command(replay_cli.replay)
+main.add_command(bench_cli.bench)
 
 if __name__ == "__main__":
     main()

@@ -57,6 +57,7 @@ OPERATIONAL_TABLES: tuple[str, ...] = (
     "console_accounts",  # written by the web edge, not folded from events
     "console_sessions",  # written by the web edge, not folded from events
     "console_login_failures",  # written by the web edge, not folded from events
+    "console_sign_in_codes",  # written by the web edge, not folded from events
 )
 LIVE = "public"
 _SHADOW = re.compile(r"replay_([0-9]+)")

@@ -21,6 +21,8 @@ def record_contact(facts: Facts, contact: ContactInput) -> list[Envelope]:
     if len(set(contact.staff_ids)) != len(contact.staff_ids):
         raise JourneyRefused("staff_ids", "names someone twice")
     people = [facts.member(s, teams, "staff_ids") for s in contact.staff_ids]
+    if contact.carer_id is not None:
+        facts.carers((contact.carer_id,), "carer_id")
     at = facts.when(contact.occurred_at, not_before=r.enrolled_at, before_what="the enrolment")
     payload = ContactRecorded(
         client_id=r.client_id,
@@ -31,6 +33,7 @@ def record_contact(facts: Facts, contact: ContactInput) -> list[Envelope]:
         minutes=contact.minutes,
         note=contact.note,
         team_id=people[0].team_id,
+        carer_id=contact.carer_id,
     )
     event_id = derived_id("contact", r.client_id, contact.kind, at.isoformat(),
                           *sorted(contact.staff_ids))  # fmt: skip

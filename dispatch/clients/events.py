@@ -151,6 +151,7 @@ class ContactRecorded(EventPayload):
     where: ContactPlace | None = None
     minutes: int | None = Field(default=None, ge=1, le=24 * 60)
     team_id: str | None = None  # the team the staff recorded it for
+    carer_id: str | None = None  # a carer of the client who took part (with consent)
 
     @property
     def staff_ids(self) -> tuple[str, ...]:

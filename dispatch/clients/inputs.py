@@ -89,6 +89,7 @@ class ContactInput(JourneyInput):
     where: ContactPlace | None = None
     minutes: int | None = Field(default=None, ge=1, le=24 * 60)
     note: Text = ""
+    carer_id: Id | None = None  # the client's carer took part (their consent in force)
 
 
 class CarePlanInput(_Involving):

@@ -167,6 +167,7 @@ class JourneyService:
             actor=actor,
             scope=scope,
             staff=contact.staff_ids,
+            carers=(contact.carer_id,) if contact.carer_id else (),
         )
 
     async def care_plan(

@@ -30,6 +30,13 @@ from dispatch.commands.journey import AT, parsed, record
     help="A staff member who took part (repeat: each counts the contact).",
 )
 @click.option("--note", default=None, help="A short note.")
+@click.option(
+    "--carer",
+    "carer_id",
+    default=None,
+    help="A carer of the client who took part (the client's consent to share must be in "
+    "force); counts for DACTS S6.",
+)
 @AT
 @click.option("--by", "by", default=None, help="Who records it (default: the first --staff).")
 def contact(client_id: str, by: str | None, **given: object) -> None:

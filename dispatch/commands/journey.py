@@ -26,7 +26,7 @@ OPTIONS = {
     "language": "--language", "cultural_needs": "--cultural-needs", "to_team_id": "--to",
     "carers_involved": "--carer", "client_involved": "--client-involved/--client-not-involved",
     "staff_ids": "--staff", "kind": "--kind", "where": "--where", "minutes": "--minutes",
-    "summary": "--summary", "goals": "--goal", "by": "--by",
+    "summary": "--summary", "goals": "--goal", "by": "--by", "carer_id": "--carer",
 }  # fmt: skip
 AT = click.option("--at", "occurred_at", default=None, help="When (ISO 8601 with zone; now).")
 BY = click.option("--by", "by", required=True, help="Who records it (your staff id).")

@@ -12,6 +12,8 @@ import click
 
 from dispatch.commands.changes import BY_HELP, parse_input, record_change, report
 from dispatch.events import Envelope
+from dispatch.rota.checks import RotaRefused
+from dispatch.rota.loading import load_changes
 from dispatch.rota.oncall import LAYERS
 from dispatch.rota.rotafile import RotaFileError, dump, export, parse, to_events
 from dispatch.rota.staff_intake import OverrideInput, cancel_override
@@ -220,16 +222,11 @@ def load(file: Path, dry_run: bool, by: str | None) -> None:
         raise click.UsageError("--by is required (who loads the rota)")
 
     async def build(services: Any, now: datetime) -> list[Envelope]:
-        rota = await services.read_models.team_rota(spec.team.id, now, now)
-        for i, s in enumerate(spec.staff):
-            if rota.has_left(s.id, now):
-                left = rota.left_at(s.id)
-                raise click.BadParameter(
-                    f"staff[{i}].id: {s.id!r} left the team at {left.isoformat()}; "
-                    "remove them or record `dispatch staff join`",
-                    param_hint=str(file),
-                )
-        return to_events(spec, now=now, actor=f"cli:{by}")
+        try:
+            return await load_changes(services.staff_roster, spec, now=now, actor=f"cli:{by}")
+        except RotaRefused as refused:
+            p = refused.problem
+            raise click.BadParameter(f"{p.field}: {p.message}", param_hint=str(file)) from None
 
     recorded = record_change(build)
     click.echo(f"published {len(recorded.events)} events for team {spec.team.id}")

@@ -35,7 +35,7 @@ async def board_row(
 
 
 async def run_journey_part(
-    stack: Stack, report: DemoReport, *, client_id: str, visitor: str
+    stack: Stack, report: DemoReport, *, client_id: str, visitor: str, visitor_name: str
 ) -> None:
     row = await board_row(stack, client_id, lambda r: r.follow_up_due is not None)
     assert row.follow_up_due is not None
@@ -49,6 +49,6 @@ async def run_journey_part(
         stack, client_id, lambda r: r.follow_up_due is None and r.level != "crisis"
     )
     report.say(
-        f"[visit] {visitor} visited {client_id} at home: follow-up closed, crisis hold ended "
+        f"[visit] {visitor_name} visited {client_id} at home: follow-up closed, crisis hold ended "
         f"(risk {row.level})"
     )

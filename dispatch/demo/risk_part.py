@@ -11,10 +11,9 @@ from typing import TYPE_CHECKING, Any
 from dispatch.clients.inputs import ContactInput
 from dispatch.demo.journey_part import board_row
 from dispatch.demo.seed import TEAM_ID
-from dispatch.events import new_event
 from dispatch.risk.board import render_board
-from dispatch.risk.events import RelapsePlanRecorded, WarningSign
-from dispatch.risk.intake import parse_signal, signal_event
+from dispatch.risk.events import PlanAction, WarningSign
+from dispatch.risk.intake import PlanInput, parse_signal, plan_event, signal_event
 from projections.risk_queries import RiskQueries
 
 if TYPE_CHECKING:
@@ -40,19 +39,18 @@ async def run_risk_part(stack: Stack, report: DemoReport, phones: Any) -> None:
     queries = RiskQueries(stack.pool)
     primary = (await stack.read_models.on_duty(TEAM_ID, now)).primary
     assert primary is not None
-    plan = RelapsePlanRecorded(
-        client_id=CLIENT,
+    plan = PlanInput(
         warning_signs=(
             WarningSign(sign="sleep_loss", description="sleeps under 4 hours"),
             WarningSign(sign="withdrawal", description="stops answering the door"),
             WarningSign(sign="missed_meds", weight=1.0, description="depot or blister missed"),
         ),
         triggers=("anniversary of a bereavement",),
-        agreed_by="s-nurse",
-    )
-    await stack.publisher.publish(
-        [new_event(plan, key=CLIENT, occurred_at=now, recorded_at=now, actor="s-nurse")]
-    )
+        actions=(PlanAction(contact="care coordinator", offer="same-day home visit"),),
+    )  # the plan as `dispatch plan c-05 --file plan.yaml --by s-nurse` records it
+    recorded = await plan_event(queries, client_id=CLIENT, plan=plan, team_id=TEAM_ID,
+                                agreed_by="s-nurse", now=now)  # fmt: skip
+    await stack.spool.record([recorded])
     report.say(f"[risk]  relapse plan recorded for {CLIENT}: sleep loss, withdrawal, missed meds")
     for sign, hours_ago in SIGNS:
         body = {"source": "staff", "sign": sign, "severity": 2}

@@ -15,16 +15,17 @@ from typing import TYPE_CHECKING
 from dispatch.demo.journey_part import run_journey_part
 from dispatch.demo.risk_part import run_risk_part
 from dispatch.demo.seed import (
+    CARERS,
     CLIENT_PHONES,
+    STAFF,
     TEAM_ID,
     carer_changes,
     consent_changes,
     enrol_clients,
-    seed_events,
+    load_team,
 )
-from dispatch.escalation.events import EscalationPolicySet
 from dispatch.escalation.policy import EscalationPolicy, EscalationStep
-from dispatch.events import Envelope, new_event
+from dispatch.events import Envelope
 from dispatch.stack.runtime import Stack
 
 if TYPE_CHECKING:
@@ -72,13 +73,15 @@ async def _spooled(stack: Stack, events: list[Envelope]) -> None:
 
 
 async def seed(stack: Stack, now: datetime) -> None:
-    """The demo team: roster events, then its clients enrolled through the journey service,
-    then their carers and the clients' consent through the carers' intake (each step after
-    the last is projected: the services check what it recorded); returns when every read
-    model has them. Consent already in force (a stack started again) is left as it is."""
+    """The demo team, through the paths a real team's facts take: its rota file loaded as
+    `dispatch rota load` loads one (team, staff, cover, rotations; spooled, relayed), then
+    its clients enrolled through the journey service, then their carers and the clients'
+    consent through the carers' intake (each step after the last is projected: the
+    services check what it recorded); returns when every read model has them. Consent
+    already in force (a stack started again) is left as it is."""
     carers = stack.services.carers
-    await stack.publisher.publish(seed_events(now, stack.settings.crisis_line_number))
-    await stack.projector.wait_until_caught_up(timeout=30)
+    line = stack.settings.crisis_line_number
+    await _spooled(stack, await load_team(stack.services.staff_roster, now, line))
     await enrol_clients(stack.services.journey)
     await _spooled(stack, [])
     await _spooled(stack, await carer_changes(carers, stack.clock.now()))
@@ -96,6 +99,12 @@ async def run_scenario(stack: Stack, report: DemoReport) -> None:
     s = stack.settings
     now = stack.clock.now()
     await seed(stack, now)
+    consents = sum(1 for _, consents in CARERS.values() if consents)
+    report.say(
+        f"[team]  {TEAM_ID} loaded from its rota file as `dispatch rota load` loads one "
+        f"({len(STAFF)} staff, 24/7 cover, daily primary and backup rotations); "
+        f"{len(CLIENT_PHONES)} clients enrolled, {len(CARERS)} carers, {consents} consents"
+    )
     on_duty = await stack.read_models.on_duty(TEAM_ID, now)
     assert on_duty.primary is not None and on_duty.backup is not None
     primary = on_duty.primary
@@ -146,7 +155,8 @@ async def run_scenario(stack: Stack, report: DemoReport) -> None:
         report.say("Timeline (event time, type, actor):")
         for event in timeline:
             report.say(f"  {event.occurred_at:%H:%M:%S.%f}  {event.type:<22} {event.actor}")
-        await run_journey_part(stack, report, client_id="c-03", visitor=primary.staff_id)
+        await run_journey_part(stack, report, client_id="c-03", visitor=primary.staff_id,
+                               visitor_name=primary.display_name)  # fmt: skip
         await run_risk_part(stack, report, phones)
         await escalation_act(stack, phones, report)
     finally:
@@ -167,22 +177,13 @@ DEMO_POLICY = EscalationPolicy(
 async def escalation_act(stack: Stack, phones: SandboxPhones, report: DemoReport) -> None:
     """Nobody answers the primary's page: the backup is paged when the step times out."""
     s, now = stack.settings, stack.clock.now()
-    await stack.publisher.publish(
-        [
-            new_event(
-                EscalationPolicySet(team_id=TEAM_ID, policy=DEMO_POLICY),
-                key=TEAM_ID,
-                occurred_at=now,
-                recorded_at=now,
-                actor="demo",
-            )
-        ]
-    )
-    await stack.projector.wait_until_caught_up(timeout=15)
+    tightened = await load_team(stack.services.staff_roster, now, s.crisis_line_number, DEMO_POLICY)
+    await _spooled(stack, tightened)
     on_duty = await stack.read_models.on_duty(TEAM_ID, now)
     assert on_duty.primary is not None and on_duty.backup is not None
     primary, backup = on_duty.primary, on_duty.backup
-    report.say(f"Escalation: the team's policy now gives each step {ESCALATION_TIMEOUT_S} s.")
+    report.say(f"Escalation: the team lead loads the rota file again with an escalation policy "
+               f"giving each step {ESCALATION_TIMEOUT_S} s.")  # fmt: skip
     after = max((m["index"] for m in await phones.messages()), default=0)
     t0 = time.monotonic()
     await phones.place_call(CLIENT_PHONES["c-07"], s.crisis_line_number)

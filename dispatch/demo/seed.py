@@ -1,17 +1,18 @@
 """Demo data: one ACT team (24/7), five staff, a daily primary/backup rota, ten clients,
 three carers (two with the client's consent to share).
 
-Display names are role labels, not people. Every fact is an event on Kafka: the roster is
-published as events; the clients are enrolled through the journey service, their carers
-registered and consent granted through the carers' intake, the same services the commands
-and the API use (so they are checked the same way).
+Display names are role labels, not people. Every fact is an event on Kafka, recorded through
+the same paths a real team's are (so it is checked the same way): the team, its staff and
+its rota are a rota file loaded as `dispatch rota load` loads one; the clients are enrolled
+through the journey service (`dispatch client enrol`), their carers registered and consent
+granted through the carers' intake (`dispatch carer add`, `dispatch consent grant`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -27,9 +28,12 @@ from dispatch.clients.intake import (
 )
 from dispatch.clients.ports import JourneyRefused
 from dispatch.clients.service import JourneyService
-from dispatch.events import Envelope, new_event
-from dispatch.events.envelope import EventPayload
-from dispatch.rota.events import CoverageSet, Role, RotationDefined, StaffRegistered, TeamFormed
+from dispatch.escalation.policy import EscalationPolicy
+from dispatch.events import Envelope
+from dispatch.rota.events import Role
+from dispatch.rota.loading import load_changes
+from dispatch.rota.rotafile import dump, parse, to_events
+from dispatch.rota.staff_intake import RosterLookup
 from dispatch.vocabulary import Gender
 
 log = structlog.get_logger(__name__)
@@ -75,59 +79,52 @@ def on_call_for_day(day_index: int) -> tuple[DemoStaff, DemoStaff]:
     return ROTATION[day_index % len(ROTATION)], ROTATION[(day_index + 1) % len(ROTATION)]
 
 
-def _emitter(out: list[Envelope], now: datetime) -> Callable[[EventPayload, str], None]:
-    def emit(payload: EventPayload, key: str) -> None:
-        out.append(new_event(payload, key=key, occurred_at=now, recorded_at=now, actor="seed"))
+def rota_document(
+    now: datetime, crisis_line: str, policy: EscalationPolicy | None = None
+) -> dict[str, Any]:
+    """The demo team as the rota file a real team writes for `dispatch rota load`: the
+    team, its staff, 24/7 cover and daily primary/backup rotations whose hand-off is local
+    midnight in the team's zone (a DST day is one shift of 23 or 25 hours), starting
+    yesterday; the backup is the next person in the primary's order; and, when given, the
+    team's own escalation policy."""
+    first_day = rota_day_start(now) - timedelta(days=1)
+    order = [s.staff_id for s in ROTATION]
+    layers = (("primary", order), ("backup", order[1:] + order[:1]))
+    document: dict[str, Any] = {
+        "team": {"id": TEAM_ID, "name": "ACT North", "service_model": "ACT",
+                 "time_zone": TIME_ZONE, "fallback_number": FALLBACK_NUMBER,
+                 "crisis_line_number": crisis_line},
+        "coverage": {"hours": "24/7", "fallback_number": FALLBACK_NUMBER},
+        "staff": [{"id": s.staff_id, "name": s.label, "role": s.role, "gender": s.gender,
+                   "phone": s.phone} for s in STAFF],
+        "rotations": [{"id": f"daily-{layer}", "layer": layer, "period": "daily",
+                       "handoff": "00:00", "participants": who,
+                       "starts": first_day.isoformat()} for layer, who in layers],
+    }  # fmt: skip
+    if policy is not None:
+        document["escalation_policy"] = policy.model_dump(mode="json")
+    return document
 
-    return emit
+
+def rota_file(now: datetime, crisis_line: str, policy: EscalationPolicy | None = None) -> str:
+    """The demo team's rota file (YAML), as `dispatch rota export` would write it back."""
+    return dump(rota_document(now, crisis_line, policy))
 
 
 def seed_events(now: datetime, crisis_line: str) -> list[Envelope]:
-    """The team, its staff and its rota, as events stamped at `now`."""
-    out: list[Envelope] = []
-    emit = _emitter(out, now)
-    emit(
-        TeamFormed(
-            team_id=TEAM_ID,
-            name="ACT North",
-            service_model="ACT",
-            time_zone=TIME_ZONE,
-            fallback_number=FALLBACK_NUMBER,
-            crisis_line_number=crisis_line,
-        ),
-        TEAM_ID,
-    )
-    for s in STAFF:
-        emit(
-            StaffRegistered(
-                staff_id=s.staff_id,
-                team_id=TEAM_ID,
-                display_name=s.label,
-                role=s.role,
-                gender=s.gender,
-                phone=s.phone,
-            ),
-            TEAM_ID,
-        )
-    # 24/7 cover; daily hand-offs at local midnight in the team's zone (a DST day is one
-    # shift of 23 or 25 hours); the backup is the next person in the primary's order.
-    emit(CoverageSet(team_id=TEAM_ID, all_day=True, fallback_number=FALLBACK_NUMBER), TEAM_ID)
-    first_day = rota_day_start(now) - timedelta(days=1)
-    order = tuple(s.staff_id for s in ROTATION)
-    for layer, participants in (("primary", order), ("backup", order[1:] + order[:1])):
-        emit(
-            RotationDefined(
-                team_id=TEAM_ID,
-                rotation_id=f"daily-{layer}",
-                layer=layer,
-                period="daily",
-                handoff_time=time(0),
-                participants=participants,
-                starts_at=first_day,
-            ),
-            TEAM_ID,
-        )
-    return out
+    """The demo team's rota file read and turned into events at `now` as `dispatch rota load`
+    does (parse, then to_events), without the checks against what is recorded: for tests
+    that project the demo team on their own."""
+    return to_events(parse(rota_file(now, crisis_line)), now=now, actor=ENROLLED_BY)
+
+
+async def load_team(
+    roster: RosterLookup, now: datetime, crisis_line: str, policy: EscalationPolicy | None = None
+) -> list[Envelope]:
+    """The demo team's rota file loaded through `dispatch rota load`'s own path (parse, the
+    checks against the recorded roster, to_events); the caller spools the events."""
+    spec = parse(rota_file(now, crisis_line, policy))
+    return await load_changes(roster, spec, now=now, actor=ENROLLED_BY)
 
 
 async def enrol_clients(journey: JourneyService) -> None:

@@ -106,7 +106,15 @@ class IngressSpool:
         when another process is relaying). Raises TopicsMissingError, keeping the rows,
         when a target topic is not on the broker as expected."""
         async with self._pool.acquire() as conn, conn.transaction():
-            if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", RELAY_LOCK):
+            # The rows are durable already (record() committed them); only the published
+            # mark is written here, and losing it in a crash only publishes them again
+            # (same event ids, deduplicated): its commit need not wait for the WAL flush
+            # (synchronous_commit off for this transaction, set in the lock's round trip).
+            if not await conn.fetchval(
+                "SELECT pg_try_advisory_xact_lock($1) "
+                "FROM set_config('synchronous_commit', 'off', true)",
+                RELAY_LOCK,
+            ):
                 return 0  # another web edge holds the relay; it publishes these rows
             rows = await conn.fetch(
                 """SELECT seq, topic, value FROM ingress_spool WHERE published_at IS NULL

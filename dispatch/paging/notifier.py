@@ -104,8 +104,10 @@ class Notifier:
         if not isinstance(page, PageRequested):
             return []
         bound = log.bind(notification_id=str(page.notification_id), channel=page.channel)
-        existing = await self._ledger.get(page.notification_id)
-        row = await self._dispatches.dispatch(page.dispatch_id) if self._dispatches else None
+        # Both reads at once (two connections): one round trip less before every page.
+        existing, row = await asyncio.gather(
+            self._ledger.get(page.notification_id), self._dispatch_row(page.dispatch_id)
+        )
         if existing is None or existing.state == "claimed":
             cancelled = cancellation(request, row.status if row else None, now=self._clock.now())
             if cancelled is not None:
@@ -143,6 +145,9 @@ class Notifier:
             return [self._failed(request, str(exc), provider_fault=exc.provider_fault)]
         bound.info("page_sent", provider_sid=receipt.sid, provider_status=receipt.status)
         return await self._record_sent(request, receipt)
+
+    async def _dispatch_row(self, dispatch_id: UUID) -> Dispatch | None:
+        return await self._dispatches.dispatch(dispatch_id) if self._dispatches else None
 
     async def _send_with_retry(
         self, page: PageRequested, entry: LedgerEntry, row: Dispatch | None

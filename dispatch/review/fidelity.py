@@ -172,7 +172,8 @@ def fidelity(
         _item("S6", "Work with support system",
               len(with_carers) / n / ((end - start) / MONTH) if carers_named and n else None,
               "contacts with carers per client per month", None,
-              f"{len(with_carers)} contacts naming a carer" if carers_named
+              f"{len(with_carers)} contact{'' if len(with_carers) == 1 else 's'} naming a carer"
+              if carers_named
               else "no contact in the window records a carer"),
     )  # fmt: skip
     return Fidelity(team_id=team_id, start=start, end=end, source=SOURCE, items=items)

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from dispatch.review.fidelity import Fidelity
 from dispatch.review.incident import Incident
 from dispatch.review.render import duration, when
-from dispatch.review.report import NOT_ACKNOWLEDGED, ClientRisk, ReviewReport
+from dispatch.review.report import (
+    NOT_ACKNOWLEDGED,
+    ClientRisk,
+    EngageClass,
+    EngagePoint,
+    ReviewReport,
+)
 from dispatch.review.report_svg import (
     Chart,
     Plot,
@@ -62,8 +69,15 @@ def _day_ticks(plot: Plot, start: datetime, end: datetime, zone: ZoneInfo) -> No
 
 def engage_over_time(r: ReviewReport) -> Chart:
     """Each incident's time to engage at its start; never acknowledged ones on the top edge."""
+    return engage_scatter(r.time_to_engage, r.start, r.end, ZoneInfo(r.time_zone))
+
+
+def engage_scatter(
+    points: Sequence[EngagePoint], start: datetime, end: datetime, zone: ZoneInfo
+) -> Chart:
+    """engage_over_time of any incidents over [start, end) (the report's, the console's)."""
     plot = Plot(height=240)
-    taken = [p.seconds / 60 for p in r.time_to_engage if p.seconds is not None]
+    taken = [p.seconds / 60 for p in points if p.seconds is not None]
     top = nice_top(max(taken, default=0.0), FIFTEEN_MIN * 1.2)
     plot.y_axis(top, ticks(top), lambda v: f"{v:g} min")
     for limit in (FIVE_MIN, FIFTEEN_MIN):
@@ -72,9 +86,9 @@ def engage_over_time(r: ReviewReport) -> Chart:
             line(plot.x0, y, plot.x1, y, "limit"),
             label(plot.x1, y - 4, f"{limit:g} min", "limit-label", "end"),
         )
-    _day_ticks(plot, r.start, r.end, ZoneInfo(r.time_zone))
-    for p in r.time_to_engage:
-        x = plot.x(fraction(p.started_at, r.start, r.end))
+    _day_ticks(plot, start, end, zone)
+    for p in points:
+        x = plot.x(fraction(p.started_at, start, end))
         if p.seconds is None:
             plot.add(
                 circle(
@@ -128,10 +142,14 @@ def _bar_chart(bars: list[Bar], chart_id: str, title: str, description: str) -> 
 
 
 def engage_distribution(r: ReviewReport) -> Chart:
+    return engage_bars(r.engage_distribution)
+
+
+def engage_bars(classes: Sequence[EngageClass]) -> Chart:
     bars = [
         (c.label, c.count, "none" if c.label == NOT_ACKNOWLEDGED else "",
          f"{c.label}: {c.count} incident(s)")
-        for c in r.engage_distribution
+        for c in classes
     ]  # fmt: skip
     return _bar_chart(bars, "engage-distribution", "Time to engage: distribution",
                       "Incidents by minutes from the contact to the acknowledgement.")  # fmt: skip

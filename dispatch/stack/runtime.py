@@ -15,6 +15,7 @@ child's PID.
 from __future__ import annotations
 
 import asyncio
+import gc
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -130,6 +131,7 @@ class Stack:
         self.publisher = self.services.publisher
         self.spool = self.services.spool
         await self.restore_broker()
+        await self.publisher.start()  # connected now: the first call's relay does not wait
         await self.start_projector()
         if with_worker:
             await self.start_worker()
@@ -141,6 +143,8 @@ class Stack:
         if self.supervise:
             self.services.health.metrics.restarts = self.supervisor
             self.supervisor.start()
+        gc.collect()
+        gc.freeze()  # the start's objects live as long as the stack: out of the GC's scans
         log.info(
             "stack_started",
             web=s.public_base_url,

@@ -198,7 +198,8 @@ async def record_contact(request: web.Request, body: ContactBody) -> JourneyReco
 
     A face-to-face contact ends a crisis hold and closes open outreach tasks and post-crisis
     follow-ups; a phone contact closes follow-ups. During a transfer either team may record;
-    the new team's first visit completes the transfer."""
+    the new team's first visit completes the transfer. `carer_id` names a carer who took
+    part (refused unless the client's consent to share with them is in force)."""
     return await _change(
         request, "contact", lambda j, c, team, by: j.contact(c, body, actor=by, scope=team)
     )

@@ -121,6 +121,7 @@ def create_app(
 
     @app.on_rebalance_complete.connect
     async def _ready(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        await res.warm()  # ready means able to page: services built, nothing left to import
         path = ready_file(settings.state_dir, os.getpid())
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("ready\n")

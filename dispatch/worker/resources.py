@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+
+import structlog
 
 from dispatch.bootstrap import Services, bootstrap
 from dispatch.clock import Clock
 from dispatch.paging.telephony import Telephony
 from dispatch.settings import Settings
+
+log = structlog.get_logger(__name__)
+WARM_TIMEOUT_S = 10.0
 
 
 class WorkerServices:
@@ -25,6 +31,7 @@ class WorkerServices:
         self._telephony = telephony
         self._services: Services | None = None
         self._lock = asyncio.Lock()
+        self._frozen = False
 
     async def get(self) -> Services:
         async with self._lock:
@@ -33,6 +40,27 @@ class WorkerServices:
                     self._settings, clock=self.clock, telephony=self._telephony
                 )
             return self._services
+
+    async def warm(self) -> None:
+        """Everything the first page needs, before the worker says it is ready: the
+        services (a pool with its connections, the telephony client with the SDK's
+        resources loaded), then the objects of the start frozen out of the garbage
+        collector's scans (they live as long as the worker: scanning them again and again
+        only adds pauses). Never raises: a worker whose database is away still starts, and
+        builds its services on first use as before."""
+        try:
+            async with asyncio.timeout(WARM_TIMEOUT_S):
+                services = await self.get()
+            warm = getattr(services.telephony, "warm", None)
+            if callable(warm):
+                warm()
+        except Exception as exc:
+            log.warning("worker_warm_up_failed", error=f"{type(exc).__name__}: {exc}"[:300])
+            return
+        if not self._frozen:  # once: later rebalances find the same long-lived objects
+            gc.collect()
+            gc.freeze()
+            self._frozen = True
 
     async def close(self) -> None:
         async with self._lock:

@@ -120,6 +120,13 @@ class TwilioTelephony:
     def api_base_url(self) -> str:
         return self._base_url
 
+    def warm(self) -> None:
+        """Build the SDK client and load its message and call resources now: the SDK
+        imports them on first use, which took 0.1-0.5 s on a busy machine, and the first
+        page must not pay that (a worker warms its telephony before it reports ready)."""
+        client = self._client()
+        _loaded: Any = (client.messages, client.calls)
+
     def _client(self) -> Any:
         # Created on first use: the SDK's aiohttp session needs a running event loop.
         if self._sdk is None:

@@ -89,8 +89,9 @@ async def test_the_life_of_an_outreach_client_from_referral_to_discharge_and_re_
     stack: Stack, aot_team: str, api: Any
 ) -> None:
     """A self-referral is refused with the reason; a CMHT's is received, accepted, the client
-    enrolled, visited by two staff (counted for each), given a care plan, discharged with a
-    consented carer, and back on the caseload in one step with the history kept."""
+    enrolled, visited by two staff (counted for each), given a care plan, visited with a
+    consented carer, discharged with that carer involved, and back on the caseload in one
+    step with the history kept."""
     client_id = "c-aot-life"
     base = f"/api/clients/{client_id}"
     own = {"display_name": "Client L", "source": "self", "criteria_met": ["complex_needs"]}
@@ -134,6 +135,9 @@ async def test_the_life_of_an_outreach_client_from_referral_to_discharge_and_re_
 
     await until(lambda: stack.services.risk_queries.carer_consents(client_id, "carer-life"),
                 what="carer projected")  # fmt: skip
+    with_carer = await _cli(stack, "contact", client_id, "--kind", "face_to_face", "--staff",
+                            NURSE, "--carer", "carer-life")  # fmt: skip
+    assert with_carer.exit_code == 0, with_carer.output
     left = await _cli(stack, "client", "discharge", client_id, "--reason", "stable, to CMHT",
                       "--carer", "carer-life", "--by", NURSE)  # fmt: skip
     assert left.exit_code == 0, left.output
@@ -151,8 +155,76 @@ async def test_the_life_of_an_outreach_client_from_referral_to_discharge_and_re_
     history = await stack.read_models.archive(key=client_id)
     assert [e.type for e in history if e.type != "ContactTargetSet"] == [
         "ReferralReceived", "ReferralAccepted", "ClientEnrolled", "ContactRecorded",
-        "CarePlanRecorded", "CarerRegistered", "ClientDischarged", "ClientReReferred",
+        "CarePlanRecorded", "CarerRegistered", "ContactRecorded", "ClientDischarged",
+        "ClientReReferred",
     ]  # fmt: skip
+    assert [e.payload.get("carer_id") for e in history if e.type == "ContactRecorded"] == [
+        None, "carer-life"
+    ]  # fmt: skip
+
+
+async def test_a_declined_referral_and_a_transfer_handed_off_at_the_new_teams_first_visit(
+    stack: Stack, aot_team: str, api: Any
+) -> None:
+    """A CMHT referral declined by command with its reason cannot be enrolled (another is
+    declined through the API); a client accepted and enrolled by command, their care plan
+    reviewed by command, is transferred to the ACT team by command: both boards show the
+    hand-off, the old team's phone call does not complete it, the new team's first visit
+    (team API) does, and the client is then the new team's."""
+    declined, moving = "c-j-decl", "c-j-move"
+    referral = {"display_name": "Client D", "source": "cmht", "source_team": "CMHT East",
+                "criteria_met": ["severe_mental_illness"]}  # fmt: skip
+    assert (await _call(api, "POST", f"/api/clients/{declined}/referral", referral))[0] == 202
+    no = await _cli(stack, "referral", "decline", declined, "--reason", "no psychosis",
+                    "--by", LEAD)  # fmt: skip
+    assert no.exit_code == 0 and "recorded ReferralDeclined" in no.output, no.output
+    enrolment = {"care_coordinator_id": NURSE, "phones": ["+15550951004"]}
+    status, body = await _call(api, "POST", f"/api/clients/{declined}/enrolment", enrolment)
+    assert status == 400 and "referral" in body["error"], body
+    archived = [(e.type, e.payload.get("reason"))
+                for e in await stack.read_models.archive(key=declined)]  # fmt: skip
+    assert archived == [("ReferralReceived", None), ("ReferralDeclined", "no psychosis")]
+    by_api = f"/api/clients/{declined}-2/referral"
+    assert (await _call(api, "POST", by_api, referral))[0] == 202
+    status, body = await _call(api, "POST", f"{by_api}/decline", {"reason": "no capacity"})
+    assert status == 202 and body["events"][0]["type"] == "ReferralDeclined", body
+
+    base = f"/api/clients/{moving}"
+    assert (await _call(api, "POST", f"{base}/referral", referral))[0] == 202
+    accepted = await _cli(stack, "referral", "accept", moving, "--by", LEAD)
+    assert accepted.exit_code == 0 and "recorded ReferralAccepted" in accepted.output
+    enrolled = await _cli(stack, "client", "enrol", moving, "--team", TEAM, "--phone",
+                          "+15550951005", "--coordinator", NURSE, "--by", LEAD)  # fmt: skip
+    assert enrolled.exit_code == 0 and "recorded ClientEnrolled" in enrolled.output
+    assert (await _call(api, "POST", f"{base}/care-plan", {"summary": "tenancy"}))[0] == 202
+    await until(lambda: _planned(api, moving), what="care plan on the board")
+    reviewed = await _cli(stack, "careplan", "review", moving, "--note", "moving north",
+                          "--by", NURSE)  # fmt: skip
+    assert reviewed.exit_code == 0 and "recorded CarePlanReviewed" in reviewed.output
+    moved = await _cli(stack, "client", "transfer", moving, "--to", NORTH, "--reason",
+                       "moved home", "--by", NURSE)  # fmt: skip
+    assert moved.exit_code == 0 and "recorded ClientTransferRequested" in moved.output
+
+    async def hand_off(token: str, expected: str | None) -> Any:
+        row = await _row(api, moving, token)
+        return row if row is not None and row["transfer"] == expected else None
+
+    await until(lambda: hand_off("j-nurse", f"to {NORTH}"), what="hand-off on the old board")
+    await until(lambda: hand_off("j-north", f"from {TEAM}"), what="hand-off on the new board")
+    contacts = f"{base}/contacts"
+    call = {"kind": "phone", "staff_ids": [NURSE], "minutes": 5}
+    assert (await _call(api, "POST", contacts, call))[0] == 202  # the old team keeps contact
+    visit = {"kind": "face_to_face", "staff_ids": ["s-nurse"], "where": "home"}
+    assert (await _call(api, "POST", contacts, visit, "j-north"))[0] == 202
+    await until(lambda: hand_off("j-north", None), what="the new team's client")
+    await until(lambda: _gone(api, moving), what="off the old team's board")
+    archive = await stack.read_models.archive(key=moving)
+    types = [e.type for e in archive if e.type != "ContactTargetSet"]
+    assert types[-5:-3] == ["CarePlanReviewed", "ClientTransferRequested"]
+    # the visit and the completion it caused share their event time: either order
+    assert sorted(types[-3:]) == ["ContactRecorded", "ContactRecorded", "TransferCompleted"]
+    done = next(e for e in archive if e.type == "TransferCompleted")
+    assert done.payload["to_team_id"] == NORTH
 
 
 async def _planned(api: Any, client_id: str) -> Any:

@@ -42,14 +42,14 @@ class MovableClock:
 
 @asynccontextmanager
 async def console_app(
-    pool: asyncpg.Pool, tmp_path: Any
+    pool: asyncpg.Pool, tmp_path: Any, telephony: Any = None
 ) -> AsyncIterator[tuple[TestClient[Any, Any], Services, MovableClock]]:
     clock = MovableClock()
     async with pool.acquire() as conn, conn.transaction():
         for event in seed_events(NOW - timedelta(days=1), "+15005550001"):
             await project(conn, event)
     settings = Settings(rota_cache_refresh_s=0, state_dir=tmp_path, reply_decision_wait_s=0)
-    services = await bootstrap(settings, clock=clock, pool=pool,
+    services = await bootstrap(settings, clock=clock, pool=pool, telephony=telephony,
                                publisher=EventPublisher("127.0.0.1:9"))  # fmt: skip
     async with TestClient(TestServer(make_web_app(services))) as client:
         yield client, services, clock

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -175,3 +176,28 @@ async def test_a_departure_records_its_gaps_and_takes_the_leaver_off_the_rota(
     board = await (await client.get("/api/huddle", headers=LEAD)).json()
     assert any("COVERAGE GAP primary" in n["text"] and "s1" in n["text"]
                for n in board["notices"])  # fmt: skip
+
+
+async def test_a_rota_file_still_listing_a_leaver_is_refused(
+    client: TestClient,  # type: ignore[type-arg]
+    pg_pool: asyncpg.Pool,
+    pg_url: str,
+    tmp_path: Path,
+) -> None:
+    """`rota load` (the path the demo's team takes too) refuses a file that lists s3, who
+    left: exit 2 naming the file's entry and `dispatch staff join`, nothing spooled."""
+    rota_file = tmp_path / "t.yaml"
+    rota_file.write_text(
+        "team: {id: t, name: T, service_model: ICM, time_zone: America/New_York,\n"
+        "       fallback_number: '+15550009999'}\n"
+        "staff:\n"
+        "- {id: s1, name: One, role: team_lead, phone: '+15550100101'}\n"
+        "- {id: s3, name: Three, role: nurse, phone: '+15550100103'}\n"
+    )
+    env = {"DATABASE_URL": pg_url, "KAFKA_BOOTSTRAP_SERVERS": NO_KAFKA}
+    args = ["rota", "load", str(rota_file), "--by", "s1"]
+    result = await asyncio.to_thread(CliRunner().invoke, main, args, env=env)
+    assert result.exit_code == 2, result.output
+    assert "staff[1].id" in result.output and "'s3' left the team" in result.output
+    assert "dispatch staff join" in result.output
+    assert await pg_pool.fetchval("SELECT count(*) FROM ingress_spool") == 0

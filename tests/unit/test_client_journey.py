@@ -138,6 +138,12 @@ BAD_INPUT = [
     ("discharge with a carer without consent", [REFERRED, ACCEPTED, ENROLLED], discharge,
      (DischargeInput(reason="r", carers_involved=("carer-no",)),), {"carers": ("carer-no",)},
      "carers_involved"),
+    ("contact with a carer without consent", [REFERRED, ACCEPTED, ENROLLED], record_contact,
+     (VISIT.model_copy(update={"carer_id": "carer-no"}),), {"carers": ("carer-no",)},
+     "carer_id"),
+    ("contact with someone not the client's carer", [REFERRED, ACCEPTED, ENROLLED],
+     record_contact, (VISIT.model_copy(update={"carer_id": "carer-x"}),),
+     {"carers": ("carer-x",)}, "carer_id"),
     ("transfer to the same team", [REFERRED, ACCEPTED, ENROLLED], transfer,
      (TransferInput(to_team_id="aot-east"),), {}, "to_team_id"),
     ("transfer to an unknown team", [REFERRED, ACCEPTED, ENROLLED], transfer,
@@ -184,6 +190,14 @@ def test_a_contact_by_two_staff_names_both() -> None:
     assert contact.staff_ids == ("s-ann", "s-bo") and contact.team_id == "aot-east"
     twice = ContactInput(kind="phone", staff_ids=("s-ann", "s-ann"))
     assert refusal([REFERRED, ACCEPTED, ENROLLED], record_contact, twice).field == "staff_ids"
+
+
+def test_a_contact_with_a_consented_carer_names_them() -> None:
+    """A visit the client's carer took part in (consent in force) names the carer (S6)."""
+    record, _ = played([REFERRED, ACCEPTED, ENROLLED])
+    with_carer = VISIT.model_copy(update={"carer_id": "carer-ok"})
+    (event,) = record_contact(facts(record, carers=("carer-ok",)), with_carer)
+    assert isinstance(event.payload, ContactRecorded) and event.payload.carer_id == "carer-ok"
 
 
 def test_a_transfer_completes_at_the_new_teams_first_face_to_face_contact() -> None:

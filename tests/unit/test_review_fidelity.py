@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
 from dispatch.clients.events import ContactRecorded
-from dispatch.review.fidelity import UNVERIFIED, fidelity, rate_h1, rate_h2, rate_h3
+from dispatch.review.fidelity import (
+    UNVERIFIED,
+    FidelityItem,
+    fidelity,
+    rate_h1,
+    rate_h2,
+    rate_h3,
+)
 from dispatch.review.roster import members_at
 from dispatch.review.service import team_rota
 from dispatch.team.events import TeamMeetingHeld
+from projections.models import ArchivedEvent
 from tests.unit.review_builders import (
     BACKUP,
     CLIENT,
@@ -89,9 +98,29 @@ def test_figures_ratings_and_what_is_not_recorded() -> None:
     assert items["S1"].figure == 50.0 and items["S1"].note.startswith("2 of 3")
     assert items["S4"].figure == 18.75  # 75 minutes / 1 client / 4 weeks
     assert items["O4"].figure == 100.0
-    for code in ("O4", "S1", "S4", "S5"):
+    for code in ("O4", "S1", "S4", "S5", "S6"):
         assert (items[code].rating, items[code].anchor) == (None, UNVERIFIED)
-    assert (items["S6"].figure, items["S6"].anchor) == (None, "not recorded: no rating")
+    assert items["S6"].figure == 0.0  # contacts that could name a carer named none
+
+
+def test_s6_counts_contacts_naming_a_carer_and_older_contacts_are_not_recorded() -> None:
+    """One contact with the client's carer in 4 weeks: 1 / 1 client / (28 / 30.4375 months);
+    contacts archived before contacts carried a carer leave S6 "not recorded"."""
+    setup = [archived(e) for e in team_events()]
+    members = members_at(setup, TEAM, T0)
+    start = T0 - timedelta(days=28)
+
+    def s6(contacts: list[ArchivedEvent]) -> FidelityItem:
+        result = fidelity(TEAM, start, T0, members=members, contacts=contacts, meetings=[],
+                          calls=[], rota=team_rota(TEAM, setup))  # fmt: skip
+        return next(i for i in result.items if i.code == "S6")
+
+    with_carer = s6([_contact(3600, PRIMARY, carer_id="k-1"), _contact(7200, BACKUP)])
+    assert with_carer.figure == round(1 / (28 / 30.4375), 2)
+    assert with_carer.note == "1 contact naming a carer"
+    older = {k: v for k, v in _contact(3600, PRIMARY).payload.items() if k != "carer_id"}
+    legacy = replace(_contact(3600, PRIMARY), payload=older)
+    assert (s6([legacy]).figure, s6([legacy]).anchor) == (None, "not recorded: no rating")
 
 
 def test_a_discharged_client_and_a_leaver_leave_the_caseload() -> None:

@@ -13,14 +13,32 @@ from pathlib import Path
 
 from aiohttp import web
 
-from dispatch.web.console import actions, auth_pages, board, dispatch_page
+from dispatch.web.console import (
+    actions,
+    auth_pages,
+    board,
+    dispatch_page,
+    huddle,
+    rota,
+    signin_code,
+)
+from dispatch.web.console import client as client_page
+from dispatch.web.console import review as review_pages
 from dispatch.web.console.feed import BoardFeed
 from dispatch.web.console.guard import console_guard, security_headers
 from dispatch.web.console.render import TEMPLATES, templates
 from dispatch.web.context import CONTEXT
 
 STATIC = Path(__file__).parent / "static"
-PAGES = (auth_pages.routes, board.routes, actions.routes, dispatch_page.routes)
+PAGES: tuple[web.RouteTableDef, ...] = (
+    auth_pages.routes,
+    board.routes,
+    actions.routes,
+    dispatch_page.routes,
+    client_page.routes,
+    review_pages.routes,
+)
+PAGES += (rota.routes, huddle.routes, signin_code.routes)
 
 
 def mount_console(app: web.Application) -> None:
@@ -33,6 +51,8 @@ def mount_console(app: web.Application) -> None:
     app[TEMPLATES] = templates(cache(lambda name: str(static.url_for(filename=name))))
     app[board.FEED] = BoardFeed(app[CONTEXT].console_board.fingerprint)
     app.on_shutdown.append(_end_streams)
+    app[signin_code.SENDER] = signin_code.CodeSender()
+    app.on_shutdown.append(app[signin_code.SENDER].drain)
 
 
 async def _end_streams(app: web.Application) -> None:

@@ -56,7 +56,7 @@ def see_other(location: str) -> web.Response:
     return web.Response(status=303, headers={"Location": location, "Cache-Control": "no-store"})
 
 
-def _signed_out_page(
+def signed_out_page(
     request: web.Request, template: str, *, status: int = 200, **context: object
 ) -> web.Response:
     """A signed-out form, with the double-submit token in its cookie and in the form."""
@@ -67,7 +67,7 @@ def _signed_out_page(
     return response
 
 
-def _login_page(
+def login_page(
     request: web.Request,
     *,
     status: int = 200,
@@ -76,7 +76,7 @@ def _login_page(
 ) -> web.Response:
     why = request.query.get("why", "")
     note = request.query.get("note", "")
-    return _signed_out_page(
+    return signed_out_page(
         request,
         "login.html",
         status=status,
@@ -90,7 +90,7 @@ def _login_page(
 async def login_form(request: web.Request) -> web.Response:
     if isinstance(await current_viewer(request), Viewer):
         return see_other(safe_next(request.query.get("next")))
-    return _login_page(request)
+    return login_page(request)
 
 
 @routes.post("/console/login")
@@ -112,18 +112,28 @@ async def login(request: web.Request) -> web.Response:
             failures_for_name=failures.by_account,
             failures_from_ip=failures.by_ip,
         )
-        return _login_page(request, status=429, message=BLOCKED, next_path=next_path)
+        return login_page(request, status=429, message=BLOCKED, next_path=next_path)
     account = await c.accounts.account(name) if name else None
     stored = account.password_hash if account else None
     if not await asyncio.to_thread(verify_password, stored, password) or account is None:
         await c.accounts.record_failure(name, ip, now)
         log.warning("console_sign_in_failed", account_id=name, ip=ip)
-        return _login_page(request, status=401, message=WRONG, next_path=next_path)
+        return login_page(request, status=401, message=WRONG, next_path=next_path)
     staff = await c.read_models.staff(account.staff_id) if account.staff_id else None
     seen = access(account, staff, now)
     if isinstance(seen, Refused):
         log.warning("console_access_refused", account_id=name, reason=seen.why)
-        return _login_page(request, status=403, message=seen.reason, next_path=next_path)
+        return login_page(request, status=403, message=seen.reason, next_path=next_path)
+    return await start_session(request, account, next_path, how="password")
+
+
+async def start_session(
+    request: web.Request, account: Account, next_path: str, *, how: str
+) -> web.Response:
+    """Signed in (by password or by a code): a new session, the name's failures forgiven,
+    the cookie set, and on to `next_path` (a console path only)."""
+    c = ctx(request)
+    now, ip = c.clock.now(), request.remote or "unknown"
     token, lifetime = new_token(), timedelta(hours=c.settings.console_session_hours)
     await c.accounts.open_session(
         session_digest=digest(token),
@@ -134,7 +144,8 @@ async def login(request: web.Request) -> web.Response:
         ip=ip,
     )
     await c.accounts.clear_failures(account.account_id, now - FAILURE_WINDOW)
-    log.info("console_signed_in", account_id=account.account_id, role=account.role, ip=ip)
+    log.info("console_signed_in", account_id=account.account_id, role=account.role, ip=ip,
+             how=how)  # fmt: skip
     response = see_other(safe_next(next_path))
     rules = cookie_rules(c.settings.public_base_url)
     response.set_cookie(SESSION_COOKIE, token, **rules.attributes(lifetime))  # type: ignore[arg-type]
@@ -163,7 +174,7 @@ async def setup_form(request: web.Request) -> web.Response:
     account = await _link_account(request)
     if account is None:
         return render(request, "setup_gone.html", status=404)
-    return _signed_out_page(request, "setup.html", account_id=account.account_id, message=None)
+    return signed_out_page(request, "setup.html", account_id=account.account_id, message=None)
 
 
 @routes.post("/console/setup/{token}")
@@ -179,7 +190,7 @@ async def setup(request: web.Request) -> web.Response:
         if password != again:
             raise PasswordRefused("the two passwords are not the same")
     except PasswordRefused as refused:
-        return _signed_out_page(
+        return signed_out_page(
             request,
             "setup.html",
             status=400,

@@ -12,7 +12,7 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
-from dispatch.web.console.access import Viewer
+from dispatch.web.console.access import LEADS, Viewer
 from dispatch.web.console.sessions import CSRF_FIELD, new_token
 
 
@@ -30,6 +30,9 @@ class NavItem:
 
 
 NAV: tuple[NavItem, ...] = (NavItem("/console/", "Live board"),)
+NAV += (NavItem("/console/rota", "On call"), NavItem("/console/huddle", "Huddle"))
+NAV += (NavItem("/console/review", "Incident review", LEADS),)
+NAV += (NavItem("/api/docs", "API docs"),)
 TEMPLATES: web.AppKey[jinja2.Environment] = web.AppKey("console_templates", jinja2.Environment)
 VIEWER: web.RequestKey[Viewer] = web.RequestKey("console_viewer", Viewer)
 

@@ -1,0 +1,104 @@
+"""`python -m bench [--quick]` from the repo root: every benchmark in turn, then one table.
+
+Each module of MODULES exposes `async def figures(quick: bool) -> list[Figure]`. A module
+not there yet, or without `figures`, is reported as not built; one that fails is reported
+with its error, and the others still run. `--quick` is CI's smoke run (under a minute for
+all of them together); the full run is what README's Performance section shows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import time
+import traceback
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+from bench.report import Figure, markdown
+
+MODULES = (
+    "bench.bench_latency",
+    "bench.bench_risk",
+    "bench.bench_replay",
+    "bench.bench_projector",
+    "bench.bench_memory",
+    "bench.bench_scale",
+)
+
+FiguresOf = Callable[[bool], Awaitable[list[Figure]]]
+
+
+@dataclass
+class Outcome:
+    """What one module gave: its figures, or why it gave none."""
+
+    module: str
+    figures: list[Figure] = field(default_factory=list)
+    problem: str = ""  # "not built", or the error that stopped it
+    seconds: float = 0.0
+
+
+def load(module: str) -> FiguresOf | None:
+    """The module's `figures`, or None when the module (or the function) is not built."""
+    try:
+        found = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name == module:
+            return None
+        raise  # the module is there but imports something missing: that is a failure
+    figures: FiguresOf | None = getattr(found, "figures", None)
+    return figures if callable(figures) else None
+
+
+async def run_all(
+    modules: Sequence[str], quick: bool, say: Callable[[str], None] = print
+) -> list[Outcome]:
+    outcomes: list[Outcome] = []
+    for module in modules:
+        began = time.monotonic()
+        try:
+            figures = load(module)
+            if figures is None:
+                outcome = Outcome(module, problem="not built")
+            else:
+                say(f"{module}: running{' (quick)' if quick else ''}...")
+                outcome = Outcome(module, figures=list(await figures(quick)))
+        except Exception as exc:  # one benchmark failing does not hide the others
+            traceback.print_exc()
+            outcome = Outcome(module, problem=f"failed: {type(exc).__name__}: {exc}"[:300])
+        outcome.seconds = time.monotonic() - began
+        detail = outcome.problem or f"{len(outcome.figures)} figures"
+        say(f"{module}: {detail} ({outcome.seconds:.1f} s)")
+        outcomes.append(outcome)
+    return outcomes
+
+
+def render(outcomes: Sequence[Outcome]) -> str:
+    """The table of every figure, then a line for each module that gave none."""
+    table = markdown([f for o in outcomes for f in o.figures])
+    missing = [f"- {o.module}: {o.problem}" for o in outcomes if o.problem]
+    return "\n".join([table, *(["", *missing] if missing else [])])
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--quick", action="store_true", help="CI's smoke run: all benchmarks in under a minute"
+    )
+    parser.add_argument(
+        "--only", action="append", default=[], metavar="MODULE",
+        help="run only this module (e.g. bench_latency); may be repeated",
+    )  # fmt: skip
+    args = parser.parse_args(argv)
+    modules = [m for m in MODULES if not args.only or m.rsplit(".", 1)[1] in args.only]
+    began = time.monotonic()
+    outcomes = asyncio.run(run_all(modules, args.quick))
+    print(f"\nAll benchmarks in {time.monotonic() - began:.0f} s\n")
+    print(render(outcomes))
+    return 1 if any(o.problem.startswith("failed") for o in outcomes) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,208 @@
+"""Ring to page: how long after a crisis call rings its page reaches Twilio, at 1, 10 and 100
+calls/s, on the embedded stack as `dispatch up` runs it.
+
+    .venv/bin/python -m bench.bench_latency [--rates 1,10,100] [--seconds 60] [--quick]
+
+A generator process (bench/latency_load.py) posts signed ringing requests to the voice
+webhook at a steady rate, a new caller for every call, round the crisis lines of ten
+teams; it records when each call rang (wall clock, just before the POST) and how long the
+TwiML took. The Twilio sandbox records when each REST request arrived; ring to page is
+the first page SMS of the call's dispatch (its code is known from the CallSid) minus the
+ring. A call the webhook accepted (HTTP 200) with no page after the settle is lost; one
+not answered within Twilio's 15 s is counted apart (Twilio would fetch the Fallback URL).
+The first run starts as soon as the stack reports ready (so its first calls show any
+warm-up), and the generator is also measured alone against a webhook that answers at once.
+
+Prints figures; asserts nothing about time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from bench.latency_figures import (
+    Call,
+    RateRun,
+    generator_figure,
+    percentile,
+    rate_figures,
+    warmup_figure,
+)
+from bench.latency_hops import hop_times
+from bench.latency_profile import GcPauses, Profiler, summary
+from bench.latency_stack import TEAMS, bench_stack, team_line
+from bench.report import Figure, markdown
+from dispatch.soak.load import expected_code
+from dispatch.soak.observe import pages_in
+from dispatch.stack.runtime import Stack
+from integrations.twilio.sandbox_phones import SandboxPhones
+
+ROOT = Path(__file__).resolve().parents[1]
+MAX_SETTLE_S = 600.0  # a backlog still draining after this long is reported as loss
+
+
+async def generate(rate: float, seconds: float, seed: int, *, stack: Stack | None) -> list[Call]:
+    """Run the generator process against the stack's webhook (or its own null webhook)."""
+    s = stack.settings if stack is not None else None
+    plan = {
+        "url": f"{s.public_base_url}/twilio/voice" if s else "",
+        "auth_token": s.twilio_auth_token.get_secret_value() if s else "t",
+        "account_sid": s.twilio_account_sid if s else "AC0",
+        "lines": [team_line(i) for i in range(TEAMS)],
+        "rate": rate,
+        "seconds": seconds,
+        "seed": seed,
+        "caller_prefix": f"+1555{seed % 100:02d}",
+    }
+    args = [json.dumps(plan), *([] if s else ["--null-server"])]
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.latency_load", *args, cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        out, _ = await proc.communicate()
+    finally:
+        if proc.returncode is None:
+            proc.kill()  # by its PID: the generator this function started
+            await proc.wait()
+    lines = out.decode().splitlines()
+    if proc.returncode != 0 or not lines or lines[-1] != "done":
+        raise RuntimeError(f"the load generator failed (exit {proc.returncode})")
+    return [Call(**json.loads(line)) for line in lines[:-1]]
+
+
+async def pages_of(
+    phones: SandboxPhones, calls: list[Call], settle_s: float
+) -> tuple[dict[str, float], int]:
+    """When each call's first page reached Twilio (epoch s, by CallSid), waiting for the
+    last pages while they still come (settle_s with no new page, at most MAX_SETTLE_S); and
+    how many calls' pages reached Twilio more than once."""
+    codes = {expected_code(c.call_sid): c for c in calls}
+    messages: list[dict[str, object]] = []
+    before: dict[str, float] = {}
+    started = time.monotonic()
+    deadline = started + settle_s
+    while True:
+        messages += await phones.messages(after=int(str(messages[-1]["index"])) if messages else 0)
+        seen = pages_in(messages, [], codes)
+        first: dict[str, float] = {}
+        count: dict[str, int] = {}
+        for page in seen:
+            first[page.code] = min(first.get(page.code, page.arrived_at), page.arrived_at)
+            count[page.code] = count.get(page.code, 0) + 1
+        if len(first) == len(codes) or time.monotonic() > deadline:
+            break
+        if len(first) > len(before):  # still coming: a backlog, not a loss (yet)
+            deadline = min(time.monotonic() + settle_s, started + MAX_SETTLE_S)
+        before = first
+        await asyncio.sleep(0.5)
+    arrived = {call.call_sid: first[code] for code, call in codes.items() if code in first}
+    return arrived, sum(1 for n in count.values() if n > 1)
+
+
+async def run_rate(
+    stack: Stack,
+    phones: SandboxPhones,
+    rate: float,
+    seconds: float,
+    seed: int,
+    settle_s: float,
+    profiler: Profiler | None = None,
+) -> RateRun:
+    if profiler is not None:
+        pids = {"stack": os.getpid(), "worker": stack.workers[0].pid}
+        await profiler.start(pids, f"{rate:g}-per-s", seconds)
+    calls = await generate(rate, seconds, seed, stack=stack)
+    if profiler is not None:
+        await profiler.wait()
+    arrived, doubled = await pages_of(phones, calls, settle_s)
+    page_ms = [
+        (arrived[c.call_sid] - c.placed_at) * 1000 if c.call_sid in arrived else None for c in calls
+    ]
+    with contextlib.suppress(TimeoutError):  # hops are then known for fewer calls
+        await stack.projector.wait_until_caught_up(timeout=max(settle_s, 60.0))
+    hops = await hop_times(stack.pool, calls, arrived)
+    return RateRun(rate, seconds, calls, page_ms, doubled, hops)
+
+
+def hop_lines(run: RateRun) -> list[str]:
+    """Where the time went: p50 / p99 / max of each hop, in ms."""
+    out = [f"  hops at {run.rate:g} calls/s (p50 / p99 / max ms):"]
+    for hop, values in run.hops.items():
+        v = sorted(values)
+        out.append(
+            f"    {hop:<52} {percentile(v, 50):7.1f} {percentile(v, 99):7.1f} "
+            f"{(v[-1] if v else float('nan')):7.1f}"
+        )
+    return out
+
+
+async def measure(
+    rates: Sequence[float], seconds: float, settle_s: float, profile: Path | None = None
+) -> list[Figure]:
+    figures: list[Figure] = []
+    profiler = Profiler(profile) if profile is not None else None
+    alone_rate = max(rates)
+    alone = await generate(alone_rate, min(seconds, 10.0), 99, stack=None)
+    runs: list[RateRun] = []
+    async with bench_stack() as stack:
+        phones = SandboxPhones(stack.settings.twilio_api_base_url)
+        try:
+            for i, rate in enumerate(rates):
+                print(f"  ring to page: {rate:g} calls/s for {seconds:g} s", flush=True)
+                with GcPauses() as pauses:
+                    run = await run_rate(stack, phones, rate, seconds, i + 1, settle_s, profiler)
+                runs.append(run)
+                print("\n".join([*hop_lines(run), pauses.line()]), flush=True)
+        finally:
+            await phones.close()
+    for run in runs:
+        figures += rate_figures(run)
+    figures.append(warmup_figure(runs[0]))
+    top = next((r for r in runs if r.rate == alone_rate), None)
+    figures.append(generator_figure(alone, alone_rate, top))
+    return figures
+
+
+async def figures(quick: bool) -> list[Figure]:
+    """Full: 60 s at each of 1, 10 and 100 calls/s. Quick: 5 s at 1 and 10 calls/s."""
+    if quick:
+        return await measure((1.0, 10.0), 5.0, settle_s=10.0)
+    return await measure((1.0, 10.0, 100.0), 60.0, settle_s=20.0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rates", default="1,10,100", help="calls/s, in order (1,10,100)")
+    parser.add_argument("--seconds", type=float, default=60.0, help="of calls per rate (60)")
+    parser.add_argument(
+        "--settle", type=float, default=20.0, help="wait for pages while one came within (20 s)"
+    )
+    parser.add_argument("--quick", action="store_true", help="5 s at 1 and 10 calls/s")
+    parser.add_argument(
+        "--profile", type=Path, default=None, metavar="DIR",
+        help="record the stack and the worker with py-spy during each run (bench extra)",
+    )  # fmt: skip
+    args = parser.parse_args()
+    if args.profile is not None and not Profiler.available():
+        parser.error("--profile needs py-spy: pip install -e '.[bench]'")
+    if args.quick:
+        found = asyncio.run(figures(quick=True))
+    else:
+        rates = [float(r) for r in args.rates.split(",")]
+        found = asyncio.run(measure(rates, args.seconds, args.settle, args.profile))
+    print(markdown(found))
+    for out in Profiler.written(args.profile):
+        print("\n".join(summary(out)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,147 @@
+"""The records of a latency run (calls, per-rate results) and the figures made of them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bench.report import Figure
+
+PATH = "ring to page"
+FIRST_CALLS = 10  # "the first calls after a start"
+P99_TARGET_MS = {10.0: 100.0, 100.0: 250.0}
+WEBHOOK_P99_TARGET_MS = 50.0
+
+
+@dataclass(frozen=True)
+class Call:
+    call_sid: str
+    line: str
+    placed_at: float
+    answer_ms: float
+    status: int
+
+
+@dataclass(frozen=True)
+class RateRun:
+    rate: float
+    seconds: float
+    calls: list[Call]
+    page_ms: list[float | None]  # ring to first page per call, None: no page (lost)
+    doubled: int  # calls whose first page reached Twilio more than once
+    hops: dict[str, list[float]]  # ms per hop (bench/latency_hops.py)
+
+    @property
+    def achieved_rate(self) -> float:
+        span = self.calls[-1].placed_at - self.calls[0].placed_at if len(self.calls) > 1 else 0
+        return (len(self.calls) - 1) / span if span > 0 else 0.0
+
+    @property
+    def lost(self) -> int:
+        """Calls the webhook accepted (HTTP 200: spooled) that no page followed."""
+        pairs = zip(self.calls, self.page_ms, strict=True)
+        return sum(1 for c, ms in pairs if ms is None and c.status == 200)
+
+    @property
+    def unanswered(self) -> int:
+        """Calls the webhook did not answer with 200 within Twilio's 15 s (Twilio would
+        have fetched the line's Fallback URL: the static TwiML dials a human)."""
+        return sum(1 for c in self.calls if c.status != 200)
+
+    @property
+    def paged(self) -> list[float]:
+        return sorted(ms for ms in self.page_ms if ms is not None)
+
+
+def percentile(sorted_values: Sequence[float], p: float) -> float:
+    """Nearest rank: the smallest value with at least p% of the values at or below it."""
+    if not sorted_values:
+        return float("nan")
+    rank = max(1, -(-len(sorted_values) * p // 100))
+    return sorted_values[int(rank) - 1]
+
+
+def rate_figures(run: RateRun) -> list[Figure]:
+    at = f"{run.rate:g} calls/s"
+    note = f"{len(run.calls)} calls in {run.seconds:g} s, {run.achieved_rate:.1f}/s achieved"
+    paged, answers = run.paged, sorted(c.answer_ms for c in run.calls)
+    target = P99_TARGET_MS.get(run.rate)
+    out = [
+        Figure(PATH, f"p50 at {at}", percentile(paged, 50), "ms", note=note),
+        Figure(
+            PATH,
+            f"p99 at {at}",
+            percentile(paged, 99),
+            "ms",
+            target=f"< {target:g} ms" if target else "",
+            met=percentile(paged, 99) < target if target else None,
+        ),
+        Figure(PATH, f"p99.9 at {at}", percentile(paged, 99.9), "ms"),
+        Figure(
+            PATH,
+            f"accepted calls with no page at {at}",
+            run.lost,
+            "calls",
+            target="0",
+            met=run.lost == 0,
+            note=", ".join(
+                part
+                for part in (
+                    f"{run.unanswered} not answered within 15 s" if run.unanswered else "",
+                    f"{run.doubled} paged twice" if run.doubled else "",
+                )
+                if part
+            ),
+        ),
+        Figure("webhook (TwiML)", f"p50 at {at}", percentile(answers, 50), "ms"),
+    ]
+    webhook_target = run.rate >= 100
+    bad = sum(1 for c in run.calls if c.status != 200)
+    out.append(
+        Figure(
+            "webhook (TwiML)",
+            f"p99 at {at}",
+            percentile(answers, 99),
+            "ms",
+            target=f"< {WEBHOOK_P99_TARGET_MS:g} ms" if webhook_target else "",
+            met=percentile(answers, 99) < WEBHOOK_P99_TARGET_MS if webhook_target else None,
+            note=f"{bad} not HTTP 200" if bad else "",
+        )
+    )
+    return out
+
+
+def warmup_figure(first: RateRun) -> Figure:
+    """The slowest of the first calls after the start, beside the p99 of the same run's
+    later calls (same rate, same stack, warm)."""
+    n = min(FIRST_CALLS, len(first.page_ms) // 2)  # and as many later calls at least
+    early = [ms for ms in first.page_ms[:n] if ms is not None]
+    later = sorted(ms for ms in first.page_ms[n:] if ms is not None)
+    worst = max(early) if early else float("nan")
+    ceiling = percentile(later, 99) if later else None
+    return Figure(
+        PATH,
+        f"slowest of the first {n} calls after the start",
+        worst,
+        "ms",
+        ceiling_name=f"p99 of the later calls at {first.rate:g} calls/s" if later else "",
+        ceiling=ceiling,
+        target="as fast as the rest",
+        met=bool(early) and len(early) == n and ceiling is not None and worst <= ceiling,
+        note=f"{first.rate:g} calls/s from ready",
+    )
+
+
+def generator_figure(alone: list[Call], rate: float, with_stack: RateRun | None) -> Figure:
+    answers = sorted(c.answer_ms for c in alone)
+    return Figure(
+        "load generator",
+        f"alone: webhook p99 at {rate:g} calls/s against a null webhook",
+        percentile(answers, 99),
+        "ms",
+        ceiling_name="with the stack" if with_stack else "",
+        ceiling=percentile(sorted(c.answer_ms for c in with_stack.calls), 99)
+        if with_stack
+        else None,
+        note=f"{len(alone)} calls",
+    )

@@ -1,0 +1,110 @@
+"""`python -m bench` and `dispatch bench`: the table renders, a benchmark not built yet or
+failing is named instead of stopping the run, and the command's help is true."""
+
+from __future__ import annotations
+
+import sys
+import types
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bench import __main__ as runner
+from bench.latency_figures import percentile
+from bench.report import Figure
+from dispatch.cli import main
+from dispatch.commands import bench as bench_cli
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _module(name: str, monkeypatch: pytest.MonkeyPatch, **attrs: object) -> str:
+    module = types.ModuleType(name)
+    for key, value in attrs.items():
+        setattr(module, key, value)
+    monkeypatch.setitem(sys.modules, name, module)
+    return name
+
+
+async def test_the_table_has_every_figure_and_names_what_gave_none(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def figures(quick: bool) -> list[Figure]:
+        return [
+            Figure("ring to page", "p99 at 10 calls/s", 42.0, "ms", target="< 100 ms", met=True),
+            Figure(
+                "risk pipeline",
+                "faust agent",
+                500.0,
+                "events/s",
+                ceiling_name="in-process fold",
+                ceiling=30_000.0,
+                target=">= 15,000 events/s",
+                met=False,
+                note="quick" if quick else "full",
+            ),
+        ]
+
+    async def broken(quick: bool) -> list[Figure]:
+        raise RuntimeError("broker gone")
+
+    built = _module("bench_fake_built", monkeypatch, figures=figures)
+    bare = _module("bench_fake_bare", monkeypatch)  # a module without figures()
+    failing = _module("bench_fake_failing", monkeypatch, figures=broken)
+    said: list[str] = []
+    outcomes = await runner.run_all(
+        [built, "bench.bench_not_there_yet", bare, failing], quick=True, say=said.append
+    )
+    table = runner.render(outcomes)
+
+    assert "| ring to page | p99 at 10 calls/s | 42.0 ms |  |  | < 100 ms | yes |" in table
+    assert "in-process fold: 30,000 events/s | 0.02 | >= 15,000 events/s | **no** |" in table
+    assert "faust agent (quick)" in table
+    assert "- bench.bench_not_there_yet: not built" in table
+    assert "- bench_fake_bare: not built" in table
+    assert "- bench_fake_failing: failed: RuntimeError: broker gone" in table
+    assert any(line.startswith("bench_fake_built: 2 figures") for line in said)
+
+
+def test_every_benchmark_module_is_run_in_the_order_of_the_issue() -> None:
+    assert runner.MODULES == (
+        "bench.bench_latency",
+        "bench.bench_risk",
+        "bench.bench_replay",
+        "bench.bench_memory",
+        "bench.bench_scale",
+    )
+    assert runner.load("bench.bench_latency") is not None
+
+
+def test_percentiles_are_nearest_rank() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert percentile(values, 50) == 50.0
+    assert percentile(values, 99) == 99.0
+    assert percentile(values, 99.9) == 100.0
+    assert percentile([7.0], 99) == 7.0
+
+
+def test_dispatch_bench_help_says_it_needs_the_checkout() -> None:
+    result = CliRunner().invoke(main, ["--help"])
+    assert result.exit_code == 0 and "bench" in result.output
+    result = CliRunner().invoke(main, ["bench", "--help"])
+    assert result.exit_code == 0
+    text = " ".join(result.output.split())
+    assert "Needs the repository checkout" in text and "python -m bench [--quick]" in text
+    assert "--quick" in text
+    # What the help says is where it looks: this checkout is found, with its runner.
+    assert bench_cli.checkout() == ROOT
+    assert (ROOT / "bench" / "__main__.py").is_file()
+
+
+def test_dispatch_bench_without_the_checkout_is_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    assert bench_cli.checkout((tmp_path,)) is None
+    monkeypatch.setattr(bench_cli, "checkout", lambda: None)
+    result = CliRunner().invoke(main, ["bench", "--quick"])
+    assert result.exit_code == 2
+    assert "no bench/ folder found" in result.output
+    assert "run it from the repository checkout" in result.output
