@@ -22,7 +22,6 @@ MODULES = (
     "bench.bench_latency",
     "bench.bench_risk",
     "bench.bench_replay",
-    "bench.bench_projector",
     "bench.bench_memory",
     "bench.bench_scale",
 )

@@ -166,10 +166,14 @@ async def peer(url: str, events: int) -> tuple[float | None, int]:
 
 
 async def figures(quick: bool) -> list[Figure]:
-    """For `python -m bench`: 1,000,000 events (library 20,000); quick: 20,000 (2,000)."""
+    """For `python -m bench`: 1,000,000 events (library 20,000), then the live projector's
+    lag under 5,000 events/s for 20 s (bench/bench_projector.py); quick: 20,000 events
+    (library 2,000), no projector run (`python -m bench.bench_projector --quick` has one)."""
     if quick:
         return await measure(20_000, 2_000, 10_000)
-    return await measure(1_000_000, 20_000, 10_000)
+    from bench import bench_projector
+
+    return [*await measure(1_000_000, 20_000, 10_000), *await bench_projector.figures(False)]
 
 
 def main() -> None:
