@@ -64,14 +64,15 @@ async def project(
         await handler(conn, event, event.payload)
 
 
-async def archive(conn: asyncpg.Connection, event: Envelope, position: Position | None) -> None:
-    """Append the event to event_archive; a second copy of the same event_id is ignored."""
-    await conn.execute(
-        """INSERT INTO event_archive (event_id, type, schema_version, key, occurred_at,
+ARCHIVE = """INSERT INTO event_archive (event_id, type, schema_version, key, occurred_at,
                recorded_at, correlation_id, causation_id, actor, payload, topic, partition,
                "offset")
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, $13)
-           ON CONFLICT (event_id) DO NOTHING""",
+           ON CONFLICT (event_id) DO NOTHING"""
+
+
+def _archived(event: Envelope, position: Position | None) -> tuple[object, ...]:
+    return (
         event.event_id,
         event.type,
         event.schema_version,
@@ -86,3 +87,15 @@ async def archive(conn: asyncpg.Connection, event: Envelope, position: Position 
         position.partition if position else None,
         position.offset if position else None,
     )
+
+
+async def archive_many(
+    conn: asyncpg.Connection, events: list[tuple[Envelope, Position | None]]
+) -> None:
+    """Append events to event_archive in one round trip, in order (archived_seq)."""
+    await conn.executemany(ARCHIVE, [_archived(e, p) for e, p in events])
+
+
+async def archive(conn: asyncpg.Connection, event: Envelope, position: Position | None) -> None:
+    """Append the event to event_archive; a second copy of the same event_id is ignored."""
+    await conn.execute(ARCHIVE, *_archived(event, position))

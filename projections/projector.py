@@ -3,10 +3,13 @@
 Projectors of one name form a consumer group (projector-<name>), so two of them on one
 database share the partitions. Offsets are never committed to Kafka: on each assignment the
 partitions are sought to the next offset stored in projection_offsets (or the beginning).
-Each fetched batch of one partition is applied in one transaction that first locks its
-offset row and skips records below it, so a crash can only replay messages whose effects
-were rolled back, and two projectors briefly holding one partition during a rebalance
-apply each record once, in order (docs/decisions/012).
+Each poll's records (of every partition fetched) are applied in one transaction that first
+locks their partitions' offset rows (in one order) and skips records below them; the events
+are archived by one statement and their handlers' statements sent in waves
+(projections.statements), or one by one with a savepoint each when one is refused or cannot
+be decoded. So a crash can only replay messages whose effects were rolled back, and two
+projectors briefly holding one partition during a rebalance apply each record once, in
+order (docs/decisions/012).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -27,7 +30,9 @@ from aiokafka.errors import KafkaError
 from dispatch.events.codec import EventDecodeError, decode
 from dispatch.log_throttle import LogThrottle
 from projections.handlers import ReadModelRegistry
-from projections.project import READ_MODELS, Position, archive, project
+from projections.project import READ_MODELS, Position, archive, archive_many, project
+from projections.statements import record as record_statements
+from projections.statements import run_waves
 
 log = structlog.get_logger(__name__)
 
@@ -47,7 +52,7 @@ class Projector:
         name: str = "read-models",
         *,
         fetch_max_wait_ms: int = 20,
-        max_batch: int = 500,
+        max_batch: int = 2000,
         poll_timeout_ms: int = 200,
         retry_backoff_s: float = 0.2,
         topic_wait_s: float = 30.0,
@@ -209,11 +214,12 @@ class Projector:
             # _apply skips what the stored offset says was applied already.
             for tp in sorted({*self._assigned, *batches}):
                 self._next.setdefault(tp, 0)
-                records = batches.get(tp) or []
                 if self._log_rewound(consumer, tp):
-                    await self._retrying(tp, partial(self._rewind, tp, reposition=not records))
-                if records:
-                    await self._retrying(tp, partial(self._apply, tp, records))
+                    reposition = not batches.get(tp)
+                    await self._retrying([tp], partial(self._rewind, tp, reposition=reposition))
+            fetched = {tp: records for tp, records in batches.items() if records}
+            if fetched:
+                await self._retrying(sorted(fetched), partial(self._apply, fetched))
 
     def _log_rewound(self, consumer: AIOKafkaConsumer, tp: TopicPartition) -> bool:
         """Is the partition's log now behind our stored position? (An embedded broker that
@@ -251,8 +257,10 @@ class Projector:
         if reposition:  # aiokafka did not reset the position itself
             await consumer.seek_to_beginning(tp)
 
-    async def _retrying(self, tp: TopicPartition, step: Callable[[], Awaitable[None]]) -> None:
-        """Run one database step for a partition, retrying (loudly) while it fails."""
+    async def _retrying(
+        self, tps: Sequence[TopicPartition], step: Callable[[], Awaitable[None]]
+    ) -> None:
+        """Run one database step for some partitions, retrying (loudly) while it fails."""
         backoff = self._backoff_s
         while True:
             try:
@@ -260,43 +268,66 @@ class Projector:
                 return
             except Exception as exc:  # database down or a bug: never skip, keep trying
                 self._quiet.emit(
-                    ("batch_failed", tp),
+                    ("batch_failed", tps[0]),
                     log.error,
                     "projection_batch_failed",
                     projection=self.name,
-                    topic=tp.topic,
-                    partition=tp.partition,
-                    next_offset=self._next[tp],
+                    topic=tps[0].topic,
+                    partition=tps[0].partition,
+                    partitions=len(tps),
+                    next_offset=self._next[tps[0]],
                     error=repr(exc),
                     retry_in_s=backoff,
                 )
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
 
-    async def _apply(self, tp: TopicPartition, records: Sequence[Any]) -> None:
-        next_offset = records[-1].offset + 1
+    async def _apply(self, batches: Mapping[TopicPartition, Sequence[Any]]) -> None:
+        """One poll's records, of every partition, in one transaction with their offsets."""
+        parts = sorted(batches)
         async with self._pool.acquire() as conn, conn.transaction():
-            # Another projector of this name may have held the partition until a rebalance:
+            # Another projector of this name may have held a partition until a rebalance:
             # its offset row, locked, says where it stopped; what it applied is not re-applied.
-            stored = await self._lock_offset(conn, tp)
-            records = [r for r in records if r.offset >= stored]
-            for record in records:
-                with structlog.contextvars.bound_contextvars(
-                    topic=record.topic, partition=record.partition, offset=record.offset
-                ):
-                    await self._apply_one(conn, record)
-            await conn.execute(
+            stored = await self._lock_offsets(conn, parts)
+            records = [r for tp in parts for r in batches[tp] if r.offset >= stored[tp]]
+            if not await self._apply_together(conn, records):
+                for record in records:
+                    with structlog.contextvars.bound_contextvars(
+                        topic=record.topic, partition=record.partition, offset=record.offset
+                    ):
+                        await self._apply_one(conn, record)
+            await conn.executemany(
                 """INSERT INTO projection_offsets AS o (projection, topic, partition, next_offset)
                    VALUES ($1, $2, $3, $4)
                    ON CONFLICT (projection, topic, partition) DO UPDATE
                    SET next_offset = GREATEST(o.next_offset, EXCLUDED.next_offset)""",
-                self.name,
-                tp.topic,
-                tp.partition,
-                next_offset,
+                [(self.name, tp.topic, tp.partition, batches[tp][-1].offset + 1) for tp in parts],
             )
-        self._next[tp] = max(self._next.get(tp, 0), next_offset)
+        for tp in parts:
+            self._next[tp] = max(self._next.get(tp, 0), batches[tp][-1].offset + 1)
         log.debug("projection_batch_applied", projection=self.name, records=len(records))
+
+    async def _apply_together(self, conn: asyncpg.Connection, records: Sequence[Any]) -> bool:
+        """The batch in a few round trips (a savepoint): every event archived by one
+        executemany, then the handlers' statements in waves (projections.statements).
+        False, with nothing of it kept, when a record cannot be decoded or a handler refuses
+        one: the caller then applies them one by one, dead-lettering those."""
+        try:
+            events = [decode(r.value) for r in records if r.value is not None]
+        except EventDecodeError:
+            return False
+        if len(events) != len(records):
+            return False
+        try:
+            async with conn.transaction():
+                await archive_many(
+                    conn, [(e, Position(r.topic, r.partition, r.offset)) for e, r in
+                           zip(events, records, strict=True)]
+                )  # fmt: skip
+                await run_waves(conn, await record_statements(self._read_models, events))
+        except _REFUSED:
+            return False
+        return True
 
     async def _apply_one(self, conn: asyncpg.Connection, record: Any) -> None:
         position = Position(record.topic, record.partition, record.offset)
@@ -361,23 +392,30 @@ class Projector:
                 raise ProjectorError(f"topics {missing} do not exist on {self._servers}")
             await asyncio.sleep(0.2)
 
-    async def _lock_offset(self, conn: asyncpg.Connection, tp: TopicPartition) -> int:
-        """The partition's stored next offset, its row locked until the transaction ends."""
+    async def _lock_offsets(
+        self, conn: asyncpg.Connection, parts: Sequence[TopicPartition]
+    ) -> dict[TopicPartition, int]:
+        """The partitions' stored next offsets, their rows locked (in one order, so two
+        projectors never wait for each other in a circle) until the transaction ends."""
+        topics, partitions = [tp.topic for tp in parts], [tp.partition for tp in parts]
         await conn.execute(
             """INSERT INTO projection_offsets (projection, topic, partition, next_offset)
-               VALUES ($1, $2, $3, 0) ON CONFLICT DO NOTHING""",
+               SELECT $1, t, p, 0 FROM unnest($2::text[], $3::int[]) AS x(t, p)
+               ORDER BY t, p ON CONFLICT DO NOTHING""",
             self.name,
-            tp.topic,
-            tp.partition,
+            topics,
+            partitions,
         )
-        stored: int = await conn.fetchval(
-            """SELECT next_offset FROM projection_offsets
-               WHERE projection = $1 AND topic = $2 AND partition = $3 FOR UPDATE""",
+        rows = await conn.fetch(
+            """SELECT topic, partition, next_offset FROM projection_offsets
+               WHERE projection = $1
+                 AND (topic, partition) IN (SELECT * FROM unnest($2::text[], $3::int[]))
+               ORDER BY topic, partition FOR UPDATE""",
             self.name,
-            tp.topic,
-            tp.partition,
+            topics,
+            partitions,
         )
-        return stored
+        return {TopicPartition(r["topic"], r["partition"]): r["next_offset"] for r in rows}
 
     async def _stored_offsets(self) -> dict[tuple[str, int], int]:
         rows = await self._pool.fetch(

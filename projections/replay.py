@@ -1,52 +1,57 @@
 """`dispatch replay`: every read model rebuilt from the event archive, then swapped in.
 
-1. rebuild: a shadow schema (projections.replay_schema) is filled by the projection handlers
-   of READ_MODELS from the archive as one REPEATABLE READ snapshot, in its original order per
-   key (topic, partition, offset where the event came from Kafka, else occurred_at,
-   recorded_at, event_id), many events per transaction on connections of its own (asyncpg
-   prepares each handler statement once per connection). The id of every event applied is
-   written to the shadow's ledger; the events archived meanwhile are applied after it.
+1. rebuild: a shadow schema (projections.replay_schema) is filled from the archive read as
+   one REPEATABLE READ snapshot in archive order (archived_seq, migration 018: the order the
+   projector applied the events in), in batches on connections of its own, the next batch
+   read while one is applied. The busiest read models are folded in memory by the rules of
+   their handlers and written by COPY (projections.replay_fold); the other events' handler
+   statements are recorded and sent in waves with executemany (projections.statements).
+   The archive rows applied are remembered by archived_seq (projections.replay_read.Seen);
+   the events archived meanwhile are applied after the snapshot.
 2. swap: one transaction takes `LOCK TABLE event_archive IN SHARE MODE`, which waits for the
    projector's transaction in flight and holds its next one (every projector transaction
    archives its events before its read-model writes, in the same transaction), applies the
-   few events the ledger still lacks, and moves the tables. The projector's offsets are not
-   touched: they were committed with the archive rows, so the new tables hold exactly the
-   events those offsets say were applied; nothing is applied twice or missed.
-   `check` instead catches up and compares inside one REPEATABLE READ snapshot, pausing
-   nobody (projections.replay_check).
+   few events still missing (index ranges of archived_seq), and moves the tables. The
+   projector's offsets are not touched: they were committed with the archive rows, so the
+   new tables hold exactly the events those offsets say were applied; nothing is applied
+   twice or missed. `check` instead catches up and compares inside one REPEATABLE READ
+   snapshot, pausing nobody (projections.replay_check).
 """
 
 from __future__ import annotations
 
-import json
+import asyncio
+import contextlib
+import gc
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import asyncpg
 import structlog
 
 from dispatch.events import Envelope
-from dispatch.events.codec import EventDecodeError, decode_obj
+from dispatch.events.registry import payload_class
 from projections.handlers import ReadModelRegistry
 from projections.migrations import migrate
 from projections.project import READ_MODELS
 from projections.replay_check import TableDiff, compare_all
+from projections.replay_fold import Folds, write
+from projections.replay_read import COLUMNS, Seen, envelope_of
 from projections.replay_schema import (
-    LEDGER,
+    LIVE,
     analyze,
+    autovacuum,
     create_shadow,
     drop_schema,
-    quoted,
     swap_tables,
     use_shadow,
 )
+from projections.replay_tables import Written
+from projections.statements import Statement, record, run_waves
 
 log = structlog.get_logger(__name__)
 
-COLUMNS = """event_id, type, schema_version, key, occurred_at, recorded_at, correlation_id,
-             causation_id, actor, payload"""
-ORDER = 'topic, partition, "offset", occurred_at, recorded_at, event_id'
 REPLAY_LOCK = 0x6469_7370_7265_706C  # "disprepl": one replay at a time
 _REFUSED = (asyncpg.IntegrityConstraintViolationError, asyncpg.DataError)
 _LOCK_LOST = (asyncpg.LockNotAvailableError, asyncpg.DeadlockDetectedError)
@@ -80,17 +85,20 @@ class Tally:
 
 
 @dataclass(frozen=True)
+class Batch:
+    """One batch ready to be written: its handlers' statements and its folded rows."""
+
+    rows: int
+    readable: int
+    handled: list[Envelope]  # events whose handlers' statements are recorded
+    statements: list[Statement]
+    folded: list[Written]
+
+
+@dataclass(frozen=True)
 class Swapped:
     retired: str | None  # where the old tables are kept (None: dropped)
     paused_s: float  # how long the projector's next transaction was held
-
-
-def envelope_of(row: asyncpg.Record) -> Envelope | None:
-    """The archived row as a typed event, upcast; None for what this code cannot read."""
-    try:
-        return decode_obj({**dict(row), "payload": json.loads(row["payload"])})
-    except EventDecodeError:
-        return None
 
 
 class Replay:
@@ -100,7 +108,7 @@ class Replay:
         self,
         url: str,
         *,
-        batch: int = 1000,
+        batch: int = 10_000,
         read_models: ReadModelRegistry = READ_MODELS,
         progress: Progress | None = None,
     ) -> None:
@@ -110,6 +118,8 @@ class Replay:
         self._progress = progress or (lambda done, total: None)
         self.tally = Tally()
         self.shadow: str | None = None
+        self._seen = Seen()
+        self._folds = Folds()
 
     # --- connections of our own: their statement caches and search_path die with them ----
     async def _connect(self) -> asyncpg.Connection:
@@ -127,7 +137,8 @@ class Replay:
             self.shadow = await create_shadow(writer)
             await use_shadow(writer, self.shadow)
             try:
-                await self._rebuild(reader, writer)
+                with _no_cycle_collection():
+                    await self._rebuild(reader, writer)
                 if check:
                     return await self._check(writer)
                 return await self._swap(writer, keep_old, lock_timeout_s, attempts)
@@ -142,10 +153,19 @@ class Replay:
         log.info("replay_started", shadow=self.shadow)
         async with reader.transaction(isolation="repeatable_read", readonly=True):
             self.tally.total = await reader.fetchval("SELECT count(*) FROM event_archive")
+            self._seen = await Seen.start(reader)
             self._progress(0, self.tally.total)
-            query = f"SELECT {COLUMNS} FROM event_archive ORDER BY {ORDER}"  # noqa: S608
-            async for rows in self._batches(reader, query):
-                await self._apply(writer, rows)
+            query = f"SELECT {COLUMNS} FROM event_archive ORDER BY archived_seq"  # noqa: S608
+            writing: asyncio.Future[None] | None = None
+            try:
+                async for rows in self._batches(reader, query):
+                    batch = await self._prepare(rows)  # while the batch before is written
+                    if writing is not None:
+                        await writing
+                    writing = asyncio.ensure_future(self._write(writer, batch))
+            finally:
+                if writing is not None:
+                    await writing
         # what the projector archived while the snapshot was read, outside any lock
         await self._catch_up(writer)
         assert self.shadow is not None
@@ -160,22 +180,28 @@ class Replay:
         )
 
     async def _batches(
-        self, conn: asyncpg.Connection, query: str
+        self, conn: asyncpg.Connection, query: str, *args: object
     ) -> AsyncIterator[Sequence[asyncpg.Record]]:
-        cursor = await conn.cursor(query)
-        while rows := await cursor.fetch(self._batch):
-            yield rows
+        """The query's rows in batches; the next batch is fetched while one is applied."""
+        cursor = await conn.cursor(query, *args)
+        pending = asyncio.ensure_future(cursor.fetch(self._batch))
+        try:
+            while rows := await pending:
+                pending = asyncio.ensure_future(cursor.fetch(self._batch))
+                yield rows
+        finally:
+            if not pending.done():
+                pending.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await pending
 
     async def _catch_up(self, writer: asyncpg.Connection) -> int:
-        """Apply every archived event the shadow's ledger lacks, in archive order."""
-        assert self.shadow is not None
-        missing = f"""SELECT {COLUMNS} FROM public.event_archive a
-                      WHERE NOT EXISTS (SELECT 1 FROM {quoted(self.shadow)}.{LEDGER} r
-                                        WHERE r.event_id = a.event_id)
-                      ORDER BY {ORDER}"""  # noqa: S608 - names checked by quoted()
+        """Apply every archived event not applied yet, in archive order: index ranges of
+        archived_seq (projections.replay_read.Seen), whatever the archive's size."""
+        sql, args = self._seen.missing_query()
         found = 0
         async with writer.transaction():  # a savepoint when the caller holds a transaction
-            async for rows in self._batches(writer, missing):
+            for rows in _chunks(await writer.fetch(sql, *args), self._batch):
                 found += len(rows)
                 self.tally.total += len(rows)
                 await self._apply(writer, rows)
@@ -183,53 +209,79 @@ class Replay:
         return found
 
     async def _apply(self, writer: asyncpg.Connection, rows: Sequence[asyncpg.Record]) -> None:
-        """One transaction (or savepoint) per batch; when a handler refuses an event, the
-        batch is done again with a savepoint per event and the refused ones left out, as the
-        projector does."""
-        events = [envelope_of(r) for r in rows]
-        readable = [e for e in events if e is not None]
-        try:
-            async with writer.transaction():
-                for event in readable:
-                    await self._handle(writer, event)
-                await self._ledger(writer, rows)
-            refused = 0
-        except _REFUSED:
-            refused = await self._apply_one_by_one(writer, readable, rows)
-        self.tally.not_understood += len(events) - len(readable)
+        await self._write(writer, await self._prepare(rows))
+
+    async def _prepare(self, rows: Sequence[asyncpg.Record]) -> Batch:
+        """Decode a batch; fold the busiest read models' events in memory
+        (projections.replay_fold), record the other handlers' statements
+        (projections.statements). No database work: the batch before may be being written."""
+        seen, folds, owned = self._seen, self._folds, self._folds.owns
+        readable, handled = 0, []
+        for row in rows:
+            seen.mark(row["archived_seq"])
+            if self._archive_only(row):
+                readable += 1  # no read model folds it: not decoded
+                continue
+            event = envelope_of(row)
+            if event is None:
+                continue
+            readable += 1
+            if owned(type(event.payload)):
+                folds.apply(event)
+            else:
+                handled.append(event)
+        statements = await record(self._read_models, handled)
+        return Batch(len(rows), readable, handled, statements, folds.take())
+
+    def _archive_only(self, row: asyncpg.Record) -> bool:
+        """A type of today's code, at a version it knows, that no read model folds."""
+        cls = payload_class(row["type"])
+        return (
+            cls is not None
+            and cls in self._read_models.archive_only
+            and row["schema_version"] <= cls.schema_version
+        )
+
+    async def _write(self, writer: asyncpg.Connection, batch: Batch) -> None:
+        """One transaction (or savepoint) per batch: the handlers' statements in waves, then
+        the folded rows by COPY. When a handler refuses an event, the handlers are run again
+        with a savepoint per event and the refused ones left out, as the projector does."""
+        assert self.shadow is not None
+        async with writer.transaction():
+            try:
+                async with writer.transaction():
+                    await run_waves(writer, batch.statements)
+                refused = 0
+            except _REFUSED:
+                refused = await self._apply_one_by_one(writer, batch.handled)
+            await write(writer, self.shadow, batch.folded)
+        self.tally.not_understood += batch.rows - batch.readable
         self.tally.refused += refused
-        self.tally.applied += len(readable) - refused
+        self.tally.applied += batch.readable - refused
         self._progress(self.tally.done, self.tally.total)
 
     async def _apply_one_by_one(
-        self, writer: asyncpg.Connection, events: Sequence[Envelope], rows: Sequence[asyncpg.Record]
+        self, writer: asyncpg.Connection, events: Sequence[Envelope]
     ) -> int:
         refused = 0
-        async with writer.transaction():
-            for event in events:
-                try:
-                    async with writer.transaction():
-                        await self._handle(writer, event)
-                except _REFUSED as exc:
-                    refused += 1
-                    log.warning(
-                        "replay_event_refused",
-                        event_id=str(event.event_id),
-                        event_type=event.type,
-                        error=repr(exc),
-                    )
-            await self._ledger(writer, rows)
+        for event in events:
+            try:
+                async with writer.transaction():
+                    await self._handle(writer, event)
+            except _REFUSED as exc:
+                refused += 1
+                log.warning(
+                    "replay_event_refused",
+                    event_id=str(event.event_id),
+                    event_type=event.type,
+                    error=repr(exc),
+                )
         return refused
 
     async def _handle(self, writer: asyncpg.Connection, event: Envelope) -> None:
         handler = self._read_models.handler(type(event.payload))
         if handler is not None:
             await handler(writer, event, event.payload)
-
-    async def _ledger(self, writer: asyncpg.Connection, rows: Sequence[asyncpg.Record]) -> None:
-        await writer.copy_records_to_table(
-            LEDGER, records=[(r["event_id"],) for r in rows], schema_name=self.shadow
-        )
 
     # --- the end: compare, or swap in ----------------------------------------------------
     async def _check(self, writer: asyncpg.Connection) -> list[TableDiff]:
@@ -250,7 +302,9 @@ class Replay:
                     await writer.execute(f"SET LOCAL lock_timeout = {int(lock_timeout_s * 1000)}")
                     held = time.monotonic()
                     await writer.execute("LOCK TABLE public.event_archive IN SHARE MODE")
+                    locked = time.monotonic()
                     caught = await self._catch_up(writer)
+                    caught_s = time.monotonic() - locked
                     retired = await swap_tables(writer, self.shadow)
                 paused = time.monotonic() - held
                 break
@@ -264,7 +318,28 @@ class Replay:
             retired=retired,
             caught_up_locked=caught,
             paused_s=round(paused, 3),
+            lock_wait_s=round(locked - held, 3),
+            catch_up_s=round(caught_s, 3),
         )
+        await autovacuum(writer, LIVE, enabled=True)
         if not keep_old:
             await drop_schema(writer, retired)
         return Swapped(retired=retired if keep_old else None, paused_s=paused)
+
+
+def _chunks(rows: Sequence[asyncpg.Record], size: int) -> list[Sequence[asyncpg.Record]]:
+    return [rows[i : i + size] for i in range(0, len(rows), size)]
+
+
+@contextlib.contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Python's cycle collector off while a rebuild allocates its millions of rows and
+    events (none of them in a cycle): its full collections walk every object kept so far,
+    and took most of a long replay's time."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

@@ -59,7 +59,6 @@ OPERATIONAL_TABLES: tuple[str, ...] = (
     "console_login_failures",  # written by the web edge, not folded from events
     "console_sign_in_codes",  # written by the web edge, not folded from events
 )
-LEDGER = "replayed_events"  # in the shadow: the ids of the events already applied there
 LIVE = "public"
 _SHADOW = re.compile(r"replay_([0-9]+)")
 
@@ -86,8 +85,18 @@ async def create_shadow(conn: asyncpg.Connection) -> str:
         await conn.execute(f"SET LOCAL search_path TO {quoted(name)}")
         for migration in packaged():
             await conn.execute(migration.sql)
-        await conn.execute(f"CREATE TABLE {quoted(name)}.{LEDGER} (event_id uuid NOT NULL)")
+        await autovacuum(conn, name, enabled=False)
     return name
+
+
+async def autovacuum(conn: asyncpg.Connection, schema: str, *, enabled: bool) -> None:
+    """Autovacuum off on the shadow's read models while they are filled (analyze() gives the
+    planner its statistics): an autovacuum still working on a freshly filled table when the
+    swap moves it would hold the swap, and the projector waiting behind it, until it gives
+    way (deadlock_timeout). On again once the tables are live."""
+    for table in READ_MODEL_TABLES:
+        option = "RESET (autovacuum_enabled)" if enabled else "SET (autovacuum_enabled = false)"
+        await conn.execute(f"ALTER TABLE {quoted(schema)}.{quoted(table)} {option}")
 
 
 async def use_shadow(conn: asyncpg.Connection, shadow: str) -> None:

@@ -52,7 +52,7 @@ class ProgressDisplay:
 @click.option(
     "--batch",
     type=click.IntRange(1, 100_000),
-    default=1000,
+    default=10_000,
     show_default=True,
     help="Events per transaction.",
 )
