@@ -128,9 +128,12 @@ class ReviewQueries:
         )
 
     async def client_team(self, client_id: str) -> str | None:
+        # The latest of the events that put a client on a caseload (a completed transfer
+        # names the new team as to_team_id); a discharge keeps the team whose history it is.
         team: str | None = await self._pool.fetchval(
-            """SELECT payload->>'team_id' FROM event_archive
-               WHERE type = 'ClientEnrolled' AND payload->>'client_id' = $1
+            """SELECT COALESCE(payload->>'to_team_id', payload->>'team_id') FROM event_archive
+               WHERE type IN ('ClientEnrolled', 'TransferCompleted', 'ClientReReferred')
+                 AND payload->>'client_id' = $1
                ORDER BY occurred_at DESC, recorded_at DESC LIMIT 1""",
             client_id,
         )

@@ -23,6 +23,7 @@ from dispatch.settings import Settings
 from dispatch.web.app import make_web_app
 from tests.unit.api_fakes import FakeSpool, FixedClock
 
+CASELOAD_TYPES = ("ClientEnrolled", "TransferCompleted", "ClientReReferred")
 TOKENS = "rv-mgr:act-rv:manager:s-rv-mgr,rv-lead:act-rv:team_lead,rv-nurse:act-rv:nurse:s-1,other-mgr:act-other:manager"  # noqa: E501
 
 
@@ -80,9 +81,10 @@ class MemoryArchive:
         return self._where(lambda f: f.occurred_at <= at or f.recorded_at <= at)
 
     async def client_team(self, client_id: str) -> str | None:
-        enrolled = self._where(lambda f: f.type == "ClientEnrolled"
-                               and f.payload["client_id"] == client_id)  # fmt: skip
-        return str(enrolled[-1].payload["team_id"]) if enrolled else None
+        placed = self._where(lambda f: f.type in CASELOAD_TYPES
+                             and f.payload["client_id"] == client_id)  # fmt: skip
+        last = placed[-1].payload if placed else None
+        return None if last is None else str(last.get("to_team_id") or last["team_id"])
 
 
 Client = TestClient[Any, Any]
