@@ -5,7 +5,6 @@ carer's assessment, and staff joining (command and API), paged, taking a call, l
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -13,14 +12,13 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from click.testing import CliRunner, Result
 
-from dispatch.cli import main
 from dispatch.replies.desk import LEFT_THE_TEAM
 from dispatch.stack.runtime import Stack
 from dispatch.web.app import make_web_app
 from integrations.twilio.sandbox import SandboxPhones
 from tests.e2e.helpers import code_of, last_index, next_page, reply_by_sms, until
+from tests.e2e.team_api import board_row, call, cli, history, recorded
 from tests.e2e.team_seed import TeamSeed
 from tests.e2e.test_preferences import settle_team
 
@@ -37,7 +35,6 @@ TOKENS = ",".join([
     f"jtw-lead:{WEST}:team_lead:{W_LEAD}", f"jtw-nurse:{WEST}:nurse:{W_NURSE}",
     f"jte-new:{EAST}:social_worker:{BY_API}",
 ])  # fmt: skip
-UNSHOWN = {"ClientRecordsViewed", "ContactTargetSet"}  # reads of the record, derived targets
 
 
 @pytest.fixture(scope="module")
@@ -65,34 +62,12 @@ async def api(stack: Stack) -> AsyncIterator[TestClient[Any, Any]]:
     await settle_team(stack, EAST, PHONES[E_LEAD])
 
 
-async def _call(api: Any, method: str, path: str, body: Any = None, *, token: str) -> Any:
-    resp = await api.request(method, path, json=body, headers={"Authorization": f"Bearer {token}"})
-    return resp.status, await resp.json()
-
-
-async def _cli(stack: Stack, *args: str) -> Result:
-    env = {"DATABASE_URL": stack.settings.database_url,
-           "KAFKA_BOOTSTRAP_SERVERS": stack.settings.kafka_bootstrap_servers}  # fmt: skip
-    return await asyncio.to_thread(CliRunner().invoke, main, list(args), env=env)
-
-
-async def _row(api: Any, client_id: str, token: str) -> Any:
-    status, board = await _call(api, "GET", "/api/huddle", token=token)
-    assert status == 200, board
-    return next((c for c in board["clients"] if c["client_id"] == client_id), None)
-
-
-async def _history(api: Any, client_id: str, token: str) -> tuple[int, list[str]]:
-    status, found = await _call(api, "GET", f"/api/review/clients/{client_id}", token=token)
-    return status, [e["type"] for e in found.get("entries", []) if e["type"] not in UNSHOWN]
-
-
 async def _enrol(api: Any, client_id: str, phone: str, token: str, **more: Any) -> None:
     body = {"display_name": client_id, "phones": [phone], **more}
-    status, done = await _call(api, "POST", f"/api/clients/{client_id}/enrolment", body,
+    status, done = await call(api, "POST", f"/api/clients/{client_id}/enrolment", body,
                                token=token)  # fmt: skip
-    assert status == 202 and [e["type"] for e in done["events"]] == ["ClientEnrolled"], done
-    await until(lambda: _row(api, client_id, token), what=f"{client_id} on the board")
+    assert (status, recorded(done)) == (202, ["ClientEnrolled"]), done
+    await until(lambda: board_row(api, client_id, token), what=f"{client_id} on the board")
 
 
 async def test_a_transfer_is_handed_off_at_the_new_teams_first_visit_and_both_teams_agree(
@@ -104,34 +79,33 @@ async def test_a_transfer_is_handed_off_at_the_new_teams_first_visit_and_both_te
     client_id, base = "c-jt-move", "/api/clients/c-jt-move"
     await _enrol(api, client_id, "+15550830102", "jte-nurse")
     move = {"to_team_id": WEST, "reason": "moved across town"}
-    status, asked = await _call(api, "POST", f"{base}/transfer", move, token="jte-nurse")
-    assert status == 202 and asked["events"][0]["type"] == "ClientTransferRequested", asked
+    status, asked = await call(api, "POST", f"{base}/transfer", move, token="jte-nurse")
+    assert (status, recorded(asked)) == (202, ["ClientTransferRequested"]), asked
 
     async def hand_off(token: str, shown: str | None) -> Any:
-        row = await _row(api, client_id, token)
+        row = await board_row(api, client_id, token)
         return row if row is not None and row["transfer"] == shown else None
 
     await until(lambda: hand_off("jte-nurse", f"to {WEST}"), what="hand-off on East's board")
     await until(lambda: hand_off("jtw-nurse", f"from {EAST}"), what="hand-off on West's board")
-    call = {"kind": "phone", "staff_ids": [E_NURSE], "minutes": 10}
-    status, kept = await _call(api, "POST", f"{base}/contacts", call, token="jte-nurse")
-    assert status == 202 and [e["type"] for e in kept["events"]] == ["ContactRecorded"], kept
+    phoned = {"kind": "phone", "staff_ids": [E_NURSE], "minutes": 10}
+    status, kept = await call(api, "POST", f"{base}/contacts", phoned, token="jte-nurse")
+    assert (status, recorded(kept)) == (202, ["ContactRecorded"]), kept  # East keeps contact
     visit = {"kind": "face_to_face", "staff_ids": [W_NURSE], "where": "home"}
-    status, seen = await _call(api, "POST", f"{base}/contacts", visit, token="jtw-nurse")
-    assert status == 202, seen
-    assert [e["type"] for e in seen["events"]] == ["ContactRecorded", "TransferCompleted"]
+    status, seen = await call(api, "POST", f"{base}/contacts", visit, token="jtw-nurse")
+    assert (status, recorded(seen)) == (202, ["ContactRecorded", "TransferCompleted"]), seen
 
     await until(lambda: hand_off("jtw-nurse", None), what="West's client")
     await until(lambda: _gone(api, client_id, "jte-nurse"), what="off East's board")
-    status, late = await _call(api, "POST", f"{base}/contacts", call, token="jte-nurse")
-    assert (status, late["field"]) == (404, "client_id"), late
-    assert (await _call(api, "GET", f"{base}/carers", token="jtw-nurse"))[0] == 200
-    assert (await _call(api, "GET", f"{base}/carers", token="jte-nurse"))[0] == 404
-    status, types = await _history(api, client_id, "jtw-lead")
+    late = await call(api, "POST", f"{base}/contacts", phoned, token="jte-nurse")
+    assert (late[0], late[1]["field"]) == (404, "client_id"), late
+    assert (await call(api, "GET", f"{base}/carers", token="jtw-nurse"))[0] == 200
+    assert (await call(api, "GET", f"{base}/carers", token="jte-nurse"))[0] == 404
+    status, types = await history(api, client_id, "jtw-lead")
     assert status == 200 and types[:3] == [
         "ClientEnrolled", "ClientTransferRequested", "ContactRecorded"], types  # fmt: skip
     assert sorted(types[3:]) == ["ContactRecorded", "TransferCompleted"]  # same event time
-    assert (await _history(api, client_id, "jte-lead"))[0] == 404
+    assert (await history(api, client_id, "jte-lead"))[0] == 404
 
 
 async def test_a_care_plan_review_a_discharge_and_a_quick_re_referral(
@@ -145,43 +119,41 @@ async def test_a_care_plan_review_a_discharge_and_a_quick_re_referral(
     await _enrol(api, client_id, "+15550830103", "jte-nurse", care_coordinator_id=E_NURSE,
                  occurred_at=(now - timedelta(hours=2)).isoformat())  # fmt: skip
     plan = {"summary": "tenancy, medication", "occurred_at": (now - timedelta(hours=1)).isoformat()}
-    assert (await _call(api, "POST", f"{base}/care-plan", plan, token="jte-nurse"))[0] == 202
+    assert (await call(api, "POST", f"{base}/care-plan", plan, token="jte-nurse"))[0] == 202
     due = now - timedelta(hours=1) + timedelta(days=182)
     await until(lambda: _review_due(api, client_id, due), what="care plan due")
     review = {"note": "goals kept", "occurred_at": now.isoformat()}
-    status, done = await _call(api, "POST", f"{base}/care-plan/review", review, token="jte-nurse")
-    assert status == 202 and done["events"][0]["type"] == "CarePlanReviewed", done
+    status, done = await call(api, "POST", f"{base}/care-plan/review", review, token="jte-nurse")
+    assert (status, recorded(done)) == (202, ["CarePlanReviewed"]), done
     row = await until(lambda: _review_due(api, client_id, now + timedelta(days=182)),
                       what="next review six months on")  # fmt: skip
     assert row["care_plan_review_overdue"] is False
 
     leaving = {"reason": "recovered, back to the GP", "client_involved": True}
-    status, left = await _call(api, "POST", f"{base}/team-discharge", leaving, token="jte-nurse")
-    assert status == 202 and left["events"][0]["type"] == "ClientDischarged", left
+    status, left = await call(api, "POST", f"{base}/team-discharge", leaving, token="jte-nurse")
+    assert (status, recorded(left)) == (202, ["ClientDischarged"]), left
     await until(lambda: _gone(api, client_id, "jte-nurse"), what="off the caseload")
-    status, types = await _history(api, client_id, "jte-lead")
+    status, types = await history(api, client_id, "jte-lead")
     assert status == 200 and types[-2:] == ["CarePlanReviewed", "ClientDischarged"], types
 
     back = {"source": "cmht", "source_team": "CMHT West", "reason": "early warning signs"}
-    status, again = await _call(api, "POST", f"{base}/re-referral", back, token="jte-nurse")
-    assert status == 202 and [e["type"] for e in again["events"]] == ["ClientReReferred"], again
-    row = await until(lambda: _row(api, client_id, "jte-nurse"), what="back on the caseload")
+    status, again = await call(api, "POST", f"{base}/re-referral", back, token="jte-nurse")
+    assert (status, recorded(again)) == (202, ["ClientReReferred"]), again
+    row = await until(lambda: board_row(api, client_id, "jte-nurse"), what="back on the caseload")
     assert row["care_coordinator_id"] == E_NURSE
-    status, types = await _history(api, client_id, "jte-lead")
-    assert status == 200 and types == [
+    assert await history(api, client_id, "jte-lead") == (200, [
         "ClientEnrolled", "CarePlanRecorded", "CarePlanReviewed", "ClientDischarged",
-        "ClientReReferred",
-    ]  # fmt: skip
+        "ClientReReferred"])  # fmt: skip
 
 
 async def _review_due(api: Any, client_id: str, due: datetime) -> Any:
-    row = await _row(api, client_id, "jte-nurse")
+    row = await board_row(api, client_id, "jte-nurse")
     shown = row and row["care_plan_review_due"]
     return row if shown and datetime.fromisoformat(shown) == due else None
 
 
 async def _gone(api: Any, client_id: str, token: str) -> bool:
-    return await _row(api, client_id, token) is None
+    return await board_row(api, client_id, token) is None
 
 
 async def test_a_carers_consent_granted_then_revoked_and_their_own_assessment(
@@ -195,52 +167,52 @@ async def test_a_carers_consent_granted_then_revoked_and_their_own_assessment(
     await _enrol(api, client_id, "+15550830104", "jte-nurse")
     who = {"carer_id": carer, "display_name": "Dad", "phone": "+15550830201",
            "relationship": "parent"}  # fmt: skip
-    status, added = await _call(api, "POST", carers, who, token="jte-nurse")
+    status, added = await call(api, "POST", carers, who, token="jte-nurse")
     assert status == 202 and added["type"] == "CarerRegistered", added
     await until(lambda: _consent(api, carers, carer, present=False), what="carer listed")
 
     review_by = (stack.clock.now() + timedelta(days=90)).date().isoformat()
     grant = {"shares": ["crisis_status", "appointments"], "review_by": review_by}
-    status, granted = await _call(api, "POST", f"{carers}/{carer}/consent", grant,
+    status, granted = await call(api, "POST", f"{carers}/{carer}/consent", grant,
                                   token="jte-nurse")  # fmt: skip
     assert status == 202 and granted["in_force"] is True, granted
     consent = (await _consent(api, carers, carer, present=True))["consent"]
     assert consent["shares"] == ["crisis_status", "appointments"]
     assert consent["review_by"] == review_by and consent["review_overdue"] is False
     signal = {"source": "carer", "sign": "sleep_loss", "severity": 2, "carer_id": carer}
-    assert (await _call(api, "POST", f"{base}/signals", signal, token="jte-nurse"))[0] == 202
+    assert (await call(api, "POST", f"{base}/signals", signal, token="jte-nurse"))[0] == 202
 
     revoke = {"reason": "the client asked"}
-    status, revoked = await _call(api, "POST", f"{carers}/{carer}/consent/revoke", revoke,
+    status, revoked = await call(api, "POST", f"{carers}/{carer}/consent/revoke", revoke,
                                   token="jte-nurse")  # fmt: skip
     assert status == 202 and revoked["in_force"] is True, revoked
     assert await _consent(api, carers, carer, present=False)
-    status, refused = await _call(api, "POST", f"{base}/signals", {**signal, "sign": "withdrawn"},
+    status, refused = await call(api, "POST", f"{base}/signals", {**signal, "sign": "withdrawn"},
                                   token="jte-nurse")  # fmt: skip
     assert (status, refused["field"]) == (403, "carer_id"), refused
 
     soon = (stack.clock.now() + timedelta(days=7)).date().isoformat()
     assessment = {"needs": ["respite"], "support": ["carers' group offered"], "review_by": soon}
-    status, assessed = await _call(api, "POST", f"{carers}/{carer}/assessment", assessment,
+    status, assessed = await call(api, "POST", f"{carers}/{carer}/assessment", assessment,
                                    token="jte-nurse")  # fmt: skip
     assert status == 202 and assessed["type"] == "CarerAssessmentRecorded", assessed
     notice = await until(lambda: _assessment_notice(api, f"{client_id}/{carer}"),
                          what="assessment on the board")  # fmt: skip
     assert f"review by {soon}" in notice["text"]
-    status, types = await _history(api, client_id, "jte-lead")
+    status, types = await history(api, client_id, "jte-lead")
     assert status == 200 and types[1:3] == ["CarerRegistered", "ConsentGranted"], types
     assert types[3:] == ["RelapseSignalObserved", "ConsentRevoked", "CarerAssessmentRecorded"]
 
 
 async def _consent(api: Any, path: str, carer_id: str, *, present: bool) -> Any:
-    status, found = await _call(api, "GET", path, token="jte-nurse")
+    status, found = await call(api, "GET", path, token="jte-nurse")
     assert status == 200, found
     row = next((c for c in found["carers"] if c["carer_id"] == carer_id), None)
     return row if row is not None and (row["consent"] is not None) == present else None
 
 
 async def _assessment_notice(api: Any, subject: str) -> Any:
-    status, board = await _call(api, "GET", "/api/huddle", token="jte-nurse")
+    status, board = await call(api, "GET", "/api/huddle", token="jte-nurse")
     assert status == 200, board
     return next((n for n in board["notices"] if n["kind"] == "carer_assessment_due"
                  and n["subject"] == subject), None)  # fmt: skip
@@ -253,21 +225,21 @@ async def test_staff_joining_by_command_and_api_are_paged_and_act_until_they_lea
     covering the rota. A crisis call rings and pages the first, who passes it on; the second
     is paged and takes it through the API. Once the second has left (`dispatch staff
     leave`), their replies are refused by the API and by SMS."""
-    joined = await _cli(stack, "staff", "join", "--team", EAST, "--staff", BY_CLI, "--name",
+    joined = await cli(stack, "staff", "join", "--team", EAST, "--staff", BY_CLI, "--name",
                         "New nurse", "--role", "nurse", "--phone", JOINER_PHONES[BY_CLI],
                         "--by", E_LEAD)  # fmt: skip
     assert joined.exit_code == 0 and "StaffJoined" in joined.output, joined.output
     newcomer = {"staff_id": BY_API, "display_name": "New social worker",
                 "role": "social_worker", "phone": JOINER_PHONES[BY_API]}  # fmt: skip
-    status, body = await _call(api, "POST", "/api/staff", newcomer, token="jte-lead")
+    status, body = await call(api, "POST", "/api/staff", newcomer, token="jte-lead")
     assert status == 202, body
-    await until(lambda: _on_roster(api, {BY_CLI, BY_API}), what="both on the roster")
+    await until(lambda: _roster(api, {BY_CLI: True, BY_API: True}), what="both on the roster")
 
     now = stack.clock.now()
     for staff_id, layer in ((BY_CLI, "primary"), (BY_API, "backup")):
         cover = {"layer": layer, "staff_id": staff_id, "starts_at": now.isoformat(),
                  "ends_at": (now + timedelta(hours=1)).isoformat()}  # fmt: skip
-        status, body = await _call(api, "POST", "/api/rota/overrides", cover, token="jte-lead")
+        status, body = await call(api, "POST", "/api/rota/overrides", cover, token="jte-lead")
         assert status == 202, body
     await until(lambda: _on_call(api, BY_CLI, BY_API), what="the newcomers on call")
 
@@ -278,32 +250,31 @@ async def test_staff_joining_by_command_and_api_are_paged_and_act_until_they_lea
     after = last_index(stack)
     await reply_by_sms(stack, phones, JOINER_PHONES[BY_CLI], f"ESC {code}")
     assert code_of((await next_page(phones, JOINER_PHONES[BY_API], after=after))["body"]) == code
-    status, taken = await _call(api, "POST", f"/api/dispatches/{code}/ack", token="jte-new")
+    status, taken = await call(api, "POST", f"/api/dispatches/{code}/ack", token="jte-new")
     assert status == 202 and taken["decision"] == "accepted", taken
 
-    left = await _cli(stack, "staff", "leave", "--team", EAST, "--staff", BY_API, "--reason",
+    left = await cli(stack, "staff", "leave", "--team", EAST, "--staff", BY_API, "--reason",
                       "moved trust", "--by", E_LEAD)  # fmt: skip
     assert left.exit_code == 0 and "in force now" in left.output, left.output
-    outcome = {"outcome": "seen, safe"}
-    status, body = await _call(api, "POST", f"/api/dispatches/{code}/resolve", outcome,
-                               token="jte-new")  # fmt: skip
+    status, body = await call(api, "POST", f"/api/dispatches/{code}/resolve",
+                               {"outcome": "seen, safe"}, token="jte-new")  # fmt: skip
     assert status == 403 and "left the team" in body["error"], body
     status, twiml = await phones.send_sms(JOINER_PHONES[BY_API], stack.settings.twilio_from_number,
                                           f"DONE {code} safe")  # fmt: skip
     assert status == 200 and LEFT_THE_TEAM in twiml, twiml
-    status, roster = await _call(api, "GET", "/api/staff", token="jte-nurse")
-    assert {s["staff_id"]: s["left_at"] is not None for s in roster["staff"]
-            if s["staff_id"] in JOINER_PHONES} == {BY_CLI: False, BY_API: True}  # fmt: skip
+    assert await _roster(api, {BY_CLI: True, BY_API: False})  # the leaver stays listed
 
 
-async def _on_roster(api: Any, wanted: set[str]) -> bool:
-    status, roster = await _call(api, "GET", "/api/staff", token="jte-nurse")
+async def _roster(api: Any, staying: dict[str, bool]) -> bool:
+    """The roster lists these staff, each still on the team (True) or gone (False)."""
+    status, roster = await call(api, "GET", "/api/staff", token="jte-nurse")
     assert status == 200, roster
-    return wanted <= {s["staff_id"] for s in roster["staff"] if s["left_at"] is None}
+    listed = {s["staff_id"]: s["left_at"] is None for s in roster["staff"]}
+    return all(listed.get(staff_id) is on for staff_id, on in staying.items())
 
 
 async def _on_call(api: Any, primary: str, backup: str) -> bool:
-    status, duty = await _call(api, "GET", "/api/oncall", token="jte-nurse")
+    status, duty = await call(api, "GET", "/api/oncall", token="jte-nurse")
     assert status == 200, duty
     on = [(duty[layer] or {}).get("staff_id") for layer in ("primary", "backup")]
     return on == [primary, backup]
