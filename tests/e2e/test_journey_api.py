@@ -106,6 +106,7 @@ async def test_a_transfer_is_handed_off_at_the_new_teams_first_visit_and_both_te
         "ClientEnrolled", "ClientTransferRequested", "ContactRecorded"], types  # fmt: skip
     assert sorted(types[3:]) == ["ContactRecorded", "TransferCompleted"]  # same event time
     assert (await history(api, client_id, "jte-lead"))[0] == 404
+    assert (await _caseload(api, "jtw-lead"), await _caseload(api, "jte-lead")) == (1, 1)
 
 
 async def test_a_care_plan_review_a_discharge_and_a_quick_re_referral(
@@ -129,21 +130,31 @@ async def test_a_care_plan_review_a_discharge_and_a_quick_re_referral(
                       what="next review six months on")  # fmt: skip
     assert row["care_plan_review_overdue"] is False
 
+    caseload = await _caseload(api, "jte-lead")
     leaving = {"reason": "recovered, back to the GP", "client_involved": True}
     status, left = await call(api, "POST", f"{base}/team-discharge", leaving, token="jte-nurse")
     assert (status, recorded(left)) == (202, ["ClientDischarged"]), left
     await until(lambda: _gone(api, client_id, "jte-nurse"), what="off the caseload")
     status, types = await history(api, client_id, "jte-lead")
     assert status == 200 and types[-2:] == ["CarePlanReviewed", "ClientDischarged"], types
+    assert await _caseload(api, "jte-lead") == caseload - 1
 
     back = {"source": "cmht", "source_team": "CMHT West", "reason": "early warning signs"}
     status, again = await call(api, "POST", f"{base}/re-referral", back, token="jte-nurse")
     assert (status, recorded(again)) == (202, ["ClientReReferred"]), again
     row = await until(lambda: board_row(api, client_id, "jte-nurse"), what="back on the caseload")
     assert row["care_coordinator_id"] == E_NURSE
+    assert await _caseload(api, "jte-lead") == caseload  # counted in the team's figures again
     assert await history(api, client_id, "jte-lead") == (200, [
         "ClientEnrolled", "CarePlanRecorded", "CarePlanReviewed", "ClientDischarged",
         "ClientReReferred"])  # fmt: skip
+
+
+async def _caseload(api: Any, token: str) -> int:
+    """How many clients the team's review figures count on its caseload now."""
+    status, figures = await call(api, "GET", "/api/review/team", token=token)
+    assert status == 200, figures
+    return int(figures["clients"])
 
 
 async def _review_due(api: Any, client_id: str, due: datetime) -> Any:

@@ -17,7 +17,7 @@ from dispatch.bus import EventPublisher
 from dispatch.events.registry import BY_TYPE
 from dispatch.ingress.spool import IngressSpool
 from dispatch.review.facts import Archived, event_time_order
-from dispatch.review.roster import MEMBERSHIP_TYPES
+from dispatch.review.roster import MEMBERSHIP_TYPES, joined_team
 from dispatch.review.service import ReviewDesk
 from dispatch.settings import Settings
 from dispatch.web.app import make_web_app
@@ -74,7 +74,7 @@ class MemoryArchive:
             return f.payload.get("client_id") or f.payload.get("staff_id")
 
         joins = self._where(lambda f: f.type in MEMBERSHIP_TYPES)
-        ours = {person(f) for f in joins if f.payload.get("team_id") == team_id}
+        ours = {person(f) for f in joins if joined_team(f) == team_id}
         return [f for f in joins if person(f) in ours]
 
     async def known_by(self, at: datetime, team_id: str | None) -> list[Archived]:
