@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -107,6 +108,10 @@ async def test_a_transfer_is_handed_off_at_the_new_teams_first_visit_and_both_te
     assert sorted(types[3:]) == ["ContactRecorded", "TransferCompleted"]  # same event time
     assert (await history(api, client_id, "jte-lead"))[0] == 404
     assert (await _caseload(api, "jtw-lead"), await _caseload(api, "jte-lead")) == (1, 1)
+    at = quote(stack.clock.now().isoformat())
+    status, then = await call(api, "GET", f"/api/review/as-of?at={at}", token="jtw-lead")
+    assert status == 200 and {c["client_id"]: c["team_id"] for c in then["clients"]} == {
+        client_id: WEST}, then  # fmt: skip
 
 
 async def test_a_care_plan_review_a_discharge_and_a_quick_re_referral(
