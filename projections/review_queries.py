@@ -102,7 +102,8 @@ class ReviewQueries:
             """WITH people AS (
                     SELECT COALESCE(payload->>'client_id', payload->>'staff_id') AS id
                     FROM event_archive
-                    WHERE type = ANY($2::text[]) AND payload->>'team_id' = $1)
+                    WHERE type = ANY($2::text[])
+                      AND COALESCE(payload->>'to_team_id', payload->>'team_id') = $1)
                 SELECT * FROM event_archive
                 WHERE type = ANY($2::text[])
                   AND COALESCE(payload->>'client_id', payload->>'staff_id') IN (
@@ -115,7 +116,8 @@ class ReviewQueries:
         return await self._fetch(
             """WITH clients AS (
                     SELECT payload->>'client_id' AS id FROM event_archive
-                    WHERE type = 'ClientEnrolled' AND payload->>'team_id' = $2),
+                    WHERE type IN ('ClientEnrolled', 'TransferCompleted', 'ClientReReferred')
+                      AND COALESCE(payload->>'to_team_id', payload->>'team_id') = $2),
                 dispatches AS (
                     SELECT correlation_id FROM event_archive
                     WHERE type = 'DispatchOpened' AND payload->>'team_id' = $2)
@@ -128,9 +130,12 @@ class ReviewQueries:
         )
 
     async def client_team(self, client_id: str) -> str | None:
+        # The latest of the events that put a client on a caseload (a completed transfer
+        # names the new team as to_team_id); a discharge keeps the team whose history it is.
         team: str | None = await self._pool.fetchval(
-            """SELECT payload->>'team_id' FROM event_archive
-               WHERE type = 'ClientEnrolled' AND payload->>'client_id' = $1
+            """SELECT COALESCE(payload->>'to_team_id', payload->>'team_id') FROM event_archive
+               WHERE type IN ('ClientEnrolled', 'TransferCompleted', 'ClientReReferred')
+                 AND payload->>'client_id' = $1
                ORDER BY occurred_at DESC, recorded_at DESC LIMIT 1""",
             client_id,
         )

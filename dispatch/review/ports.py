@@ -56,7 +56,8 @@ class ReviewArchive(Protocol):
         ...
 
     async def client_team(self, client_id: str) -> str | None:
-        """The team the client was last enrolled with (None: no such client)."""
+        """The team whose caseload the client is on, or was last on: their latest enrolment,
+        completed transfer or re-referral (None: no such client)."""
         ...
 
 

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from dispatch.review.facts import Archived, ReviewModel, event_time_order, text
 from dispatch.review.fidelity import Fidelity
 from dispatch.review.incident import Incident
-from dispatch.review.roster import JOINS, members_at
+from dispatch.review.roster import JOINS, joined_team, members_at
 from dispatch.review.team import NIGHT_ENDS, NIGHT_STARTS, TeamFigures
 
 # Time-to-engage classes, in minutes: (label, upper bound); None: no bound.
@@ -166,7 +166,7 @@ def clients_in_window(
         str(f.payload.get("client_id"))
         for f in facts
         if JOINS.get(f.type) == "client"
-        and text(f, "team_id") == team_id
+        and joined_team(f) == team_id
         and start <= f.occurred_at < end
     }
     return tuple(sorted(joined | set(members_at(facts, team_id, start).clients)))

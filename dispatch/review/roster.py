@@ -1,9 +1,11 @@
 """Who was on a team at an instant, from archived events: its clients and its staff.
 
-ClientEnrolled puts a client on a team's caseload (a later one moves them); StaffRegistered
-puts a staff member on a team. Events the journey and staff areas add are read by name when
-they exist: StaffJoined like StaffRegistered, ClientDischarged and StaffLeft take the person
-off. Only events that happened by the instant count.
+ClientEnrolled puts a client on a team's caseload (a later one moves them), and so do a
+re-referral after a discharge (ClientReReferred) and a completed transfer (TransferCompleted,
+onto its `to_team_id`); StaffRegistered puts a staff member on a team. Events the journey
+and staff areas add are read by name when they exist: StaffJoined like StaffRegistered,
+ClientDischarged and StaffLeft take the person off. Only events that happened by the
+instant count.
 """
 
 from __future__ import annotations
@@ -14,9 +16,15 @@ from datetime import datetime
 
 from dispatch.review.facts import Archived, event_time_order, text
 
-JOINS = {"ClientEnrolled": "client", "StaffRegistered": "staff", "StaffJoined": "staff"}
+JOINS = {"ClientEnrolled": "client", "ClientReReferred": "client", "TransferCompleted": "client",
+         "StaffRegistered": "staff", "StaffJoined": "staff"}  # fmt: skip
 LEAVES = {"ClientDischarged": "client", "StaffLeft": "staff"}
 MEMBERSHIP_TYPES = tuple(JOINS) + tuple(LEAVES)
+
+
+def joined_team(fact: Archived) -> str | None:
+    """The team a joining event puts its person on (a transfer: the team taking over)."""
+    return text(fact, "to_team_id") or text(fact, "team_id")
 
 
 @dataclass(frozen=True)
@@ -39,7 +47,7 @@ def members_at(facts: Iterable[Archived], team_id: str, at: datetime) -> Members
         person = text(f, f"{kind}_id") if kind else None
         if kind is None or person is None:
             continue
-        team_of[(kind, person)] = text(f, "team_id") if f.type in JOINS else None
+        team_of[(kind, person)] = joined_team(f) if f.type in JOINS else None
     on = sorted(k for k, t in team_of.items() if t == team_id)
     return Members(
         clients=tuple(p for kind, p in on if kind == "client"),

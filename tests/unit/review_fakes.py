@@ -17,12 +17,13 @@ from dispatch.bus import EventPublisher
 from dispatch.events.registry import BY_TYPE
 from dispatch.ingress.spool import IngressSpool
 from dispatch.review.facts import Archived, event_time_order
-from dispatch.review.roster import MEMBERSHIP_TYPES
+from dispatch.review.roster import MEMBERSHIP_TYPES, joined_team
 from dispatch.review.service import ReviewDesk
 from dispatch.settings import Settings
 from dispatch.web.app import make_web_app
 from tests.unit.api_fakes import FakeSpool, FixedClock
 
+CASELOAD_TYPES = ("ClientEnrolled", "TransferCompleted", "ClientReReferred")
 TOKENS = "rv-mgr:act-rv:manager:s-rv-mgr,rv-lead:act-rv:team_lead,rv-nurse:act-rv:nurse:s-1,other-mgr:act-other:manager"  # noqa: E501
 
 
@@ -73,16 +74,17 @@ class MemoryArchive:
             return f.payload.get("client_id") or f.payload.get("staff_id")
 
         joins = self._where(lambda f: f.type in MEMBERSHIP_TYPES)
-        ours = {person(f) for f in joins if f.payload.get("team_id") == team_id}
+        ours = {person(f) for f in joins if joined_team(f) == team_id}
         return [f for f in joins if person(f) in ours]
 
     async def known_by(self, at: datetime, team_id: str | None) -> list[Archived]:
         return self._where(lambda f: f.occurred_at <= at or f.recorded_at <= at)
 
     async def client_team(self, client_id: str) -> str | None:
-        enrolled = self._where(lambda f: f.type == "ClientEnrolled"
-                               and f.payload["client_id"] == client_id)  # fmt: skip
-        return str(enrolled[-1].payload["team_id"]) if enrolled else None
+        placed = self._where(lambda f: f.type in CASELOAD_TYPES
+                             and f.payload["client_id"] == client_id)  # fmt: skip
+        last = placed[-1].payload if placed else None
+        return None if last is None else str(last.get("to_team_id") or last["team_id"])
 
 
 Client = TestClient[Any, Any]

@@ -134,3 +134,21 @@ def test_a_discharged_client_and_a_leaver_leave_the_caseload() -> None:
     after = members_at([*setup, *later], TEAM, T0)
     assert (before.clients, before.staff) == ((CLIENT,), (BACKUP, PRIMARY))
     assert (after.clients, after.staff) == ((), (PRIMARY,))
+
+
+def test_a_re_referral_and_a_completed_transfer_put_the_client_on_a_caseload() -> None:
+    """Back after a discharge (ClientReReferred): on the team again; moved by a completed
+    transfer: on the new team's caseload, off the old team's."""
+    setup = [archived(e) for e in team_events()]
+    day = timedelta(days=1)
+    later = [
+        raw("ClientDischarged", CLIENT, T0 - 4 * day, {"client_id": CLIENT, "team_id": TEAM}),
+        raw("ClientReReferred", CLIENT, T0 - 3 * day, {"client_id": CLIENT, "team_id": TEAM}),
+        raw("TransferCompleted", CLIENT, T0 - day,
+            {"client_id": CLIENT, "from_team_id": TEAM, "to_team_id": "act-elsewhere"}),
+    ]  # fmt: skip
+    facts = [*setup, *later]
+    assert members_at(facts, TEAM, T0 - 3.5 * day).clients == ()
+    assert members_at(facts, TEAM, T0 - 2 * day).clients == (CLIENT,)
+    assert members_at(facts, TEAM, T0).clients == ()
+    assert members_at(facts, "act-elsewhere", T0).clients == (CLIENT,)
