@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -16,6 +18,7 @@ from dispatch.events import Envelope
 from dispatch.paging.telephony import Telephony
 from dispatch.settings import Settings
 from dispatch.stack.faust_settings import faust_app_kwargs
+from dispatch.stack.restore_needs import RESTORED
 from dispatch.topics import CLIENT_EVENTS, DISPATCH_EVENTS, PAGE_EVENTS, topic_for_event
 from dispatch.worker.auditor import register_escalation_auditor
 from dispatch.worker.codec import CODEC_NAME, register_codec
@@ -32,10 +35,21 @@ from dispatch.worker.timers import Timers
 log = structlog.get_logger(__name__)
 
 
-class EventTopics:
-    """The faust topics the agents read and write, all carrying envelopes."""
+HeldIds = Callable[[list[uuid.UUID]], Awaitable[set[uuid.UUID]]]
 
-    def __init__(self, app: faust.App) -> None:
+
+class EventTopics:
+    """The faust topics the agents read and write, all carrying envelopes.
+
+    held: which of some event ids the archive holds already; asked only while an agent
+    handles a restored record (header RESTORED): its decisions were appended before the
+    broker was lost, are archived, and the lean restore republished what the workers need
+    of them, so appending them again would only send a second wave through every agent.
+    """
+
+    def __init__(self, app: faust.App, *, held: HeldIds | None = None) -> None:
+        self._held = held
+
         def topic(name: str) -> Any:
             return app.topic(name, key_type=bytes, value_serializer=CODEC_NAME)
 
@@ -50,10 +64,31 @@ class EventTopics:
 
     async def append(self, events: list[Envelope]) -> None:
         """Publish in order and wait for the broker's ack before the input is committed."""
+        if events and self._held is not None and _handling_restored():
+            archived = await self._held([event.event_id for event in events])
+            events = [event for event in events if event.event_id not in archived]
         for event in events:
             topic = self._by_name[topic_for_event(event.type)]
             fut = await topic.send(key=event.key.encode(), value=event)
             await fut
+
+
+def _handling_restored() -> bool:
+    """Is the agent of this task handling a record a broker restore published?"""
+    current = faust.current_event()
+    headers: Any = getattr(current, "headers", None) or {}
+    return RESTORED in headers or RESTORED.encode() in headers
+
+
+def archived_ids(res: WorkerServices) -> HeldIds:
+    async def held(ids: list[uuid.UUID]) -> set[uuid.UUID]:
+        pool = (await res.get()).pool
+        rows = await pool.fetch(
+            "SELECT event_id FROM event_archive WHERE event_id = ANY($1::uuid[])", ids
+        )
+        return {row["event_id"] for row in rows}
+
+    return held
 
 
 def ready_file(state_dir: Path, pid: int) -> Path:
@@ -84,7 +119,7 @@ def create_app(
         broker_commit_interval=settings.broker_commit_interval_s,
     )
     res = WorkerServices(settings, clock=clock or SystemClock(), telephony=telephony)
-    topics = EventTopics(app)
+    topics = EventTopics(app, held=archived_ids(res))
     timers = Timers(app)
     guard_for = guards(app, guard_policy(settings))
     register_agents(app, topics, res, guard_for)

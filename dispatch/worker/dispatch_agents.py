@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 CRISIS_CONTACTS = frozenset({"CrisisCallReceived", "CrisisTextReceived"})
+PAGE_REQUESTS = frozenset({"PageRequested"})
+REPLY_DECISIONS = frozenset({"StaffReplyDecided"})
 GuardFor = Callable[[str], AgentGuard]
 
 
@@ -37,14 +39,14 @@ def register_agents(
             log.info("dispatch_decided", events=[e.type for e in decided])
 
     async def send_page(event: Envelope) -> None:
-        if event.type != "PageRequested":
+        if event.type not in PAGE_REQUESTS:
             return
         with structlog.contextvars.bound_contextvars(**event.log_context()):
             services = await res.get()
             await topics.append(await services.notifier.deliver(event))
 
     async def confirm_reply(event: Envelope) -> None:
-        if event.type != "StaffReplyDecided":
+        if event.type not in REPLY_DECISIONS:
             return
         with structlog.contextvars.bound_contextvars(**event.log_context()):
             services = await res.get()
