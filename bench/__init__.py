@@ -1,1 +1,1 @@
-"""Benchmarks: `python -m bench [--quick]` (or `dispatch bench`) prints every figure beside its ceiling."""
+"""Benchmarks: `python -m bench [--quick]` (or `dispatch bench`) prints every figure."""

@@ -46,7 +46,9 @@ def markdown(figures: Iterable[Figure]) -> str:
         "| --- | --- | ---: | --- | ---: | --- | :---: |",
     ]
     for f in figures:
-        ceiling = f"{f.ceiling_name}: {_number(f.ceiling)} {f.unit}" if f.ceiling is not None else ""
+        ceiling = ""
+        if f.ceiling is not None:
+            ceiling = f"{f.ceiling_name}: {_number(f.ceiling)} {f.unit}"
         ratio = f"{f.ratio:.2f}" if f.ratio is not None else ""
         met = "" if f.met is None else ("yes" if f.met else "**no**")
         name = f"{f.name} ({f.note})" if f.note else f.name
