@@ -10,6 +10,7 @@ tests/e2e/test_two_edges_two_workers.py and bench/bench_scale.py.
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from collections import defaultdict
 from collections.abc import Sequence
@@ -213,3 +214,23 @@ async def reordered_clients(stack: Stack, placed: Sequence[PlacedCall]) -> tuple
         if [c.call_sid for c in mine if c.call_sid in got] != got:
             wrong.append(phone)
     return tuple(sorted(wrong))
+
+
+async def workers_consuming(stack: Stack) -> bool:
+    """Every worker's heartbeat names partitions of its own, none owned twice."""
+    ids = [f"{socket.gethostname()}:{w.pid}" for w in stack.workers]
+    rows = await stack.pool.fetch(
+        "SELECT worker_id, assignment FROM worker_heartbeats WHERE worker_id = ANY($1::text[])",
+        ids,
+    )
+    owned = [set(r["assignment"]) for r in rows if r["assignment"]]
+    every = [tp for assignment in owned for tp in assignment]
+    return len(owned) == len(ids) and len(every) == len(set(every))
+
+
+async def until_workers_consuming(stack: Stack, *, within_s: float = 60.0) -> None:
+    deadline = time.monotonic() + within_s
+    while not await workers_consuming(stack):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{len(stack.workers)} workers not all consuming in {within_s} s")
+        await asyncio.sleep(0.2)

@@ -9,16 +9,14 @@ A stack of its own (4 partitions), stopped by PID afterwards.
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import AsyncIterator
 
 import pytest
 
 from dispatch.settings import Settings
-from dispatch.soak.scale import SecondEdge, spread_calls
+from dispatch.soak.scale import SecondEdge, spread_calls, until_workers_consuming
 from dispatch.soak.session import prepare
 from dispatch.stack.runtime import Stack
-from tests.e2e.helpers import until
 from tests.e2e.own_embedded_stack import state_dir
 
 pytestmark = [pytest.mark.stack, pytest.mark.fault]
@@ -49,23 +47,13 @@ async def two_of_everything() -> AsyncIterator[tuple[Stack, SecondEdge]]:
             await stack.stop()
 
 
-async def both_workers_consuming(stack: Stack) -> bool:
-    """Each worker's heartbeat names partitions of its own, and no partition twice."""
-    ids = [f"{socket.gethostname()}:{w.pid}" for w in stack.workers]
-    rows = await stack.pool.fetch(
-        "SELECT worker_id, assignment FROM worker_heartbeats WHERE worker_id = ANY($1::text[])",
-        ids,
-    )
-    owned = [set(r["assignment"]) for r in rows if r["assignment"]]
-    return len(owned) == 2 and not (owned[0] & owned[1])
-
-
 async def test_calls_over_two_edges_and_two_workers_are_paged_once_in_order(
     two_of_everything: tuple[Stack, SecondEdge],
 ) -> None:
     stack, edge = two_of_everything
     assert os.getpid() not in {w.pid for w in stack.workers}
-    await until(lambda: both_workers_consuming(stack), within_s=60, what="two workers consuming")
+    await until_workers_consuming(stack)
+    assert len(stack.workers) == 2
     run = await spread_calls(
         stack, [stack.settings.public_base_url, edge.url], calls=CALLS, rate=10, tag="e2"
     )
