@@ -195,7 +195,10 @@ class Supervisor:
             if rec.pending is None and not child.alive:
                 quick = rec.up_since is not None and now - rec.up_since < self._backoff.stable_s
                 rec.streak = rec.streak + 1 if quick and rec.restarts else 0
-                rec.pending, rec.attempts, rec.failures = exit_reason(child.exit_code), 0, 0
+                reason = exit_reason(child.exit_code)
+                if getattr(child, "shutting_down", False):
+                    reason = "shutting down (asked by another process)"
+                rec.pending, rec.attempts, rec.failures = reason, 0, 0
                 rec.next_try = now + self._backoff.delay(rec.streak)
                 log.warning(
                     "component_died",
