@@ -86,7 +86,7 @@ async def measure(history: int, partitions: int) -> list[Figure]:
     )
     return [
         Figure(PATH, "kill to the first page of a call made after it", first, "s", note=note),
-        Figure(PATH, f"kill until every probe is paged within {NORMAL_S:g} s", normal, "s"),
+        Figure(PATH, f"kill until calls are paged within {NORMAL_S:g} s again", normal, "s"),
     ]
 
 
