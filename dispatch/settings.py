@@ -196,8 +196,9 @@ class Settings(BaseSettings):
     page_retry_first_s: float = Field(
         default=15.0, gt=0, description="first retry of a page the provider kept failing"
     )
-    page_retry_max_s: float = Field(default=300.0, gt=0, description="longest wait between them")
-    page_retry_limit: int = Field(default=20, ge=0, description="retries of one page at most")
+    # 30 s, not minutes: after a provider outage a page waits at most this for its retry.
+    page_retry_max_s: float = Field(default=30.0, gt=0, description="longest wait between them")
+    page_retry_limit: int = Field(default=120, ge=0, description="retries of one page at most")
     redrive_after_s: float = Field(
         default=30.0,
         gt=0,

@@ -7,6 +7,11 @@ in the dispatches read model was lost somewhere between the spool and the dispat
 again, so the relay publishes it once more. The dispatch agent is idempotent (same ids), so
 a contact that was merely slow is decided once. Each re-drive is logged at error level and
 counted; `unpaged_contacts` is the query behind it, for health checks and metrics too.
+
+A contact the event archive holds is not re-driven: the projector read it from the broker,
+so it is in the log the dispatch agent reads (and a broker restart restores it), and it
+is only waiting behind others. Publishing it again would only add work to a worker that
+is already behind (docs/decisions/025).
 """
 
 from __future__ import annotations
@@ -45,14 +50,16 @@ async def unpaged_contacts(
     now: datetime,
     lookback: timedelta = timedelta(hours=1),
 ) -> list[UnpagedContact]:
-    """Crisis contacts spooled between `now - lookback` and `now - older_than` whose
-    dispatch is not in the dispatches read model, oldest first."""
+    """Crisis contacts spooled between `now - lookback` and `now - older_than`, not in the
+    event archive, whose dispatch is not in the dispatches read model, oldest first."""
     rows = await pool.fetch(
         """SELECT event_id, convert_from(value, 'UTF8')::jsonb ->> 'type' AS event_type,
                   spooled_at, published_at IS NOT NULL AS published
            FROM ingress_spool
            WHERE topic = $1 AND spooled_at >= $2 AND spooled_at <= $3
              AND convert_from(value, 'UTF8')::jsonb ->> 'type' = ANY($4::text[])
+             AND NOT EXISTS (SELECT 1 FROM event_archive a
+                             WHERE a.event_id = ingress_spool.event_id)
            ORDER BY seq""",
         CLIENT_EVENTS,
         now - lookback,

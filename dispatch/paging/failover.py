@@ -259,11 +259,27 @@ def decide_failure(
     if request is None:
         return None
     events = on_page_failed(request, failed, redial_delay=redial_delay, now=now, retry=retry)
+    events = [e for e in events if not _retry_pending(state, e)]
     after = evolve(state, failed)
     tell = failure.provider_fault and not state.outage_noticed and request.actor != RISK_ACTOR
     if tell:
         after = replace(after, outage_noticed=True)
     return FailureDecision(after, events, request if tell else None)
+
+
+def _retry_pending(state: PagesOfDispatch, event: Envelope) -> bool:
+    """A page to the other channel that a scheduled retry already covers (same step, person
+    and channel): else, with both channels failing, each failover starts a second chain and
+    the person gets that page twice once the provider is back (docs/decisions/025)."""
+    p = event.payload
+    if not isinstance(p, PageRequested):
+        return False
+    return any(
+        isinstance(s.payload, PageRetryScheduled)
+        and (s.payload.step, s.payload.staff_id, s.payload.channel)
+        == (p.step, p.staff_id, p.channel)
+        for s in state.redials.values()
+    )
 
 
 def due_redials(state: PagesOfDispatch, now: datetime) -> list[Envelope]:

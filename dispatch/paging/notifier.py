@@ -193,7 +193,10 @@ class Notifier:
         Only what is the page's own counts (docs/decisions/012): a status callback whose URL
         named this notification. A message or call to the same number that another page
         owns is never taken for this one. With no status callbacks configured, the newest
-        message or call nobody else owns is taken (the provider keeps no id of ours)."""
+        message or call nobody else owns is taken (the provider keeps no id of ours). An SMS
+        nobody owns whose own callback never came (lost while PostgreSQL was down, say) is
+        taken after the wait: it is listed by this page's exact body, which names the
+        dispatch's code, so it is never another dispatch's (docs/decisions/025)."""
         own = await self._ledger.called_back(page.notification_id)
         if own is not None:
             return own
@@ -217,6 +220,9 @@ class Notifier:
                 log.warning("page_in_doubt_matched_by_window", provider_sid=unowned[0].sid)
                 return unowned[0]
             if time.monotonic() >= deadline:
+                if page.channel == "sms":  # listed by its exact body, which names its dispatch
+                    log.warning("page_in_doubt_matched_by_body", provider_sid=unowned[0].sid)
+                    return unowned[0]
                 log.warning("page_in_doubt_unmatched", candidates=[r.sid for r in unowned])
                 return None
             await self._sleep(_CALLBACK_POLL_S)

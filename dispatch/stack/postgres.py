@@ -133,6 +133,23 @@ class EmbeddedPostgres(ChildProcess):
         return self._proc.pid
 
     @property
+    def alive(self) -> bool:
+        """Running and not shutting down. A SIGTERM (smart shutdown) leaves the postmaster
+        running while any session is open, refusing every new connection: for the
+        supervisor that server is gone (its restart stops it fast, then starts it again)."""
+        return super().alive and not self.shutting_down
+
+    @property
+    def shutting_down(self) -> bool:
+        """The postmaster says it is stopping (postmaster.pid's status line), and not because
+        we stopped it (stop() forgets the process first)."""
+        try:
+            lines = (self.data_dir / "postmaster.pid").read_text().splitlines()
+        except OSError:
+            return False
+        return len(lines) > 7 and lines[7].strip() == "stopping"
+
+    @property
     def url(self) -> str:
         return self.url_for(self.database)
 

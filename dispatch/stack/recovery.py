@@ -13,6 +13,11 @@ again from the start when an attempt failed half-way.
   that order. An attempt always starts from an empty broker: a restore is never resumed
   half-way.
 - a worker: it is stopped if still there, started again and awaited until ready.
+
+When a plan's own child is back but its workers could not be started (the broker died in
+the meantime, say), the plan raises Unfinished: the child counts as restarted and the
+workers as still to recover, so the supervisor goes on in its order of priority (a dead
+broker before the workers that need it) instead of retrying a plan that cannot succeed.
 """
 
 from __future__ import annotations
@@ -52,6 +57,14 @@ class Restarted:
     reason: str
 
 
+class Unfinished(Exception):
+    """A plan restarted its own child (`done`) but not the workers named in `pending`."""
+
+    def __init__(self, done: list[Restarted], pending: list[str], reason: str, cause: str):
+        super().__init__(cause)
+        self.done, self.pending, self.reason = done, pending, reason
+
+
 async def recover_postgres(stack: Stack, reason: str) -> list[Restarted]:
     postgres = stack.postgres
     assert postgres is not None, "only an embedded PostgreSQL is supervised"
@@ -59,7 +72,7 @@ async def recover_postgres(stack: Stack, reason: str) -> list[Restarted]:
     if not postgres.alive:  # else an attempt that failed later on has started it already
         await postgres.restart()
     done = [Restarted("postgres", postgres.pid, old_pid, reason)]
-    return done + await _replace_workers(stack, "postgres restarted")
+    return done + await _then_workers(stack, done, "postgres restarted")
 
 
 async def recover_broker(stack: Stack, reason: str) -> list[Restarted]:
@@ -71,8 +84,10 @@ async def recover_broker(stack: Stack, reason: str) -> list[Restarted]:
     await stack.restore_broker()
     done = [Restarted("broker", broker.pid, old_pid, reason)]
     await stack.start_projector()
-    done += await _replace_workers(stack, "broker restarted")
-    stack.resume_producers()
+    try:
+        done += await _then_workers(stack, done, "broker restarted")
+    finally:
+        stack.resume_producers()  # calls are published again even when a worker is not up
     return done
 
 
@@ -85,3 +100,12 @@ async def _replace_workers(
 ) -> list[Restarted]:
     replaced = await stack.replace_workers(only=only)
     return [Restarted(name, pid, old_pid, reason) for name, old_pid, pid in replaced]
+
+
+async def _then_workers(stack: Stack, done: list[Restarted], reason: str) -> list[Restarted]:
+    """Every worker replaced after `done`; Unfinished when they could not be."""
+    try:
+        return await _replace_workers(stack, reason)
+    except Exception as exc:
+        names = [name for name, _ in stack.supervised() if name.startswith("worker")]
+        raise Unfinished(done, names, reason, repr(exc)[:300]) from exc

@@ -4,10 +4,11 @@ The embedded broker keeps its log in memory; PostgreSQL's event archive is the d
 (every event the projector read, with its topic, partition, offset and key). Restoring:
 
 1. refuses a broker whose topics hold any event (a second copy would follow the first);
-2. publishes every archived event again in the order it was archived (per topic-partition
-   that is the log's order, docs/decisions/011), with its key, to its original partition
-   when the topic has as many partitions as the archive used, otherwise to the partition
-   its key picks (the order of each key's events is kept either way);
+2. publishes every archived event again (`dispatch up`'s automatic restore: only what the
+   workers need, dispatch/stack/restore_needs.py) in the order it was archived (per
+   topic-partition that is the log's order, docs/decisions/011), with its key, to its
+   original partition when the topic has as many partitions as the archive used, otherwise
+   to the partition its key picks (the order of each key's events is kept either way);
 3. sets the projector's stored offsets to the end of what was restored: those events are
    archived and projected already, and whatever comes next is projected normally;
 4. marks again as unpublished the ingress spool rows whose event is not in the archive:
@@ -15,9 +16,10 @@ The embedded broker keeps its log in memory; PostgreSQL's event archive is the d
    them, so they were in neither place. The relay publishes them again after the restore.
 
 The workers then rebuild their tables by reading the restored topics from the beginning
-(a new broker has no committed offsets); replayed decisions carry the same derived ids, the
-page ledger sends nothing twice, and a replayed escalation deadline for a step already left
-changes nothing.
+(a new broker has no committed offsets); replayed decisions carry the same derived ids and
+are not appended again when the archive holds them (each restored record carries the
+RESTORED header), the page ledger sends nothing twice, and a replayed escalation deadline for
+a step already left changes nothing.
 """
 
 from __future__ import annotations
@@ -36,15 +38,10 @@ from aiokafka.admin import AIOKafkaAdminClient
 from dispatch.events.codec import decode_obj, encode
 from dispatch.events.registry import topic_of
 from dispatch.settings import Settings
+from dispatch.stack.restore_needs import RESTORED_HEADERS, archive_query
 from dispatch.topics import topic_specs
 
 log = structlog.get_logger(__name__)
-
-_ARCHIVE_IN_ORDER = """
-    SELECT event_id, type, schema_version, key, occurred_at, recorded_at, correlation_id,
-           causation_id, actor, payload, topic, partition
-    FROM event_archive ORDER BY archived_seq"""
-
 
 _ENVELOPE = (
     "event_id",
@@ -74,6 +71,7 @@ class RestoreReport:
     """What a restore did. `skipped` says why it did nothing (None: it ran)."""
 
     restored: int = 0  # archived events published again
+    needed_only: bool = False  # only what the workers need (the rest stays archived)
     respooled: int = 0  # spool rows the relay will publish again (never archived)
     by_topic: dict[str, int] = field(default_factory=dict)
     by_key_topics: tuple[str, ...] = ()  # topics whose partition count changed: keys decide
@@ -119,13 +117,17 @@ async def restore_archive(settings: Settings) -> RestoreReport:
         await pool.close()
 
 
-async def restore_if_empty(pool: asyncpg.Pool, bootstrap: str) -> RestoreReport:
+async def restore_if_empty(
+    pool: asyncpg.Pool, bootstrap: str, *, needed_only: bool = False
+) -> RestoreReport:
     """Restore when the broker's topics are empty; otherwise do nothing (say why)."""
     topics = [spec.name for spec in topic_specs()]
     held = await events_held(bootstrap, topics)
     if held:
         return RestoreReport(skipped=f"the broker already holds {held} events")
-    return await restore(pool, bootstrap, topics=topics, checked_empty=True)
+    return await restore(
+        pool, bootstrap, topics=topics, checked_empty=True, needed_only=needed_only
+    )
 
 
 async def restore(
@@ -134,9 +136,11 @@ async def restore(
     *,
     topics: Sequence[str] | None = None,
     checked_empty: bool = False,
+    needed_only: bool = False,
     batch: int = 500,
 ) -> RestoreReport:
-    """Publish the archive into the broker's empty topics (see the module's docstring)."""
+    """Publish the archive into the broker's empty topics (see the module's docstring);
+    needed_only: only what the workers need (dispatch/stack/restore_needs.py)."""
     began = time.monotonic()
     names = list(topics or [spec.name for spec in topic_specs()])
     if not checked_empty and (held := await events_held(bootstrap, names)):
@@ -152,7 +156,9 @@ async def restore(
     try:
         counts = {name: len(await producer.partitions_for(name)) for name in names}
         by_key = await _topics_to_key(pool, counts)
-        ends, by_topic = await _publish_archive(pool, producer, names, by_key, batch)
+        ends, by_topic = await _publish_archive(
+            pool, producer, names, by_key, batch, needed_only=needed_only
+        )
     finally:
         await producer.stop()
     respooled = await _resume_projection_and_spool(pool, names, ends)
@@ -161,6 +167,7 @@ async def restore(
         respooled=respooled,
         by_topic=by_topic,
         by_key_topics=tuple(sorted(by_key)),
+        needed_only=needed_only,
         elapsed_s=round(time.monotonic() - began, 3),
     )
     log.info(
@@ -169,6 +176,7 @@ async def restore(
         respooled=report.respooled,
         by_topic=report.by_topic,
         by_key_topics=list(report.by_key_topics),
+        needed_only=needed_only,
         elapsed_s=report.elapsed_s,
     )
     return report
@@ -198,6 +206,8 @@ async def _publish_archive(
     names: Sequence[str],
     by_key: set[str],
     batch: int,
+    *,
+    needed_only: bool,
 ) -> tuple[dict[tuple[str, int], int], dict[str, int]]:
     """Every archived event of our topics, in archive order; returns each partition's next
     offset after the restore and how many events each topic got."""
@@ -212,8 +222,9 @@ async def _publish_archive(
             ends[place] = max(ends.get(place, 0), meta.offset + 1)
         pending.clear()
 
+    query = archive_query(needed_only=needed_only)
     async with pool.acquire() as conn, conn.transaction():
-        async for row in conn.cursor(_ARCHIVE_IN_ORDER, prefetch=batch):
+        async for row in conn.cursor(query.sql, *query.args, prefetch=batch):
             event = decode_obj({name: row[name] for name in _ENVELOPE} | {"payload": payload(row)})
             topic = row["topic"] or topic_of(event)
             if topic not in by_topic:
@@ -221,7 +232,11 @@ async def _publish_archive(
             partition = None if topic in by_key or row["partition"] is None else row["partition"]
             pending.append(
                 await producer.send(
-                    topic, encode(event), key=event.key.encode(), partition=partition
+                    topic,
+                    encode(event),
+                    key=event.key.encode(),
+                    partition=partition,
+                    headers=RESTORED_HEADERS,
                 )
             )
             by_topic[topic] += 1

@@ -178,9 +178,12 @@ class Stack:
         record_children(self.state_dir, self.child_pids())
 
     async def restore_broker(self) -> None:
-        """Restore the archive into the embedded broker when its topics are empty."""
+        """Restore into the embedded broker, when its topics are empty, what the workers
+        need from the archive (dispatch/stack/restore_needs.py)."""
         if self.broker is not None:
-            self.last_restore = await restore_if_empty(self.pool, self.broker.bootstrap_servers)
+            self.last_restore = await restore_if_empty(
+                self.pool, self.broker.bootstrap_servers, needed_only=True
+            )
 
     async def start_projector(self) -> None:
         s = self.settings

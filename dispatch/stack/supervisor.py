@@ -30,7 +30,13 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from dispatch.stack.recovery import Restarted, recover_broker, recover_postgres, recover_worker
+from dispatch.stack.recovery import (
+    Restarted,
+    Unfinished,
+    recover_broker,
+    recover_postgres,
+    recover_worker,
+)
 
 if TYPE_CHECKING:
     from dispatch.stack.runtime import Stack
@@ -189,7 +195,10 @@ class Supervisor:
             if rec.pending is None and not child.alive:
                 quick = rec.up_since is not None and now - rec.up_since < self._backoff.stable_s
                 rec.streak = rec.streak + 1 if quick and rec.restarts else 0
-                rec.pending, rec.attempts, rec.failures = exit_reason(child.exit_code), 0, 0
+                reason = exit_reason(child.exit_code)
+                if getattr(child, "shutting_down", False):
+                    reason = "shutting down (asked by another process)"
+                rec.pending, rec.attempts, rec.failures = reason, 0, 0
                 rec.next_try = now + self._backoff.delay(rec.streak)
                 log.warning(
                     "component_died",
@@ -213,6 +222,9 @@ class Supervisor:
         try:
             plan = self._plan(name, rec.pending)
             restarted = await asyncio.wait_for(plan(), timeout=self._plan_timeout_s)
+        except Unfinished as exc:
+            self._unfinished(name, exc)
+            return
         except (Exception, asyncio.CancelledError) as exc:
             if not _stray(exc):
                 raise
@@ -240,6 +252,28 @@ class Supervisor:
                 **asdict(done),
                 attempt=attempt if first else 1,
                 elapsed_ms=elapsed_ms,
+            )
+        self._stack.record_children()
+
+    def _unfinished(self, name: str, exc: Unfinished) -> None:
+        """The plan's own child is back, its workers are not: those wait their turn (after
+        whatever else died meanwhile, in the order of priority)."""
+        self._restarting = None
+        for done in exc.done:
+            self._restarted(done)
+            log.warning("component_restarted", **asdict(done), attempt=1)
+        now = self._monotonic()
+        for worker in exc.pending:
+            rec = self._records.setdefault(worker, _Record())
+            rec.pending, rec.attempts, rec.failures = exc.reason, 0, 0
+            rec.streak += 1
+            rec.next_try = now + self._backoff.delay(rec.streak)
+            log.error(
+                "component_restart_failed",
+                component=worker,
+                after=name,
+                error=str(exc),
+                retry_in_s=round(rec.next_try - now, 1),
             )
         self._stack.record_children()
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -16,6 +18,7 @@ from dispatch.events import Envelope
 from dispatch.paging.telephony import Telephony
 from dispatch.settings import Settings
 from dispatch.stack.faust_settings import faust_app_kwargs
+from dispatch.stack.restore_needs import RESTORED
 from dispatch.topics import CLIENT_EVENTS, DISPATCH_EVENTS, PAGE_EVENTS, topic_for_event
 from dispatch.worker.auditor import register_escalation_auditor
 from dispatch.worker.batches import InFlight
@@ -54,10 +57,21 @@ class DispatchApp(faust.App):
         await consumer.commit()
 
 
-class EventTopics:
-    """The faust topics the agents read and write, all carrying envelopes."""
+HeldIds = Callable[[list[uuid.UUID]], Awaitable[set[uuid.UUID]]]
 
-    def __init__(self, app: faust.App) -> None:
+
+class EventTopics:
+    """The faust topics the agents read and write, all carrying envelopes.
+
+    held: which of some event ids the archive holds already; asked only while an agent
+    handles a restored record (header RESTORED): its decisions were appended before the
+    broker was lost, are archived, and the lean restore republished what the workers need
+    of them, so appending them again would only send a second wave through every agent.
+    """
+
+    def __init__(self, app: faust.App, *, held: HeldIds | None = None) -> None:
+        self._held = held
+
         def topic(name: str) -> Any:
             return app.topic(name, key_type=bytes, value_serializer=CODEC_NAME)
 
@@ -73,13 +87,35 @@ class EventTopics:
     async def append(self, events: list[Envelope]) -> None:
         """Publish in order and wait for the broker's acks (all sent first, then every ack
         awaited) before the input is committed. The producer keeps one request in flight
-        per partition, so each key's events stay in order."""
+        per partition, so each key's events stay in order. While an agent handles a record
+        a broker restore published, decisions the archive already holds are not sent again."""
+        if events and self._held is not None and _handling_restored():
+            archived = await self._held([event.event_id for event in events])
+            events = [event for event in events if event.event_id not in archived]
         sent = []
         for event in events:
             topic = self._by_name[topic_for_event(event.type)]
             sent.append(await topic.send(key=event.key.encode(), value=event))
         for fut in sent:
             await fut
+
+
+def _handling_restored() -> bool:
+    """Is the agent of this task handling a record a broker restore published?"""
+    current = faust.current_event()
+    headers: Any = getattr(current, "headers", None) or {}
+    return RESTORED in headers or RESTORED.encode() in headers
+
+
+def archived_ids(res: WorkerServices) -> HeldIds:
+    async def held(ids: list[uuid.UUID]) -> set[uuid.UUID]:
+        pool = (await res.get()).pool
+        rows = await pool.fetch(
+            "SELECT event_id FROM event_archive WHERE event_id = ANY($1::uuid[])", ids
+        )
+        return {row["event_id"] for row in rows}
+
+    return held
 
 
 def ready_file(state_dir: Path, pid: int) -> Path:
@@ -113,7 +149,7 @@ def create_app(
     in_flight = app.in_flight = InFlight()
     app.drain_s = min(DRAIN_S, settings.broker_session_timeout_s * 0.8)  # within a rebalance
     res = WorkerServices(settings, clock=clock or SystemClock(), telephony=telephony)
-    topics = EventTopics(app)
+    topics = EventTopics(app, held=archived_ids(res))
     timers = Timers(app)
     guard_for = guards(app, guard_policy(settings))
     register_agents(app, topics, res, guard_for, in_flight)

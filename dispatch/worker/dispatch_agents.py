@@ -6,7 +6,9 @@ retried in place, and only a poison event is set aside, on the dead-letter topic
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
 import faust
@@ -22,6 +24,37 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 CRISIS_CONTACTS = frozenset({"CrisisCallReceived", "CrisisTextReceived"})
+PAGE_REQUESTS = frozenset({"PageRequested"})
+REPLY_DECISIONS = frozenset({"StaffReplyDecided"})
+# Pages in flight at once per worker. A page the provider keeps failing is retried in place
+# for seconds (and an in-doubt one waits for its callback): one at a time, an outage of the
+# provider queued every later page behind it. An event's offset is committed only once
+# every earlier one is handled, and the pages of one dispatch still go one at a time, in
+# the order they were read (KeyedTurns), so a page delivered twice is never sent twice.
+NOTIFIER_CONCURRENCY = 4
+
+
+class KeyedTurns:
+    """One at a time per key, in the order the turns were asked for; keys run side by side."""
+
+    def __init__(self) -> None:
+        self._tails: dict[str, asyncio.Future[None]] = {}
+
+    @contextlib.asynccontextmanager
+    async def turn(self, key: str) -> AsyncIterator[None]:
+        before = self._tails.get(key)
+        mine: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._tails[key] = mine
+        try:
+            if before is not None:
+                await asyncio.shield(before)
+            yield
+        finally:
+            mine.set_result(None)
+            if self._tails.get(key) is mine:
+                del self._tails[key]
+
+
 GuardFor = Callable[[str], AgentGuard]
 
 
@@ -41,15 +74,18 @@ def register_agents(
             await topics.append(decided)
             log.info("dispatch_decided", events=[e.type for e in decided])
 
+    turns = KeyedTurns()
+
     async def send_page(event: Envelope) -> None:
-        if event.type != "PageRequested":
+        if event.type not in PAGE_REQUESTS:
             return
-        with structlog.contextvars.bound_contextvars(**event.log_context()):
-            services = await res.get()
-            await topics.append(await services.notifier.deliver(event))
+        async with turns.turn(event.key):
+            with structlog.contextvars.bound_contextvars(**event.log_context()):
+                services = await res.get()
+                await topics.append(await services.notifier.deliver(event))
 
     async def confirm_reply(event: Envelope) -> None:
-        if event.type != "StaffReplyDecided":
+        if event.type not in REPLY_DECISIONS:
             return
         with structlog.contextvars.bound_contextvars(**event.log_context()):
             services = await res.get()
@@ -63,7 +99,7 @@ def register_agents(
     async def dispatch_crisis_contacts(stream: faust.StreamT[Envelope]) -> None:
         await run_events(stream, crisis_guard, in_flight, open_dispatch)
 
-    @app.agent(topics.page_events, name="notifier")
+    @app.agent(topics.page_events, name="notifier", concurrency=NOTIFIER_CONCURRENCY)
     async def notify(stream: faust.StreamT[Envelope]) -> None:
         await run_events(stream, notifier_guard, in_flight, send_page)
 

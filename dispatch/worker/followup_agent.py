@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 TABLE_NAME = "crisis-follow-ups"
+INPUTS = frozenset({"DispatchOpened", "DispatchResolved"})
 
 
 def register_follow_ups(
@@ -43,7 +44,7 @@ def register_follow_ups(
     guard = guard_for("follow-ups")
 
     async def handle(event: Envelope) -> None:
-        if event.type not in ("DispatchOpened", "DispatchResolved"):
+        if event.type not in INPUTS:
             return
         with structlog.contextvars.bound_contextvars(**event.log_context()):
             remembered = crisis_dispatch(event)

@@ -20,7 +20,7 @@ from structlog.testing import capture_logs
 
 from dispatch.crisis.events import CrisisCallReceived, CrisisTextReceived
 from dispatch.demo.scenario import seed
-from dispatch.demo.seed import CLIENT_PHONES, TEAM_ID
+from dispatch.demo.seed import CARERS, CLIENT_PHONES, TEAM_ID
 from dispatch.events.codec import decode
 from dispatch.settings import Settings
 from dispatch.stack.postgres import EmbeddedPostgres
@@ -95,6 +95,7 @@ async def test_postgres_down_caller_is_dialled_and_paged_after_it_is_back(
     primary = await on_duty_primary(stack)
     cache = stack.services.rota_cache
     await until(lambda: _cache_knows(cache, s.crisis_line_number), what="the rota in memory")
+    await until(lambda: _cache_knows_carer(cache, CARERS["c-03"][0]), what="the carer in memory")
     postgres: EmbeddedPostgres = stack.postgres
     port, data_dir = postgres.port, postgres.data_dir
     await postgres.stop()  # SIGINT to its PID, reaped
@@ -107,17 +108,24 @@ async def test_postgres_down_caller_is_dialled_and_paged_after_it_is_back(
             text_status, reply = await phones.send_sms(
                 CLIENT_PHONES["c-02"], s.crisis_line_number, "please call me"
             )
+            carer_status, carer_twiml = await phones.place_call(
+                CARERS["c-03"][0], s.crisis_line_number
+            )
         assert status == 200 and f"<Number>{primary.phone}</Number>" in twiml
         assert text_status == 200 and "reached the crisis team" in reply
+        assert carer_status == 200 and "<Dial" in carer_twiml
         used = next(line for line in logs if line["event"] == "rota_cache_used")
         assert 0 <= used["age_s"] < 30
-        call, text = filed_events(stack)
+        call, text, carer = filed_events(stack)
         assert isinstance(call, CrisisCallReceived) and call.dialled_staff_id == primary.staff_id
         assert isinstance(text, CrisisTextReceived) and text.client_id == "c-02"
+        # The consent cannot be read: the carer is told nothing, and the call is kept.
+        assert isinstance(carer, CrisisCallReceived) and carer.caller_kind == "carer"
+        assert carer.carer_consent == ()
 
         await restarted.start()
-        await until(lambda: _moved(stack, call.call_sid, text.message_sid), within_s=30,
-                    what="the file moved into the spool and deleted")  # fmt: skip
+        await until(lambda: _moved(stack, call.call_sid, text.message_sid, carer.call_sid),
+                    within_s=30, what="the file moved into the spool and deleted")  # fmt: skip
         page = await next_page(phones, primary.phone, after=after, timeout=40)
         while "crisis call (client)" not in page["body"]:  # the text may be paged first
             page = await next_page(phones, primary.phone, after=page["index"], timeout=40)
@@ -128,6 +136,11 @@ async def test_postgres_down_caller_is_dialled_and_paged_after_it_is_back(
     finally:
         await phones.close()
         await restarted.stop()
+
+
+async def _cache_knows_carer(cache: Any, phone: str) -> bool:
+    caller = cache.snapshot.callers.get(phone) if cache.snapshot is not None else None
+    return caller is not None and caller.kind == "carer"
 
 
 async def _cache_knows(cache: Any, line: str) -> bool:

@@ -121,11 +121,13 @@ async def _call(stack: Stack, phones: SandboxPhones, client: str) -> str:
     return code
 
 
-async def _kill(stack: Stack, name: str, pid: int) -> tuple[ComponentStatus, list[tuple[str, str]]]:
-    """SIGKILL a supervised child; once the supervisor has everything back, the child's new
-    status and the deaths and restarts it logged, as (event, component)."""
+async def _kill(
+    stack: Stack, name: str, pid: int, sig: signal.Signals = signal.SIGKILL
+) -> tuple[ComponentStatus, list[tuple[str, str]]]:
+    """SIGKILL (or `sig`) to a supervised child; once the supervisor has everything back, the
+    child's new status and the deaths and restarts it logged, as (event, component)."""
     with capture_logs() as logs:
-        os.kill(pid, signal.SIGKILL)
+        os.kill(pid, sig)
         status = await until(lambda: _restarted(stack, name), within_s=90, what=f"{name} back")
     assert status.pid != pid
     lifecycle = [
@@ -179,15 +181,17 @@ async def test_a_killed_broker_comes_back_with_its_log_and_open_dispatches_escal
         assert await sms_count(stack, phone, f" {code}:") == 1
 
 
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
 async def test_a_killed_postgres_is_restarted_and_the_next_call_is_paged(
-    start_stack: StartStack, phones_for: Callable[[Stack], SandboxPhones]
+    start_stack: StartStack, phones_for: Callable[[Stack], SandboxPhones], sig: signal.Signals
 ) -> None:
     """SIGKILL to the embedded PostgreSQL: it comes back on its port with its data, the
-    workers are restarted after it, and a call made after is paged."""
+    workers are restarted after it, and a call made after is paged. SIGTERM (a smart
+    shutdown, which would wait for every open session while refusing new ones) likewise."""
     stack = await start_stack(embedded_postgres=True)
     phones = phones_for(stack)
     assert stack.postgres is not None
-    _, lifecycle = await _kill(stack, "postgres", stack.postgres.pid)
+    _, lifecycle = await _kill(stack, "postgres", stack.postgres.pid, sig)
     assert lifecycle == [
         ("component_died", "postgres"),
         ("component_restarted", "postgres"),

@@ -106,3 +106,18 @@ async def test_page_logs_carry_the_ids_needed_to_follow_a_dispatch(
     assert sent[0]["channel"] == "sms"
     assert sent[0]["provider_sid"].startswith("SM")
     assert all(page.body not in str(entry) for entry in logs)
+
+
+async def test_an_in_doubt_sms_whose_callback_was_lost_is_found_by_its_body(
+    pg_pool: asyncpg.Pool, telephony: TwilioTelephony, twilio_sandbox: TwilioSandbox
+) -> None:
+    """Twilio took the SMS and answered 500, and its status callback never reached us (the
+    edge could not record it while PostgreSQL was down): after the wait, the message with
+    this page's exact body is taken as sent; the nurse gets one SMS."""
+    twilio_sandbox.inject_fault(500, count=1, record=True)
+    n = notifier(pg_pool, telephony, status_callback_base="http://127.0.0.1:9", wait_s=0.3)
+    with capture_logs() as logs:
+        events = await n.deliver(page_request("CA-lost-callback"))
+    assert [e.type for e in events] == ["PageSent"]
+    assert sms_to_nurse(twilio_sandbox) == 1
+    assert "page_in_doubt_matched_by_body" in [e["event"] for e in logs]

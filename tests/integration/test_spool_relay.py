@@ -21,7 +21,7 @@ from dispatch.ingress.spool import IngressSpool
 from dispatch.settings import Settings
 from dispatch.topics import CLIENT_EVENTS
 from projections.pool import connect
-from projections.project import project
+from projections.project import archive, project
 from tests.integration.spool_support import call, published_sids
 
 PARTITIONS = Settings().topic_partitions  # what the session's broker created
@@ -109,15 +109,16 @@ async def test_a_crisis_contact_with_no_dispatch_is_published_again(
     pg_pool: asyncpg.Pool, kafka_bootstrap: str
 ) -> None:
     """A published crisis call whose dispatch never appeared goes out again after the wait;
-    one whose dispatch is in the read model is left alone."""
+    one whose dispatch is in the read model is left alone, and so is one the archive holds
+    (it is in the log, waiting behind others)."""
     prefix = f"CA-redrive-{uuid.uuid4().hex[:6]}-"
-    lost, paged = call(prefix + "lost"), call(prefix + "paged")
+    lost, paged, behind = call(prefix + "lost"), call(prefix + "paged"), call(prefix + "behind")
     publisher = EventPublisher(kafka_bootstrap)
     spool = IngressSpool(pg_pool, publisher, SystemClock())
     try:
-        await spool.record([lost])
-        await spool.record([paged])
-        assert await spool.relay_once() == 2
+        for contact in (lost, paged, behind):
+            await spool.record([contact])
+        assert await spool.relay_once() == 3
     finally:
         await publisher.stop()
     opened: Envelope = open_dispatch(
@@ -125,6 +126,7 @@ async def test_a_crisis_contact_with_no_dispatch_is_published_again(
     )[0]
     async with pg_pool.acquire() as conn:
         await project(conn, opened)
+        await archive(conn, behind, None)
     clock = SystemClock()
     [unpaged] = await unpaged_contacts(pg_pool, timedelta(0), now=clock.now())
     assert unpaged.event_id == lost.event_id and unpaged.event_type == "CrisisCallReceived"

@@ -220,3 +220,23 @@ async def test_a_dispatch_not_projected_yet_is_a_transient_failure() -> None:
     with pytest.raises(DispatchNotProjectedError) as caught:
         await notices.notices(req, provider_failed(req), now=T0)
     assert classify(caught.value) == "transient"
+
+
+def test_when_both_channels_fail_one_chain_per_channel_goes_on() -> None:
+    """SMS fails: a call now and an SMS retry later. The call fails too: a call retry later,
+    but no second SMS now, since the SMS retry already covers that channel; once the provider
+    is back the person gets one SMS and one call, not two SMS."""
+    sms = request("sms")
+    state = evolve(PagesOfDispatch(), sms)
+    first = decide_failure(state, provider_failed(sms), redial_delay=DELAY, now=T0)
+    assert first is not None
+    assert [e.type for e in first.events] == ["PageRequested", "PageRetryScheduled"]
+    voice = first.events[0]
+    state = first.state
+    for event in first.events:
+        state = evolve(state, event)
+    second = decide_failure(state, provider_failed(voice), redial_delay=DELAY, now=T0)
+    assert second is not None
+    assert [e.type for e in second.events] == ["PageRetryScheduled"]
+    retry = second.events[0].payload
+    assert isinstance(retry, PageRetryScheduled) and retry.channel == "voice"

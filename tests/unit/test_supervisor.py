@@ -205,14 +205,14 @@ def test_backoff_doubles_up_to_its_ceiling() -> None:
 
 
 async def test_a_plan_that_failed_half_way_is_finished_without_redoing_its_start() -> None:
-    """PostgreSQL came back but its workers did not: the next attempt restarts only the
-    workers, and both end up up, each restarted once."""
+    """PostgreSQL came back but its workers did not: PostgreSQL counts as up, the next
+    attempt restarts only the workers, and both end up up, each restarted once."""
     stack, clock = Stack(), Clock()
     sup = supervisor(stack, clock)
     stack.workers[0].failures = 1
     stack.postgres.die()
     await sup.check()
-    assert sup.status().down == ("postgres",)
+    assert sup.status().down == ("worker-0",)
     clock.t += 1.0
     await sup.check()
     assert stack.steps.count("restart postgres") == 1
@@ -222,5 +222,34 @@ async def test_a_plan_that_failed_half_way_is_finished_without_redoing_its_start
     assert [(c.name, c.restarts) for c in status.components] == [
         ("postgres", 1),
         ("broker", 0),
+        ("worker-0", 1),
+    ]
+
+
+async def test_a_broker_that_dies_while_postgres_recovers_is_recovered_before_the_workers() -> None:
+    """PostgreSQL is back, but the broker died before its workers could start (they need it):
+    the broker is recovered next (its plan starts the workers), not PostgreSQL's plan again
+    and again."""
+    stack, clock = Stack(), Clock()
+    sup = supervisor(stack, clock)
+    stack.postgres.die()
+    stack.workers[0].failures = 1
+
+    async def broker_dies_meanwhile(*, only: str | None = None) -> list[tuple[str, int, int]]:
+        stack.broker.die()
+        return await Stack.replace_workers(stack, only=only)
+
+    stack.replace_workers = broker_dies_meanwhile  # type: ignore[method-assign]
+    await sup.check()
+    stack.replace_workers = lambda **kw: Stack.replace_workers(stack, **kw)  # type: ignore[method-assign]
+    assert sup.status().down == ("broker", "worker-0")
+    clock.t += 1.0
+    await sup.check()
+    assert stack.steps.count("restart postgres") == 1
+    assert stack.steps.count("restart broker") == 1 and stack.broker.alive
+    assert sup.status().down == ()
+    assert [(c.name, c.restarts) for c in sup.status().components] == [
+        ("postgres", 1),
+        ("broker", 1),
         ("worker-0", 1),
     ]
