@@ -69,11 +69,12 @@ class Tally:
     refused: int = 0  # a handler refused it (the live projector dead-lettered it too)
     not_understood: int = 0  # a type or version this code cannot decode
     caught_up: int = 0  # archived while the rebuild ran, applied after the snapshot
+    duplicates: int = 0  # a second copy of an event id on the broker (--from-broker)
     started: float = field(default_factory=time.monotonic)
 
     @property
     def done(self) -> int:
-        return self.applied + self.refused + self.not_understood
+        return self.applied + self.refused + self.not_understood + self.duplicates
 
     @property
     def seconds(self) -> float:
@@ -93,6 +94,7 @@ class Batch:
     handled: list[Envelope]  # events whose handlers' statements are recorded
     statements: list[Statement]
     folded: list[Written]
+    duplicates: int = 0  # rows left out as second copies of an event id
 
 
 @dataclass(frozen=True)
@@ -255,7 +257,8 @@ class Replay:
             except _REFUSED:
                 refused = await self._apply_one_by_one(writer, batch.handled)
             await write(writer, self.shadow, batch.folded)
-        self.tally.not_understood += batch.rows - batch.readable
+        self.tally.not_understood += batch.rows - batch.readable - batch.duplicates
+        self.tally.duplicates += batch.duplicates
         self.tally.refused += refused
         self.tally.applied += batch.readable - refused
         self._progress(self.tally.done, self.tally.total)

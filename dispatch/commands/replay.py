@@ -1,4 +1,5 @@
-"""`dispatch replay [--check]`: rebuild every read model from the event archive.
+"""`dispatch replay [--check] [--from-broker]`: rebuild every read model from the event
+archive, or from the broker's event topics read from offset 0 (projections.replay_broker).
 
 Without --check the rebuilt tables are swapped in atomically while the projector's next
 transaction waits (docs/decisions/020); with --check they are compared with the live ones
@@ -64,22 +65,58 @@ class ProgressDisplay:
     show_default=True,
     help="Seconds the swap waits for a table's lock before trying again.",
 )
-def replay(check: bool, batch: int, keep_old: bool, lock_timeout: float) -> None:
-    """Rebuild every PostgreSQL read model from the event archive, then swap them in."""
+@click.option(
+    "--from-broker",
+    is_flag=True,
+    help="Read the events from the broker's event topics (KAFKA_BOOTSTRAP_SERVERS), every "
+    "partition from offset 0 to its end when the replay starts, instead of the archive. "
+    "Events the broker no longer holds (a topic's retention deleted them) are the archive's "
+    "job: a log that no longer starts at 0 is refused; replay from the archive then.",
+)
+@click.option(
+    "--archived-wait",
+    type=click.FloatRange(0, 3600),
+    default=30.0,
+    show_default=True,
+    help="With --from-broker: seconds to wait for the projector to archive the events read.",
+)
+def replay(
+    check: bool,
+    batch: int,
+    keep_old: bool,
+    lock_timeout: float,
+    from_broker: bool,
+    archived_wait: float,
+) -> None:
+    """Rebuild every PostgreSQL read model from the event archive (or, with --from-broker,
+    from the broker's event topics), then swap them in (or compare them: --check)."""
     from dispatch.logs import configure_logging
     from projections.replay import Replay, ReplayError, Swapped
+    from projections.replay_broker import BrokerReplay
     from projections.replay_check import describe
 
     settings = Settings()
     if not settings.database_url:
         raise click.UsageError("set DATABASE_URL")
+    if from_broker and not settings.kafka_bootstrap_servers:
+        raise click.UsageError("--from-broker: set KAFKA_BOOTSTRAP_SERVERS (the broker to read)")
     configure_logging(fmt=settings.log_format, level="warning")
     with ExitStack() as stack:
-        job = Replay(
-            settings.database_url,
-            batch=batch,
-            progress=ProgressDisplay(stack, "Replaying the archive"),
-        )
+        job: Replay
+        if from_broker:
+            job = BrokerReplay(
+                settings.database_url,
+                settings.kafka_bootstrap_servers,
+                archived_wait_s=archived_wait,
+                batch=batch,
+                progress=ProgressDisplay(stack, "Replaying the broker's topics"),
+            )
+        else:
+            job = Replay(
+                settings.database_url,
+                batch=batch,
+                progress=ProgressDisplay(stack, "Replaying the archive"),
+            )
         try:
             result = asyncio.run(
                 job.run(check=check, keep_old=keep_old, lock_timeout_s=lock_timeout)
@@ -91,6 +128,7 @@ def replay(check: bool, batch: int, keep_old: bool, lock_timeout: float) -> None
         f"Replayed {t.done:,} events into {job.shadow} in {t.seconds:.1f} s ({t.rate:,.0f} "
         f"events/s): {t.refused} refused by a handler, {t.not_understood} not understood, "
         f"{t.caught_up} archived while it ran"
+        + (f" or not on the broker, {t.duplicates} second copies left out" if from_broker else "")
     )
     if isinstance(result, Swapped):
         kept = f"; the old ones kept in {result.retired}" if result.retired else ""
