@@ -33,18 +33,25 @@ async def _seed(stack: Stack) -> None:
 
 
 async def _replay(stack: Stack, *args: str) -> Result:
-    env = {"DATABASE_URL": stack.settings.database_url}
+    env = {
+        "DATABASE_URL": stack.settings.database_url,
+        "KAFKA_BOOTSTRAP_SERVERS": stack.settings.kafka_bootstrap_servers,
+    }
     return await asyncio.to_thread(CliRunner().invoke, main, ["replay", *args], env=env)
 
 
 async def test_replay_under_the_running_projector(stack: Stack, phones: SandboxPhones) -> None:
-    """--check finds the rebuilt read models equal to the live ones; after the swap a crisis
+    """--check finds the rebuilt read models equal to the live ones, from the archive and
+    from the broker's topics (--from-broker); after the swap a crisis
     call is dispatched, paged, acknowledged and resolved as before, and a second check is
     still equal."""
     await _seed(stack)
     checked = await _replay(stack, "--check")
     assert checked.exit_code == 0, checked.output
     assert "Equal: 26 read models" in checked.output
+    from_broker = await _replay(stack, "--from-broker", "--check")
+    assert from_broker.exit_code == 0, from_broker.output
+    assert "Equal: 26 read models" in from_broker.output
 
     swapped = await _replay(stack)
     assert swapped.exit_code == 0, swapped.output
