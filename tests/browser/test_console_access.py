@@ -122,7 +122,12 @@ async def test_every_page_reads_at_aa_contrast_on_a_phone_and_a_wall(
     normal = await page.evaluate(size)
     await page.goto(f"{base}/console/?wall=1")
     await page.locator(f"#d-{records.open_code}").wait_for(timeout=WAIT_MS)
-    assert await page.evaluate(size) > normal >= 16
+    wall = await page.evaluate(size)
+    assert wall > normal >= 16
+    smallest = """() => Math.min(...[...document.querySelectorAll('main *')]
+        .filter(e => [...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim()))
+        .map(e => parseFloat(getComputedStyle(e).fontSize)))"""
+    assert await page.evaluate(smallest) >= wall  # no smaller print on the wall board
     shot = shot_path("console-wall.png", tmp_path)
     await page.screenshot(path=str(shot))
     assert shot.stat().st_size > 10_000
