@@ -69,7 +69,7 @@ async def call(stack: Stack, phones: Any) -> str:
     return code_of(str((await next_page(phones, STAFF[PRIMARY][0], after=after))["body"]))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # shared with test_console_access.py
 async def records(stack: Stack) -> AsyncIterator[Records]:
     phones = SandboxPhones(stack.settings.twilio_api_base_url)
     try:
