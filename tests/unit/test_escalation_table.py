@@ -116,7 +116,7 @@ def test_late_and_redelivered_replies_get_the_same_answers_from_the_tombstone() 
             from_tomb = decide_reply(tomb, event, now=T0 + timedelta(days=41))
             assert [e.model_dump() for e in from_tomb] == [e.model_dump() for e in from_full]
     (again,) = decide_reply(tomb, done_again, now=T0 + timedelta(days=41))
-    first_decided = [e for e in first if isinstance(e.payload, StaffReplyDecided)][0]
+    first_decided = next(e for e in first if isinstance(e.payload, StaffReplyDecided))
     assert again.event_id == first_decided.event_id and again.payload == first_decided.payload
     (ack,) = decide_reply(tomb, late[1], now=T0)
     assert isinstance(ack.payload, StaffReplyDecided) and not ack.payload.accepted
