@@ -124,12 +124,22 @@ def register_risk_agent(
         plan version."""
         now = res.clock.now()
         try:
-            states = [load_state(raw, key) for key, raw in list(table.items())]
-            teams = {s.team_id for s in states if s.team_id and needs_contact_target(s)}
+            # One state decoded at a time (a worker holds 100,000 clients: a list of them all
+            # decoded would be a few hundred MB at its peak). Only the few clients waiting
+            # for a contact target are kept until their teams' service models are read.
+            decided: list[Envelope] = []
+            waiting = []
+            for key, raw in list(table.items()):
+                state = load_state(raw, key)
+                if state.team_id and needs_contact_target(state):
+                    waiting.append(state)
+                else:
+                    decided += timer_events((state,), {}, now=now, policy=policy)
             models: dict[str, ServiceModel] = {}
-            if teams:
+            if waiting:
+                teams = {s.team_id for s in waiting if s.team_id}
                 models = await (await res.get()).risk_queries.service_models(teams)
-            decided = timer_events(states, models, now=now, policy=policy)
+            decided += timer_events(waiting, models, now=now, policy=policy)
             if decided:
                 await topics.append(decided)
                 log.info("risk_timer_decided", events=[(e.type, e.key) for e in decided])
