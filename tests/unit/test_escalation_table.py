@@ -52,7 +52,19 @@ def test_every_state_round_trips_exactly_and_is_smaller_than_the_old_dict() -> N
     open_state = escalated(opened())
     acked, _ = run(open_state, [reply(open_state, "s-1")])
     done, _ = resolved()
-    for state in (opened(), open_state, acked, done, retire(done)):
+    # replies whose outcome, holder and status differ from the dispatch's latest (one at
+    # its default), and one refused while nobody held it
+    busy, _ = run(
+        open_state,
+        [
+            reply(open_state, "s-9", team="t-south", sid="SM-stranger"),
+            reply(open_state, "s-1"),
+            reply(open_state, "s-2"),
+            reply(open_state, "s-1", "resolve", outcome="safe", sid="SM-done"),
+        ],
+    )
+    assert busy is not None and len(busy.replies) == 4
+    for state in (opened(), open_state, acked, done, retire(done), busy, retire(busy)):
         assert state is not None
         compact = dump(state)
         assert load(compact) == state
