@@ -2,10 +2,9 @@
 
 Fields at their defaults are left out, and so are a remembered reply decision's fields that
 repeat the dispatch's own (its id and code; its outcome, holder and status when they are
-the dispatch's latest): they come back on load. A reply field that differs from the
-dispatch's is always written, even at its default, so the round trip is exact and a
-restored table decides exactly what the old one would have. A value written before
-decision 030 (a JSON dict, in memory or on the changelog) is read as well.
+the dispatch's latest): they come back on load (dispatch/worker/compact.py), exactly, so a
+restored table decides what the old one would have. A value written before decision 030
+(a JSON dict, in memory or on the changelog) is read as well.
 """
 
 from __future__ import annotations
@@ -15,6 +14,7 @@ from typing import Any
 import orjson
 
 from dispatch.escalation.state import EscalationState
+from dispatch.worker.compact import drop_repeats, restore_repeats, to_bytes
 
 # A reply decision's field -> the dispatch's field it usually repeats.
 _REPEATS = {
@@ -32,14 +32,8 @@ def dump(state: EscalationState) -> bytes:
     if state.replies:
         full = state.model_dump(mode="json", include={*_REPEATS.values(), "replies"})
         for compact, reply in zip(value["replies"], full["replies"], strict=True):
-            for own, of_dispatch in _REPEATS.items():
-                if reply[own] == full[of_dispatch]:
-                    compact.pop(own, None)
-                else:
-                    compact[own] = reply[own]
-    # orjson's result keeps its whole write buffer (about 8 KB resident per value measured by
-    # bench/bench_memory.py); a table value lives long, so it is copied to its exact size.
-    return bytes(memoryview(orjson.dumps(value)))
+            drop_repeats(compact, {**reply, **{f"_{k}": full[k] for k in _DISPATCH}}, _PAIRS)
+    return to_bytes(value)
 
 
 def load(raw: Any) -> EscalationState | None:
@@ -48,9 +42,15 @@ def load(raw: Any) -> EscalationState | None:
         return None
     value: dict[str, Any] = orjson.loads(raw) if isinstance(raw, bytes | str) else dict(raw)
     if "replies" in value:
-        dispatch = {own: value.get(of, _DEFAULTS[of]) for own, of in _REPEATS.items()}
-        value["replies"] = [dispatch | reply for reply in value["replies"]]
+        dispatch = {f"_{k}": value.get(k, _DEFAULTS[k]) for k in _DISPATCH}
+        for reply in value["replies"]:
+            restore_repeats(reply, _PAIRS, dispatch)
     return EscalationState.model_validate(value)
+
+
+# The dispatch's fields, seen from a reply as "_<name>" (a reply has no such keys).
+_DISPATCH = tuple(dict.fromkeys(_REPEATS.values()))
+_PAIRS = {own: f"_{of}" for own, of in _REPEATS.items()}
 
 
 def may_be_open(raw: Any) -> bool:
