@@ -191,7 +191,7 @@ def run(clients: int, *, quick: bool = False) -> list[Figure]:
             []
             if quick
             else [
-                ("risk bytes, dispatch JSON dict (022)", "bytes", "json-dict"),
+                ("risk compact, dispatch as JSON dict", "bytes", "json-dict"),
                 ("risk + full dispatch, compact bytes", "bytes", "bytes"),
             ]
         ),
