@@ -122,3 +122,23 @@ def next_position(state: EscalationState) -> tuple[int, int, bool]:
 
 def is_due(state: EscalationState, now: datetime) -> bool:
     return state.waiting and state.deadline_at is not None and state.deadline_at <= now
+
+
+def retire(state: EscalationState) -> EscalationState:
+    """What the escalation agent keeps of a resolved dispatch (a tombstone): everything a late
+    or redelivered event of it needs (who may answer, its status, holder and outcome, its
+    sequence, the remembered reply decisions), without what only an open dispatch uses (its
+    policy, deadline, position and first page). Resolved is final and a resolved dispatch
+    never waits, so every later event is decided exactly as on the full state."""
+    if state.status != "resolved":
+        return state
+    return state.model_copy(
+        update={
+            "policy": None,
+            "deadline_at": None,
+            "first_paged": None,
+            "round": 0,
+            "step": 0,
+            "exhausted": False,
+        }
+    )

@@ -3,7 +3,8 @@
 The table is keyed by dispatch id and co-partitioned with act.dispatch-events, so the
 agent sees a dispatch's opening, acknowledgement and deadlines in the order they happened.
 The timer reads the wall clock (an edge) and emits EscalationDeadlineReached events; it
-never changes state itself.
+never changes state itself. Values are compact bytes; a resolved dispatch is kept as a
+tombstone (`retire`), never with its full state (decision 030).
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ import faust
 import structlog
 
 from dispatch.escalation.decide import deadline_reached
-from dispatch.escalation.state import EscalationState, is_due
+from dispatch.escalation.state import is_due, retire
 from dispatch.events import Envelope
 from dispatch.worker.batches import InFlight, run_events
+from dispatch.worker.escalation_table import dump, load, may_be_open
 from dispatch.worker.guard import AgentGuard
 
 if TYPE_CHECKING:
@@ -40,10 +42,6 @@ RELEVANT = frozenset(
 )
 
 
-def _load(raw: Any) -> EscalationState | None:
-    return EscalationState.model_validate(raw) if raw else None
-
-
 def register_escalation(
     app: faust.App,
     topics: EventTopics,
@@ -54,7 +52,11 @@ def register_escalation(
     *,
     tick_s: float,
 ) -> None:
-    table = app.Table("escalation-state", default=None)  # values: JSON of EscalationState
+    table = app.Table(
+        "escalation-state",
+        default=None,
+        value_type=bytes,  # raw bytes: compact JSON (dispatch/worker/escalation_table.py)
+    )
     emitted: set[tuple[str, int]] = set()
 
     guard = guard_for("escalation")
@@ -63,13 +65,16 @@ def register_escalation(
         if event.type not in RELEVANT:
             return
         with structlog.contextvars.bound_contextvars(**event.log_context()):
-            state = _load(table.get(event.key))
+            state = load(table.get(event.key))
             services = await res.get()
             new_state, decided = await services.escalation.handle(state, event)
             await topics.append(decided)
-            # A resolved dispatch stays, so a late reply is told it is closed.
+            if new_state is not None:
+                # A resolved dispatch stays as a tombstone, so a late reply is told it is
+                # closed and a redelivered one gets its first answer (decision 030).
+                new_state = retire(new_state)
             if new_state is not None and new_state != state:
-                table[event.key] = new_state.model_dump(mode="json")
+                table[event.key] = dump(new_state)
             if decided:
                 log.info("dispatch_escalated", events=[e.type for e in decided])
 
@@ -81,9 +86,9 @@ def register_escalation(
     async def escalation_deadlines() -> None:
         now = res.clock.now()
         for key, raw in list(table.items()):
-            if not raw or raw.get("status") != "open":
-                continue  # only open dispatches wait for a deadline
-            state = _load(raw)
+            if not may_be_open(raw):
+                continue  # only open dispatches wait for a deadline: the rest stay undecoded
+            state = load(raw)
             if state is None or not is_due(state, now):
                 continue
             marker = (key, state.sequence)

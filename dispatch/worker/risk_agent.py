@@ -2,8 +2,8 @@
 
 The table is keyed by client id and co-partitioned with act.client-events, so each
 worker holds the risk of exactly the clients whose events it reads; a state is held as the
-compact JSON bytes of RiskState (defaults left out). Events are taken in batches
-(dispatch/worker/batches.py): a batch is folded in memory, its decided events are appended
+compact JSON bytes of RiskState (defaults and repeated fields left out). Events are taken in
+batches (dispatch/worker/batches.py): a batch is folded in memory, its decided events are appended
 and acked by the broker together, then the table is updated, then the batch's events are
 acked so that their offsets can be committed. A crash in between re-decides the same events
 with the same ids (deduplicated downstream) instead of losing them (decision 022).
@@ -21,6 +21,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import faust
+import orjson
 import structlog
 
 from dispatch.events import Envelope
@@ -29,6 +30,7 @@ from dispatch.risk.fold import FOLDED, RiskState, initial
 from dispatch.risk.levels import DEFAULT_POLICY, RiskPolicy
 from dispatch.vocabulary import ServiceModel
 from dispatch.worker.batches import InFlight, handling, run_batches
+from dispatch.worker.compact import drop_repeats, restore_repeats, to_bytes
 from dispatch.worker.guard import AgentGuard, Delivery
 
 if TYPE_CHECKING:
@@ -41,18 +43,34 @@ TABLE_NAME = "client-risk"
 MISSED_CONTACT_TICK_S = 5.0  # how often the table is scanned for targets, gaps and reviews
 
 
+# A field -> the field it usually repeats: left out when the same (decision 030).
+REPEATS = {
+    "effective": "score",  # no contact overdue
+    "level": "score_level",  # no crisis floor
+    "team_since": "enrolled_at",
+    "last_face_to_face": "last_contact_at",
+    "last_face_to_face_event": "last_contact_event",
+}
+_DEFAULTS = {of: RiskState.model_fields[of].default for of in REPEATS.values()}
+
+
 def load_state(raw: Any, client_id: str) -> RiskState:
-    """A table value: JSON bytes (a dict from a changelog written before decision 022)."""
+    """A table value: compact JSON bytes (a dict from a changelog written before decision
+    022, or JSON bytes of one)."""
     if raw is None:
         return initial(client_id)
-    if isinstance(raw, bytes | str):
-        return RiskState.model_validate_json(raw)
-    return RiskState.model_validate(raw)
+    value: dict[str, Any] = orjson.loads(raw) if isinstance(raw, bytes | str) else dict(raw)
+    restore_repeats(value, REPEATS, _DEFAULTS)
+    return RiskState.model_validate(value)
 
 
 def dump_state(state: RiskState) -> bytes:
-    """Compact: fields at their defaults are left out (they come back as defaults)."""
-    return state.model_dump_json(exclude_defaults=True).encode()
+    """Compact: fields at their defaults are left out (they come back as defaults), and so
+    are fields that repeat another (they come back as it); the round trip is exact."""
+    value = state.model_dump(mode="json", exclude_defaults=True)
+    full = state.model_dump(mode="json", include={*REPEATS, *REPEATS.values()})
+    drop_repeats(value, full, REPEATS)
+    return to_bytes(value)
 
 
 def register_risk_agent(
@@ -124,12 +142,22 @@ def register_risk_agent(
         plan version."""
         now = res.clock.now()
         try:
-            states = [load_state(raw, key) for key, raw in list(table.items())]
-            teams = {s.team_id for s in states if s.team_id and needs_contact_target(s)}
+            # One state decoded at a time (a worker holds 100,000 clients: a list of them all
+            # decoded would be a few hundred MB at its peak). Only the few clients waiting
+            # for a contact target are kept until their teams' service models are read.
+            decided: list[Envelope] = []
+            waiting = []
+            for key, raw in list(table.items()):
+                state = load_state(raw, key)
+                if state.team_id and needs_contact_target(state):
+                    waiting.append(state)
+                else:
+                    decided += timer_events((state,), {}, now=now, policy=policy)
             models: dict[str, ServiceModel] = {}
-            if teams:
+            if waiting:
+                teams = {s.team_id for s in waiting if s.team_id}
                 models = await (await res.get()).risk_queries.service_models(teams)
-            decided = timer_events(states, models, now=now, policy=policy)
+            decided += timer_events(waiting, models, now=now, policy=policy)
             if decided:
                 await topics.append(decided)
                 log.info("risk_timer_decided", events=[(e.type, e.key) for e in decided])
