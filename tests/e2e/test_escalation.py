@@ -44,12 +44,13 @@ async def test_esc_passes_to_next_step_at_once(stack: Stack, phones: SandboxPhon
     assert code_of(page["body"]) == code
     row = await stack.read_models.dispatch_by_code(code)
     assert row is not None
-    escalated = [
-        e
-        for e in await stack.read_models.archive(correlation_id=row.correlation_id)
-        if e.type == "DispatchEscalated"
-    ]
-    assert escalated[0].payload["reason"] == "requested"
+
+    async def escalated() -> list[Any]:  # the page can reach the phone before the archive
+        events = await stack.read_models.archive(correlation_id=row.correlation_id)
+        return [e for e in events if e.type == "DispatchEscalated"]
+
+    found = await until(escalated, what="DispatchEscalated archived")
+    assert found[0].payload["reason"] == "requested"
     await phones.send_sms(
         south.PHONES[south.BACKUP], stack.settings.twilio_from_number, f"ACK {code}"
     )
