@@ -13,6 +13,7 @@ import structlog
 
 from dispatch.clock import Clock, SystemClock
 from dispatch.events import Envelope
+from dispatch.events.codec import encode
 from dispatch.paging.telephony import Telephony
 from dispatch.settings import Settings
 from dispatch.stack.faust_settings import faust_app_kwargs
@@ -32,6 +33,10 @@ from dispatch.worker.timers import Timers
 
 log = structlog.get_logger(__name__)
 DRAIN_S = 5.0  # a stopping worker waits this long at most for the batches in hand
+# The GIL switch interval of a worker process (Python's default is 5 ms). faust's consumer
+# runs in its own thread: with the default, each socket write of either thread (a produce
+# request, a fetch request) waited up to 5 ms to get the GIL back from the other (decision 029).
+SWITCH_INTERVAL_S = 0.0005
 
 
 class DispatchApp(faust.App):
@@ -58,6 +63,8 @@ class EventTopics:
     """The faust topics the agents read and write, all carrying envelopes."""
 
     def __init__(self, app: faust.App) -> None:
+        self._app = app
+
         def topic(name: str) -> Any:
             return app.topic(name, key_type=bytes, value_serializer=CODEC_NAME)
 
@@ -73,11 +80,25 @@ class EventTopics:
     async def append(self, events: list[Envelope]) -> None:
         """Publish in order and wait for the broker's acks (all sent first, then every ack
         awaited) before the input is committed. The producer keeps one request in flight
-        per partition, so each key's events stay in order."""
-        sent = []
-        for event in events:
-            topic = self._by_name[topic_for_event(event.type)]
-            sent.append(await topic.send(key=event.key.encode(), value=event))
+        per partition, so each key's events stay in order.
+
+        Sent through faust's transport producer (the aiokafka producer, its default
+        partitioner as for every other producer of these topics), not `Topic.send`: that
+        path builds a message, a future and callbacks per event (decision 029)."""
+        if not events:
+            return
+        producer = await self._app.maybe_start_producer()
+        sent = [
+            await producer.send(
+                topic_for_event(event.type),
+                event.key.encode(),
+                encode(event),
+                partition=None,
+                timestamp=None,
+                headers=None,
+            )
+            for event in events
+        ]
         for fut in sent:
             await fut
 
