@@ -19,7 +19,7 @@ from dispatch.settings import Settings
 from dispatch.stack.faust_settings import faust_app_kwargs
 from dispatch.topics import CLIENT_EVENTS, DISPATCH_EVENTS, PAGE_EVENTS, topic_for_event
 from dispatch.worker.auditor import register_escalation_auditor
-from dispatch.worker.batches import InFlight, run_steps
+from dispatch.worker.batches import BATCH_MAX, InFlight, run_steps
 from dispatch.worker.codec import CODEC_NAME, register_codec
 from dispatch.worker.dispatch_agents import register_agents
 from dispatch.worker.escalation_agent import register_escalation
@@ -37,6 +37,10 @@ DRAIN_S = 5.0  # a stopping worker waits this long at most for the batches in ha
 # runs in its own thread: with the default, each socket write of either thread (a produce
 # request, a fetch request) waited up to 5 ms to get the GIL back from the other (decision 029).
 SWITCH_INTERVAL_S = 0.0005
+# Table writes wait in faust's producer buffer; while it holds more than this, faust's
+# conductor hands no message to any stream. faust's 100 paced the risk agent to the
+# changelog's one-at-a-time send path (a batch writes one per changed client; decision 029).
+CHANGELOG_BUFFER = 4 * BATCH_MAX
 
 
 class DispatchApp(faust.App):
@@ -132,6 +136,7 @@ def create_app(
         stream_wait_empty=False,  # DispatchApp waits for the agents' batches instead
     )
     in_flight = app.in_flight = InFlight()
+    app.producer.buffer.max_messages = CHANGELOG_BUFFER
     app.drain_s = min(DRAIN_S, settings.broker_session_timeout_s * 0.8)  # within a rebalance
     res = WorkerServices(settings, clock=clock or SystemClock(), telephony=telephony)
     topics = EventTopics(app)
