@@ -19,7 +19,7 @@ from dispatch.settings import Settings
 from dispatch.stack.faust_settings import faust_app_kwargs
 from dispatch.topics import CLIENT_EVENTS, DISPATCH_EVENTS, PAGE_EVENTS, topic_for_event
 from dispatch.worker.auditor import register_escalation_auditor
-from dispatch.worker.batches import BATCH_MAX, InFlight, run_steps
+from dispatch.worker.batches import BATCH_MAX, InFlight
 from dispatch.worker.codec import CODEC_NAME, register_codec
 from dispatch.worker.dispatch_agents import register_agents
 from dispatch.worker.escalation_agent import register_escalation
@@ -75,11 +75,6 @@ class EventTopics:
         self.client_events = topic(CLIENT_EVENTS)
         self.dispatch_events = topic(DISPATCH_EVENTS)
         self.page_events = topic(PAGE_EVENTS)
-        self._by_name = {
-            CLIENT_EVENTS: self.client_events,
-            DISPATCH_EVENTS: self.dispatch_events,
-            PAGE_EVENTS: self.page_events,
-        }
 
     async def append(self, events: list[Envelope]) -> None:
         """Publish in order and wait for the broker's acks (all sent first, then every ack
@@ -142,19 +137,19 @@ def create_app(
     topics = EventTopics(app)
     timers = Timers(app)
     guard_for = guards(app, guard_policy(settings))
-    crisis_contacts = register_agents(app, topics, res, guard_for, in_flight)
+    register_agents(app, topics, res, guard_for, in_flight)
     register_escalation(
         app, topics, res, timers, guard_for, in_flight, tick_s=settings.escalation_tick_s
     )
-    risk = register_risk_agent(
-        app, topics, res, timers, guard_for, partitions=settings.topic_partitions
+    register_risk_agent(
+        app,
+        topics,
+        res,
+        timers,
+        guard_for,
+        partitions=settings.topic_partitions,
+        in_flight=in_flight,
     )
-
-    @app.agent(topics.client_events, name="client-events")
-    async def client_events(stream: faust.StreamT[Envelope]) -> None:
-        """One stream for the topic: crisis contacts first, then the risk fold (decision 029)."""
-        await run_steps(stream, in_flight, (crisis_contacts, risk))
-
     register_follow_ups(
         app,
         topics,

@@ -1,12 +1,11 @@
 """Batches of events under the agents' guard, acked only once their outputs are acked.
 
-The client-events topic is read by one agent, in batches that never wait to fill
-(`ready_batches`): each batch goes to the crisis-contact step (one event at a time, at
-once) and to the risk step, which folds the batch in memory, appends its outputs and waits
-for the broker to ack them all; only then are the batch's events acked, which lets faust
-commit their offsets (decisions 022, 029). Nothing is acked before it is handled, so a
-crash at any point redelivers the batch; its outputs carry ids derived from their
-triggers, so re-appended outputs are deduplicated downstream.
+An agent that reads a busy topic (the risk agent) takes its events in batches
+(`stream.noack_take`): it folds a batch in memory, appends the batch's outputs and waits
+for the broker to ack them all, and only then acks the batch's events, which lets faust
+commit their offsets. Nothing is acked before it is handled, so a crash at any point
+redelivers the batch; its outputs carry ids derived from their triggers, so re-appended
+outputs are deduplicated downstream.
 
 Failures keep AgentGuard's rules: a transient failure retries the whole batch in place
 (with the guard's backoff); any other failure, or an undecodable message in the batch,
@@ -34,7 +33,8 @@ from dispatch.worker.guard import AgentGuard, Delivery, Handler, Undecodable, cl
 log = structlog.get_logger(__name__)
 BatchHandler = Callable[[Sequence[Delivery]], Awaitable[None]]
 SingleHandler = Callable[[Delivery], Handler]  # the per-event handler for one delivery
-BATCH_MAX = 1000  # events of one batch at most (a crisis contact behind a full batch waits for it)
+BATCH_MAX = 2000  # events of one batch at most
+BATCH_WITHIN_S = 0.1  # how long a batch waits to fill before it is handled as it is
 
 
 @contextlib.contextmanager
@@ -128,51 +128,21 @@ async def handle_batch(
         await guard.handle(delivery, single(delivery))
 
 
-Step = Callable[[Sequence[Delivery]], Awaitable[None]]  # one reader's part of a batch
-
-
-async def ready_batches(stream: Any, size: int = BATCH_MAX) -> AsyncIterator[list[Any]]:
-    """The stream's events in batches that never wait to fill: the first event is handed
-    over at once, and whatever arrived while a batch was being handled (at most `size`)
-    is the next batch. Nothing is acked here (faust's `noack_take` pattern, without its
-    timer: a crisis contact must not wait for a batch to fill)."""
-    buffer: list[Any] = []
-    ready = asyncio.Event()
-    room = asyncio.Event()
-    room.set()
-
-    async def add(value: Any) -> Any:  # runs in the stream's passive drainer, in order
-        while len(buffer) >= size:
-            room.clear()
-            await room.wait()
-        buffer.append(stream.current_event)
-        ready.set()
-        return value
-
-    stream.enable_acks = False  # acked by the caller, after the batch is handled
-    stream.add_processor(add)
-    stream._enable_passive(aiter(stream.channel))
-    while not stream.should_stop:
-        await stream.wait_for_stopped(ready)
-        if buffer:
-            batch = list(buffer)
-            buffer.clear()
-            ready.clear()
-            room.set()
-            yield batch
-
-
-async def run_steps(stream: Any, in_flight: InFlight, steps: Sequence[Step]) -> None:
-    """One agent per topic: a single stream reads the topic once and hands each batch to
-    every reader's step in turn (the crisis contacts first, then the risk fold); the
-    batch's events are acked when every step is done. Several agents on one topic each
-    had their own stream, and faust acks a message only when every stream has: the
-    slowest one paced the others (decision 029)."""
-    async for events in ready_batches(stream):
+async def run_batches(
+    stream: Any,
+    guard: AgentGuard,
+    in_flight: InFlight,
+    batch: BatchHandler,
+    single: SingleHandler,
+    *,
+    size: int = BATCH_MAX,
+    within_s: float = BATCH_WITHIN_S,
+) -> None:
+    """An agent's loop: take a batch, handle it, then ack its events (faust commits the
+    offsets of acked events only)."""
+    async for events in stream.noack_take(size, within=within_s):
         async with in_flight.busy():
-            deliveries = [Delivery.of(e) for e in events]
-            for step in steps:
-                await step(deliveries)
+            await handle_batch(guard, [Delivery.of(e) for e in events], batch, single)
             for event in events:
                 await stream.ack(event)
 

@@ -6,15 +6,15 @@ retried in place, and only a poison event is set aside, on the dead-letter topic
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import faust
 import structlog
 
 from dispatch.events import Envelope
-from dispatch.worker.batches import InFlight, Step, run_events
-from dispatch.worker.guard import AgentGuard, Delivery
+from dispatch.worker.batches import InFlight, run_events
+from dispatch.worker.guard import AgentGuard
 
 if TYPE_CHECKING:
     from dispatch.worker.app import EventTopics
@@ -31,11 +31,7 @@ def register_agents(
     res: WorkerServices,
     guard_for: GuardFor,
     in_flight: InFlight,
-) -> Step:
-    """Registers the notifier and reply-confirmation agents; returns the crisis-contact
-    step of the client-events agent (dispatch/worker/app.py), which reads that topic once
-    for every step."""
-
+) -> None:
     async def open_dispatch(event: Envelope) -> None:
         if event.type not in CRISIS_CONTACTS:
             return
@@ -63,13 +59,9 @@ def register_agents(
     notifier_guard = guard_for("notifier")
     confirm_guard = guard_for("reply-confirmations")
 
-    async def crisis_contacts(deliveries: Sequence[Delivery]) -> None:
-        """Each crisis contact of a batch, in order, under its guard; the batch's other
-        events are the risk step's (an undecodable one is dead-lettered there)."""
-        for delivery in deliveries:
-            value = delivery.value
-            if isinstance(value, Envelope) and value.type in CRISIS_CONTACTS:
-                await crisis_guard.handle(delivery, open_dispatch)
+    @app.agent(topics.client_events, name="dispatch-crisis-contacts")
+    async def dispatch_crisis_contacts(stream: faust.StreamT[Envelope]) -> None:
+        await run_events(stream, crisis_guard, in_flight, open_dispatch)
 
     @app.agent(topics.page_events, name="notifier")
     async def notify(stream: faust.StreamT[Envelope]) -> None:
@@ -79,5 +71,4 @@ def register_agents(
     async def confirm_replies(stream: faust.StreamT[Envelope]) -> None:
         await run_events(stream, confirm_guard, in_flight, confirm_reply)
 
-    _unused: Any = (notify, confirm_replies)
-    return crisis_contacts
+    _unused: Any = (dispatch_crisis_contacts, notify, confirm_replies)

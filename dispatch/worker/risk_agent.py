@@ -28,7 +28,7 @@ from dispatch.risk.decide import needs_contact_target, timer_events
 from dispatch.risk.fold import FOLDED, RiskState, initial
 from dispatch.risk.levels import DEFAULT_POLICY, RiskPolicy
 from dispatch.vocabulary import ServiceModel
-from dispatch.worker.batches import Step, handle_batch, handling
+from dispatch.worker.batches import InFlight, handling, run_batches
 from dispatch.worker.guard import AgentGuard, Delivery
 
 if TYPE_CHECKING:
@@ -63,9 +63,9 @@ def register_risk_agent(
     guard_for: Callable[[str], AgentGuard],
     *,
     partitions: int,
+    in_flight: InFlight,
     policy: RiskPolicy = DEFAULT_POLICY,
-) -> Step:
-    """The risk table and timer; returns the risk step of the client-events agent."""
+) -> Any:
     table = app.Table(
         TABLE_NAME,
         default=None,
@@ -88,7 +88,7 @@ def register_risk_agent(
             if decided:
                 log.info("risk_decided", level=after.level, events=[e.type for e in decided])
 
-    async def fold_batch(deliveries: Sequence[Delivery]) -> None:
+    async def handle_batch(deliveries: Sequence[Delivery]) -> None:
         items = [
             (d.value, d.offset)
             for d in deliveries
@@ -114,8 +114,9 @@ def register_risk_agent(
     def handle_one(delivery: Delivery) -> Callable[[Envelope], Awaitable[None]]:
         return partial(handle, offset=delivery.offset)  # the guard's per-event path
 
-    async def risk(deliveries: Sequence[Delivery]) -> None:
-        await handle_batch(guard, deliveries, fold_batch, handle_one)
+    @app.agent(topics.client_events, name="risk")
+    async def risk(stream: faust.StreamT[Envelope]) -> None:
+        await run_batches(stream, guard, in_flight, handle_batch, handle_one)
 
     async def risk_timer() -> None:
         """Timers emit events: contact targets from the team's service model (looked up in
