@@ -165,7 +165,7 @@ def worker() -> None:
     """Run the faust stream processors (dispatch, notifier) against the configured stack."""
     from faust.worker import Worker
 
-    from dispatch.worker.app import SWITCH_INTERVAL_S, create_app
+    from dispatch.worker.app import create_app
 
     settings = _settings()
     _refuse_unsafe(settings)
@@ -176,7 +176,6 @@ def worker() -> None:
             "worker needs TWILIO_API_BASE_URL (https://api.twilio.com, or the sandbox's URL)"
         )
     configure_logging(fmt=settings.log_format, level=settings.log_level)
-    sys.setswitchinterval(SWITCH_INTERVAL_S)  # faust's consumer thread and the loop's writes
     app = create_app(settings).app
     Worker(app, loglevel="WARNING", redirect_stdouts=False).execute_from_commandline()
 

@@ -33,10 +33,6 @@ from dispatch.worker.timers import Timers
 
 log = structlog.get_logger(__name__)
 DRAIN_S = 5.0  # a stopping worker waits this long at most for the batches in hand
-# The GIL switch interval of a worker process (Python's default is 5 ms). faust's consumer
-# runs in its own thread: with the default, each socket write of either thread (a produce
-# request, a fetch request) waited up to 5 ms to get the GIL back from the other (decision 029).
-SWITCH_INTERVAL_S = 0.0005
 # Table writes wait in faust's producer buffer; while it holds more than this, faust's
 # conductor hands no message to any stream. faust's 100 paced the risk agent to the
 # changelog's one-at-a-time send path (a batch writes one per changed client; decision 029).
