@@ -15,14 +15,13 @@ import structlog
 
 from dispatch.clock import Clock, SystemClock
 from dispatch.events import Envelope
-from dispatch.events.codec import encode
 from dispatch.paging.telephony import Telephony
 from dispatch.settings import Settings
 from dispatch.stack.faust_settings import faust_app_kwargs
 from dispatch.stack.restore_needs import RESTORED
 from dispatch.topics import CLIENT_EVENTS, DISPATCH_EVENTS, PAGE_EVENTS, topic_for_event
 from dispatch.worker.auditor import register_escalation_auditor
-from dispatch.worker.batches import BATCH_MAX, InFlight
+from dispatch.worker.batches import InFlight
 from dispatch.worker.codec import CODEC_NAME, register_codec
 from dispatch.worker.dispatch_agents import register_agents
 from dispatch.worker.escalation_agent import register_escalation
@@ -36,10 +35,6 @@ from dispatch.worker.timers import Timers
 
 log = structlog.get_logger(__name__)
 DRAIN_S = 5.0  # a stopping worker waits this long at most for the batches in hand
-# Table writes wait in faust's producer buffer; while it holds more than this, faust's
-# conductor hands no message to any stream. faust's 100 paced the risk agent to the
-# changelog's one-at-a-time send path (a batch writes one per changed client; decision 029).
-CHANGELOG_BUFFER = 4 * BATCH_MAX
 
 
 class DispatchApp(faust.App):
@@ -76,7 +71,6 @@ class EventTopics:
 
     def __init__(self, app: faust.App, *, held: HeldIds | None = None) -> None:
         self._held = held
-        self._app = app
 
         def topic(name: str) -> Any:
             return app.topic(name, key_type=bytes, value_serializer=CODEC_NAME)
@@ -84,33 +78,24 @@ class EventTopics:
         self.client_events = topic(CLIENT_EVENTS)
         self.dispatch_events = topic(DISPATCH_EVENTS)
         self.page_events = topic(PAGE_EVENTS)
+        self._by_name = {
+            CLIENT_EVENTS: self.client_events,
+            DISPATCH_EVENTS: self.dispatch_events,
+            PAGE_EVENTS: self.page_events,
+        }
 
     async def append(self, events: list[Envelope]) -> None:
         """Publish in order and wait for the broker's acks (all sent first, then every ack
         awaited) before the input is committed. The producer keeps one request in flight
         per partition, so each key's events stay in order. While an agent handles a record
-        a broker restore published, decisions the archive already holds are not sent again.
-
-        Sent through faust's transport producer (the aiokafka producer, its default
-        partitioner as for every other producer of these topics), not `Topic.send`: that
-        path builds a message, a future and callbacks per event (decision 029)."""
+        a broker restore published, decisions the archive already holds are not sent again."""
         if events and self._held is not None and _handling_restored():
             archived = await self._held([event.event_id for event in events])
             events = [event for event in events if event.event_id not in archived]
-        if not events:
-            return
-        producer = await self._app.maybe_start_producer()
-        sent = [
-            await producer.send(
-                topic_for_event(event.type),
-                event.key.encode(),
-                encode(event),
-                partition=None,
-                timestamp=None,
-                headers=None,
-            )
-            for event in events
-        ]
+        sent = []
+        for event in events:
+            topic = self._by_name[topic_for_event(event.type)]
+            sent.append(await topic.send(key=event.key.encode(), value=event))
         for fut in sent:
             await fut
 
@@ -162,7 +147,6 @@ def create_app(
         stream_wait_empty=False,  # DispatchApp waits for the agents' batches instead
     )
     in_flight = app.in_flight = InFlight()
-    app.producer.buffer.max_messages = CHANGELOG_BUFFER
     app.drain_s = min(DRAIN_S, settings.broker_session_timeout_s * 0.8)  # within a rebalance
     res = WorkerServices(settings, clock=clock or SystemClock(), telephony=telephony)
     topics = EventTopics(app, held=archived_ids(res))
