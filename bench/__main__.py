@@ -2,8 +2,9 @@
 
 Each module of MODULES exposes `async def figures(quick: bool) -> list[Figure]`. A module
 not there yet, or without `figures`, is reported as not built; one that fails is reported
-with its error, and the others still run. `--quick` is CI's smoke run (under a minute for
-all of them together); the full run is what README's Performance section shows.
+with its error, and the others still run. `--quick` is a smoke run at small sizes (a few
+minutes: each benchmark starts stacks of its own); the full run is what README's
+Performance section shows.
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ def render(outcomes: Sequence[Outcome]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument(
-        "--quick", action="store_true", help="CI's smoke run: all benchmarks in under a minute"
+        "--quick", action="store_true", help="a smoke run at small sizes (a few minutes)"
     )
     parser.add_argument(
         "--only", action="append", default=[], metavar="MODULE",

@@ -24,7 +24,7 @@ def checkout(candidates: tuple[Path, ...] | None = None) -> Path | None:
 
 @click.command()
 @click.option(
-    "--quick", is_flag=True, help="CI's smoke run: every benchmark, under a minute in all."
+    "--quick", is_flag=True, help="A smoke run: every benchmark at small sizes (a few minutes)."
 )
 def bench(quick: bool) -> None:
     """Run every benchmark (ring to page, risk pipeline, replay, memory, scale out) on
