@@ -18,10 +18,9 @@ import asyncio
 import os
 import shutil
 import signal
-import tempfile
 import time
-from pathlib import Path
 
+from bench.embedded import state_dir
 from bench.report import Figure, markdown
 from dispatch.demo.seed import TEAM_ID
 from dispatch.settings import Settings
@@ -38,14 +37,8 @@ PROBE_FOR_S = 90.0
 NORMAL_S = 2.0  # a probe paged within this is "as usual"
 
 
-def _state_dir() -> Path:
-    path = Path(tempfile.mkdtemp(prefix="dispatch-bench-restart-"))
-    path.chmod(0o711)  # the embedded PostgreSQL's own user traverses it
-    return path
-
-
 async def measure(history: int, partitions: int) -> list[Figure]:
-    path = _state_dir()
+    path = state_dir("dispatch-bench-restart-")
     settings = Settings(
         database_url="",
         kafka_bootstrap_servers="",

@@ -17,10 +17,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import shutil
-import tempfile
 import time
-from pathlib import Path
 
+from bench.embedded import state_dir
 from bench.report import Figure, markdown
 from dispatch.settings import Settings
 from dispatch.soak.scale import ScaleRun, SecondEdge, spread_calls, until_workers_consuming
@@ -40,15 +39,9 @@ def _lost(run: ScaleRun) -> int:
     return len(run.figures.losses)
 
 
-def _state_dir() -> Path:
-    path = Path(tempfile.mkdtemp(prefix="dispatch-bench-scale-"))
-    path.chmod(0o711)  # the embedded PostgreSQL's own user traverses it
-    return path
-
-
 async def measure(calls: int, rate: float) -> list[Figure]:
     """The three phases on one stack; its processes are stopped by PID afterwards."""
-    path = _state_dir()
+    path = state_dir("dispatch-bench-scale-")
     settings = Settings(
         database_url="",
         kafka_bootstrap_servers="",

@@ -8,12 +8,11 @@ policy whose first step outlasts the run: every page the bench sees is a first p
 from __future__ import annotations
 
 import shutil
-import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
-from pathlib import Path
 
+from bench.embedded import LOOPBACK_ONLY, state_dir
 from dispatch.escalation.events import EscalationPolicySet
 from dispatch.events import Envelope, new_event
 from dispatch.events.envelope import EventPayload
@@ -24,15 +23,6 @@ from dispatch.soak.session import SOAK_POLICY
 from dispatch.stack.runtime import Stack
 
 TEAMS = 10
-LOOPBACK_ONLY = {  # whatever the environment says: embedded parts and the sandbox
-    "database_url": "",
-    "kafka_bootstrap_servers": "",
-    "twilio_api_base_url": "",
-    "public_base_url": "",
-    "web_host": "127.0.0.1",
-    "web_port": 0,
-    "log_level": "warning",
-}
 
 
 def team_line(i: int) -> str:
@@ -93,9 +83,8 @@ def team_events(now: datetime, teams: int = TEAMS) -> list[Envelope]:
 @asynccontextmanager
 async def bench_stack(teams: int = TEAMS) -> AsyncIterator[Stack]:
     """A started stack with `teams` teams projected; stopped (each child by PID) after."""
-    state_dir = Path(tempfile.mkdtemp(prefix="act-dispatch-bench-"))
-    state_dir.chmod(0o755)  # noqa: ASYNC240 - once, before the stack; PostgreSQL runs as its own user when we are root
-    settings = Settings().model_copy(update={"state_dir": state_dir, **LOOPBACK_ONLY})
+    path = state_dir("act-dispatch-bench-")
+    settings = Settings().model_copy(update={"state_dir": path, **LOOPBACK_ONLY})
     configure_logging(fmt=settings.log_format, level="warning")
     stack = Stack(settings, durable=True)
     try:
@@ -105,4 +94,4 @@ async def bench_stack(teams: int = TEAMS) -> AsyncIterator[Stack]:
         yield stack
     finally:
         await stack.stop()
-        shutil.rmtree(state_dir, ignore_errors=True)
+        shutil.rmtree(path, ignore_errors=True)
