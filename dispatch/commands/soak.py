@@ -60,7 +60,11 @@ LOOPBACK_ONLY = {
     default=120.0,
     help="Longest wait in seconds after the load for dispatches and pages (120).",
 )
-@click.option("--keep-state", is_flag=True, help="Keep the state directory (logs) afterwards.")
+@click.option(
+    "--keep-state",
+    is_flag=True,
+    help="Keep the state directory (logs) afterwards; it is always kept when the soak fails.",
+)
 def soak(
     minutes: float, rate: float, faults: str, seed: int, settle_s: float, keep_state: bool
 ) -> None:
@@ -88,7 +92,7 @@ def soak(
     result = figures(facts)
     for line in render(result):
         click.echo(line)
-    if keep_state:
+    if keep_state or not result.passed:  # a failed soak's logs are what explains it
         click.echo(f"State and logs kept in {state_dir}")
     else:
         shutil.rmtree(state_dir, ignore_errors=True)

@@ -30,7 +30,10 @@ log = structlog.get_logger(__name__)
 TWILIO_API_BASE_URL = "https://api.twilio.com"
 # Without these Twilio reports only the final status of a call.
 CALL_EVENTS = ["initiated", "ringing", "answered", "completed"]
-FIND_SMS_LIMIT = 100
+# Page size of an in-doubt lookup. The lookup follows every page of the window: at a few
+# pages a second to one person, the newest 100 messages are under a minute's worth, and a
+# page retried later must not miss its own message behind them (and be sent twice).
+LOOKUP_PAGE_SIZE = 1000
 
 
 class _BaseUrlHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]  # the SDK is untyped
@@ -86,6 +89,7 @@ class TwilioTelephony:
         api_base_url: str = TWILIO_API_BASE_URL,
         timeout_s: float = 10.0,
         extra_senders: tuple[str, ...] = (),
+        lookup_page_size: int = LOOKUP_PAGE_SIZE,
     ) -> None:
         if not api_base_url:
             raise ValueError(f"api_base_url is empty: set the sandbox URL or {TWILIO_API_BASE_URL}")
@@ -97,6 +101,7 @@ class TwilioTelephony:
         self._senders = (from_number, *(n for n in extra_senders if n != from_number))
         self._base_url = api_base_url.rstrip("/")
         self._timeout_s = timeout_s
+        self._lookup_page_size = lookup_page_size
         self._sdk: Any = None
 
     @classmethod
@@ -186,37 +191,45 @@ class TwilioTelephony:
     async def sent_sms(self, *, to: str, body: str, sent_after: datetime) -> list[ProviderReceipt]:
         """Messages to `to` with exactly `body`, sent at or after `sent_after`, newest first.
 
-        Twilio's Message resource does not return the StatusCallback it was created with, so
-        which of them is a given page's is decided by the caller (its own status callbacks)."""
+        Every page of the window is read, not only the newest: a message is not missed
+        however many were sent to the same number after it. Twilio's Message resource does
+        not return the StatusCallback it was created with, so which of them is a given
+        page's is decided by the caller (its own status callbacks)."""
         since = _utc(sent_after)
+        found: list[ProviderReceipt] = []
         try:
             # The SDK formats the datetime as-is with a "Z", so it must already be UTC.
-            messages = await self._client().messages.list_async(
-                to=to, date_sent_after=since, limit=FIND_SMS_LIMIT
+            stream = await self._client().messages.stream_async(
+                to=to, date_sent_after=since, page_size=self._lookup_page_size
             )
-        except Exception as exc:
+            async for message in stream:
+                if message.body == body:
+                    found.append(ProviderReceipt(sid=str(message.sid), status=str(message.status)))
+        except Exception as exc:  # every failure becomes a TelephonyError
             _raise_mapped(exc, "find_sms")
-        found = [
-            ProviderReceipt(sid=str(m.sid), status=str(m.status))
-            for m in messages
-            if m.body == body
-        ]
         log.info("twilio_sms_listed", candidates=len(found))
         return found
 
     async def placed_calls(self, *, to: str, placed_after: datetime) -> list[ProviderReceipt]:
         """Calls to `to` created at or after `placed_after`, newest first (a Call resource has
-        neither body nor StatusCallback: the caller tells its own call from another's)."""
+        neither body nor StatusCallback: the caller tells its own call from another's).
+
+        Calls are listed newest first, page after page, until one older than the window:
+        Twilio filters calls by start time only, which a queued call does not have yet."""
         since = _utc(placed_after).replace(microsecond=0)
+        found: list[ProviderReceipt] = []
         try:
-            calls = await self._client().calls.list_async(to=to, limit=FIND_SMS_LIMIT)
+            stream = await self._client().calls.stream_async(
+                to=to, page_size=self._lookup_page_size
+            )
+            async for call in stream:
+                if call.date_created is None:
+                    continue
+                if _utc(call.date_created) < since:
+                    break
+                found.append(ProviderReceipt(sid=str(call.sid), status=str(call.status)))
         except Exception as exc:
             _raise_mapped(exc, "find_call")
-        found = [
-            ProviderReceipt(sid=str(c.sid), status=str(c.status))
-            for c in calls
-            if c.date_created is not None and _utc(c.date_created) >= since
-        ]
         log.info("twilio_calls_listed", candidates=len(found))
         return found
 

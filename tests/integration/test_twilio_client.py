@@ -211,6 +211,71 @@ async def test_sent_sms_lists_the_exact_body_and_time(
     assert later == []
 
 
+async def test_in_doubt_sms_is_found_behind_many_newer_messages(
+    twilio_sandbox: TwilioSandbox,
+) -> None:
+    """A page taken by Twilio before a 500 is found even when more messages than one list
+    page holds (and more than the 100 newest) reached the same person after it: a page
+    retried later must find its own message, not send a second one."""
+    adapter = TwilioTelephony(
+        account_sid=ACCOUNT_SID,
+        auth_token=AUTH_TOKEN,
+        from_number=FROM_NUMBER,
+        api_base_url=twilio_sandbox.base_url,
+        lookup_page_size=50,
+    )
+    try:
+        twilio_sandbox.inject_fault(500, record=True)
+        with pytest.raises(TelephonyError):
+            await adapter.send_sms(to=STAFF, body=PAGE, status_callback=None, validity_s=60)
+        for n in range(120):
+            await adapter.send_sms(
+                to=STAFF, body=f"ACT HIGH C{n:03d}", status_callback=None, validity_s=60
+            )
+
+        found = await adapter.sent_sms(to=STAFF, body=PAGE, sent_after=_long_ago())
+    finally:
+        await adapter.close()
+
+    assert [f.sid for f in found] == [twilio_sandbox.messages[0].sid]
+    assert len(twilio_sandbox.messages) == 121
+
+
+async def test_placed_calls_are_listed_across_pages_within_the_window(
+    twilio_sandbox: TwilioSandbox,
+) -> None:
+    """placed_calls reads page after page, newest first, and lists every call to the number
+    placed in the window: none is missed behind a full page, none from another number."""
+    adapter = TwilioTelephony(
+        account_sid=ACCOUNT_SID,
+        auth_token=AUTH_TOKEN,
+        from_number=FROM_NUMBER,
+        api_base_url=twilio_sandbox.base_url,
+        lookup_page_size=5,
+    )
+    twilio_sandbox.set_phone(STAFF, voice="no-answer")
+    try:
+        placed = [
+            await adapter.place_call(
+                to=number,
+                say="Crisis AB12.",
+                gather_url="/g",
+                status_callback=None,
+                detect_machine=False,
+            )
+            for number in [STAFF] * 12 + ["+15550001002"]
+        ]
+        found = await adapter.placed_calls(to=STAFF, placed_after=_long_ago())
+        later = await adapter.placed_calls(
+            to=STAFF, placed_after=datetime.now(UTC) + timedelta(hours=1)
+        )
+    finally:
+        await adapter.close()
+
+    assert sorted(f.sid for f in found) == sorted(p.sid for p in placed[:12])
+    assert later == []
+
+
 async def test_machine_answer_is_reported_in_call_callbacks(
     telephony: TwilioTelephony, twilio_sandbox: TwilioSandbox, webhook_receiver: WebhookReceiver
 ) -> None:
