@@ -103,14 +103,12 @@ def up(port: int | None, seed: bool, worker: bool) -> None:
     Embedded parts unless real ones are configured; a dead worker, embedded broker or
     embedded PostgreSQL is restarted, and state is kept in STATE_DIR across restarts.
     """
-    from dispatch.log_throttle import limit_repeated_library_logs
     from dispatch.stack.runtime import Stack
     from dispatch.stack.serve import serve
 
     settings = _settings(web_port=port or Settings().web_port or 8080)
     _refuse_unsafe(settings)
     configure_logging(fmt=settings.log_format, level=settings.log_level)
-    limit_repeated_library_logs()
 
     def announce(stack: Stack) -> None:
         s = stack.settings

@@ -59,12 +59,3 @@ class RepeatedRecordFilter(logging.Filter):
         if held:
             record.msg = f"{record.msg} [{held} similar lines held back]"
         return True
-
-
-def limit_repeated_library_logs(every_s: float = 30.0) -> RepeatedRecordFilter:
-    """Put one RepeatedRecordFilter on every handler of the root logger (where faust's and
-    aiokafka's lines end up); returns it so that a caller can take it off again."""
-    repeated = RepeatedRecordFilter(every_s)
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(repeated)
-    return repeated

@@ -2,6 +2,8 @@
 
 Every line, ours and the libraries', passes `mask_phone_numbers` last before it is
 rendered: a backstop, so that a phone number logged by mistake shows only its last digits.
+The libraries' lines also pass a throttle (dispatch/log_throttle.py): aiokafka logs every
+failed reconnect, and a broker down for minutes must not flood the log of any process.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
+
+from dispatch.log_throttle import RepeatedRecordFilter
 
 # An E.164 number (+ and 7-15 digits), also URL-encoded (%2B...), or a value of digits only.
 _PHONE = re.compile(r"(\+|%2[bB])(\d{3,11})(\d{4})(?!\d)")
@@ -41,7 +45,8 @@ def mask_phone_numbers(
 
 
 def configure_logging(*, fmt: str = "console", level: str = "info") -> None:
-    """Configure structlog and route stdlib logging (faust, aiokafka) through the same output."""
+    """Configure structlog and route stdlib logging (faust, aiokafka) through the same output,
+    each repeated library line at most once per 30 s with a count of those held back."""
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
@@ -65,6 +70,7 @@ def configure_logging(*, fmt: str = "console", level: str = "info") -> None:
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(processors=[*shared, renderer], foreign_pre_chain=[])
     )
+    handler.addFilter(RepeatedRecordFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING)

@@ -59,3 +59,17 @@ def test_configured_output_is_masked_for_ours_and_the_libraries(json_stderr: io.
     lines = [json.loads(raw) for raw in json_stderr.getvalue().splitlines()]
     assert lines[0]["phone"] == "+***0001" and lines[0]["event"] == "page_sent"
     assert lines[1]["event"] == "dialling +***0002"
+
+
+def test_configured_output_holds_back_a_library_flood(json_stderr: io.StringIO) -> None:
+    """Every process's logging keeps a library's reconnect flood (aiokafka logs each failed
+    connect) to one line per kind; a different line still gets through at once."""
+    flood = logging.getLogger("aiokafka.client")
+    for _ in range(500):
+        flood.error("Unable connect to node with id %s: %s", 111, "refused")
+    flood.error("Unable to update metadata from %s", [111])
+    lines = [json.loads(raw)["event"] for raw in json_stderr.getvalue().splitlines()]
+    assert lines == [
+        "Unable connect to node with id 111: refused",
+        "Unable to update metadata from [111]",
+    ]
