@@ -13,6 +13,8 @@
   is dropped; one whose dispatch was acknowledged or resolved is cancelled by the notifier.
 - A failure is decided once: the same PageFailed again (a re-report of a page the ledger
   knows failed) changes nothing, so two channels failing over to each other cannot loop.
+- A failover never texts or calls a person whose page on that channel for the same step is
+  still in flight, already sent, or covered by a scheduled retry: one chain per channel.
 
 Whether the dispatch is still open is not decided here: the notifier checks it before it
 sends any page and records PageCancelled instead (one rule for every page).
@@ -189,17 +191,18 @@ def _event(
 @dataclass(frozen=True)
 class PagesOfDispatch:
     """What the failover agent remembers of one dispatch's pages (a fold of page events):
-    its requests, its scheduled redials and retries, the failures already decided, and
-    whether a manager was told that the provider is failing."""
+    its requests, its scheduled redials and retries, the failures already decided, the pages
+    that failed, and whether a manager was told that the provider is failing."""
 
     requests: dict[str, Envelope] = field(default_factory=dict)
     redials: dict[str, Envelope] = field(default_factory=dict)  # redials and retries
     decided: dict[str, datetime] = field(default_factory=dict)  # PageFailed event ids
     outage_noticed: bool = False
+    failed: dict[str, datetime] = field(default_factory=dict)  # notification ids that failed
 
     @property
     def empty(self) -> bool:
-        return not self.requests and not self.redials and not self.decided
+        return not self.requests and not self.redials and not self.decided and not self.failed
 
     @property
     def latest_step(self) -> int:
@@ -216,6 +219,7 @@ def evolve(state: PagesOfDispatch, event: Envelope) -> PagesOfDispatch:
     horizon = event.occurred_at - REMEMBER
     requests = {k: e for k, e in state.requests.items() if e.occurred_at >= horizon}
     decided = {k: at for k, at in state.decided.items() if at >= horizon}
+    failed = {k: at for k, at in state.failed.items() if at >= horizon}
     redials = dict(state.redials)
     if isinstance(p, PageRequested):
         requests[str(p.notification_id)] = event
@@ -228,7 +232,8 @@ def evolve(state: PagesOfDispatch, event: Envelope) -> PagesOfDispatch:
             redials[str(p.notification_id)] = event
     elif isinstance(p, PageFailed):
         decided[str(event.event_id)] = event.occurred_at
-    return replace(state, requests=requests, redials=redials, decided=decided)
+        failed[str(p.notification_id)] = event.occurred_at
+    return replace(state, requests=requests, redials=redials, decided=decided, failed=failed)
 
 
 @dataclass(frozen=True)
@@ -259,7 +264,7 @@ def decide_failure(
     if request is None:
         return None
     events = on_page_failed(request, failed, redial_delay=redial_delay, now=now, retry=retry)
-    events = [e for e in events if not _retry_pending(state, e)]
+    events = [e for e in events if not _channel_covered(state, e)]
     after = evolve(state, failed)
     tell = failure.provider_fault and not state.outage_noticed and request.actor != RISK_ACTOR
     if tell:
@@ -267,19 +272,29 @@ def decide_failure(
     return FailureDecision(after, events, request if tell else None)
 
 
-def _retry_pending(state: PagesOfDispatch, event: Envelope) -> bool:
-    """A page to the other channel that a scheduled retry already covers (same step, person
-    and channel): else, with both channels failing, each failover starts a second chain and
-    the person gets that page twice once the provider is back (docs/decisions/025)."""
+def _channel_covered(state: PagesOfDispatch, event: Envelope) -> bool:
+    """A page to the other channel that is already covered for the same step and person:
+    by a scheduled retry, or by a page on that channel that was requested and has not
+    failed (in flight, or sent). Else, with both channels failing, each failover starts a
+    second chain and the person gets that page twice once the provider is back
+    (docs/decisions/025)."""
     p = event.payload
     if not isinstance(p, PageRequested):
         return False
-    return any(
+    same = (p.step, p.staff_id, p.channel)
+    retry_pending = any(
         isinstance(s.payload, PageRetryScheduled)
-        and (s.payload.step, s.payload.staff_id, s.payload.channel)
-        == (p.step, p.staff_id, p.channel)
+        and (s.payload.step, s.payload.staff_id, s.payload.channel) == same
         for s in state.redials.values()
     )
+    live_page = any(
+        isinstance(r.payload, PageRequested)
+        and (r.payload.step, r.payload.staff_id, r.payload.channel) == same
+        and nid != str(p.notification_id)
+        and nid not in state.failed
+        for nid, r in state.requests.items()
+    )
+    return retry_pending or live_page
 
 
 def due_redials(state: PagesOfDispatch, now: datetime) -> list[Envelope]:

@@ -47,6 +47,7 @@ def _load(raw: Any) -> PagesOfDispatch:
         redials={k: decode_obj(v) for k, v in raw["redials"].items()},
         decided={k: datetime.fromisoformat(v) for k, v in raw.get("decided", {}).items()},
         outage_noticed=bool(raw.get("outage_noticed", False)),
+        failed={k: datetime.fromisoformat(v) for k, v in raw.get("failed", {}).items()},
     )
 
 
@@ -56,6 +57,7 @@ def _dump(state: PagesOfDispatch) -> dict[str, Any]:
         "redials": {k: e.model_dump(mode="json") for k, e in state.redials.items()},
         "decided": {k: at.isoformat() for k, at in state.decided.items()},
         "outage_noticed": state.outage_noticed,
+        "failed": {k: at.isoformat() for k, at in state.failed.items()},
     }
 
 

@@ -240,3 +240,49 @@ def test_when_both_channels_fail_one_chain_per_channel_goes_on() -> None:
     assert [e.type for e in second.events] == ["PageRetryScheduled"]
     retry = second.events[0].payload
     assert isinstance(retry, PageRetryScheduled) and retry.channel == "voice"
+
+
+def test_a_call_failing_while_the_sms_retry_is_in_flight_sends_no_second_sms() -> None:
+    """The order the 5-minute soak found: SMS fails (a call now, an SMS retry later), the
+    SMS retry is requested, and only then the call fails too. The retried SMS is on its way,
+    so the call's failover texts nobody a second time; a call retry is still scheduled."""
+    sms = request("sms")
+    state = evolve(PagesOfDispatch(), sms)
+    state, first = decide(state, provider_failed(sms))
+    voice, scheduled = first
+    for event in first:
+        state = evolve(state, event)
+    state = evolve(state, redial(scheduled, now=T0 + timedelta(seconds=15)))  # SMS retry requested
+
+    state, second = decide(state, provider_failed(voice, after_s=20))
+
+    assert [e.type for e in second] == ["PageRetryScheduled"]
+    assert second[0].payload.channel == "voice"  # type: ignore[attr-defined]
+
+
+def test_a_call_failing_after_the_retried_sms_was_undelivered_texts_again() -> None:
+    """Once the retried SMS has failed as well (undelivered: no retry of its own), nothing
+    covers that channel: the call's failover texts the person once more."""
+    sms = request("sms")
+    state = evolve(PagesOfDispatch(), sms)
+    state, first = decide(state, provider_failed(sms))
+    voice, scheduled = first
+    for event in first:
+        state = evolve(state, event)
+    retried = redial(scheduled, now=T0 + timedelta(seconds=15))
+    state = evolve(state, retried)
+    undelivered = provider_failed(retried, after_s=18).model_copy(
+        update={
+            "payload": provider_failed(retried).payload.model_copy(
+                update={"reason": "undelivered (30003)", "provider_fault": False}
+            )
+        }
+    )
+    state, after_retry = decide(state, undelivered)
+    for event in after_retry:
+        state = evolve(state, event)
+
+    state, second = decide(state, provider_failed(voice, after_s=20))
+
+    texts = [e for e in second if e.type == "PageRequested"]
+    assert [t.payload.channel for t in texts] == ["sms"]  # type: ignore[attr-defined]
