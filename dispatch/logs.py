@@ -47,10 +47,14 @@ def mask_phone_numbers(
 def configure_logging(*, fmt: str = "console", level: str = "info") -> None:
     """Configure structlog and route stdlib logging (faust, aiokafka) through the same output,
     each repeated library line at most once per 30 s with a count of those held back."""
-    shared: list[structlog.types.Processor] = [
+    stamped: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.StackInfoRenderer(),
+        # A traceback becomes the line's `exception` text before the masking, so a number
+        # in an exception's message is masked too; frames' local values are never printed.
+        structlog.processors.format_exc_info,
         mask_phone_numbers,
     ]
     renderer: structlog.types.Processor = (
@@ -59,7 +63,7 @@ def configure_logging(*, fmt: str = "console", level: str = "info") -> None:
         else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
     )
     structlog.configure(
-        processors=[*shared, structlog.processors.StackInfoRenderer(), renderer],
+        processors=[*stamped, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping()[level.upper()]
         ),
@@ -68,7 +72,14 @@ def configure_logging(*, fmt: str = "console", level: str = "info") -> None:
     )
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
-        structlog.stdlib.ProcessorFormatter(processors=[*shared, renderer], foreign_pre_chain=[])
+        structlog.stdlib.ProcessorFormatter(
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                *stamped,
+                renderer,
+            ],
+            foreign_pre_chain=[],
+        )
     )
     handler.addFilter(RepeatedRecordFilter())
     root = logging.getLogger()

@@ -73,3 +73,31 @@ def test_configured_output_holds_back_a_library_flood(json_stderr: io.StringIO) 
         "Unable connect to node with id 111: refused",
         "Unable to update metadata from [111]",
     ]
+
+
+@pytest.mark.parametrize("fmt", ["json", "console"])
+def test_tracebacks_are_logged_masked_and_without_local_values(
+    fmt: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A logged exception keeps its traceback in both formats (JSON used to carry only
+    `"exc_info": true`), with phone numbers in its message masked and no frame's local
+    values printed (a number or a token held in a local would pass the masking)."""
+    stderr = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stderr)
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    configure_logging(fmt=fmt, level="info")
+    try:
+        secret_local = "tok-4f9a2c"
+        try:
+            raise ValueError("send to +15550100009 refused")
+        except ValueError:
+            logging.getLogger("asyncpg.pool").warning("pool retrying", exc_info=True)
+            structlog.get_logger("t").exception("page_failed")
+    finally:
+        structlog.reset_defaults()
+        root.handlers[:], root.level = handlers, level
+    text = stderr.getvalue()
+    assert text.count("ValueError: send to +***0009 refused") == 2
+    assert text.count("Traceback (most recent call last)") == 2
+    assert "0100009" not in text and secret_local not in text
