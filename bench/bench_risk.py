@@ -3,7 +3,8 @@
     .venv/bin/python -m bench.bench_risk [--quick] [--fold-events 200000] [--agent-events 100000]
 
 Prints figures; asserts nothing about time. (1) the pure fold and fold + decide in process;
-(2) a raw aiokafka consumer reading the same topic (bytes only); (3) the faust risk agent
+(2) a raw aiokafka consumer reading the same topic (bytes only), and faust's own allowance:
+two agents that do nothing on that topic (bench/faust_ceiling.py); (3) the faust risk agent
 on the embedded stack (tansu broker, PostgreSQL, one faust worker process, one partition):
 the input is published before the worker starts, the clock runs from the worker being
 ready to the risk agent's output for a sentinel client, which comes after every other input
@@ -23,6 +24,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bench.faust_ceiling import idle_agents_rate
 from bench.report import Figure, markdown
 from dispatch.clients.events import ClientEnrolled, ContactRecorded
 from dispatch.events import Envelope, new_event
@@ -145,6 +147,8 @@ async def bench_agent(n: int, clients: int, gap_minutes: int, state: Path) -> di
         bootstrap = stack.settings.kafka_bootstrap_servers
         raw = await consume_rate(bootstrap, CLIENT_EVENTS, len(events))
         print(f"raw aiokafka consume {len(events):>8} events           = {raw:>9,.0f} events/s")
+        idle = await idle_agents_rate(bootstrap, CLIENT_EVENTS, len(events))
+        print(f"faust, idle agents   {len(events):>8} events           = {idle:>9,.0f} events/s")
         consumer = AIOKafkaConsumer(
             CLIENT_EVENTS,
             bootstrap_servers=bootstrap,
@@ -197,7 +201,7 @@ async def bench_agent(n: int, clients: int, gap_minutes: int, state: Path) -> di
         print(f"worker log: {len(problems)} warnings or errors", *problems[:3], sep="\n  ")
         if os.environ.get("BENCH_KEEP_LOG"):
             shutil.copy(stack.workers[-1].log_path, os.environ["BENCH_KEEP_LOG"])
-        return {"agent": agent, "raw": raw, "stop_s": stop_s}
+        return {"agent": agent, "raw": raw, "idle": idle, "stop_s": stop_s}
     finally:
         await stack.stop()
 
@@ -215,6 +219,7 @@ def report(rates: dict[str, float], agent: dict[str, float], note: str) -> list[
     fold = rates["fold + decide"]
     print(f"ratio agent / raw consume:        {agent['agent'] / agent['raw']:.3f}")
     print(f"ratio agent / pure fold+decide:   {agent['agent'] / fold:.3f}")
+    print(f"ratio agent / faust idle agents:  {agent['agent'] / agent['idle']:.3f}")
     path = "risk pipeline"
     return [
         Figure(
@@ -235,6 +240,15 @@ def report(rates: dict[str, float], agent: dict[str, float], note: str) -> list[
             "events/s",
             "in-process fold + decide",
             fold,
+            note=note,
+        ),
+        Figure(
+            path,
+            "faust risk agent, 1 worker",
+            agent["agent"],
+            "events/s",
+            "faust itself: the same codec and loops, agents that do nothing",
+            agent["idle"],
             note=note,
         ),
         Figure(
