@@ -34,9 +34,12 @@ async def archive_types(stack: Stack, correlation_id: uuid.UUID) -> list[str]:
     return [e.type for e in await stack.read_models.archive(correlation_id=correlation_id)]
 
 
-async def sms_count(stack: Stack, to: str, containing: str) -> int:
+async def sms_count(stack: Stack, to: str, containing: str, *, after: int = 0) -> int:
+    """Messages to `to` whose text contains `containing` (those after index `after`)."""
     sandbox: Any = stack.sandbox
-    return sum(1 for m in sandbox.messages if m.to == to and containing in m.body)
+    return sum(
+        1 for m in sandbox.messages if m.to == to and containing in m.body and m.index > after
+    )
 
 
 def last_index(stack: Stack) -> int:
