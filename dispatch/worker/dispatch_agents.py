@@ -17,6 +17,7 @@ import structlog
 from dispatch.events import Envelope
 from dispatch.worker.batches import InFlight, run_events
 from dispatch.worker.guard import AgentGuard
+from dispatch.worker.side_by_side import run_side_by_side
 
 if TYPE_CHECKING:
     from dispatch.worker.app import EventTopics
@@ -28,15 +29,16 @@ PAGE_REQUESTS = frozenset({"PageRequested"})
 REPLY_DECISIONS = frozenset({"StaffReplyDecided"})
 # Pages in flight at once per worker. A page the provider keeps failing is retried in place
 # for seconds (and an in-doubt one waits for its callback): one at a time, an outage of the
-# provider queued every later page behind it. An event's offset is committed only once
-# every earlier one is handled, and the pages of one dispatch still go one at a time, in
-# the order they were read (KeyedTurns), so a page delivered twice is never sent twice.
+# provider queued every later page behind it. Events are acked strictly in the order read
+# (dispatch/worker/side_by_side.py), so an offset is committed only once every earlier page
+# is handled, and the pages of one dispatch still go one at a time, in the order they were
+# read (KeyedTurns), so a page delivered twice is never sent twice.
 NOTIFIER_CONCURRENCY = 4
 # Crisis contacts decided at once per worker. Deciding one waits on about four database
-# reads and the broker's acks of its three events; one at a time, a worker kept up with
-# about 30-60 calls a second and at 100 calls/s each call waited in the queue for tens of
-# seconds. A client's (or caller's) contacts are still decided one at a time, in the order
-# they were read (KeyedTurns), so their dispatches are appended in that order.
+# reads and the broker's acks of its three events; one at a time, a worker fell behind
+# under 100 calls/s and each call waited in the queue for tens of seconds. Acked in the
+# order read, like the pages; a client's (or caller's) contacts are still decided one at a
+# time, in the order they were read (KeyedTurns), so their dispatches keep that order.
 CRISIS_CONCURRENCY = 4
 
 
@@ -104,15 +106,19 @@ def register_agents(
     notifier_guard = guard_for("notifier")
     confirm_guard = guard_for("reply-confirmations")
 
-    @app.agent(
-        topics.client_events, name="dispatch-crisis-contacts", concurrency=CRISIS_CONCURRENCY
-    )
+    # Not faust's `concurrency=N`: its actors ack out of order and it can commit past an
+    # event still in flight (dispatch/worker/side_by_side.py).
+    @app.agent(topics.client_events, name="dispatch-crisis-contacts")
     async def dispatch_crisis_contacts(stream: faust.StreamT[Envelope]) -> None:
-        await run_events(stream, crisis_guard, in_flight, open_dispatch)
+        await run_side_by_side(
+            stream, crisis_guard, in_flight, open_dispatch, limit=CRISIS_CONCURRENCY
+        )
 
-    @app.agent(topics.page_events, name="notifier", concurrency=NOTIFIER_CONCURRENCY)
+    @app.agent(topics.page_events, name="notifier")
     async def notify(stream: faust.StreamT[Envelope]) -> None:
-        await run_events(stream, notifier_guard, in_flight, send_page)
+        await run_side_by_side(
+            stream, notifier_guard, in_flight, send_page, limit=NOTIFIER_CONCURRENCY
+        )
 
     @app.agent(topics.dispatch_events, name="reply-confirmations")
     async def confirm_replies(stream: faust.StreamT[Envelope]) -> None:
