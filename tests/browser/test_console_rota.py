@@ -79,8 +79,14 @@ async def test_the_rota_shows_who_is_on_call_and_a_lead_adds_an_override_a_staff
     week = await page.locator("#rota-calendar").inner_text()
     assert "out of hours: fallback" in week and "team act-north" in week and "swap" in week
 
-    local = now.astimezone(ZoneInfo(ZONE)).replace(minute=0, second=0, microsecond=0)
-    starts, ends = local + timedelta(days=1, hours=1), local + timedelta(days=1, hours=5)
+    # Four hours tomorrow inside the team's covered hours (daily, from 2 hours before this
+    # hour to 12 after: rota_team.py) and inside tomorrow's row: "an hour from now plus a
+    # day" crossed midnight when the test ran in the evening, and failed.
+    local = now.astimezone(ZoneInfo(ZONE))
+    covered = {(local.hour - 2 + h) % 24 for h in range(14)}
+    first = next(h for h in range(21) if {h, h + 1, h + 2, h + 3} <= covered)
+    starts = (local + timedelta(days=1)).replace(hour=first, minute=0, second=0, microsecond=0)
+    ends = starts + timedelta(hours=4)
     await page.select_option("#layer", "backup")
     await page.select_option("#staff_id", SPARE)
     await page.fill("#starts_at", f"{ends:%Y-%m-%dT%H:%M}")
