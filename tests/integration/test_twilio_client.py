@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 
@@ -17,6 +18,12 @@ from tests.fixtures.twilio import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, WebhookR
 
 STAFF = "+15550001001"
 PAGE = "CRISIS AB12 risk HIGH. Reply ACK AB12"
+
+
+def _adapter(base_url: str, **options: Any) -> TwilioTelephony:
+    """An adapter of the test's own (the fixture's has the default options)."""
+    given = {"account_sid": ACCOUNT_SID, "auth_token": AUTH_TOKEN, "from_number": FROM_NUMBER}
+    return TwilioTelephony(api_base_url=base_url, **{**given, **options})
 
 
 def _long_ago() -> datetime:
@@ -72,12 +79,7 @@ async def test_failing_phone_reports_failed_with_an_error_code(
 
 async def test_bad_credentials_are_not_retry_safe(twilio_sandbox: TwilioSandbox) -> None:
     """A wrong auth token is a 401 TelephonyError: not retry-safe, not the provider's fault."""
-    adapter = TwilioTelephony(
-        account_sid=ACCOUNT_SID,
-        auth_token="wrong-token",
-        from_number=FROM_NUMBER,
-        api_base_url=twilio_sandbox.base_url,
-    )
+    adapter = _adapter(twilio_sandbox.base_url, auth_token="wrong-token")
     try:
         with pytest.raises(TelephonyError) as caught:
             await adapter.send_sms(to=STAFF, body=PAGE, status_callback=None, validity_s=60)
@@ -143,13 +145,7 @@ async def test_server_error_before_recording_finds_nothing(
 async def test_timeout_is_in_doubt(twilio_sandbox: TwilioSandbox) -> None:
     """No reply within the client timeout is a provider fault in doubt, with no status code."""
     twilio_sandbox.inject_fault(500, record=True, delay_s=30)
-    adapter = TwilioTelephony(
-        account_sid=ACCOUNT_SID,
-        auth_token=AUTH_TOKEN,
-        from_number=FROM_NUMBER,
-        api_base_url=twilio_sandbox.base_url,
-        timeout_s=0.3,
-    )
+    adapter = _adapter(twilio_sandbox.base_url, timeout_s=0.3)
     try:
         with pytest.raises(TelephonyError) as caught:
             await adapter.send_sms(to=STAFF, body=PAGE, status_callback=None, validity_s=60)
@@ -165,12 +161,7 @@ async def test_unreachable_api_is_in_doubt() -> None:
     sandbox = TwilioSandbox(ACCOUNT_SID, AUTH_TOKEN)
     dead_url = await sandbox.start()
     await sandbox.stop()
-    adapter = TwilioTelephony(
-        account_sid=ACCOUNT_SID,
-        auth_token=AUTH_TOKEN,
-        from_number=FROM_NUMBER,
-        api_base_url=dead_url,
-    )
+    adapter = _adapter(dead_url)
     try:
         with pytest.raises(TelephonyError) as caught:
             await adapter.send_sms(to=STAFF, body=PAGE, status_callback=None, validity_s=60)
@@ -217,13 +208,7 @@ async def test_in_doubt_sms_is_found_behind_many_newer_messages(
     """A page taken by Twilio before a 500 is found even when more messages than one list
     page holds (and more than the 100 newest) reached the same person after it: a page
     retried later must find its own message, not send a second one."""
-    adapter = TwilioTelephony(
-        account_sid=ACCOUNT_SID,
-        auth_token=AUTH_TOKEN,
-        from_number=FROM_NUMBER,
-        api_base_url=twilio_sandbox.base_url,
-        lookup_page_size=50,
-    )
+    adapter = _adapter(twilio_sandbox.base_url, lookup_page_size=50)
     try:
         twilio_sandbox.inject_fault(500, record=True)
         with pytest.raises(TelephonyError):
@@ -246,13 +231,7 @@ async def test_placed_calls_are_listed_across_pages_within_the_window(
 ) -> None:
     """placed_calls reads page after page, newest first, and lists every call to the number
     placed in the window: none is missed behind a full page, none from another number."""
-    adapter = TwilioTelephony(
-        account_sid=ACCOUNT_SID,
-        auth_token=AUTH_TOKEN,
-        from_number=FROM_NUMBER,
-        api_base_url=twilio_sandbox.base_url,
-        lookup_page_size=5,
-    )
+    adapter = _adapter(twilio_sandbox.base_url, lookup_page_size=5)
     twilio_sandbox.set_phone(STAFF, voice="no-answer")
     try:
         placed = [

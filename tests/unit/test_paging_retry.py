@@ -242,16 +242,23 @@ def test_when_both_channels_fail_one_chain_per_channel_goes_on() -> None:
     assert isinstance(retry, PageRetryScheduled) and retry.channel == "voice"
 
 
-def test_a_call_failing_while_the_sms_retry_is_in_flight_sends_no_second_sms() -> None:
-    """The order the 5-minute soak found: SMS fails (a call now, an SMS retry later), the
-    SMS retry is requested, and only then the call fails too. The retried SMS is on its way,
-    so the call's failover texts nobody a second time; a call retry is still scheduled."""
+def sms_failed_over() -> tuple[PagesOfDispatch, Envelope, Envelope]:
+    """An SMS page failed at the provider: the state after its failover, the call it
+    requested and the SMS retry it scheduled."""
     sms = request("sms")
     state = evolve(PagesOfDispatch(), sms)
     state, first = decide(state, provider_failed(sms))
     voice, scheduled = first
     for event in first:
         state = evolve(state, event)
+    return state, voice, scheduled
+
+
+def test_a_call_failing_while_the_sms_retry_is_in_flight_sends_no_second_sms() -> None:
+    """The order the 5-minute soak found: SMS fails (a call now, an SMS retry later), the
+    SMS retry is requested, and only then the call fails too. The retried SMS is on its way,
+    so the call's failover texts nobody a second time; a call retry is still scheduled."""
+    state, voice, scheduled = sms_failed_over()
     state = evolve(state, redial(scheduled, now=T0 + timedelta(seconds=15)))  # SMS retry requested
 
     state, second = decide(state, provider_failed(voice, after_s=20))
@@ -263,12 +270,7 @@ def test_a_call_failing_while_the_sms_retry_is_in_flight_sends_no_second_sms() -
 def test_a_call_failing_after_the_retried_sms_was_undelivered_texts_again() -> None:
     """Once the retried SMS has failed as well (undelivered: no retry of its own), nothing
     covers that channel: the call's failover texts the person once more."""
-    sms = request("sms")
-    state = evolve(PagesOfDispatch(), sms)
-    state, first = decide(state, provider_failed(sms))
-    voice, scheduled = first
-    for event in first:
-        state = evolve(state, event)
+    state, voice, scheduled = sms_failed_over()
     retried = redial(scheduled, now=T0 + timedelta(seconds=15))
     state = evolve(state, retried)
     undelivered = provider_failed(retried, after_s=18).model_copy(
