@@ -19,11 +19,11 @@ import asyncio
 import os
 import random
 import shutil
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bench.embedded import state_dir
 from bench.faust_ceiling import idle_agents_rate
 from bench.report import Figure, markdown
 from dispatch.clients.events import ClientEnrolled, ContactRecorded
@@ -207,8 +207,7 @@ async def bench_agent(n: int, clients: int, gap_minutes: int, state: Path) -> di
 
 
 def _agent_in_tempdir(n: int, clients: int, gap_minutes: int) -> dict[str, float]:
-    state = Path(tempfile.mkdtemp(prefix="bench-risk-"))
-    state.chmod(0o755)  # PostgreSQL runs as its own system user when we are root
+    state = state_dir("bench-risk-")
     try:
         return asyncio.run(bench_agent(n, clients, gap_minutes, state))
     finally:

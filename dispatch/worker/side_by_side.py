@@ -37,11 +37,6 @@ class OrderedAcks:
         self._window.append((event, done))
         done.add_done_callback(lambda _: self._ready.set())
 
-    @property
-    def waiting(self) -> int:
-        """Events read and not yet acked."""
-        return len(self._window)
-
     async def ack_done(self) -> None:
         """Ack the finished events at the head of the window, in order."""
         while self._window and self._window[0][1].done():

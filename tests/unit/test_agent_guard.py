@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import uuid
 from datetime import UTC, datetime
 
 import asyncpg
@@ -13,25 +12,19 @@ import pytest
 from aiokafka.errors import KafkaConnectionError, MessageSizeTooLargeError
 from structlog.testing import capture_logs
 
-from dispatch.events import Envelope, new_event
+from dispatch.events import Envelope
 from dispatch.events.codec import EventDecodeError
 from dispatch.paging.events import PageCancelled
 from dispatch.paging.telephony import TelephonyError
 from dispatch.worker.codec import EnvelopeCodec
 from dispatch.worker.guard import AgentGuard, Delivery, GuardPolicy, Undecodable, classify
+from tests.unit.page_events import page_cancelled
 
 T0 = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
 
 
 def envelope() -> Envelope:
-    payload = PageCancelled(
-        notification_id=uuid.uuid4(),
-        dispatch_id=uuid.uuid4(),
-        channel="sms",
-        staff_id="s-nurse",
-        reason="acknowledged",
-    )
-    return new_event(payload, key="d-1", occurred_at=T0, recorded_at=T0, actor="test")
+    return page_cancelled(at=T0)
 
 
 def delivery(value: Envelope | Undecodable) -> Delivery:

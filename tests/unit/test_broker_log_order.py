@@ -4,7 +4,6 @@ in place as None. A stand-in consumer hands out the records (pure unit test)."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -12,25 +11,17 @@ from typing import cast
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from dispatch.events import Envelope, new_event
+from dispatch.events import Envelope
 from dispatch.events.codec import encode
-from dispatch.paging.events import PageCancelled
 from projections.broker_log import BrokerLog, Record
+from tests.unit.page_events import page_cancelled
 
 T0 = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)
 A, B = TopicPartition("act.page-events", 0), TopicPartition("act.page-events", 1)
 
 
 def event(minute: int) -> Envelope:
-    at = T0 + timedelta(minutes=minute)
-    payload = PageCancelled(
-        notification_id=uuid.uuid4(),
-        dispatch_id=uuid.uuid4(),
-        channel="sms",
-        staff_id="s-nurse",
-        reason="acknowledged",
-    )
-    return new_event(payload, key="d-1", occurred_at=at, recorded_at=at, actor="test")
+    return page_cancelled(at=T0 + timedelta(minutes=minute))
 
 
 @dataclass

@@ -4,19 +4,15 @@ faust commits never passes an event still in flight (a crash then redelivers it)
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
-from dispatch.events import Envelope, new_event
-from dispatch.paging.events import PageCancelled
+from dispatch.events import Envelope
 from dispatch.worker.batches import InFlight
 from dispatch.worker.guard import AgentGuard
 from dispatch.worker.side_by_side import run_side_by_side
-
-T0 = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
+from tests.unit.page_events import page_cancelled
 
 
 @dataclass(frozen=True)
@@ -40,18 +36,9 @@ class Stream:
     def __init__(self) -> None:
         self.queue: asyncio.Queue[Event] = asyncio.Queue()
         self.acked: list[int] = []
-        self.ack_seen = asyncio.Event()
 
     def put(self, offset: int, key: str) -> Event:
-        payload = PageCancelled(
-            notification_id=uuid.uuid4(),
-            dispatch_id=uuid.uuid4(),
-            channel="sms",
-            staff_id="s-nurse",
-            reason="acknowledged",
-        )
-        value = new_event(payload, key=key, occurred_at=T0, recorded_at=T0, actor="test")
-        event = Event(Message("act.page-events", 0, offset, key.encode()), value)
+        event = Event(Message("act.page-events", 0, offset, key.encode()), page_cancelled(key=key))
         self.queue.put_nowait(event)
         return event
 
@@ -64,7 +51,6 @@ class Stream:
 
     async def ack(self, event: Event) -> bool:
         self.acked.append(event.message.offset)
-        self.ack_seen.set()
         return True
 
 
