@@ -1,11 +1,12 @@
 """What faust itself allows: agents that do nothing, on the topic the risk agent reads.
 
-A ceiling for bench_risk: an in-process faust app reads the same backlog with the
-project's envelope codec, the risk agent's `noack_take` loop, and a second agent reading
-the same topic one event at a time, as the worker's crisis-contact agent does. Neither does
-anything with an event but ack it, so the rate is faust's per-message delivery (consumer,
-decode, one channel per agent, the stream machinery) and nothing of ours. The risk agent's
-rate divided by this one is the share of the framework's allowance it reaches.
+A figure for bench_risk: an in-process faust app reads the same backlog with the project's
+envelope codec, the `noack_take` loop the risk agent had while it read through faust's
+streams, and a second agent reading the same topic one event at a time, as the worker's
+crisis-contact agent does. Neither does anything with an event but ack it, so the rate is
+faust's per-message delivery (consumer, decode, one channel per agent, the stream
+machinery) and nothing of ours: the cap that made the risk agent read with a consumer of
+its own (docs/decisions/032).
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ from typing import Any
 
 import faust
 
-from dispatch.worker.batches import BATCH_MAX, BATCH_WITHIN_S
 from dispatch.worker.codec import CODEC_NAME, register_codec
+
+BATCH_MAX = 2000  # the risk agent's batches while it read through faust (before decision 032)
+BATCH_WITHIN_S = 0.1
 
 TIMEOUT_S = 300.0
 

@@ -11,6 +11,9 @@ from dispatch.events.codec import encode
 from dispatch.events.registry import topic_of
 
 
+MAX_BATCH_BYTES = 1_000_000  # Kafka's default message.max.bytes is about 1 MB
+
+
 class EventPublisher:
     """acks=all, no idempotent producer (the embedded broker has none): dedup is by event id.
 
@@ -31,6 +34,10 @@ class EventPublisher:
             acks="all",
             enable_idempotence=False,
             linger_ms=0,  # publish() sends a whole batch before awaiting: no need to wait
+            # A whole batch in a few requests, not one per 16 KiB (aiokafka's default): one
+            # request is in flight per partition and a full batch holds the next send back.
+            max_batch_size=MAX_BATCH_BYTES,
+            max_request_size=MAX_BATCH_BYTES,
             request_timeout_ms=self._timeout_ms,
         )
         try:
@@ -55,3 +62,14 @@ class EventPublisher:
         ]
         for fut in futures:
             await fut
+
+    async def write(self, topic: str, records: Sequence[tuple[bytes, bytes, int]]) -> list[int]:
+        """Send (key, value, partition) records to a topic that is not an event topic (a
+        reader's changelog), in order; wait for every ack; their offsets."""
+        await self.start()
+        assert self._producer is not None
+        futures = [
+            await self._producer.send(topic, value=value, key=key, partition=partition)
+            for key, value, partition in records
+        ]
+        return [(await fut).offset for fut in futures]

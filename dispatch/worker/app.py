@@ -89,15 +89,21 @@ class EventTopics:
         awaited) before the input is committed. The producer keeps one request in flight
         per partition, so each key's events stay in order. While an agent handles a record
         a broker restore published, decisions the archive already holds are not sent again."""
-        if events and self._held is not None and _handling_restored():
-            archived = await self._held([event.event_id for event in events])
-            events = [event for event in events if event.event_id not in archived]
+        if _handling_restored():
+            events = await self.not_archived(events)
         sent = []
         for event in events:
             topic = self._by_name[topic_for_event(event.type)]
             sent.append(await topic.send(key=event.key.encode(), value=event))
         for fut in sent:
             await fut
+
+    async def not_archived(self, events: list[Envelope]) -> list[Envelope]:
+        """The events the archive does not hold yet (asked of a restored record's outputs)."""
+        if not events or self._held is None:
+            return events
+        archived = await self._held([event.event_id for event in events])
+        return [event for event in events if event.event_id not in archived]
 
 
 def _handling_restored() -> bool:
@@ -156,15 +162,7 @@ def create_app(
     register_escalation(
         app, topics, res, timers, guard_for, in_flight, tick_s=settings.escalation_tick_s
     )
-    register_risk_agent(
-        app,
-        topics,
-        res,
-        timers,
-        guard_for,
-        partitions=settings.topic_partitions,
-        in_flight=in_flight,
-    )
+    risk = register_risk_agent(app, topics, res, timers, guard_for, settings=settings)
     register_follow_ups(
         app,
         topics,
@@ -211,6 +209,7 @@ def create_app(
     @app.on_before_shutdown.connect
     async def _close(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
         ready_file(settings.state_dir, os.getpid()).unlink(missing_ok=True)
+        await risk.stop()  # its batch in hand committed, its group left
         await res.close()
 
     return WorkerApp(app, timers)

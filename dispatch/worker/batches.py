@@ -1,11 +1,10 @@
-"""Batches of events under the agents' guard, acked only once their outputs are acked.
+"""Batches of events under an agent's guard, and what a stopping worker waits for.
 
-An agent that reads a busy topic (the risk agent) takes its events in batches
-(`stream.noack_take`): it folds a batch in memory, appends the batch's outputs and waits
-for the broker to ack them all, and only then acks the batch's events, which lets faust
-commit their offsets. Nothing is acked before it is handled, so a crash at any point
-redelivers the batch; its outputs carry ids derived from their triggers, so re-appended
-outputs are deduplicated downstream.
+A reader that takes its events in batches (the risk agent, dispatch/worker/batch_reader.py)
+folds a batch in memory, appends the batch's outputs and waits for the broker to ack them
+all, and only then commits the batch's offsets. Nothing is committed before it is handled,
+so a crash at any point redelivers the batch; its outputs carry ids derived from their
+triggers, so re-appended outputs are deduplicated downstream.
 
 Failures keep AgentGuard's rules: a transient failure retries the whole batch in place
 (with the guard's backoff); any other failure, or an undecodable message in the batch,
@@ -21,32 +20,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 import structlog
-from faust.streams import _current_event
 
 from dispatch.worker.guard import AgentGuard, Delivery, Handler, Undecodable, classify
 
 log = structlog.get_logger(__name__)
 BatchHandler = Callable[[Sequence[Delivery]], Awaitable[None]]
 SingleHandler = Callable[[Delivery], Handler]  # the per-event handler for one delivery
-BATCH_MAX = 2000  # events of one batch at most
-BATCH_WITHIN_S = 0.1  # how long a batch waits to fill before it is handled as it is
-
-
-@contextlib.contextmanager
-def handling(event: Any) -> Iterator[None]:
-    """Make `event` faust's current event (a table write goes to its partition's changelog)
-    while a batch writes the state that event left; a batch has no current event of its
-    own."""
-    token = _current_event.set(weakref.ref(event) if event is not None else None)
-    try:
-        yield
-    finally:
-        _current_event.reset(token)
 
 
 class InFlight:
@@ -126,25 +109,6 @@ async def handle_batch(
                 await sleep(wait)
     for delivery in deliveries:  # one at a time: the guard's per-event rules
         await guard.handle(delivery, single(delivery))
-
-
-async def run_batches(
-    stream: Any,
-    guard: AgentGuard,
-    in_flight: InFlight,
-    batch: BatchHandler,
-    single: SingleHandler,
-    *,
-    size: int = BATCH_MAX,
-    within_s: float = BATCH_WITHIN_S,
-) -> None:
-    """An agent's loop: take a batch, handle it, then ack its events (faust commits the
-    offsets of acked events only)."""
-    async for events in stream.noack_take(size, within=within_s):
-        async with in_flight.busy():
-            await handle_batch(guard, [Delivery.of(e) for e in events], batch, single)
-            for event in events:
-                await stream.ack(event)
 
 
 async def run_events(stream: Any, guard: AgentGuard, in_flight: InFlight, handler: Handler) -> None:

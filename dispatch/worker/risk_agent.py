@@ -1,14 +1,16 @@
-"""The faust risk agent: client events -> the client-risk table -> risk decisions.
+"""The risk agent: client events -> each client's risk state -> risk decisions.
 
-The table is keyed by client id and co-partitioned with act.client-events, so each
-worker holds the risk of exactly the clients whose events it reads; a state is held as the
-compact JSON bytes of RiskState (defaults and repeated fields left out). Events are taken in
-batches (dispatch/worker/batches.py): a batch is folded in memory, its decided events are appended
-and acked by the broker together, then the table is updated, then the batch's events are
-acked so that their offsets can be committed. A crash in between re-decides the same events
-with the same ids (deduplicated downstream) instead of losing them (decision 022).
+It reads act.client-events with a consumer group of its own, outside faust's streams
+(dispatch/worker/batch_reader.py, decision 032): a batch is folded in memory, its decided
+events are appended and acked by the broker together, then the changed states are written
+to the state's changelog and acked (dispatch/worker/keyed_state.py), and only then are the
+batch's offsets committed. A crash in between re-decides the same events with the same ids
+(deduplicated downstream), and a state already written skips the events it folded (its
+last offset), so nothing is lost and nothing decided twice. A state is held as the compact
+JSON bytes of RiskState (defaults and repeated fields left out); the clients of the latest
+batches are also held decoded (StateCache).
 
-A timer scans the table every few seconds and emits what time alone decides: a client's
+A timer scans the states every few seconds and emits what time alone decides: a client's
 contact target when they join a team (from the team's service model on the roster), a
 missed-contact alert per gap, an overdue plan review per plan version.
 """
@@ -17,7 +19,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import faust
@@ -28,10 +29,16 @@ from dispatch.events import Envelope
 from dispatch.risk.decide import needs_contact_target, timer_events
 from dispatch.risk.fold import FOLDED, RiskState, initial
 from dispatch.risk.levels import DEFAULT_POLICY, RiskPolicy
+from dispatch.settings import Settings
+from dispatch.stack.faust_settings import internal_replication
+from dispatch.stack.restore_needs import RESTORED
+from dispatch.topics import CLIENT_EVENTS
 from dispatch.vocabulary import ServiceModel
-from dispatch.worker.batches import InFlight, handling, run_batches
+from dispatch.worker.batch_reader import BatchReader, reader_config, supervised
 from dispatch.worker.compact import drop_repeats, restore_repeats, to_bytes
 from dispatch.worker.guard import AgentGuard, Delivery
+from dispatch.worker.keyed_state import KeyedStateLog
+from dispatch.worker.state_cache import StateCache
 
 if TYPE_CHECKING:
     from dispatch.worker.app import EventTopics
@@ -39,8 +46,9 @@ if TYPE_CHECKING:
     from dispatch.worker.timers import Timers
 
 log = structlog.get_logger(__name__)
-TABLE_NAME = "client-risk"
-MISSED_CONTACT_TICK_S = 5.0  # how often the table is scanned for targets, gaps and reviews
+STATE_NAME = "risk-state"  # the reader's group and its changelog: <app id>-risk-state
+MISSED_CONTACT_TICK_S = 5.0  # how often the states are scanned for targets, gaps and reviews
+RISK_INPUTS = frozenset(payload.event_type for payload in FOLDED)
 
 
 # A field -> the field it usually repeats: left out when the same (decision 030).
@@ -80,31 +88,30 @@ def register_risk_agent(
     timers: Timers,
     guard_for: Callable[[str], AgentGuard],
     *,
-    partitions: int,
-    in_flight: InFlight,
+    settings: Settings,
     policy: RiskPolicy = DEFAULT_POLICY,
-) -> Any:
-    table = app.Table(
-        TABLE_NAME,
-        default=None,
-        partitions=partitions,
-        value_type=bytes,  # raw bytes: compact JSON
+) -> BatchReader:
+    changelog = app.topic(
+        f"{settings.faust_app_id}-{STATE_NAME}",
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=settings.topic_partitions,
+        compacting=True,
+        replicas=internal_replication(settings),
     )
 
-    guard = guard_for("risk")
+    async def write(topic: str, records: Sequence[tuple[bytes, bytes, int]]) -> list[int]:
+        return await (await res.get()).publisher.write(topic, records)
 
-    async def handle(event: Envelope, *, offset: int) -> None:
-        if not isinstance(event.payload, FOLDED):
-            return
-        with structlog.contextvars.bound_contextvars(**event.log_context()):
-            before = load_state(table.get(event.key), event.key)
-            engine = (await res.get()).risk_engine
-            after, decided = await engine.handle(before, event, offset=offset)
-            await topics.append(decided)
-            if after is not before:
-                table[event.key] = dump_state(after)
-            if decided:
-                log.info("risk_decided", level=after.level, events=[e.type for e in decided])
+    store = KeyedStateLog(
+        changelog.get_topic_name(),
+        bootstrap=settings.kafka_bootstrap_servers,
+        write=write,
+        fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
+    )
+    cache = StateCache(load_state)
 
     async def handle_batch(deliveries: Sequence[Delivery]) -> None:
         items = [
@@ -114,27 +121,51 @@ def register_risk_agent(
         ]
         if not items:
             return
-        engine = (await res.get()).risk_engine
-        states, decided = await engine.handle_many(
-            items, lambda key: load_state(table.get(key), key)
-        )
+        partition_of = {
+            d.value.key: d.partition for d in deliveries if isinstance(d.value, Envelope)
+        }
+        services = await res.get()
+        engine = services.risk_engine
+
+        def load(key: str) -> RiskState:
+            return cache.get(key, lambda: store.get(partition_of[key], key))
+
+        states, decided = await engine.handle_many(items, load)
         sent = time.perf_counter()
-        await topics.append(decided)  # every ack awaited, together
-        append_ms = round((time.perf_counter() - sent) * 1000, 1)
-        last = {d.value.key: d.event for d in deliveries if isinstance(d.value, Envelope)}
-        for key, state in states.items():
-            # faust writes a key to the changelog partition of the event being handled
-            with handling(last[key]):
-                table[key] = dump_state(state)
+        if decided and any(_restored(d) for d in deliveries):
+            decided = await topics.not_archived(decided)  # appended before the broker was lost
+        await services.publisher.publish(decided)  # every ack awaited, together
+        await store.save([(partition_of[k], k, dump_state(s)) for k, s in states.items()])
+        cache.put_many(states)
         if decided:
+            append_ms = round((time.perf_counter() - sent) * 1000, 1)
             log.info("risk_decided", events=len(decided), inputs=len(items), append_ms=append_ms)
 
     def handle_one(delivery: Delivery) -> Callable[[Envelope], Awaitable[None]]:
-        return partial(handle, offset=delivery.offset)  # the guard's per-event path
+        async def one(_: Envelope) -> None:  # the guard's per-event path: a batch of one
+            await handle_batch([delivery])
 
-    @app.agent(topics.client_events, name="risk")
-    async def risk(stream: faust.StreamT[Envelope]) -> None:
-        await run_batches(stream, guard, in_flight, handle_batch, handle_one)
+        return one
+
+    async def assigned(partitions: Sequence[int]) -> None:
+        cache.clear()
+        await store.assigned(partitions)
+
+    reader = BatchReader(
+        CLIENT_EVENTS,
+        reader_config(settings, group=STATE_NAME),
+        guard_for("risk"),
+        wanted=RISK_INPUTS,
+        batch=handle_batch,
+        single=handle_one,
+        assigned=assigned,
+    )
+
+    async def risk() -> None:
+        await changelog.maybe_declare()
+        await supervised(app, "risk", reader.run)
+
+    app.task(risk)  # started with the worker, once its first rebalance is done
 
     async def risk_timer() -> None:
         """Timers emit events: contact targets from the team's service model (looked up in
@@ -147,7 +178,7 @@ def register_risk_agent(
             # for a contact target are kept until their teams' service models are read.
             decided: list[Envelope] = []
             waiting = []
-            for key, raw in list(table.items()):
+            for key, raw in store.items():
                 state = load_state(raw, key)
                 if state.team_id and needs_contact_target(state):
                     waiting.append(state)
@@ -165,4 +196,10 @@ def register_risk_agent(
             log.exception("risk_timer_tick_failed")
 
     timers.every(MISSED_CONTACT_TICK_S, "risk-targets-gaps-reviews")(risk_timer)
-    return risk
+    return reader
+
+
+def _restored(delivery: Delivery) -> bool:
+    """Did a broker restore publish this record (dispatch/stack/restore_needs.py)?"""
+    headers = getattr(delivery.event, "headers", None) or ()
+    return any(name == RESTORED for name, _ in headers)

@@ -1,0 +1,256 @@
+"""A topic read in batches by a consumer group of its own, outside faust's streams.
+
+faust hands each event through its conductor, a channel queue and the stream's iterator
+before an agent sees it: measured on this machine, two agents that do nothing on a topic
+top out at about 4,300 events/s, while one aiokafka consumer reads about 275,000 (bench/).
+A reader whose work is a pure fold over many events (the risk agent) reads its topic here
+instead (docs/decisions/032): `getmany` fetches a batch, only the wanted event types are
+decoded, the batch is handled under the agent's guard (dispatch/worker/batches.py: a
+transient failure retries it in place, anything else is split so that a poison event
+alone is dead-lettered), and then its offsets are committed. Nothing is committed before
+it is handled, so a crash at any point re-reads the batch (at-least-once).
+
+A batch and a rebalance never overlap: a revocation waits for the batch in hand (at most
+`drain_s`; a batch that finishes after its partitions were taken commits nothing and
+keeps none of its state: the new owner reads it again). `stop()` finishes the batch in
+hand, commits and leaves the group.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Collection, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import structlog
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import CommitFailedError, KafkaError
+
+from dispatch.events.codec import EventDecodeError, decode_obj
+from dispatch.settings import Settings
+from dispatch.worker.batches import BatchHandler, SingleHandler, handle_batch
+from dispatch.worker.guard import AgentGuard, Delivery, Undecodable
+
+log = structlog.get_logger(__name__)
+Partitions = Callable[[Sequence[int]], Awaitable[None]]
+DRAIN_S = 5.0  # a revocation waits this long at most for the batch in hand
+
+
+@dataclass(frozen=True)
+class ReaderConfig:
+    """Where and how the reader's consumer connects (from Settings, by the composition)."""
+
+    bootstrap: str
+    group_id: str
+    session_timeout_s: float
+    heartbeat_interval_s: float
+    rebalance_timeout_s: float
+    fetch_max_wait_ms: int
+    batch_max: int = 2000
+    poll_ms: int = 100  # how long an empty poll waits (also how soon a stop is seen)
+    drain_s: float = DRAIN_S
+
+
+def deliveries(records: Sequence[object], wanted: Collection[str]) -> list[Delivery]:
+    """The records an agent handles: events of a wanted type, decoded, and anything that is
+    not an event at all (for the guard to dead-letter). Other event types are skipped
+    without decoding the envelope."""
+    out: list[Delivery] = []
+    for record in records:
+        raw: bytes = record.value  # type: ignore[attr-defined]
+        topic, partition = record.topic, record.partition  # type: ignore[attr-defined]
+        offset, key = record.offset, record.key  # type: ignore[attr-defined]
+        try:
+            data = orjson.loads(raw)
+            if isinstance(data, dict) and data.get("type") not in wanted:
+                continue
+            value: object = decode_obj(data)
+        except (orjson.JSONDecodeError, EventDecodeError, TypeError) as exc:
+            value = Undecodable(raw=bytes(raw or b""), error=str(exc))
+        out.append(Delivery(topic, partition, offset, key, value, record))  # type: ignore[arg-type]
+    return out
+
+
+class BatchReader:
+    def __init__(
+        self,
+        topic: str,
+        config: ReaderConfig,
+        guard: AgentGuard,
+        *,
+        wanted: Collection[str],
+        batch: BatchHandler,
+        single: SingleHandler,
+        assigned: Partitions,
+    ) -> None:
+        self._topic = topic
+        self._config = config
+        self._guard = guard
+        self._wanted = frozenset(wanted)
+        self._batch = batch
+        self._single = single
+        self._assigned = assigned
+        self._lock = asyncio.Lock()  # held by a batch, and by a rebalance
+        self._generation = 0  # moves on each revocation
+        self._owned: set[TopicPartition] = set()  # assigned, and their state in hand
+        self._stopping = asyncio.Event()
+        self._stopped = asyncio.Event()
+        self._stopped.set()  # not running
+        self._consumer: AIOKafkaConsumer | None = None
+        self.handled = 0  # records read and committed (a figure for the bench)
+
+    async def run(self) -> None:
+        """Read until stop(); the caller decides what an exception here means."""
+        c = self._config
+        consumer = self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=c.bootstrap,
+            group_id=c.group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",  # a new group reads the topic from its start
+            session_timeout_ms=int(c.session_timeout_s * 1000),
+            heartbeat_interval_ms=int(c.heartbeat_interval_s * 1000),
+            rebalance_timeout_ms=int(c.rebalance_timeout_s * 1000),
+            fetch_max_wait_ms=c.fetch_max_wait_ms,
+            max_poll_records=c.batch_max,
+        )
+        self._stopped.clear()
+        try:
+            await consumer.start()
+            consumer.subscribe([self._topic], listener=_Listener(self))
+            while not self._stopping.is_set():
+                fetched = await consumer.getmany(timeout_ms=c.poll_ms, max_records=c.batch_max)
+                if fetched:
+                    await self._handle(consumer, fetched)
+        finally:
+            try:
+                await consumer.stop()  # leaves the group: the partitions move on at once
+            finally:
+                self._stopped.set()
+
+    async def stop(self) -> None:
+        """Finish the batch in hand, commit it and leave the group."""
+        self._stopping.set()
+        try:
+            await asyncio.wait_for(self._stopped.wait(), self._config.drain_s + 10.0)
+        except TimeoutError:
+            log.warning("reader_stop_timed_out", group=self._config.group_id)
+
+    async def _handle(
+        self, consumer: AIOKafkaConsumer, fetched: dict[TopicPartition, list[object]]
+    ) -> None:
+        async with self._lock:
+            generation = self._generation
+            fetched = {tp: recs for tp, recs in fetched.items() if tp in self._owned and recs}
+            records = [r for tp in sorted(fetched) for r in fetched[tp]]
+            batch = deliveries(records, self._wanted)
+            if batch:
+                await handle_batch(self._guard, batch, self._batch, self._single)
+            if generation != self._generation:
+                return  # revoked meanwhile: the new owner reads these again
+            ends = {tp: recs[-1].offset + 1 for tp, recs in fetched.items()}  # type: ignore[attr-defined]
+            if ends:
+                await self._commit(consumer, ends)
+            self.handled += len(records)
+
+    async def _commit(self, consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -> None:
+        attempt = 0
+        while True:
+            try:
+                await consumer.commit(ends)
+                return
+            except CommitFailedError as exc:  # the group moved on: the new owner re-reads
+                log.warning("reader_commit_refused", group=self._config.group_id, error=repr(exc))
+                return
+            except KafkaError as exc:
+                attempt += 1
+                wait = self._guard.backoff(attempt)
+                log.warning(
+                    "reader_commit_retrying",
+                    group=self._config.group_id,
+                    error=repr(exc),
+                    retry_in_s=wait,
+                )
+                await asyncio.sleep(wait)
+
+    def _held(self, within_s: float) -> _Waited:
+        return _Waited(self._lock, within_s)
+
+    async def on_revoked(self, revoked: Collection[TopicPartition]) -> None:
+        started = time.monotonic()
+        async with self._held(self._config.drain_s) as got:
+            self._generation += 1
+            self._owned.clear()
+            if not got:
+                log.warning(
+                    "reader_revoked_in_a_batch",
+                    group=self._config.group_id,
+                    waited_s=round(time.monotonic() - started, 2),
+                )
+
+    async def on_assigned(self, assigned: Collection[TopicPartition]) -> None:
+        async with self._lock:
+            partitions = sorted(tp.partition for tp in assigned if tp.topic == self._topic)
+            await self._assigned(partitions)
+            self._owned = {tp for tp in assigned if tp.topic == self._topic}
+            log.info("reader_assigned", group=self._config.group_id, partitions=partitions)
+
+
+class _Waited:
+    """`async with`: the lock if it comes within the time, else go on without it."""
+
+    def __init__(self, lock: asyncio.Lock, within_s: float) -> None:
+        self._lock = lock
+        self._within_s = within_s
+        self._got = False
+
+    async def __aenter__(self) -> bool:
+        try:
+            await asyncio.wait_for(self._lock.acquire(), self._within_s)
+        except TimeoutError:
+            return False
+        self._got = True
+        return True
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._got:
+            self._lock.release()
+
+
+class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, reader: BatchReader) -> None:
+        self._reader = reader
+
+    async def on_partitions_revoked(self, revoked: Collection[TopicPartition]) -> None:
+        await self._reader.on_revoked(revoked)
+
+    async def on_partitions_assigned(self, assigned: Collection[TopicPartition]) -> None:
+        await self._reader.on_assigned(assigned)
+
+
+def reader_config(settings: Settings, *, group: str) -> ReaderConfig:
+    """A reader's consumer, with the worker's group timings; its group is <app id>-<group>."""
+    return ReaderConfig(
+        bootstrap=settings.kafka_bootstrap_servers,
+        group_id=f"{settings.faust_app_id}-{group}",
+        session_timeout_s=settings.broker_session_timeout_s,
+        heartbeat_interval_s=settings.broker_heartbeat_interval_s,
+        rebalance_timeout_s=settings.broker_rebalance_timeout_s,
+        fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
+        drain_s=min(DRAIN_S, settings.broker_session_timeout_s * 0.8),
+    )
+
+
+async def supervised(app: Any, name: str, run: Callable[[], Awaitable[None]]) -> None:
+    """Run a reader inside the worker: if it fails (its own faults are retried inside it, so
+    this is a bug or a broken dependency), log it once, loudly, and crash the worker, which
+    its supervisor restarts; a worker never runs on without one of its readers."""
+    try:
+        await run()
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        log.exception("reader_failed", alert=True, reader=name)
+        await app.crash(exc)

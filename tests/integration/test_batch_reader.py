@@ -1,0 +1,199 @@
+"""A reader outside faust's streams, on the session broker: its keyed state comes back
+exactly from its changelog, and its consumer group hands work on without losing or
+repeating what was committed (dispatch/worker/batch_reader.py, keyed_state.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from dispatch.bus import EventPublisher
+from dispatch.clients.events import ContactRecorded
+from dispatch.events import Envelope, new_event
+from dispatch.events.codec import encode
+from dispatch.stack.broker import create_topics
+from dispatch.topics import TopicSpec
+from dispatch.worker.batch_reader import BatchReader, ReaderConfig
+from dispatch.worker.guard import AgentGuard, Delivery, GuardPolicy, Handler
+from dispatch.worker.keyed_state import KeyedStateLog
+from tests.e2e.helpers import until
+from tests.fixtures.broker import KafkaUnderTest
+
+PARTITIONS = 2
+T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
+
+
+async def new_topic(kafka_broker: KafkaUnderTest, prefix: str) -> str:
+    name = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    await create_topics(
+        kafka_broker.bootstrap,
+        [TopicSpec(name, "key", (), PARTITIONS, 1)],
+        replication_factor=1 if kafka_broker.embedded else None,
+        with_config=False,
+    )
+    return name
+
+
+@pytest.fixture
+async def producer(kafka_broker: KafkaUnderTest) -> AsyncIterator[AIOKafkaProducer]:
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_broker.bootstrap, acks="all")
+    await producer.start()
+    try:
+        yield producer
+    finally:
+        await producer.stop()
+
+
+@pytest.fixture
+async def publisher(kafka_broker: KafkaUnderTest) -> AsyncIterator[EventPublisher]:
+    publisher = EventPublisher(kafka_broker.bootstrap)
+    try:
+        yield publisher
+    finally:
+        await publisher.stop()
+
+
+def state_log(topic: str, kafka_broker: KafkaUnderTest, publisher: EventPublisher) -> Any:
+    return KeyedStateLog(topic, bootstrap=kafka_broker.bootstrap, write=publisher.write)
+
+
+async def test_state_comes_back_from_the_changelog_exactly(
+    kafka_broker: KafkaUnderTest, publisher: EventPublisher
+) -> None:
+    """Many small batches (the embedded broker's newest batch is where a restore used to
+    stop short): a new holder gets each key's newest value, per partition."""
+    topic = await new_topic(kafka_broker, "test-state")
+    writer = state_log(topic, kafka_broker, publisher)
+    await writer.assigned([0, 1])
+    want: dict[str, bytes] = {}
+    for round_ in range(30):
+        changes = [
+            (i % PARTITIONS, f"k{i}", f"v{round_}-{i}".encode()) for i in range(round_ % 7 + 1)
+        ]
+        await writer.save(changes)
+        want.update({key: value for _, key, value in changes})
+
+    reader = state_log(topic, kafka_broker, publisher)
+    await reader.assigned([0, 1])
+    assert dict(reader.items()) == want == dict(writer.items())
+    only_one = state_log(topic, kafka_broker, publisher)
+    await only_one.assigned([1])
+    assert dict(only_one.items()) == {k: v for k, v in want.items() if int(k[1:]) % 2 == 1}
+
+
+async def test_a_partition_written_by_another_holder_is_read_again(
+    kafka_broker: KafkaUnderTest, publisher: EventPublisher
+) -> None:
+    """A partition that comes back after another worker held it is not trusted from memory."""
+    topic = await new_topic(kafka_broker, "test-state")
+    first, second = (state_log(topic, kafka_broker, publisher) for _ in range(2))
+    await first.assigned([0, 1])
+    await first.save([(0, "a", b"1"), (1, "b", b"1")])
+    await first.assigned([1])  # partition 0 moves to the second holder
+    await second.assigned([0])
+    assert dict(second.items()) == {"a": b"1"}
+    await second.save([(0, "a", b"2")])
+    await first.assigned([0, 1])  # and back
+    assert dict(first.items()) == {"a": b"2", "b": b"1"}
+
+
+class RecordingSink:
+    def __init__(self) -> None:
+        self.records: list[bytes] = []
+
+    async def send(self, key: bytes | None, record: bytes) -> None:
+        self.records.append(record)
+
+
+class Recorder:
+    """A batch handler that records what it was handed."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[int, int, str]] = []
+
+    async def batch(self, deliveries: Sequence[Delivery]) -> None:
+        for d in deliveries:
+            assert isinstance(d.value, Envelope)
+            self.seen.append((d.partition, d.offset, d.value.key))
+
+    def single(self, delivery: Delivery) -> Handler:
+        async def one(_: Envelope) -> None:
+            await self.batch([delivery])
+
+        return one
+
+
+def reader_for(
+    topic: str, group: str, kafka_broker: KafkaUnderTest, recorder: Recorder, sink: RecordingSink
+) -> BatchReader:
+    config = ReaderConfig(
+        bootstrap=kafka_broker.bootstrap,
+        group_id=group,
+        session_timeout_s=6.0,
+        heartbeat_interval_s=1.0,
+        rebalance_timeout_s=5.0,
+        fetch_max_wait_ms=20,
+        batch_max=50,
+    )
+
+    async def assigned(partitions: Sequence[int]) -> None:
+        return None
+
+    return BatchReader(
+        topic,
+        config,
+        AgentGuard("test-reader", sink, GuardPolicy(first_wait_s=0.01)),
+        wanted={"ContactRecorded"},
+        batch=recorder.batch,
+        single=recorder.single,
+        assigned=assigned,
+    )
+
+
+def contact(i: int) -> Envelope:
+    payload = ContactRecorded(client_id=f"c{i % 5}", staff_id="s1", kind="phone")
+    return new_event(payload, key=f"c{i % 5}", occurred_at=T0, recorded_at=T0, actor="test")
+
+
+async def until_seen(recorder: Recorder, count: int) -> None:
+    async def seen() -> bool:
+        return len(recorder.seen) >= count
+
+    await until(seen, within_s=60, what=f"{count} events handled")
+
+
+async def test_a_stopped_reader_commits_and_the_next_one_goes_on_from_there(
+    kafka_broker: KafkaUnderTest, producer: AIOKafkaProducer
+) -> None:
+    topic = await new_topic(kafka_broker, "test-reader")
+    group = f"test-reader-{uuid.uuid4().hex[:8]}"
+    for i in range(120):
+        await producer.send_and_wait(topic, encode(contact(i)), key=f"c{i % 5}".encode())
+    await producer.send_and_wait(topic, b"not an event", key=b"c0")
+    sink = RecordingSink()
+    first = Recorder()
+    reader = reader_for(topic, group, kafka_broker, first, sink)
+    running = asyncio.create_task(reader.run())
+    await until_seen(first, 120)
+    await reader.stop()
+    await running
+    assert len(first.seen) == len(set(first.seen)) == 120
+    assert len(sink.records) == 1, "the record that is no event is dead-lettered, once"
+
+    for i in range(120, 150):
+        await producer.send_and_wait(topic, encode(contact(i)), key=f"c{i % 5}".encode())
+    second = Recorder()
+    reader = reader_for(topic, group, kafka_broker, second, sink)
+    running = asyncio.create_task(reader.run())
+    await until_seen(second, 30)
+    await reader.stop()
+    await running
+    assert len(second.seen) == 30, "the second reader starts after what the first committed"
+    assert not set(second.seen) & set(first.seen)
+    assert len(sink.records) == 1
