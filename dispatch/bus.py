@@ -10,7 +10,6 @@ from dispatch.events import Envelope
 from dispatch.events.codec import encode
 from dispatch.events.registry import topic_of
 
-
 MAX_BATCH_BYTES = 1_000_000  # Kafka's default message.max.bytes is about 1 MB
 
 

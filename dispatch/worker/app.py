@@ -196,6 +196,7 @@ def create_app(
         timers,
         interval_s=settings.worker_heartbeat_s,
         topics=[CLIENT_EVENTS, DISPATCH_EVENTS, PAGE_EVENTS],
+        readers_lag=risk.lag,
     )
 
     @app.on_rebalance_complete.connect

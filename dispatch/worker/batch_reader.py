@@ -100,7 +100,8 @@ class BatchReader:
         self._stopped = asyncio.Event()
         self._stopped.set()  # not running
         self._consumer: AIOKafkaConsumer | None = None
-        self.handled = 0  # records read and committed (a figure for the bench)
+        self.handled = 0  # records read and committed
+        self._committed: dict[TopicPartition, int] = {}  # by this reader, per partition
 
     async def run(self) -> None:
         """Read until stop(); the caller decides what an exception here means."""
@@ -160,6 +161,7 @@ class BatchReader:
         while True:
             try:
                 await consumer.commit(ends)
+                self._committed.update(ends)
                 return
             except CommitFailedError as exc:  # the group moved on: the new owner re-reads
                 log.warning("reader_commit_refused", group=self._config.group_id, error=repr(exc))
@@ -177,6 +179,20 @@ class BatchReader:
 
     def _held(self, within_s: float) -> _Waited:
         return _Waited(self._lock, within_s)
+
+    def lag(self) -> int | None:
+        """Records between what this reader committed and each owned partition's end, from
+        what its consumer already knows (nothing here waits on the broker)."""
+        consumer = self._consumer
+        if consumer is None or not self._owned:
+            return None
+        total, known = 0, False
+        for tp in list(self._owned):
+            end = consumer.highwater(tp)
+            done = self._committed.get(tp)
+            if end is not None and done is not None:
+                total, known = total + max(0, end - done), True
+        return total if known else None
 
     async def on_revoked(self, revoked: Collection[TopicPartition]) -> None:
         started = time.monotonic()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import faust
@@ -61,8 +61,16 @@ def is_settled(app: faust.App) -> bool:
 
 
 def register_worker_heartbeat(
-    app: faust.App, res: WorkerServices, timers: Timers, *, interval_s: float, topics: list[str]
+    app: faust.App,
+    res: WorkerServices,
+    timers: Timers,
+    *,
+    interval_s: float,
+    topics: list[str],
+    readers_lag: Callable[[], int | None] = lambda: None,
 ) -> None:
+    """`readers_lag`: what the readers outside faust's streams have yet to read (the risk
+    agent's, decision 032), added to faust's own lag."""
     worker_id = f"{socket.gethostname()}:{os.getpid()}"
     started_at = res.clock.now()
     writes = FailureStreak(
@@ -80,7 +88,7 @@ def register_worker_heartbeat(
                 beat_at=now,
                 consuming_at=now if consuming else None,
                 assignment=tuple(f"{tp.topic}:{tp.partition}" for tp in partitions),
-                lag=consumer_lag(app, partitions) if consuming else None,
+                lag=_sum(consumer_lag(app, partitions), readers_lag()) if consuming else None,
             )
             services = await res.get()
             await asyncio.wait_for(
@@ -92,3 +100,8 @@ def register_worker_heartbeat(
         writes.success(worker_id=worker_id)
 
     _unused: Any = worker_heartbeat
+
+
+def _sum(*lags: int | None) -> int | None:
+    known = [lag for lag in lags if lag is not None]
+    return sum(known) if known else None

@@ -181,6 +181,11 @@ async def test_a_stopped_reader_commits_and_the_next_one_goes_on_from_there(
     reader = reader_for(topic, group, kafka_broker, first, sink)
     running = asyncio.create_task(reader.run())
     await until_seen(first, 120)
+
+    async def caught_up() -> bool:
+        return reader.lag() == 0  # what the worker's heartbeat reports for it
+
+    await until(caught_up, within_s=30, what="the reader's lag to reach 0")
     await reader.stop()
     await running
     assert len(first.seen) == len(set(first.seen)) == 120
