@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import Awaitable, Callable
@@ -21,6 +22,7 @@ from dispatch.stack.faust_settings import faust_app_kwargs
 from dispatch.stack.restore_needs import RESTORED
 from dispatch.topics import CLIENT_EVENTS, DISPATCH_EVENTS, PAGE_EVENTS, topic_for_event
 from dispatch.worker.auditor import register_escalation_auditor
+from dispatch.worker.batch_reader import BatchReader, supervised
 from dispatch.worker.batches import InFlight
 from dispatch.worker.codec import CODEC_NAME, register_codec
 from dispatch.worker.dispatch_agents import register_agents
@@ -28,7 +30,7 @@ from dispatch.worker.escalation_agent import register_escalation
 from dispatch.worker.failover_agent import register_failover
 from dispatch.worker.followup_agent import register_follow_ups
 from dispatch.worker.guard import guard_policy, guards, page_retry_policy
-from dispatch.worker.heartbeat import register_worker_heartbeat
+from dispatch.worker.heartbeat import register_worker_heartbeat, sum_known
 from dispatch.worker.resources import WorkerServices
 from dispatch.worker.risk_agent import register_risk_agent
 from dispatch.worker.timers import Timers
@@ -49,6 +51,14 @@ class DispatchApp(faust.App):
 
     in_flight: InFlight
     drain_s: float = DRAIN_S
+    readers: dict[str, BatchReader]  # by agent name
+
+    async def on_start(self) -> None:
+        """The readers outside faust's streams start with the app (their group joins run
+        beside faust's); a reader that fails crashes the worker (supervised)."""
+        await super().on_start()
+        for name, reader in self.readers.items():
+            self.add_future(supervised(self, name, reader.run))
 
     async def _consumer_wait_empty(self, consumer: Any, logger: Any) -> None:
         drained = await self.in_flight.idle(self.drain_s)
@@ -84,12 +94,14 @@ class EventTopics:
             PAGE_EVENTS: self.page_events,
         }
 
-    async def append(self, events: list[Envelope]) -> None:
+    async def append(self, events: list[Envelope], *, restored: bool | None = None) -> None:
         """Publish in order and wait for the broker's acks (all sent first, then every ack
         awaited) before the input is committed. The producer keeps one request in flight
         per partition, so each key's events stay in order. While an agent handles a record
-        a broker restore published, decisions the archive already holds are not sent again."""
-        if _handling_restored():
+        a broker restore published, decisions the archive already holds are not sent again
+        (`restored`: whether the caller handles such a record; by default faust's current
+        event is asked)."""
+        if _handling_restored() if restored is None else restored:
             events = await self.not_archived(events)
         sent = []
         for event in events:
@@ -158,11 +170,12 @@ def create_app(
     topics = EventTopics(app, held=archived_ids(res))
     timers = Timers(app)
     guard_for = guards(app, guard_policy(settings))
-    register_agents(app, topics, res, guard_for, in_flight)
+    crisis = register_agents(app, topics, res, guard_for, in_flight, settings=settings)
     register_escalation(
         app, topics, res, timers, guard_for, in_flight, tick_s=settings.escalation_tick_s
     )
-    risk = register_risk_agent(app, topics, res, timers, guard_for, settings=settings)
+    risk = register_risk_agent(topics, res, timers, guard_for, settings=settings)
+    app.readers = {"dispatch-crisis-contacts": crisis, "risk": risk}
     register_follow_ups(
         app,
         topics,
@@ -196,21 +209,31 @@ def create_app(
         timers,
         interval_s=settings.worker_heartbeat_s,
         topics=[CLIENT_EVENTS, DISPATCH_EVENTS, PAGE_EVENTS],
-        readers_lag=risk.lag,
+        readers_lag=lambda: sum_known(crisis.lag(), risk.lag()),
     )
 
-    @app.on_rebalance_complete.connect
-    async def _ready(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+    announcing: list[asyncio.Task[None]] = []
+
+    async def announce_ready() -> None:
         await res.warm()  # ready means able to page: services built, nothing left to import
+        await crisis.joined.wait()  # and the crisis contacts' reader has its partitions
         path = ready_file(settings.state_dir, os.getpid())
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("ready\n")
         log.info("worker_ready", pid=os.getpid())
 
+    @app.on_rebalance_complete.connect
+    async def _ready(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        if not announcing:  # not inside faust's rebalance: the reader joins on its own
+            announcing.append(asyncio.create_task(announce_ready()))
+
     @app.on_before_shutdown.connect
     async def _close(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
         ready_file(settings.state_dir, os.getpid()).unlink(missing_ok=True)
-        await risk.stop()  # its batch in hand committed, its group left
+        for task in announcing:
+            task.cancel()
+        # each finishes its batch in hand, commits it and leaves its group
+        await asyncio.gather(*(reader.stop() for reader in app.readers.values()))
         await res.close()
 
     return WorkerApp(app, timers)

@@ -5,10 +5,10 @@ before an agent sees it: measured on this machine, two agents that do nothing on
 top out at about 4,300 events/s, while one aiokafka consumer reads about 275,000 (bench/).
 A reader whose work is a pure fold over many events (the risk agent) reads its topic here
 instead (docs/decisions/032): `getmany` fetches a batch, only the wanted event types are
-decoded, the batch is handled under the agent's guard (dispatch/worker/batches.py: a
-transient failure retries it in place, anything else is split so that a poison event
-alone is dead-lettered), and then its offsets are committed. Nothing is committed before
-it is handled, so a crash at any point re-reads the batch (at-least-once).
+decoded, the batch is handled under the agent's guard (the risk agent's in one go,
+dispatch/worker/batches.py; the crisis-contact agent's side by side, side_by_side.py), and
+then its offsets are committed. Nothing is committed before it is handled, so a crash at
+any point re-reads the batch (at-least-once).
 
 A batch and a rebalance never overlap: a revocation waits for the batch in hand (at most
 `drain_s`; a batch that finishes after its partitions were taken commits nothing and
@@ -31,12 +31,14 @@ from aiokafka.errors import CommitFailedError, KafkaError
 
 from dispatch.events.codec import EventDecodeError, decode_obj
 from dispatch.settings import Settings
-from dispatch.worker.batches import BatchHandler, SingleHandler, handle_batch
-from dispatch.worker.guard import AgentGuard, Delivery, Undecodable
+from dispatch.stack.restore_needs import RESTORED
+from dispatch.worker.guard import Delivery, Undecodable
 
 log = structlog.get_logger(__name__)
 Partitions = Callable[[Sequence[int]], Awaitable[None]]
 DRAIN_S = 5.0  # a revocation waits this long at most for the batch in hand
+COMMIT_FIRST_WAIT_S = 0.2  # a commit the broker could not take is tried again after this,
+COMMIT_MAX_WAIT_S = 5.0  # doubling up to this
 
 
 @dataclass(frozen=True)
@@ -75,24 +77,26 @@ def deliveries(records: Sequence[object], wanted: Collection[str]) -> list[Deliv
 
 
 class BatchReader:
+    """`handle` gets each batch's deliveries (in partition order, each partition's in offset
+    order) and returns once every one is handled or dead-lettered; then they are committed."""
+
     def __init__(
         self,
         topic: str,
         config: ReaderConfig,
-        guard: AgentGuard,
         *,
         wanted: Collection[str],
-        batch: BatchHandler,
-        single: SingleHandler,
-        assigned: Partitions,
+        handle: Callable[[Sequence[Delivery]], Awaitable[None]],
+        assigned: Partitions | None = None,
+        prepare: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._topic = topic
         self._config = config
-        self._guard = guard
         self._wanted = frozenset(wanted)
-        self._batch = batch
-        self._single = single
+        self._handle_batch = handle
         self._assigned = assigned
+        self._prepare = prepare  # run once before the first read (a topic to declare)
+        self.joined = asyncio.Event()  # set once the group has given it its partitions
         self._lock = asyncio.Lock()  # held by a batch, and by a rebalance
         self._generation = 0  # moves on each revocation
         self._owned: set[TopicPartition] = set()  # assigned, and their state in hand
@@ -119,6 +123,8 @@ class BatchReader:
         )
         self._stopped.clear()
         try:
+            if self._prepare is not None:
+                await self._prepare()
             await consumer.start()
             consumer.subscribe([self._topic], listener=_Listener(self))
             while not self._stopping.is_set():
@@ -148,7 +154,7 @@ class BatchReader:
             records = [r for tp in sorted(fetched) for r in fetched[tp]]
             batch = deliveries(records, self._wanted)
             if batch:
-                await handle_batch(self._guard, batch, self._batch, self._single)
+                await self._handle_batch(batch)
             if generation != self._generation:
                 return  # revoked meanwhile: the new owner reads these again
             ends = {tp: recs[-1].offset + 1 for tp, recs in fetched.items()}  # type: ignore[attr-defined]
@@ -168,7 +174,7 @@ class BatchReader:
                 return
             except KafkaError as exc:
                 attempt += 1
-                wait = self._guard.backoff(attempt)
+                wait = min(COMMIT_FIRST_WAIT_S * 2 ** (attempt - 1), COMMIT_MAX_WAIT_S)
                 log.warning(
                     "reader_commit_retrying",
                     group=self._config.group_id,
@@ -209,8 +215,10 @@ class BatchReader:
     async def on_assigned(self, assigned: Collection[TopicPartition]) -> None:
         async with self._lock:
             partitions = sorted(tp.partition for tp in assigned if tp.topic == self._topic)
-            await self._assigned(partitions)
+            if self._assigned is not None:
+                await self._assigned(partitions)
             self._owned = {tp for tp in assigned if tp.topic == self._topic}
+            self.joined.set()
             log.info("reader_assigned", group=self._config.group_id, partitions=partitions)
 
 
@@ -244,6 +252,12 @@ class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_assigned(self, assigned: Collection[TopicPartition]) -> None:
         await self._reader.on_assigned(assigned)
+
+
+def restored(delivery: Delivery) -> bool:
+    """Did a broker restore publish this record (dispatch/stack/restore_needs.py)?"""
+    headers = getattr(delivery.event, "headers", None) or ()
+    return any(name == RESTORED for name, _ in headers)
 
 
 def reader_config(settings: Settings, *, group: str) -> ReaderConfig:

@@ -88,7 +88,7 @@ def register_worker_heartbeat(
                 beat_at=now,
                 consuming_at=now if consuming else None,
                 assignment=tuple(f"{tp.topic}:{tp.partition}" for tp in partitions),
-                lag=_sum(consumer_lag(app, partitions), readers_lag()) if consuming else None,
+                lag=sum_known(consumer_lag(app, partitions), readers_lag()) if consuming else None,
             )
             services = await res.get()
             await asyncio.wait_for(
@@ -102,6 +102,7 @@ def register_worker_heartbeat(
     _unused: Any = worker_heartbeat
 
 
-def _sum(*lags: int | None) -> int | None:
+def sum_known(*lags: int | None) -> int | None:
+    """The sum of the lags that are known; None when none is."""
     known = [lag for lag in lags if lag is not None]
     return sum(known) if known else None

@@ -21,7 +21,6 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-import faust
 import orjson
 import structlog
 
@@ -30,11 +29,12 @@ from dispatch.risk.decide import needs_contact_target, timer_events
 from dispatch.risk.fold import FOLDED, RiskState, initial
 from dispatch.risk.levels import DEFAULT_POLICY, RiskPolicy
 from dispatch.settings import Settings
+from dispatch.stack.broker import create_topics
 from dispatch.stack.faust_settings import internal_replication
-from dispatch.stack.restore_needs import RESTORED
-from dispatch.topics import CLIENT_EVENTS
+from dispatch.topics import CLIENT_EVENTS, TopicSpec
 from dispatch.vocabulary import ServiceModel
-from dispatch.worker.batch_reader import BatchReader, reader_config, supervised
+from dispatch.worker.batch_reader import BatchReader, reader_config, restored
+from dispatch.worker.batches import handle_batch
 from dispatch.worker.compact import drop_repeats, restore_repeats, to_bytes
 from dispatch.worker.guard import AgentGuard, Delivery
 from dispatch.worker.keyed_state import KeyedStateLog
@@ -82,7 +82,6 @@ def dump_state(state: RiskState) -> bytes:
 
 
 def register_risk_agent(
-    app: faust.App,
     topics: EventTopics,
     res: WorkerServices,
     timers: Timers,
@@ -91,29 +90,35 @@ def register_risk_agent(
     settings: Settings,
     policy: RiskPolicy = DEFAULT_POLICY,
 ) -> BatchReader:
-    changelog = app.topic(
+    changelog = TopicSpec(
         f"{settings.faust_app_id}-{STATE_NAME}",
-        key_type=bytes,
-        value_type=bytes,
-        key_serializer="raw",
-        value_serializer="raw",
-        partitions=settings.topic_partitions,
-        compacting=True,
-        replicas=internal_replication(settings),
+        "client id",
+        (),
+        settings.topic_partitions,
+        internal_replication(settings),
+        {"cleanup.policy": "compact"},  # only each client's newest state is needed
     )
+
+    async def declare() -> None:
+        await create_topics(
+            settings.kafka_bootstrap_servers,
+            [changelog],
+            replication_factor=changelog.replication_factor,
+            with_config=not settings.embedded_broker,
+        )
 
     async def write(topic: str, records: Sequence[tuple[bytes, bytes, int]]) -> list[int]:
         return await (await res.get()).publisher.write(topic, records)
 
     store = KeyedStateLog(
-        changelog.get_topic_name(),
+        changelog.name,
         bootstrap=settings.kafka_bootstrap_servers,
         write=write,
         fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
     )
     cache = StateCache(load_state)
 
-    async def handle_batch(deliveries: Sequence[Delivery]) -> None:
+    async def fold_batch(deliveries: Sequence[Delivery]) -> None:
         items = [
             (d.value, d.offset)
             for d in deliveries
@@ -132,7 +137,7 @@ def register_risk_agent(
 
         states, decided = await engine.handle_many(items, load)
         sent = time.perf_counter()
-        if decided and any(_restored(d) for d in deliveries):
+        if decided and any(restored(d) for d in deliveries):
             decided = await topics.not_archived(decided)  # appended before the broker was lost
         await services.publisher.publish(decided)  # every ack awaited, together
         await store.save([(partition_of[k], k, dump_state(s)) for k, s in states.items()])
@@ -143,7 +148,7 @@ def register_risk_agent(
 
     def handle_one(delivery: Delivery) -> Callable[[Envelope], Awaitable[None]]:
         async def one(_: Envelope) -> None:  # the guard's per-event path: a batch of one
-            await handle_batch([delivery])
+            await fold_batch([delivery])
 
         return one
 
@@ -151,21 +156,15 @@ def register_risk_agent(
         cache.clear()
         await store.assigned(partitions)
 
+    guard = guard_for("risk")
     reader = BatchReader(
         CLIENT_EVENTS,
         reader_config(settings, group=STATE_NAME),
-        guard_for("risk"),
         wanted=RISK_INPUTS,
-        batch=handle_batch,
-        single=handle_one,
+        handle=lambda batch: handle_batch(guard, batch, fold_batch, handle_one),
         assigned=assigned,
+        prepare=declare,
     )
-
-    async def risk() -> None:
-        await changelog.maybe_declare()
-        await supervised(app, "risk", reader.run)
-
-    app.task(risk)  # started with the worker, once its first rebalance is done
 
     async def risk_timer() -> None:
         """Timers emit events: contact targets from the team's service model (looked up in
@@ -197,9 +196,3 @@ def register_risk_agent(
 
     timers.every(MISSED_CONTACT_TICK_S, "risk-targets-gaps-reviews")(risk_timer)
     return reader
-
-
-def _restored(delivery: Delivery) -> bool:
-    """Did a broker restore publish this record (dispatch/stack/restore_needs.py)?"""
-    headers = getattr(delivery.event, "headers", None) or ()
-    return any(name == RESTORED for name, _ in headers)

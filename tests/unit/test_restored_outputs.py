@@ -13,8 +13,8 @@ from dispatch.clients.events import ContactRecorded
 from dispatch.events import Envelope, new_event
 from dispatch.stack.restore_needs import RESTORED_HEADERS
 from dispatch.worker.app import EventTopics
+from dispatch.worker.batch_reader import restored
 from dispatch.worker.guard import Delivery
-from dispatch.worker.risk_agent import _restored
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
 
@@ -34,9 +34,9 @@ def delivery(headers: tuple[tuple[str, bytes], ...]) -> Delivery:
 
 
 def test_a_restored_record_is_told_from_a_new_one() -> None:
-    assert _restored(delivery(tuple(RESTORED_HEADERS)))
-    assert not _restored(delivery(()))
-    assert not _restored(delivery((("other", b"1"),)))
+    assert restored(delivery(tuple(RESTORED_HEADERS)))
+    assert not restored(delivery(()))
+    assert not restored(delivery((("other", b"1"),)))
 
 
 async def test_only_decisions_the_archive_does_not_hold_are_appended_again() -> None:
