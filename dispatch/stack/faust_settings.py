@@ -17,7 +17,6 @@ from dispatch.settings import Settings
 from dispatch.topics import topic_specs
 
 EMBEDDED_REPLICATION = 1
-PRODUCER_BATCH_BYTES = 1_000_000  # Kafka's default message.max.bytes is about 1 MB
 
 
 def broker_url(bootstrap_servers: str) -> str:
@@ -51,11 +50,6 @@ def faust_app_kwargs(settings: Settings) -> dict[str, Any]:
         "broker_heartbeat_interval": settings.broker_heartbeat_interval_s,
         # Durable appends; the idempotent/transactional producer fails on tansu.
         "producer_acks": -1,
-        # A batch of decisions goes out in a few requests, not one per 16 KiB (faust's
-        # default): aiokafka keeps one request in flight per partition, and a full batch
-        # makes the next send wait for it. A lone event is still sent at once (no linger).
-        "producer_max_batch_size": PRODUCER_BATCH_BYTES,
-        "producer_max_request_size": PRODUCER_BATCH_BYTES,
         "processing_guarantee": "at_least_once",
         # A new group reads the log from the start (and never trusts tansu's "latest").
         "consumer_auto_offset_reset": "earliest",
