@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import bisect
 import contextlib
+import gc
 import multiprocessing
 import resource
 import shutil
@@ -122,6 +123,8 @@ async def measure(rate: int, seconds: float) -> list[Figure]:
         topics = [spec.name for spec in topic_specs() if spec.carries_events]
         projector = Projector(pool, broker.bootstrap_servers, topics)
         await projector.start()
+        gc.collect()
+        gc.freeze()  # as dispatch up's stack does once started (dispatch/stack/runtime.py)
         published: list[tuple[int, float]] = []  # (events acknowledged so far, when)
         lags: list[float] = []
         receive, send = multiprocessing.get_context("spawn").Pipe(duplex=False)
