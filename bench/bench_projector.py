@@ -10,8 +10,11 @@ A producer, in a process of its own, publishes generated histories
 the given rate, in batches every 20 ms, each acknowledged by the broker (acks=all). Every
 250 ms the archive is counted: the lag at that instant is how long ago the newest event the
 projector has applied was published (events are applied in the order they are published,
-per partition). Printed: the lag's p50, p99 and maximum while producing, and how long the
-projector took to finish after the last batch was acknowledged.
+per partition). Printed: the lag's p50, p99 and maximum while producing, how long the
+projector took to finish after the last batch was acknowledged, and the CPU time the
+projector's process and PostgreSQL's processes used per 1,000 events over that time (from
+the producer's start until caught up): on a shared machine the lag follows the load, the
+CPU time much less.
 """
 
 from __future__ import annotations
@@ -19,7 +22,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import bisect
+import contextlib
+import gc
 import multiprocessing
+import resource
 import shutil
 import sys
 import tempfile
@@ -27,11 +33,14 @@ import time
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+import psutil
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests' history generator
 
 from bench.report import Figure, markdown
 from dispatch.bus import EventPublisher
 from dispatch.events import Envelope
+from dispatch.logs import configure_logging
 from dispatch.stack.broker import EmbeddedBroker
 from dispatch.stack.postgres import EmbeddedPostgres
 from dispatch.topics import topic_specs
@@ -59,6 +68,24 @@ def workload(events: int) -> list[Envelope]:
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
+
+
+def own_cpu_s() -> float:
+    """CPU seconds (user + system) of this process, the projector's, so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds of a process and its living children (PostgreSQL's postmaster and its
+    backends, which stay for the run: the pool's connections)."""
+    root = psutil.Process(pid)
+    total = 0.0
+    for proc in [root, *root.children(recursive=True)]:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            times = proc.cpu_times()
+            total += times.user + times.system
+    return total
 
 
 def produce(servers: str, rate: int, seconds: float, out: Connection) -> None:
@@ -96,6 +123,8 @@ async def measure(rate: int, seconds: float) -> list[Figure]:
         topics = [spec.name for spec in topic_specs() if spec.carries_events]
         projector = Projector(pool, broker.bootstrap_servers, topics)
         await projector.start()
+        gc.collect()
+        gc.freeze()  # as dispatch up's stack does once started (dispatch/stack/runtime.py)
         published: list[tuple[int, float]] = []  # (events acknowledged so far, when)
         lags: list[float] = []
         receive, send = multiprocessing.get_context("spawn").Pipe(duplex=False)
@@ -104,6 +133,7 @@ async def measure(rate: int, seconds: float) -> list[Figure]:
         )
         producer.start()
         _, total = await asyncio.to_thread(receive.recv)
+        cpu_from = own_cpu_s(), tree_cpu_s(pg.pid)
         sending = True
 
         async def sample() -> None:
@@ -124,6 +154,8 @@ async def measure(rate: int, seconds: float) -> list[Figure]:
         while await pool.fetchval("SELECT count(*) FROM event_archive") < total:
             await asyncio.sleep(0.05)
         drained = time.monotonic() - ended
+        own_ms = (own_cpu_s() - cpu_from[0]) / total * 1e6
+        pg_ms = (tree_cpu_s(pg.pid) - cpu_from[1]) / total * 1e6
         sending = False
         await sampler
         await projector.stop()
@@ -142,6 +174,8 @@ async def measure(rate: int, seconds: float) -> list[Figure]:
     print(f"  produced {total:,} events in {produced_s:.1f} s ({achieved:,.0f} events/s); "
           f"lag p50 {p50:.2f} s, p99 {p99:.2f} s, max {worst:.2f} s; "
           f"caught up {drained:.2f} s after the last")  # fmt: skip
+    print(f"  CPU per 1,000 events: projector process {own_ms:.0f} ms, "
+          f"PostgreSQL {pg_ms:.0f} ms")  # fmt: skip
     note = f"{achieved:,.0f} events/s produced for {produced_s:.0f} s, 4 partitions"
     return [
         Figure("projector", "lag p99 under a steady producer", p99, "s", target="< 1 s",
@@ -162,6 +196,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--quick", action="store_true", help="2 s instead of 20")
     args = parser.parse_args()
+    configure_logging(level="info")  # as `dispatch up` runs the projector
     found = asyncio.run(measure(args.rate, 2.0 if args.quick else args.seconds))
     print(markdown(found))
 

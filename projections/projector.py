@@ -3,13 +3,15 @@
 Projectors of one name form a consumer group (projector-<name>), so two of them on one
 database share the partitions. Offsets are never committed to Kafka: on each assignment the
 partitions are sought to the next offset stored in projection_offsets (or the beginning).
-Each poll's records (of every partition fetched) are applied in one transaction that first
-locks their partitions' offset rows (in one order) and skips records below them; the events
-are archived by one statement and their handlers' statements sent in waves
-(projections.statements), or one by one with a savepoint each when one is refused or cannot
-be decoded. So a crash can only replay messages whose effects were rolled back, and two
-projectors briefly holding one partition during a rebalance apply each record once, in
-order (docs/decisions/012).
+Each poll's records (of every partition fetched) are decoded once, then applied in one
+transaction that first locks their partitions' offset rows (in one order) and skips records
+below them; the events are archived by one statement, their handlers' statements sent in
+waves (projections.statements), the undecodable records dead-lettered and the offsets
+written by one statement. When a handler refuses an event, that transaction is rolled back
+and the poll applied again in a new one, event by event with a savepoint each
+(docs/decisions/029). So a crash can only replay messages whose effects were rolled back,
+and two projectors briefly holding one partition during a rebalance apply each record once,
+in order (docs/decisions/012).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -27,6 +30,7 @@ import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
 
+from dispatch.events import Envelope
 from dispatch.events.codec import EventDecodeError, decode
 from dispatch.log_throttle import LogThrottle
 from projections.handlers import ReadModelRegistry
@@ -41,6 +45,28 @@ _REFUSED = (asyncpg.IntegrityConstraintViolationError, asyncpg.DataError)
 
 class ProjectorError(RuntimeError):
     """The projector could not start (e.g. its topics do not exist)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Read:
+    """A fetched record and what decoding its value gave, once: the event, or why not."""
+
+    record: Any  # aiokafka's ConsumerRecord
+    event: Envelope | None
+    error: str | None = None
+
+    @classmethod
+    def of(cls, record: Any) -> Read:
+        try:
+            if record.value is None:
+                raise EventDecodeError("message has no value")
+            return cls(record, decode(record.value))
+        except EventDecodeError as exc:
+            return cls(record, None, str(exc))
+
+    @property
+    def position(self) -> Position:
+        return Position(self.record.topic, self.record.partition, self.record.offset)
 
 
 class Projector:
@@ -217,7 +243,9 @@ class Projector:
                 if self._log_rewound(consumer, tp):
                     reposition = not batches.get(tp)
                     await self._retrying([tp], partial(self._rewind, tp, reposition=reposition))
-            fetched = {tp: records for tp, records in batches.items() if records}
+            fetched = {
+                tp: [Read.of(r) for r in records] for tp, records in batches.items() if records
+            }
             if fetched:
                 await self._retrying(sorted(fetched), partial(self._apply, fetched))
 
@@ -282,61 +310,64 @@ class Projector:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
 
-    async def _apply(self, batches: Mapping[TopicPartition, Sequence[Any]]) -> None:
-        """One poll's records, of every partition, in one transaction with their offsets."""
+    async def _apply(self, batches: Mapping[TopicPartition, Sequence[Read]]) -> None:
+        """One poll's records, of every partition, in one transaction with their offsets:
+        together (a few statements) first; when a handler refuses an event, that
+        transaction is rolled back and a second one applies the records one by one."""
         parts = sorted(batches)
-        async with self._pool.acquire() as conn, conn.transaction():
-            # Another projector of this name may have held a partition until a rebalance:
-            # its offset row, locked, says where it stopped; what it applied is not re-applied.
-            stored = await self._lock_offsets(conn, parts)
-            records = [r for tp in parts for r in batches[tp] if r.offset >= stored[tp]]
-            if not await self._apply_together(conn, records):
-                for record in records:
-                    with structlog.contextvars.bound_contextvars(
-                        topic=record.topic, partition=record.partition, offset=record.offset
-                    ):
-                        await self._apply_one(conn, record)
-            await conn.executemany(
-                """INSERT INTO projection_offsets AS o (projection, topic, partition, next_offset)
-                   VALUES ($1, $2, $3, $4)
-                   ON CONFLICT (projection, topic, partition) DO UPDATE
-                   SET next_offset = GREATEST(o.next_offset, EXCLUDED.next_offset)""",
-                [(self.name, tp.topic, tp.partition, batches[tp][-1].offset + 1) for tp in parts],
-            )
+        ends = {tp: batches[tp][-1].record.offset + 1 for tp in parts}
+        async with self._pool.acquire() as conn:
+            try:
+                async with conn.transaction():
+                    reads = await self._unapplied(conn, batches)
+                    await self._apply_together(conn, reads)
+                    await self._store_offsets(conn, ends)
+            except _REFUSED:
+                async with conn.transaction():
+                    # Locked again: what another projector applied meanwhile is skipped.
+                    reads = await self._unapplied(conn, batches)
+                    for read in reads:
+                        with structlog.contextvars.bound_contextvars(
+                            topic=read.record.topic,
+                            partition=read.record.partition,
+                            offset=read.record.offset,
+                        ):
+                            await self._apply_one(conn, read)
+                    await self._store_offsets(conn, ends)
         for tp in parts:
-            self._next[tp] = max(self._next.get(tp, 0), batches[tp][-1].offset + 1)
-        log.debug("projection_batch_applied", projection=self.name, records=len(records))
+            self._next[tp] = max(self._next.get(tp, 0), ends[tp])
+        log.debug("projection_batch_applied", projection=self.name, records=len(reads))
 
-    async def _apply_together(self, conn: asyncpg.Connection, records: Sequence[Any]) -> bool:
-        """The batch in a few round trips (a savepoint): every event archived by one
-        executemany, then the handlers' statements in waves (projections.statements).
-        False, with nothing of it kept, when a record cannot be decoded or a handler refuses
-        one: the caller then applies them one by one, dead-lettering those."""
-        try:
-            events = [decode(r.value) for r in records if r.value is not None]
-        except EventDecodeError:
-            return False
-        if len(events) != len(records):
-            return False
-        try:
-            async with conn.transaction():
-                await archive_many(
-                    conn, [(e, Position(r.topic, r.partition, r.offset)) for e, r in
-                           zip(events, records, strict=True)]
-                )  # fmt: skip
-                await run_waves(conn, await record_statements(self._read_models, events))
-        except _REFUSED:
-            return False
-        return True
+    async def _unapplied(
+        self, conn: asyncpg.Connection, batches: Mapping[TopicPartition, Sequence[Read]]
+    ) -> list[Read]:
+        """The poll's records not applied yet, their partitions' offset rows locked: another
+        projector of this name may have held a partition until a rebalance; its offset row
+        says where it stopped, and what it applied is not applied again."""
+        parts = sorted(batches)
+        stored = await self._lock_offsets(conn, parts)
+        return [r for tp in parts for r in batches[tp] if r.record.offset >= stored[tp]]
 
-    async def _apply_one(self, conn: asyncpg.Connection, record: Any) -> None:
-        position = Position(record.topic, record.partition, record.offset)
-        try:
-            if record.value is None:
-                raise EventDecodeError("message has no value")
-            event = decode(record.value)
-        except EventDecodeError as exc:
-            await self._dead_letter(conn, record, "decode", str(exc), None)
+    async def _apply_together(self, conn: asyncpg.Connection, reads: Sequence[Read]) -> None:
+        """The records in a few round trips: every event archived by one statement, then
+        the handlers' statements in waves (projections.statements); an undecodable record
+        dead-lettered. A handler's refusal (_REFUSED) spoils the caller's transaction."""
+        events = [(r.event, r.position) for r in reads if r.event is not None]
+        await archive_many(conn, events)
+        await run_waves(conn, await record_statements(self._read_models, (e for e, _ in events)))
+        for read in reads:
+            if read.event is None:
+                with structlog.contextvars.bound_contextvars(
+                    topic=read.record.topic,
+                    partition=read.record.partition,
+                    offset=read.record.offset,
+                ):
+                    await self._dead_letter(conn, read.record, "decode", read.error or "", None)
+
+    async def _apply_one(self, conn: asyncpg.Connection, read: Read) -> None:
+        event, position = read.event, read.position
+        if event is None:
+            await self._dead_letter(conn, read.record, "decode", read.error or "", None)
             return
         with structlog.contextvars.bound_contextvars(**event.log_context()):
             try:
@@ -346,7 +377,7 @@ class Projector:
                 with contextlib.suppress(*_REFUSED):
                     async with conn.transaction():
                         await archive(conn, event, position)
-                await self._dead_letter(conn, record, "project", repr(exc), event.event_id)
+                await self._dead_letter(conn, read.record, "project", repr(exc), event.event_id)
 
     async def _dead_letter(
         self, conn: asyncpg.Connection, record: Any, stage: str, error: str, event_id: Any
@@ -396,26 +427,37 @@ class Projector:
         self, conn: asyncpg.Connection, parts: Sequence[TopicPartition]
     ) -> dict[TopicPartition, int]:
         """The partitions' stored next offsets, their rows locked (in one order, so two
-        projectors never wait for each other in a circle) until the transaction ends."""
-        topics, partitions = [tp.topic for tp in parts], [tp.partition for tp in parts]
-        await conn.execute(
-            """INSERT INTO projection_offsets (projection, topic, partition, next_offset)
-               SELECT $1, t, p, 0 FROM unnest($2::text[], $3::int[]) AS x(t, p)
-               ORDER BY t, p ON CONFLICT DO NOTHING""",
-            self.name,
-            topics,
-            partitions,
-        )
+        projectors never wait for each other in a circle) until the transaction ends. One
+        statement: a missing row is made (offset 0); an existing one is locked by the
+        no-op update, which returns its newest committed offset (after waiting for a
+        projector that held it), as SELECT ... FOR UPDATE would."""
         rows = await conn.fetch(
-            """SELECT topic, partition, next_offset FROM projection_offsets
-               WHERE projection = $1
-                 AND (topic, partition) IN (SELECT * FROM unnest($2::text[], $3::int[]))
-               ORDER BY topic, partition FOR UPDATE""",
+            """INSERT INTO projection_offsets AS o (projection, topic, partition, next_offset)
+               SELECT $1, t, p, 0 FROM unnest($2::text[], $3::int[]) AS x(t, p)
+               ORDER BY t, p
+               ON CONFLICT (projection, topic, partition) DO UPDATE
+               SET next_offset = o.next_offset
+               RETURNING topic, partition, next_offset""",
             self.name,
-            topics,
-            partitions,
+            [tp.topic for tp in parts],
+            [tp.partition for tp in parts],
         )
         return {TopicPartition(r["topic"], r["partition"]): r["next_offset"] for r in rows}
+
+    async def _store_offsets(
+        self, conn: asyncpg.Connection, ends: Mapping[TopicPartition, int]
+    ) -> None:
+        """Each partition's next offset, by one statement (never moved back)."""
+        await conn.execute(
+            """INSERT INTO projection_offsets AS o (projection, topic, partition, next_offset)
+               SELECT $1, t, p, n FROM unnest($2::text[], $3::int[], $4::bigint[]) AS x(t, p, n)
+               ON CONFLICT (projection, topic, partition) DO UPDATE
+               SET next_offset = GREATEST(o.next_offset, EXCLUDED.next_offset)""",
+            self.name,
+            [tp.topic for tp in ends],
+            [tp.partition for tp in ends],
+            list(ends.values()),
+        )
 
     async def _stored_offsets(self) -> dict[tuple[str, int], int]:
         rows = await self._pool.fetch(

@@ -20,11 +20,12 @@ from structlog.testing import capture_logs
 from dispatch.clients.events import ClientEnrolled
 from dispatch.crisis.events import DispatchAcknowledged, DispatchOpened
 from dispatch.events import Envelope, EventPayload, new_event
-from dispatch.events.codec import encode
+from dispatch.events.codec import decode, encode
 from dispatch.events.registry import topic_of
 from dispatch.rota.events import StaffRegistered, TeamFormed
 from dispatch.stack.broker import create_topics
 from dispatch.topics import ROSTER_EVENTS, topic_specs
+from projections import projector as projector_module
 from projections.projector import Projector
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -384,3 +385,40 @@ async def test_two_projectors_share_the_partitions_and_apply_each_event_once(
     mine, theirs = set(first.lag()), set(second.lag())
     assert mine and theirs and not mine & theirs  # each partition has one projector
     assert len(mine | theirs) == 4 * len(topics.names)
+
+
+async def test_each_record_is_decoded_once_also_when_its_batch_is_applied_again(
+    topics: Topics, pg_pool: asyncpg.Pool, running: list[Projector], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A poll whose events a handler refuses is rolled back and applied one by one; its
+    records are not decoded a second time for that."""
+    team, staff_a = roster(1)
+    clash = ev(
+        StaffRegistered(
+            staff_id="s-other",
+            team_id="t-1",
+            display_name="Same phone",
+            role="nurse",
+            gender="female",
+            phone=staff_a.payload.phone,  # type: ignore[attr-defined]
+        ),
+        "t-1",
+        3,
+    )
+    events = [team, staff_a, clash, *roster(4)[2:]]
+    decoded: list[bytes | str] = []
+
+    def counting(raw: bytes | str) -> Envelope:
+        decoded.append(raw)
+        return decode(raw)
+
+    monkeypatch.setattr(projector_module, "decode", counting)
+    await topics.publish(events)
+    projector = await start(topics.projector(pg_pool), running)
+    await projector.wait_until_caught_up(timeout=20)
+    letters = await pg_pool.fetch("SELECT stage, event_id FROM dead_letters")
+    assert [(r["stage"], r["event_id"]) for r in letters] == [("project", clash.event_id)]
+    staff = await pg_pool.fetch("SELECT staff_id FROM staff ORDER BY staff_id")
+    assert [r["staff_id"] for r in staff] == ["s-0", "s-1", "s-2", "s-3"]
+    assert await pg_pool.fetchval("SELECT count(*) FROM event_archive") == len(events)
+    assert len(decoded) == len(events)
