@@ -26,18 +26,19 @@ import gc
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import asyncpg
 import structlog
 
-from dispatch.events import Envelope
-from dispatch.events.registry import payload_class
+from dispatch.events import Envelope, EventPayload
+from dispatch.events.registry import PAYLOADS
 from projections.handlers import ReadModelRegistry
 from projections.migrations import migrate
 from projections.project import READ_MODELS
 from projections.replay_check import TableDiff, compare_all
 from projections.replay_fold import Folds, write
-from projections.replay_read import COLUMNS, Seen, envelope_of
+from projections.replay_read import READ_COLUMNS, Seen, envelope, payload_of
 from projections.replay_schema import (
     LIVE,
     analyze,
@@ -47,7 +48,7 @@ from projections.replay_schema import (
     swap_tables,
     use_shadow,
 )
-from projections.replay_tables import Written
+from projections.replay_tables import Row, Written
 from projections.statements import Statement, record, run_waves
 
 log = structlog.get_logger(__name__)
@@ -56,6 +57,9 @@ REPLAY_LOCK = 0x6469_7370_7265_706C  # "disprepl": one replay at a time
 _REFUSED = (asyncpg.IntegrityConstraintViolationError, asyncpg.DataError)
 _LOCK_LOST = (asyncpg.LockNotAvailableError, asyncpg.DeadlockDetectedError)
 Progress = Callable[[int, int], None]  # (events done, events known so far)
+Kind = tuple[type[EventPayload], int, bool, Callable[[Row, Any], None] | None]
+WINDOW = 200_000  # at most this many events read ahead of the write in flight
+YIELD_EVERY = 32  # rows decoded between two turns of the event loop (the write goes on)
 
 
 class ReplayError(RuntimeError):
@@ -97,6 +101,15 @@ class Batch:
     duplicates: int = 0  # rows left out as second copies of an event id
 
 
+@dataclass
+class Window:
+    """The events read since the last write began: written together, in one transaction."""
+
+    rows: int = 0
+    readable: int = 0
+    handled: list[Envelope] = field(default_factory=list)
+
+
 @dataclass(frozen=True)
 class Swapped:
     retired: str | None  # where the old tables are kept (None: dropped)
@@ -111,17 +124,25 @@ class Replay:
         url: str,
         *,
         batch: int = 10_000,
+        window: int = WINDOW,
         read_models: ReadModelRegistry = READ_MODELS,
         progress: Progress | None = None,
     ) -> None:
         self._url = url
         self._batch = batch
+        self._window = max(window, batch)
         self._read_models = read_models
         self._progress = progress or (lambda done, total: None)
         self.tally = Tally()
         self.shadow: str | None = None
         self._seen = Seen()
         self._folds = Folds()
+        # per event type name: its payload class, version, archive-only?, fold (or None)
+        self._kinds: dict[str, Kind] = {
+            cls.event_type: (cls, cls.schema_version, cls in read_models.archive_only,
+                             self._folds.by_type.get(cls.event_type))
+            for cls in PAYLOADS
+        }  # fmt: skip
 
     # --- connections of our own: their statement caches and search_path die with them ----
     async def _connect(self) -> asyncpg.Connection:
@@ -157,14 +178,22 @@ class Replay:
             self.tally.total = await reader.fetchval("SELECT count(*) FROM event_archive")
             self._seen = await Seen.start(reader)
             self._progress(0, self.tally.total)
-            query = f"SELECT {COLUMNS} FROM event_archive ORDER BY archived_seq"  # noqa: S608
+            query = f"SELECT {READ_COLUMNS} FROM event_archive ORDER BY archived_seq"  # noqa: S608
+            unread = sorted(cls.event_type for cls in self._read_models.archive_only)
+            window = Window()
             writing: asyncio.Future[None] | None = None
             try:
-                async for rows in self._batches(reader, query):
-                    batch = await self._prepare(rows)  # while the batch before is written
+                async for rows in self._batches(reader, query, unread):
+                    await self._read_into(window, rows)  # while the window before is written
+                    if writing is None or writing.done() or window.rows >= self._window:
+                        if writing is not None:
+                            await writing
+                        batch, window = await self._take(window), Window()
+                        writing = asyncio.ensure_future(self._write(writer, batch))
+                if window.rows:
                     if writing is not None:
                         await writing
-                    writing = asyncio.ensure_future(self._write(writer, batch))
+                    writing = asyncio.ensure_future(self._write(writer, await self._take(window)))
             finally:
                 if writing is not None:
                     await writing
@@ -211,38 +240,45 @@ class Replay:
         return found
 
     async def _apply(self, writer: asyncpg.Connection, rows: Sequence[asyncpg.Record]) -> None:
-        await self._write(writer, await self._prepare(rows))
+        window = Window()
+        await self._read_into(window, rows)
+        await self._write(writer, await self._take(window))
 
-    async def _prepare(self, rows: Sequence[asyncpg.Record]) -> Batch:
-        """Decode a batch; fold the busiest read models' events in memory
-        (projections.replay_fold), record the other handlers' statements
-        (projections.statements). No database work: the batch before may be being written."""
-        seen, folds, owned = self._seen, self._folds, self._folds.owns
-        readable, handled = 0, []
-        for row in rows:
+    async def _read_into(self, window: Window, rows: Sequence[asyncpg.Record]) -> None:
+        """Decode a batch into the window: fold the busiest read models' events in memory
+        (projections.replay_fold) straight from the rows, keep the other events for their
+        handlers; archive-only types are not decoded. No database work: the window before
+        may be being written, and every YIELD_EVERY rows the event loop is let run so that
+        its round trips go on meanwhile."""
+        seen, kinds, handled = self._seen, self._kinds, window.handled
+        readable = 0
+        for i, row in enumerate(rows, start=1):
+            if not i % YIELD_EVERY:
+                await asyncio.sleep(0)
             seen.mark(row["archived_seq"])
-            if self._archive_only(row):
+            kind = kinds.get(row["type"])
+            if kind is None or row["schema_version"] > kind[1]:
+                continue  # a type or version this code cannot read
+            cls, _, archive_only, fold = kind
+            if archive_only:
                 readable += 1  # no read model folds it: not decoded
                 continue
-            event = envelope_of(row)
-            if event is None:
+            payload = payload_of(row, cls)
+            if payload is None:
                 continue
             readable += 1
-            if owned(type(event.payload)):
-                folds.apply(event)
+            if fold is not None:
+                fold(row, payload)
             else:
-                handled.append(event)
-        statements = await record(self._read_models, handled)
-        return Batch(len(rows), readable, handled, statements, folds.take())
+                handled.append(envelope(row, cls, payload))
+        window.rows += len(rows)
+        window.readable += readable
 
-    def _archive_only(self, row: asyncpg.Record) -> bool:
-        """A type of today's code, at a version it knows, that no read model folds."""
-        cls = payload_class(row["type"])
-        return (
-            cls is not None
-            and cls in self._read_models.archive_only
-            and row["schema_version"] <= cls.schema_version
-        )
+    async def _take(self, window: Window) -> Batch:
+        """The window as one batch to write: its handlers' statements (recorded, in order:
+        projections.statements) and the folded rows new or changed since the last take."""
+        statements = await record(self._read_models, window.handled)
+        return Batch(window.rows, window.readable, window.handled, statements, self._folds.take())
 
     async def _write(self, writer: asyncpg.Connection, batch: Batch) -> None:
         """One transaction (or savepoint) per batch: the handlers' statements in waves, then

@@ -21,11 +21,17 @@ from dataclasses import dataclass, field
 import asyncpg
 from pydantic import ValidationError
 
-from dispatch.events import Envelope
+from dispatch.events import Envelope, EventPayload
 from dispatch.events.registry import payload_class
+from projections.replay_tables import Row
 
 COLUMNS = """archived_seq, event_id, type, schema_version, key, occurred_at, recorded_at,
              correlation_id, causation_id, actor, payload"""
+# The same, less the payloads of the types named by the array $1 (those no read model folds:
+# a replay never reads them, and PostgreSQL need not turn their jsonb into text).
+READ_COLUMNS = COLUMNS.replace(
+    "payload", "CASE WHEN type = ANY($1::text[]) THEN NULL ELSE payload END AS payload"
+)
 
 
 # Envelope.model_construct, less its generality (it was most of the time of a replay): the
@@ -38,18 +44,30 @@ _FIELDS = frozenset(Envelope.model_fields)
 def envelope_of(row: asyncpg.Record) -> Envelope | None:
     """The archived row as a typed event, upcast; None for what this code cannot read."""
     cls = payload_class(row["type"])
-    version = row["schema_version"]
-    if cls is None or version > cls.schema_version:
+    if cls is None or row["schema_version"] > cls.schema_version:
         return None
+    payload = payload_of(row, cls)
+    return None if payload is None else envelope(row, cls, payload)
+
+
+def payload_of(row: Row, cls: type[EventPayload]) -> EventPayload | None:
+    """The row's payload validated as `cls` (of the row's type, at its version or newer),
+    upcast first when older; None when it does not validate. The model's own validator is
+    called straight (what `model_validate_json` does, less its wrapping)."""
+    version = row["schema_version"]
     try:
         if version == cls.schema_version:
-            payload = cls.model_validate_json(row["payload"])
-        else:
-            payload = cls.model_validate(cls.upcast(version, json.loads(row["payload"])))
+            payload: EventPayload = cls.__pydantic_validator__.validate_json(row["payload"])
+            return payload
+        return cls.model_validate(cls.upcast(version, json.loads(row["payload"])))
     except (ValidationError, ValueError):
         return None
-    envelope = _new(Envelope)
-    _set(envelope, "__dict__", {
+
+
+def envelope(row: Row, cls: type[EventPayload], payload: EventPayload) -> Envelope:
+    """The envelope of an archived row around its validated payload."""
+    event = _new(Envelope)
+    _set(event, "__dict__", {
         "event_id": row["event_id"],
         "type": row["type"],
         "schema_version": cls.schema_version,
@@ -61,10 +79,10 @@ def envelope_of(row: asyncpg.Record) -> Envelope | None:
         "actor": row["actor"],
         "payload": payload,
     })  # fmt: skip
-    _set(envelope, "__pydantic_fields_set__", set(_FIELDS))
-    _set(envelope, "__pydantic_extra__", None)
-    _set(envelope, "__pydantic_private__", None)
-    return envelope
+    _set(event, "__pydantic_fields_set__", set(_FIELDS))
+    _set(event, "__pydantic_extra__", None)
+    _set(event, "__pydantic_private__", None)
+    return event
 
 
 @dataclass
@@ -83,8 +101,10 @@ class Seen:
         return cls(low=low or 1, high=(low or 1) - 1)
 
     def mark(self, seq: int) -> None:
-        if seq > self.high:
-            self.holes.update(range(self.high + 1, seq))
+        high = self.high
+        if seq > high:
+            if seq != high + 1:
+                self.holes.update(range(high + 1, seq))
             self.high = seq
         elif seq < self.low:
             self.below.add(seq)

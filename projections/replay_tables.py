@@ -8,11 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 
 from projections.replay_schema import quoted
+
+
+class Row(Protocol):
+    """What a fold reads of an event's envelope: an archive row (asyncpg.Record) as the
+    replay reads it, or an Envelope's fields (`Envelope.__dict__`), by column name."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
 
 
 @dataclass
