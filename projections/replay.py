@@ -137,6 +137,7 @@ class Replay:
         self.shadow: str | None = None
         self._seen = Seen()
         self._folds = Folds()
+        self._shadow_made: asyncio.Future[None] | None = None
         # per event type name: its payload class, version, archive-only?, fold (or None)
         self._kinds: dict[str, Kind] = {
             cls.event_type: (cls, cls.schema_version, cls in read_models.archive_only,
@@ -157,8 +158,8 @@ class Replay:
             if not await writer.fetchval("SELECT pg_try_advisory_lock($1)", REPLAY_LOCK):
                 raise ReplayError("another replay is running on this database")
             await migrate(writer)  # the live tables as the packaged migrations make them
-            self.shadow = await create_shadow(writer)
-            await use_shadow(writer, self.shadow)
+            # the shadow is made on the writer while the reader starts reading (_shadow)
+            made = self._shadow_made = asyncio.ensure_future(self._make_shadow(writer))
             try:
                 with _no_cycle_collection():
                     await self._rebuild(reader, writer)
@@ -166,14 +167,29 @@ class Replay:
                     return await self._check(writer)
                 return await self._swap(writer, keep_old, lock_timeout_s, attempts)
             finally:
-                await drop_schema(writer, self.shadow)
+                await asyncio.wait({made})  # never left running on the writer
+                if not made.cancelled():
+                    made.exception()  # raised already where it was awaited, if it failed
+                if self.shadow is not None:
+                    await drop_schema(writer, self.shadow)
         finally:
             await reader.close()
             await writer.close()
 
+    async def _make_shadow(self, writer: asyncpg.Connection) -> None:
+        self.shadow = await create_shadow(writer)
+        await use_shadow(writer, self.shadow)
+
+    async def _shadow(self) -> str:
+        """The shadow's name, once it is made: every use of the writer waits for it."""
+        if self._shadow_made is not None:
+            await self._shadow_made
+        assert self.shadow is not None
+        return self.shadow
+
     # --- the rebuild ---------------------------------------------------------------------
     async def _rebuild(self, reader: asyncpg.Connection, writer: asyncpg.Connection) -> None:
-        log.info("replay_started", shadow=self.shadow)
+        log.info("replay_started")
         async with reader.transaction(isolation="repeatable_read", readonly=True):
             self.tally.total = await reader.fetchval("SELECT count(*) FROM event_archive")
             self._seen = await Seen.start(reader)
@@ -200,7 +216,7 @@ class Replay:
         # what the projector archived while the snapshot was read, outside any lock
         await self._catch_up(writer)
         assert self.shadow is not None
-        await analyze(writer, self.shadow)
+        await analyze([writer, reader], self.shadow)
         log.info(
             "replay_rebuilt",
             shadow=self.shadow,
@@ -229,6 +245,7 @@ class Replay:
     async def _catch_up(self, writer: asyncpg.Connection) -> int:
         """Apply every archived event not applied yet, in archive order: index ranges of
         archived_seq (projections.replay_read.Seen), whatever the archive's size."""
+        await self._shadow()
         sql, args = self._seen.missing_query()
         found = 0
         async with writer.transaction():  # a savepoint when the caller holds a transaction
@@ -284,7 +301,7 @@ class Replay:
         """One transaction (or savepoint) per batch: the handlers' statements in waves, then
         the folded rows by COPY. When a handler refuses an event, the handlers are run again
         with a savepoint per event and the refused ones left out, as the projector does."""
-        assert self.shadow is not None
+        shadow = await self._shadow()
         async with writer.transaction():
             try:
                 async with writer.transaction():
@@ -292,7 +309,7 @@ class Replay:
                 refused = 0
             except _REFUSED:
                 refused = await self._apply_one_by_one(writer, batch.handled)
-            await write(writer, self.shadow, batch.folded)
+            await write(writer, shadow, batch.folded)
         self.tally.not_understood += batch.rows - batch.readable - batch.duplicates
         self.tally.duplicates += batch.duplicates
         self.tally.refused += refused

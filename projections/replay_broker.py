@@ -62,7 +62,7 @@ class BrokerReplay(Replay):
         self._ids: set[uuid.UUID] = set()
 
     async def _rebuild(self, reader: asyncpg.Connection, writer: asyncpg.Connection) -> None:
-        log.info("replay_started", shadow=self.shadow, source="broker")
+        log.info("replay_started", source="broker")
         try:
             async with BrokerLog(self._bootstrap, self._topics) as source:
                 self.tally.total = source.total
@@ -82,7 +82,7 @@ class BrokerReplay(Replay):
         self._seen = await self._archived(reader)
         await self._catch_up(writer)  # what the archive holds beyond the broker's events
         assert self.shadow is not None
-        await analyze(writer, self.shadow)
+        await analyze([writer, reader], self.shadow)
         log.info(
             "replay_rebuilt",
             shadow=self.shadow,

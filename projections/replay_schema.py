@@ -9,7 +9,9 @@ offsets and the operational tables stay where they are (docs/decisions/020).
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections.abc import Sequence
 
 import asyncpg
 
@@ -105,10 +107,20 @@ async def use_shadow(conn: asyncpg.Connection, shadow: str) -> None:
     await conn.execute(f"SET search_path TO {quoted(shadow)}")
 
 
-async def analyze(conn: asyncpg.Connection, shadow: str) -> None:
-    """Planner statistics for the rebuilt tables before they go live."""
-    for table in READ_MODEL_TABLES:
-        await conn.execute(f"ANALYZE {quoted(shadow)}.{quoted(table)}")
+async def analyze(conns: Sequence[asyncpg.Connection], shadow: str) -> None:
+    """Planner statistics for the rebuilt tables before they go live, the tables shared out
+    among the connections given (each takes the next table left when it is done)."""
+    left = list(READ_MODEL_TABLES)
+
+    async def take_turns(conn: asyncpg.Connection) -> None:
+        while left:
+            await conn.execute(f"ANALYZE {quoted(shadow)}.{quoted(left.pop(0))}")
+
+    # every connection done before any failure is raised: none is left busy
+    results = await asyncio.gather(*(take_turns(conn) for conn in conns), return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
 
 
 async def swap_tables(conn: asyncpg.Connection, shadow: str) -> str:
