@@ -43,7 +43,9 @@ from projections.replay_schema import (
     LIVE,
     analyze,
     autovacuum,
+    build_indexes,
     create_shadow,
+    defer_indexes,
     drop_schema,
     swap_tables,
     use_shadow,
@@ -137,11 +139,16 @@ class Replay:
         self.shadow: str | None = None
         self._seen = Seen()
         self._folds = Folds()
+        self._kinds = self._kinds_of(self._folds)
         self._shadow_made: asyncio.Future[None] | None = None
-        # per event type name: its payload class, version, archive-only?, fold (or None)
-        self._kinds: dict[str, Kind] = {
-            cls.event_type: (cls, cls.schema_version, cls in read_models.archive_only,
-                             self._folds.by_type.get(cls.event_type))
+        self._deferred: list[str] = []  # the shadow's indexes built once it is filled
+
+    def _kinds_of(self, folds: Folds) -> dict[str, Kind]:
+        """Per event type name: its payload class, version, archive-only?, fold (or None)."""
+        archive_only = self._read_models.archive_only
+        return {
+            cls.event_type: (cls, cls.schema_version, cls in archive_only,
+                             folds.by_type.get(cls.event_type))
             for cls in PAYLOADS
         }  # fmt: skip
 
@@ -160,18 +167,20 @@ class Replay:
             await migrate(writer)  # the live tables as the packaged migrations make them
             # the shadow is made on the writer while the reader starts reading (_shadow)
             made = self._shadow_made = asyncio.ensure_future(self._make_shadow(writer))
-            try:
-                with _no_cycle_collection():
+            with _no_cycle_collection():
+                try:
                     await self._rebuild(reader, writer)
-                if check:
-                    return await self._check(writer)
-                return await self._swap(writer, keep_old, lock_timeout_s, attempts)
-            finally:
-                await asyncio.wait({made})  # never left running on the writer
-                if not made.cancelled():
-                    made.exception()  # raised already where it was awaited, if it failed
-                if self.shadow is not None:
-                    await drop_schema(writer, self.shadow)
+                    if check:
+                        return await self._check(writer)
+                    return await self._swap(writer, keep_old, lock_timeout_s, attempts)
+                finally:
+                    await asyncio.wait({made})  # never left running on the writer
+                    if not made.cancelled():
+                        made.exception()  # raised already where it was awaited, if it failed
+                    if self.shadow is not None:
+                        await drop_schema(writer, self.shadow)
+                    self._folds = Folds()  # the folded rows are the database's now
+                    self._kinds = self._kinds_of(self._folds)
         finally:
             await reader.close()
             await writer.close()
@@ -179,6 +188,16 @@ class Replay:
     async def _make_shadow(self, writer: asyncpg.Connection) -> None:
         self.shadow = await create_shadow(writer)
         await use_shadow(writer, self.shadow)
+        folded = [t.name for t in self._folds.tables]  # written by COPY and UPDATE by key only
+        self._deferred = await defer_indexes(writer, self.shadow, folded)
+
+    async def _finish(self, reader: asyncpg.Connection, writer: asyncpg.Connection) -> None:
+        """Once the rebuild's writes are done: the deferred indexes built, then planner
+        statistics, on both connections (the reader's snapshot is over)."""
+        shadow = await self._shadow()
+        await build_indexes([writer, reader], self._deferred)
+        self._deferred = []
+        await analyze([writer, reader], shadow)
 
     async def _shadow(self) -> str:
         """The shadow's name, once it is made: every use of the writer waits for it."""
@@ -215,8 +234,7 @@ class Replay:
                     await writing
         # what the projector archived while the snapshot was read, outside any lock
         await self._catch_up(writer)
-        assert self.shadow is not None
-        await analyze([writer, reader], self.shadow)
+        await self._finish(reader, writer)
         log.info(
             "replay_rebuilt",
             shadow=self.shadow,
@@ -391,7 +409,8 @@ def _chunks(rows: Sequence[asyncpg.Record], size: int) -> list[Sequence[asyncpg.
 def _no_cycle_collection() -> Iterator[None]:
     """Python's cycle collector off while a rebuild allocates its millions of rows and
     events (none of them in a cycle): its full collections walk every object kept so far,
-    and took most of a long replay's time."""
+    and took most of a long replay's time. On again once the folded rows are let go: the
+    first collection then walks every object still tracked since it was turned off."""
     enabled = gc.isenabled()
     gc.disable()
     try:
