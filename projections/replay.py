@@ -38,7 +38,7 @@ from projections.migrations import migrate
 from projections.project import READ_MODELS
 from projections.replay_check import TableDiff, compare_all
 from projections.replay_fold import Folds, write
-from projections.replay_read import READ_COLUMNS, Seen, envelope, payload_of
+from projections.replay_read import READ, Seen, envelope, payload_of
 from projections.replay_schema import (
     LIVE,
     analyze,
@@ -213,12 +213,12 @@ class Replay:
             self.tally.total = await reader.fetchval("SELECT count(*) FROM event_archive")
             self._seen = await Seen.start(reader)
             self._progress(0, self.tally.total)
-            query = f"SELECT {READ_COLUMNS} FROM event_archive ORDER BY archived_seq"  # noqa: S608
             unread = sorted(cls.event_type for cls in self._read_models.archive_only)
+            folded = sorted(self._folds.by_type)
             window = Window()
             writing: asyncio.Future[None] | None = None
             try:
-                async for rows in self._batches(reader, query, unread):
+                async for rows in self._batches(reader, READ, unread, folded):
                     await self._read_into(window, rows)  # while the window before is written
                     if writing is None or writing.done() or window.rows >= self._window:
                         if writing is not None:

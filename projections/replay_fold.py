@@ -76,74 +76,43 @@ class Folds:
         self.handlers[type(event.payload)](event.__dict__, event.payload)
 
     # --- risk: follow-ups, levels, history (projections.risk) ------------------------------
+    # Rows are lists in the order of their table's columns (projections.replay_tables).
     def _follow_up_opened(self, e: Row, p: FollowUpOpened) -> None:
         t, key = self.follow_ups, p.follow_up_id
-        if t.get(key) is None:
-            t.insert(
-                key,
-                follow_up_id=key,
-                client_id=p.client_id,
-                team_id=p.team_id,
-                dispatch_id=p.dispatch_id,
-                reason=p.reason,
-                opened_at=e["occurred_at"],
-                due_at=p.due_at,
-            )
+        if key not in t.rows:
+            t.add(key, [key, p.client_id, p.team_id, p.dispatch_id, p.reason,
+                        e["occurred_at"], p.due_at, None, None, None])  # fmt: skip
 
     def _follow_up_closed(self, e: Row, p: FollowUpClosed) -> None:
         t, key = self.follow_ups, p.follow_up_id
-        row = t.get(key)
+        row = t.rows.get(key)
         if row is not None and row[7] is None:
             row[7:10] = [e["occurred_at"], p.closed_by, e["event_id"]]
             t.touch(key)
 
     def _risk_changed(self, e: Row, p: RiskLevelChanged) -> None:
-        self.risk_changes.insert(
-            e["event_id"],
-            event_id=e["event_id"],
-            client_id=p.client_id,
-            team_id=p.team_id,
-            from_level=p.from_level,
-            to_level=p.to_level,
-            score=p.score,
-            reasons=list(p.reasons),
-            occurred_at=e["occurred_at"],
-        )
-        t, key = self.client_risk, p.client_id
-        row = t.get(key)
         at, event_id = e["occurred_at"], e["event_id"]
+        self.risk_changes.add(event_id, [event_id, p.client_id, p.team_id, p.from_level,
+                                         p.to_level, p.score, list(p.reasons), at])  # fmt: skip
+        t, key = self.client_risk, p.client_id
+        row = t.rows.get(key)
         values = [key, p.team_id, p.to_level, p.score, list(p.reasons), at, event_id]
         if row is None:
-            t.insert(key, **dict(zip(CLIENT_RISK, values, strict=True)))
+            t.add(key, values)
         elif (row[5], row[6]) < (at, event_id):
             row[:] = values
             t.touch(key)
 
     def _signal(self, e: Row, p: RelapseSignalObserved) -> None:
-        self.signals.insert(
-            e["event_id"],
-            event_id=e["event_id"],
-            client_id=p.client_id,
-            source=p.source,
-            sign=p.sign,
-            severity=p.severity,
-            actor=e["actor"],
-            occurred_at=e["occurred_at"],
-        )
+        event_id = e["event_id"]
+        self.signals.add(event_id, [event_id, p.client_id, p.source, p.sign, p.severity,
+                                    e["actor"], e["occurred_at"]])  # fmt: skip
 
     def _contact(self, e: Row, p: ContactRecorded) -> None:
-        self.contacts.insert(
-            e["event_id"],
-            event_id=e["event_id"],
-            client_id=p.client_id,
-            staff_id=p.staff_id,
-            kind=p.kind,
-            occurred_at=e["occurred_at"],
-            staff_ids=list(p.staff_ids),
-            place=p.where,
-            minutes=p.minutes,
-            team_id=p.team_id,
-        )
+        event_id = e["event_id"]
+        self.contacts.add(event_id, [event_id, p.client_id, p.staff_id, p.kind,
+                                     e["occurred_at"], list(p.staff_ids), p.where, p.minutes,
+                                     p.team_id])  # fmt: skip
 
     def _reply(self, e: Row, p: StaffReplyDecided) -> None:
         t, key = self.replies, p.reply_event_id

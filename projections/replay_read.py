@@ -27,12 +27,22 @@ from projections.replay_tables import Row
 
 COLUMNS = """archived_seq, event_id, type, schema_version, key, occurred_at, recorded_at,
              correlation_id, causation_id, actor, payload"""
-# The same, less the payloads of the types named by the array $1 (those no read model folds:
-# a replay never reads them, and PostgreSQL need not turn their jsonb into text).
-READ_COLUMNS = COLUMNS.replace(
-    "payload", "CASE WHEN type = ANY($1::text[]) THEN NULL ELSE payload END AS payload"
-)
-
+# The archive in archive order as the replay reads it: the columns of COLUMNS, less what the
+# replay never reads (so neither PostgreSQL nor asyncpg turn it into values): all but the
+# type and version of the types named by the array $1 (no read model folds them), and the
+# key and causation id of those named by $2 (folded in memory from the other columns).
+READ = """SELECT archived_seq, type, schema_version,
+                 CASE WHEN unread THEN NULL ELSE event_id END AS event_id,
+                 CASE WHEN unread OR folded THEN NULL ELSE key END AS key,
+                 CASE WHEN unread THEN NULL ELSE occurred_at END AS occurred_at,
+                 CASE WHEN unread THEN NULL ELSE recorded_at END AS recorded_at,
+                 CASE WHEN unread THEN NULL ELSE correlation_id END AS correlation_id,
+                 CASE WHEN unread OR folded THEN NULL ELSE causation_id END AS causation_id,
+                 CASE WHEN unread THEN NULL ELSE actor END AS actor,
+                 CASE WHEN unread THEN NULL ELSE payload END AS payload
+          FROM (SELECT *, type = ANY($1::text[]) AS unread, type = ANY($2::text[]) AS folded
+                FROM event_archive ORDER BY archived_seq OFFSET 0) AS a
+          ORDER BY archived_seq"""
 
 # Envelope.model_construct, less its generality (it was most of the time of a replay): the
 # envelope's columns are typed by PostgreSQL, so its fields are set as they are.

@@ -44,10 +44,13 @@ class Table:
         return self.rows.get(key) if self.entity else self.new.get(key)
 
     def insert(self, key: Any, **values: Any) -> list[Any]:
-        row = [values.get(c) for c in self.columns]
-        (self.rows if self.entity else self.new)[key] = row
+        return self.add(key, [values.get(c) for c in self.columns])
+
+    def add(self, key: Any, row: list[Any]) -> list[Any]:
+        """A new row, its values in the order of `columns`."""
         if self.entity:
-            self.new[key] = row
+            self.rows[key] = row
+        self.new[key] = row
         return row
 
     def touch(self, key: Any) -> None:
