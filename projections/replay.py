@@ -2,9 +2,11 @@
 
 1. rebuild: a shadow schema (projections.replay_schema) is filled from the archive read as
    one REPEATABLE READ snapshot in archive order (archived_seq, migration 018: the order the
-   projector applied the events in), in batches on connections of its own, the next batch
-   read while one is applied. The busiest read models are folded in memory by the rules of
-   their handlers and written by COPY (projections.replay_fold); the other events' handler
+   projector applied the events in), in batches on connections of its own: the reader
+   decodes and folds while the writer writes, in one transaction, the window of everything
+   read while it wrote the window before (docs/decisions/033). The busiest read models are
+   folded in memory by the rules of their handlers and written by COPY, their secondary
+   indexes built once they are filled (projections.replay_fold); the other events' handler
    statements are recorded and sent in waves with executemany (projections.statements).
    The archive rows applied are remembered by archived_seq (projections.replay_read.Seen);
    the events archived meanwhile are applied after the snapshot.

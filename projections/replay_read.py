@@ -2,9 +2,12 @@
 
 `envelope_of` gives the same event as the codec (dispatch.events.codec.decode_obj) for an
 archived row, faster: the envelope's columns are typed by PostgreSQL already (uuid,
-timestamptz, text), so only the payload is validated, from its JSON text by pydantic-core,
-upcast first when it was stored at an older schema version, and the envelope is put
-together without validation (tests/unit/test_replay_read.py compares the two).
+timestamptz, text), so only the payload is validated (`payload_of`), from its JSON text by
+the model's pydantic-core validator, upcast first when it was stored at an older schema
+version, and the envelope is put together without validation (`envelope`;
+tests/unit/test_replay_read.py compares the two). A replay reads the archive by `READ`,
+which leaves out the columns it never reads, and folds rows with their payloads without an
+envelope (docs/decisions/033).
 
 `Seen` keeps which archived_seq values (migration 018) a replay has applied: everything
 from `low` to `high` except its `holes`. A row archived by a transaction still in flight
