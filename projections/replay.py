@@ -2,9 +2,11 @@
 
 1. rebuild: a shadow schema (projections.replay_schema) is filled from the archive read as
    one REPEATABLE READ snapshot in archive order (archived_seq, migration 018: the order the
-   projector applied the events in), in batches on connections of its own, the next batch
-   read while one is applied. The busiest read models are folded in memory by the rules of
-   their handlers and written by COPY (projections.replay_fold); the other events' handler
+   projector applied the events in), in batches on connections of its own: the reader
+   decodes and folds while the writer writes, in one transaction, the window of everything
+   read while it wrote the window before (docs/decisions/033). The busiest read models are
+   folded in memory by the rules of their handlers and written by COPY, their secondary
+   indexes built once they are filled (projections.replay_fold); the other events' handler
    statements are recorded and sent in waves with executemany (projections.statements).
    The archive rows applied are remembered by archived_seq (projections.replay_read.Seen);
    the events archived meanwhile are applied after the snapshot.
@@ -26,28 +28,31 @@ import gc
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import asyncpg
 import structlog
 
-from dispatch.events import Envelope
-from dispatch.events.registry import payload_class
+from dispatch.events import Envelope, EventPayload
+from dispatch.events.registry import PAYLOADS
 from projections.handlers import ReadModelRegistry
 from projections.migrations import migrate
 from projections.project import READ_MODELS
 from projections.replay_check import TableDiff, compare_all
 from projections.replay_fold import Folds, write
-from projections.replay_read import COLUMNS, Seen, envelope_of
+from projections.replay_read import READ, Seen, envelope, payload_of
 from projections.replay_schema import (
     LIVE,
     analyze,
     autovacuum,
+    build_indexes,
     create_shadow,
+    defer_indexes,
     drop_schema,
     swap_tables,
     use_shadow,
 )
-from projections.replay_tables import Written
+from projections.replay_tables import Row, Written
 from projections.statements import Statement, record, run_waves
 
 log = structlog.get_logger(__name__)
@@ -56,6 +61,9 @@ REPLAY_LOCK = 0x6469_7370_7265_706C  # "disprepl": one replay at a time
 _REFUSED = (asyncpg.IntegrityConstraintViolationError, asyncpg.DataError)
 _LOCK_LOST = (asyncpg.LockNotAvailableError, asyncpg.DeadlockDetectedError)
 Progress = Callable[[int, int], None]  # (events done, events known so far)
+Kind = tuple[type[EventPayload], int, bool, Callable[[Row, Any], None] | None]
+WINDOW = 200_000  # at most this many events read ahead of the write in flight
+YIELD_EVERY = 32  # rows decoded between two turns of the event loop (the write goes on)
 
 
 class ReplayError(RuntimeError):
@@ -97,6 +105,15 @@ class Batch:
     duplicates: int = 0  # rows left out as second copies of an event id
 
 
+@dataclass
+class Window:
+    """The events read since the last write began: written together, in one transaction."""
+
+    rows: int = 0
+    readable: int = 0
+    handled: list[Envelope] = field(default_factory=list)
+
+
 @dataclass(frozen=True)
 class Swapped:
     retired: str | None  # where the old tables are kept (None: dropped)
@@ -111,17 +128,31 @@ class Replay:
         url: str,
         *,
         batch: int = 10_000,
+        window: int = WINDOW,
         read_models: ReadModelRegistry = READ_MODELS,
         progress: Progress | None = None,
     ) -> None:
         self._url = url
         self._batch = batch
+        self._window = max(window, batch)
         self._read_models = read_models
         self._progress = progress or (lambda done, total: None)
         self.tally = Tally()
         self.shadow: str | None = None
         self._seen = Seen()
         self._folds = Folds()
+        self._kinds = self._kinds_of(self._folds)
+        self._shadow_made: asyncio.Future[None] | None = None
+        self._deferred: list[str] = []  # the shadow's indexes built once it is filled
+
+    def _kinds_of(self, folds: Folds) -> dict[str, Kind]:
+        """Per event type name: its payload class, version, archive-only?, fold (or None)."""
+        archive_only = self._read_models.archive_only
+        return {
+            cls.event_type: (cls, cls.schema_version, cls in archive_only,
+                             folds.by_type.get(cls.event_type))
+            for cls in PAYLOADS
+        }  # fmt: skip
 
     # --- connections of our own: their statement caches and search_path die with them ----
     async def _connect(self) -> asyncpg.Connection:
@@ -136,42 +167,76 @@ class Replay:
             if not await writer.fetchval("SELECT pg_try_advisory_lock($1)", REPLAY_LOCK):
                 raise ReplayError("another replay is running on this database")
             await migrate(writer)  # the live tables as the packaged migrations make them
-            self.shadow = await create_shadow(writer)
-            await use_shadow(writer, self.shadow)
-            try:
-                with _no_cycle_collection():
+            # the shadow is made on the writer while the reader starts reading (_shadow)
+            made = self._shadow_made = asyncio.ensure_future(self._make_shadow(writer))
+            with _no_cycle_collection():
+                try:
                     await self._rebuild(reader, writer)
-                if check:
-                    return await self._check(writer)
-                return await self._swap(writer, keep_old, lock_timeout_s, attempts)
-            finally:
-                await drop_schema(writer, self.shadow)
+                    if check:
+                        return await self._check(writer)
+                    return await self._swap(writer, keep_old, lock_timeout_s, attempts)
+                finally:
+                    await asyncio.wait({made})  # never left running on the writer
+                    if not made.cancelled():
+                        made.exception()  # raised already where it was awaited, if it failed
+                    if self.shadow is not None:
+                        await drop_schema(writer, self.shadow)
+                    self._folds = Folds()  # the folded rows are the database's now
+                    self._kinds = self._kinds_of(self._folds)
         finally:
             await reader.close()
             await writer.close()
 
+    async def _make_shadow(self, writer: asyncpg.Connection) -> None:
+        self.shadow = await create_shadow(writer)
+        await use_shadow(writer, self.shadow)
+        folded = [t.name for t in self._folds.tables]  # written by COPY and UPDATE by key only
+        self._deferred = await defer_indexes(writer, self.shadow, folded)
+
+    async def _finish(self, reader: asyncpg.Connection, writer: asyncpg.Connection) -> None:
+        """Once the rebuild's writes are done: the deferred indexes built, then planner
+        statistics, on both connections (the reader's snapshot is over)."""
+        shadow = await self._shadow()
+        await build_indexes([writer, reader], self._deferred)
+        self._deferred = []
+        await analyze([writer, reader], shadow)
+
+    async def _shadow(self) -> str:
+        """The shadow's name, once it is made: every use of the writer waits for it."""
+        if self._shadow_made is not None:
+            await self._shadow_made
+        assert self.shadow is not None
+        return self.shadow
+
     # --- the rebuild ---------------------------------------------------------------------
     async def _rebuild(self, reader: asyncpg.Connection, writer: asyncpg.Connection) -> None:
-        log.info("replay_started", shadow=self.shadow)
+        log.info("replay_started")
         async with reader.transaction(isolation="repeatable_read", readonly=True):
             self.tally.total = await reader.fetchval("SELECT count(*) FROM event_archive")
             self._seen = await Seen.start(reader)
             self._progress(0, self.tally.total)
-            query = f"SELECT {COLUMNS} FROM event_archive ORDER BY archived_seq"  # noqa: S608
+            unread = sorted(cls.event_type for cls in self._read_models.archive_only)
+            folded = sorted(self._folds.by_type)
+            window = Window()
             writing: asyncio.Future[None] | None = None
             try:
-                async for rows in self._batches(reader, query):
-                    batch = await self._prepare(rows)  # while the batch before is written
+                async for rows in self._batches(reader, READ, unread, folded):
+                    await self._read_into(window, rows)  # while the window before is written
+                    if writing is None or writing.done() or window.rows >= self._window:
+                        if writing is not None:
+                            await writing
+                        batch, window = await self._take(window), Window()
+                        writing = asyncio.ensure_future(self._write(writer, batch))
+                if window.rows:
                     if writing is not None:
                         await writing
-                    writing = asyncio.ensure_future(self._write(writer, batch))
+                    writing = asyncio.ensure_future(self._write(writer, await self._take(window)))
             finally:
                 if writing is not None:
                     await writing
         # what the projector archived while the snapshot was read, outside any lock
         await self._catch_up(writer)
-        assert self.shadow is not None
-        await analyze(writer, self.shadow)
+        await self._finish(reader, writer)
         log.info(
             "replay_rebuilt",
             shadow=self.shadow,
@@ -200,6 +265,7 @@ class Replay:
     async def _catch_up(self, writer: asyncpg.Connection) -> int:
         """Apply every archived event not applied yet, in archive order: index ranges of
         archived_seq (projections.replay_read.Seen), whatever the archive's size."""
+        await self._shadow()
         sql, args = self._seen.missing_query()
         found = 0
         async with writer.transaction():  # a savepoint when the caller holds a transaction
@@ -211,44 +277,51 @@ class Replay:
         return found
 
     async def _apply(self, writer: asyncpg.Connection, rows: Sequence[asyncpg.Record]) -> None:
-        await self._write(writer, await self._prepare(rows))
+        window = Window()
+        await self._read_into(window, rows)
+        await self._write(writer, await self._take(window))
 
-    async def _prepare(self, rows: Sequence[asyncpg.Record]) -> Batch:
-        """Decode a batch; fold the busiest read models' events in memory
-        (projections.replay_fold), record the other handlers' statements
-        (projections.statements). No database work: the batch before may be being written."""
-        seen, folds, owned = self._seen, self._folds, self._folds.owns
-        readable, handled = 0, []
-        for row in rows:
+    async def _read_into(self, window: Window, rows: Sequence[asyncpg.Record]) -> None:
+        """Decode a batch into the window: fold the busiest read models' events in memory
+        (projections.replay_fold) straight from the rows, keep the other events for their
+        handlers; archive-only types are not decoded. No database work: the window before
+        may be being written, and every YIELD_EVERY rows the event loop is let run so that
+        its round trips go on meanwhile."""
+        seen, kinds, handled = self._seen, self._kinds, window.handled
+        readable = 0
+        for i, row in enumerate(rows, start=1):
+            if not i % YIELD_EVERY:
+                await asyncio.sleep(0)
             seen.mark(row["archived_seq"])
-            if self._archive_only(row):
+            kind = kinds.get(row["type"])
+            if kind is None or row["schema_version"] > kind[1]:
+                continue  # a type or version this code cannot read
+            cls, _, archive_only, fold = kind
+            if archive_only:
                 readable += 1  # no read model folds it: not decoded
                 continue
-            event = envelope_of(row)
-            if event is None:
+            payload = payload_of(row, cls)
+            if payload is None:
                 continue
             readable += 1
-            if owned(type(event.payload)):
-                folds.apply(event)
+            if fold is not None:
+                fold(row, payload)
             else:
-                handled.append(event)
-        statements = await record(self._read_models, handled)
-        return Batch(len(rows), readable, handled, statements, folds.take())
+                handled.append(envelope(row, cls, payload))
+        window.rows += len(rows)
+        window.readable += readable
 
-    def _archive_only(self, row: asyncpg.Record) -> bool:
-        """A type of today's code, at a version it knows, that no read model folds."""
-        cls = payload_class(row["type"])
-        return (
-            cls is not None
-            and cls in self._read_models.archive_only
-            and row["schema_version"] <= cls.schema_version
-        )
+    async def _take(self, window: Window) -> Batch:
+        """The window as one batch to write: its handlers' statements (recorded, in order:
+        projections.statements) and the folded rows new or changed since the last take."""
+        statements = await record(self._read_models, window.handled)
+        return Batch(window.rows, window.readable, window.handled, statements, self._folds.take())
 
     async def _write(self, writer: asyncpg.Connection, batch: Batch) -> None:
         """One transaction (or savepoint) per batch: the handlers' statements in waves, then
         the folded rows by COPY. When a handler refuses an event, the handlers are run again
         with a savepoint per event and the refused ones left out, as the projector does."""
-        assert self.shadow is not None
+        shadow = await self._shadow()
         async with writer.transaction():
             try:
                 async with writer.transaction():
@@ -256,7 +329,7 @@ class Replay:
                 refused = 0
             except _REFUSED:
                 refused = await self._apply_one_by_one(writer, batch.handled)
-            await write(writer, self.shadow, batch.folded)
+            await write(writer, shadow, batch.folded)
         self.tally.not_understood += batch.rows - batch.readable - batch.duplicates
         self.tally.duplicates += batch.duplicates
         self.tally.refused += refused
@@ -338,7 +411,8 @@ def _chunks(rows: Sequence[asyncpg.Record], size: int) -> list[Sequence[asyncpg.
 def _no_cycle_collection() -> Iterator[None]:
     """Python's cycle collector off while a rebuild allocates its millions of rows and
     events (none of them in a cycle): its full collections walk every object kept so far,
-    and took most of a long replay's time."""
+    and took most of a long replay's time. On again once the folded rows are let go: the
+    first collection then walks every object still tracked since it was turned off."""
     enabled = gc.isenabled()
     gc.disable()
     try:

@@ -30,7 +30,6 @@ from projections.handlers import ReadModelRegistry
 from projections.project import READ_MODELS
 from projections.replay import Batch, Progress, Replay, ReplayError
 from projections.replay_read import Seen
-from projections.replay_schema import analyze
 from projections.statements import record
 
 log = structlog.get_logger(__name__)
@@ -62,7 +61,7 @@ class BrokerReplay(Replay):
         self._ids: set[uuid.UUID] = set()
 
     async def _rebuild(self, reader: asyncpg.Connection, writer: asyncpg.Connection) -> None:
-        log.info("replay_started", shadow=self.shadow, source="broker")
+        log.info("replay_started", source="broker")
         try:
             async with BrokerLog(self._bootstrap, self._topics) as source:
                 self.tally.total = source.total
@@ -81,8 +80,7 @@ class BrokerReplay(Replay):
             raise ReplayError(str(exc)) from None
         self._seen = await self._archived(reader)
         await self._catch_up(writer)  # what the archive holds beyond the broker's events
-        assert self.shadow is not None
-        await analyze(writer, self.shadow)
+        await self._finish(reader, writer)
         log.info(
             "replay_rebuilt",
             shadow=self.shadow,

@@ -36,6 +36,7 @@ from projections.replay_tables import (
     REPLY,
     RISK_CHANGE,
     SIGNAL,
+    Row,
     Table,
     Written,
     tuples,
@@ -56,7 +57,7 @@ class Folds:
         self.contacts = Table("client_contacts", CONTACT, entity=False)
         self.tables = (*crisis.tables, self.follow_ups, self.client_risk, self.replies,
                        self.risk_changes, self.signals, self.contacts)  # fmt: skip
-        self.handlers: dict[type[EventPayload], Callable[[Envelope, Any], None]] = {
+        self.handlers: dict[type[EventPayload], Callable[[Row, Any], None]] = {
             **crisis.handlers,
             FollowUpOpened: self._follow_up_opened,
             FollowUpClosed: self._follow_up_closed,
@@ -66,87 +67,59 @@ class Folds:
             StaffReplyDecided: self._reply,
         }
 
+        self.by_type = {cls.event_type: h for cls, h in self.handlers.items()}
+
     def owns(self, payload_type: type[EventPayload]) -> bool:
         return payload_type in self.handlers
 
     def apply(self, event: Envelope) -> None:
-        self.handlers[type(event.payload)](event, event.payload)
+        self.handlers[type(event.payload)](event.__dict__, event.payload)
 
     # --- risk: follow-ups, levels, history (projections.risk) ------------------------------
-    def _follow_up_opened(self, e: Envelope, p: FollowUpOpened) -> None:
+    # Rows are lists in the order of their table's columns (projections.replay_tables).
+    def _follow_up_opened(self, e: Row, p: FollowUpOpened) -> None:
         t, key = self.follow_ups, p.follow_up_id
-        if t.get(key) is None:
-            t.insert(
-                key,
-                follow_up_id=key,
-                client_id=p.client_id,
-                team_id=p.team_id,
-                dispatch_id=p.dispatch_id,
-                reason=p.reason,
-                opened_at=e.occurred_at,
-                due_at=p.due_at,
-            )
+        if key not in t.rows:
+            t.add(key, [key, p.client_id, p.team_id, p.dispatch_id, p.reason,
+                        e["occurred_at"], p.due_at, None, None, None])  # fmt: skip
 
-    def _follow_up_closed(self, e: Envelope, p: FollowUpClosed) -> None:
+    def _follow_up_closed(self, e: Row, p: FollowUpClosed) -> None:
         t, key = self.follow_ups, p.follow_up_id
-        row = t.get(key)
+        row = t.rows.get(key)
         if row is not None and row[7] is None:
-            row[7:10] = [e.occurred_at, p.closed_by, e.event_id]
+            row[7:10] = [e["occurred_at"], p.closed_by, e["event_id"]]
             t.touch(key)
 
-    def _risk_changed(self, e: Envelope, p: RiskLevelChanged) -> None:
-        self.risk_changes.insert(
-            e.event_id,
-            event_id=e.event_id,
-            client_id=p.client_id,
-            team_id=p.team_id,
-            from_level=p.from_level,
-            to_level=p.to_level,
-            score=p.score,
-            reasons=list(p.reasons),
-            occurred_at=e.occurred_at,
-        )
+    def _risk_changed(self, e: Row, p: RiskLevelChanged) -> None:
+        at, event_id = e["occurred_at"], e["event_id"]
+        self.risk_changes.add(event_id, [event_id, p.client_id, p.team_id, p.from_level,
+                                         p.to_level, p.score, list(p.reasons), at])  # fmt: skip
         t, key = self.client_risk, p.client_id
-        row = t.get(key)
-        values = [key, p.team_id, p.to_level, p.score, list(p.reasons), e.occurred_at, e.event_id]
+        row = t.rows.get(key)
+        values = [key, p.team_id, p.to_level, p.score, list(p.reasons), at, event_id]
         if row is None:
-            t.insert(key, **dict(zip(CLIENT_RISK, values, strict=True)))
-        elif (row[5], row[6]) < (e.occurred_at, e.event_id):
+            t.add(key, values)
+        elif (row[5], row[6]) < (at, event_id):
             row[:] = values
             t.touch(key)
 
-    def _signal(self, e: Envelope, p: RelapseSignalObserved) -> None:
-        self.signals.insert(
-            e.event_id,
-            event_id=e.event_id,
-            client_id=p.client_id,
-            source=p.source,
-            sign=p.sign,
-            severity=p.severity,
-            actor=e.actor,
-            occurred_at=e.occurred_at,
-        )
+    def _signal(self, e: Row, p: RelapseSignalObserved) -> None:
+        event_id = e["event_id"]
+        self.signals.add(event_id, [event_id, p.client_id, p.source, p.sign, p.severity,
+                                    e["actor"], e["occurred_at"]])  # fmt: skip
 
-    def _contact(self, e: Envelope, p: ContactRecorded) -> None:
-        self.contacts.insert(
-            e.event_id,
-            event_id=e.event_id,
-            client_id=p.client_id,
-            staff_id=p.staff_id,
-            kind=p.kind,
-            occurred_at=e.occurred_at,
-            staff_ids=list(p.staff_ids),
-            place=p.where,
-            minutes=p.minutes,
-            team_id=p.team_id,
-        )
+    def _contact(self, e: Row, p: ContactRecorded) -> None:
+        event_id = e["event_id"]
+        self.contacts.add(event_id, [event_id, p.client_id, p.staff_id, p.kind,
+                                     e["occurred_at"], list(p.staff_ids), p.where, p.minutes,
+                                     p.team_id])  # fmt: skip
 
-    def _reply(self, e: Envelope, p: StaffReplyDecided) -> None:
+    def _reply(self, e: Row, p: StaffReplyDecided) -> None:
         t, key = self.replies, p.reply_event_id
         if key not in t.written and key not in t.new:
             t.new[key] = [key, p.dispatch_id, p.short_code, p.channel, p.verb, p.staff_id,
                           p.accepted, p.reason, p.holder, p.dispatch_status,
-                          e.recorded_at]  # fmt: skip
+                          e["recorded_at"]]  # fmt: skip
 
     # --- writing ----------------------------------------------------------------------------
     def take(self) -> list[Written]:

@@ -14,9 +14,9 @@ from typing import Any
 
 from dispatch.crisis.events import DispatchAcknowledged, DispatchOpened, DispatchResolved
 from dispatch.escalation.events import DispatchEscalated
-from dispatch.events import Envelope, EventPayload
+from dispatch.events import EventPayload
 from dispatch.paging.events import PageCancelled, PageDelivered, PageFailed, PageRequested, PageSent
-from projections.replay_tables import DISPATCH, PAGE, Table
+from projections.replay_tables import DISPATCH, PAGE, Row, Table
 
 PAGE_RANK = {"requested": 0, "sent": 1, "cancelled": 1, "failed": 2, "delivered": 3}
 
@@ -28,7 +28,7 @@ class CrisisFolds:
         self.dispatches = Table("dispatches", DISPATCH, entity=True)
         self.pages = Table("pages", PAGE, entity=True)
         self.tables = (self.dispatches, self.pages)
-        self.handlers: dict[type[EventPayload], Callable[[Envelope, Any], None]] = {
+        self.handlers: dict[type[EventPayload], Callable[[Row, Any], None]] = {
             DispatchOpened: self._opened,
             DispatchAcknowledged: self._acknowledged,
             DispatchResolved: self._resolved,
@@ -41,127 +41,81 @@ class CrisisFolds:
         }
 
     # --- dispatches (projections.dispatches, projections.escalation) -------------------------
-    def _opened(self, e: Envelope, p: DispatchOpened) -> None:
+    # Rows are lists in the order of DISPATCH and PAGE (projections.replay_tables):
+    # dispatch: 0 dispatch_id, 1-7 short_code .. assigned_staff_id, 8 status, 9 opened_at,
+    # 10 acknowledged_at, 11 acknowledged_by, 12 resolved_at, 13 resolved_by, 14 outcome,
+    # 15 correlation_id, 16 source_event_id, 17 escalation_sequence, 18 escalated_at,
+    # 19 exhausted; page: 0 notification_id, 1 dispatch_id, 2 step, 3 attempt, 4 channel,
+    # 5 staff_id, 6 requested_at, 7 status, 8 provider_sid, 9 failure_reason, 10 updated_at.
+    def _opened(self, e: Row, p: DispatchOpened) -> None:
         t, key = self.dispatches, p.dispatch_id
-        opening = dict(
-            short_code=p.short_code,
-            team_id=p.team_id,
-            client_id=p.client_id,
-            caller_kind=p.caller_kind,
-            reason=p.reason,
-            risk_level=p.risk_level,
-            assigned_staff_id=p.assigned_staff_id,
-            opened_at=e.occurred_at,
-            correlation_id=e.correlation_id,
-            source_event_id=p.source_event_id,
-        )
-        row = t.get(key)
+        row = t.rows.get(key)
         if row is None:
-            t.insert(
-                key,
-                dispatch_id=key,
-                status="open",
-                escalation_sequence=0,
-                exhausted=False,
-                **opening,
-            )
-        elif row[t.col("opened_at")] is None:
-            for name, value in opening.items():
-                row[t.col(name)] = value
+            t.add(key, [key, p.short_code, p.team_id, p.client_id, p.caller_kind, p.reason,
+                        p.risk_level, p.assigned_staff_id, "open", e["occurred_at"], None, None,
+                        None, None, None, e["correlation_id"], p.source_event_id, 0, None,
+                        False])  # fmt: skip
+        elif row[9] is None:
+            row[1:8] = [p.short_code, p.team_id, p.client_id, p.caller_kind, p.reason,
+                        p.risk_level, p.assigned_staff_id]  # fmt: skip
+            row[9] = e["occurred_at"]
+            row[15:17] = [e["correlation_id"], p.source_event_id]
             t.touch(key)
 
-    def _acknowledged(self, e: Envelope, p: DispatchAcknowledged) -> None:
-        t, key = self.dispatches, p.dispatch_id
-        row = t.get(key)
+    def _acknowledged(self, e: Row, p: DispatchAcknowledged) -> None:
+        t, key, occurred_at = self.dispatches, p.dispatch_id, e["occurred_at"]
+        row = t.rows.get(key)
         if row is None:
-            t.insert(
-                key,
-                dispatch_id=key,
-                status="acknowledged",
-                acknowledged_at=e.occurred_at,
-                acknowledged_by=p.staff_id,
-                correlation_id=e.correlation_id,
-                escalation_sequence=0,
-                exhausted=False,
-            )
+            t.add(key, [key, None, None, None, None, None, None, None, "acknowledged", None,
+                        occurred_at, p.staff_id, None, None, None, e["correlation_id"], None, 0,
+                        None, False])  # fmt: skip
             return
-        at = row[t.col("acknowledged_at")]
-        if at is None or at > e.occurred_at:
-            if row[t.col("status")] == "open":
-                row[t.col("status")] = "acknowledged"
-            row[t.col("acknowledged_at")] = e.occurred_at
-            row[t.col("acknowledged_by")] = p.staff_id
+        at = row[10]
+        if at is None or at > occurred_at:
+            if row[8] == "open":
+                row[8] = "acknowledged"
+            row[10], row[11] = occurred_at, p.staff_id
             t.touch(key)
 
-    def _resolved(self, e: Envelope, p: DispatchResolved) -> None:
-        t, key = self.dispatches, p.dispatch_id
-        row = t.get(key)
+    def _resolved(self, e: Row, p: DispatchResolved) -> None:
+        t, key, occurred_at = self.dispatches, p.dispatch_id, e["occurred_at"]
+        row = t.rows.get(key)
         if row is None:
-            t.insert(
-                key,
-                dispatch_id=key,
-                status="resolved",
-                resolved_at=e.occurred_at,
-                resolved_by=p.staff_id,
-                outcome=p.outcome,
-                correlation_id=e.correlation_id,
-                escalation_sequence=0,
-                exhausted=False,
-            )
+            t.add(key, [key, None, None, None, None, None, None, None, "resolved", None, None,
+                        None, occurred_at, p.staff_id, p.outcome, e["correlation_id"], None, 0,
+                        None, False])  # fmt: skip
             return
-        at = row[t.col("resolved_at")]
-        if at is None or at > e.occurred_at:
-            row[t.col("status")] = "resolved"
-            row[t.col("resolved_at")] = e.occurred_at
-            row[t.col("resolved_by")] = p.staff_id
-            row[t.col("outcome")] = p.outcome
+        at = row[12]
+        if at is None or at > occurred_at:
+            row[8] = "resolved"
+            row[12:15] = [occurred_at, p.staff_id, p.outcome]
             t.touch(key)
 
-    def _escalated(self, e: Envelope, p: DispatchEscalated) -> None:
+    def _escalated(self, e: Row, p: DispatchEscalated) -> None:
         t, key = self.dispatches, p.dispatch_id
-        row = t.get(key)
-        if row is not None and row[t.col("escalation_sequence")] < p.sequence:
-            row[t.col("escalation_sequence")] = p.sequence
-            row[t.col("escalated_at")] = e.occurred_at
-            row[t.col("exhausted")] = p.exhausted
+        row = t.rows.get(key)
+        if row is not None and row[17] < p.sequence:
+            row[17:20] = [p.sequence, e["occurred_at"], p.exhausted]
             t.touch(key)
 
     # --- pages (projections.paging) -------------------------------------------------------
-    def _page_requested(self, e: Envelope, p: PageRequested) -> None:
-        t, key = self.pages, p.notification_id
-        row = t.get(key)
+    def _page_requested(self, e: Row, p: PageRequested) -> None:
+        t, key, occurred_at = self.pages, p.notification_id, e["occurred_at"]
+        row = t.rows.get(key)
         if row is None:
-            t.insert(
-                key,
-                notification_id=key,
-                dispatch_id=p.dispatch_id,
-                step=p.step,
-                attempt=p.attempt,
-                channel=p.channel,
-                staff_id=p.staff_id,
-                requested_at=e.occurred_at,
-                status="requested",
-                updated_at=e.occurred_at,
-            )
-        elif row[t.col("requested_at")] is None:
-            row[2:7] = [p.step, p.attempt, p.channel, p.staff_id, e.occurred_at]
+            t.add(key, [key, p.dispatch_id, p.step, p.attempt, p.channel, p.staff_id,
+                        occurred_at, "requested", None, None, occurred_at])  # fmt: skip
+        elif row[6] is None:
+            row[2:7] = [p.step, p.attempt, p.channel, p.staff_id, occurred_at]
             t.touch(key)
 
-    def _page_status(self, e: Envelope, p: Any, status: str, channel: str | None,
+    def _page_status(self, e: Row, p: Any, status: str, channel: str | None,
                      provider_sid: str | None, failure: str | None) -> None:  # fmt: skip
         t, key = self.pages, p.notification_id
-        row = t.get(key)
+        row = t.rows.get(key)
         if row is None:
-            t.insert(
-                key,
-                notification_id=key,
-                dispatch_id=p.dispatch_id,
-                channel=channel,
-                status=status,
-                provider_sid=provider_sid,
-                failure_reason=failure,
-                updated_at=e.occurred_at,
-            )
+            t.add(key, [key, p.dispatch_id, None, None, channel, None, None, status,
+                        provider_sid, failure, e["occurred_at"]])  # fmt: skip
         elif PAGE_RANK[status] > PAGE_RANK[row[7]]:
             if row[4] is None:
                 row[4] = channel
@@ -169,18 +123,18 @@ class CrisisFolds:
                 row[8] = provider_sid
             if row[9] is None:
                 row[9] = failure
-            row[7], row[10] = status, e.occurred_at
+            row[7], row[10] = status, e["occurred_at"]
             t.touch(key)
 
-    def _page_sent(self, e: Envelope, p: PageSent) -> None:
+    def _page_sent(self, e: Row, p: PageSent) -> None:
         self._page_status(e, p, "sent", p.channel, p.provider_sid, None)
 
-    def _page_delivered(self, e: Envelope, p: PageDelivered) -> None:
+    def _page_delivered(self, e: Row, p: PageDelivered) -> None:
         self._page_status(e, p, "delivered", None, p.provider_sid, None)
 
-    def _page_failed(self, e: Envelope, p: PageFailed) -> None:
+    def _page_failed(self, e: Row, p: PageFailed) -> None:
         self._page_status(e, p, "failed", p.channel, p.provider_sid, p.reason)
 
-    def _page_cancelled(self, e: Envelope, p: PageCancelled) -> None:
+    def _page_cancelled(self, e: Row, p: PageCancelled) -> None:
         failure = f"cancelled: dispatch {p.reason}"
         self._page_status(e, p, "cancelled", p.channel, None, failure)

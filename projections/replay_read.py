@@ -2,9 +2,12 @@
 
 `envelope_of` gives the same event as the codec (dispatch.events.codec.decode_obj) for an
 archived row, faster: the envelope's columns are typed by PostgreSQL already (uuid,
-timestamptz, text), so only the payload is validated, from its JSON text by pydantic-core,
-upcast first when it was stored at an older schema version, and the envelope is put
-together without validation (tests/unit/test_replay_read.py compares the two).
+timestamptz, text), so only the payload is validated (`payload_of`), from its JSON text by
+the model's pydantic-core validator, upcast first when it was stored at an older schema
+version, and the envelope is put together without validation (`envelope`;
+tests/unit/test_replay_read.py compares the two). A replay reads the archive by `READ`,
+which leaves out the columns it never reads, and folds rows with their payloads without an
+envelope (docs/decisions/033).
 
 `Seen` keeps which archived_seq values (migration 018) a replay has applied: everything
 from `low` to `high` except its `holes`. A row archived by a transaction still in flight
@@ -21,12 +24,28 @@ from dataclasses import dataclass, field
 import asyncpg
 from pydantic import ValidationError
 
-from dispatch.events import Envelope
+from dispatch.events import Envelope, EventPayload
 from dispatch.events.registry import payload_class
+from projections.replay_tables import Row
 
 COLUMNS = """archived_seq, event_id, type, schema_version, key, occurred_at, recorded_at,
              correlation_id, causation_id, actor, payload"""
-
+# The archive in archive order as the replay reads it: the columns of COLUMNS, less what the
+# replay never reads (so neither PostgreSQL nor asyncpg turn it into values): all but the
+# type and version of the types named by the array $1 (no read model folds them), and the
+# key and causation id of those named by $2 (folded in memory from the other columns).
+READ = """SELECT archived_seq, type, schema_version,
+                 CASE WHEN unread THEN NULL ELSE event_id END AS event_id,
+                 CASE WHEN unread OR folded THEN NULL ELSE key END AS key,
+                 CASE WHEN unread THEN NULL ELSE occurred_at END AS occurred_at,
+                 CASE WHEN unread THEN NULL ELSE recorded_at END AS recorded_at,
+                 CASE WHEN unread THEN NULL ELSE correlation_id END AS correlation_id,
+                 CASE WHEN unread OR folded THEN NULL ELSE causation_id END AS causation_id,
+                 CASE WHEN unread THEN NULL ELSE actor END AS actor,
+                 CASE WHEN unread THEN NULL ELSE payload END AS payload
+          FROM (SELECT *, type = ANY($1::text[]) AS unread, type = ANY($2::text[]) AS folded
+                FROM event_archive ORDER BY archived_seq OFFSET 0) AS a
+          ORDER BY archived_seq"""
 
 # Envelope.model_construct, less its generality (it was most of the time of a replay): the
 # envelope's columns are typed by PostgreSQL, so its fields are set as they are.
@@ -38,18 +57,30 @@ _FIELDS = frozenset(Envelope.model_fields)
 def envelope_of(row: asyncpg.Record) -> Envelope | None:
     """The archived row as a typed event, upcast; None for what this code cannot read."""
     cls = payload_class(row["type"])
-    version = row["schema_version"]
-    if cls is None or version > cls.schema_version:
+    if cls is None or row["schema_version"] > cls.schema_version:
         return None
+    payload = payload_of(row, cls)
+    return None if payload is None else envelope(row, cls, payload)
+
+
+def payload_of(row: Row, cls: type[EventPayload]) -> EventPayload | None:
+    """The row's payload validated as `cls` (of the row's type, at its version or newer),
+    upcast first when older; None when it does not validate. The model's own validator is
+    called straight (what `model_validate_json` does, less its wrapping)."""
+    version = row["schema_version"]
     try:
         if version == cls.schema_version:
-            payload = cls.model_validate_json(row["payload"])
-        else:
-            payload = cls.model_validate(cls.upcast(version, json.loads(row["payload"])))
+            payload: EventPayload = cls.__pydantic_validator__.validate_json(row["payload"])
+            return payload
+        return cls.model_validate(cls.upcast(version, json.loads(row["payload"])))
     except (ValidationError, ValueError):
         return None
-    envelope = _new(Envelope)
-    _set(envelope, "__dict__", {
+
+
+def envelope(row: Row, cls: type[EventPayload], payload: EventPayload) -> Envelope:
+    """The envelope of an archived row around its validated payload."""
+    event = _new(Envelope)
+    _set(event, "__dict__", {
         "event_id": row["event_id"],
         "type": row["type"],
         "schema_version": cls.schema_version,
@@ -61,10 +92,10 @@ def envelope_of(row: asyncpg.Record) -> Envelope | None:
         "actor": row["actor"],
         "payload": payload,
     })  # fmt: skip
-    _set(envelope, "__pydantic_fields_set__", set(_FIELDS))
-    _set(envelope, "__pydantic_extra__", None)
-    _set(envelope, "__pydantic_private__", None)
-    return envelope
+    _set(event, "__pydantic_fields_set__", set(_FIELDS))
+    _set(event, "__pydantic_extra__", None)
+    _set(event, "__pydantic_private__", None)
+    return event
 
 
 @dataclass
@@ -83,8 +114,10 @@ class Seen:
         return cls(low=low or 1, high=(low or 1) - 1)
 
     def mark(self, seq: int) -> None:
-        if seq > self.high:
-            self.holes.update(range(self.high + 1, seq))
+        high = self.high
+        if seq > high:
+            if seq != high + 1:
+                self.holes.update(range(high + 1, seq))
             self.high = seq
         elif seq < self.low:
             self.below.add(seq)

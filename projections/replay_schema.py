@@ -9,7 +9,9 @@ offsets and the operational tables stay where they are (docs/decisions/020).
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections.abc import Sequence
 
 import asyncpg
 
@@ -105,10 +107,57 @@ async def use_shadow(conn: asyncpg.Connection, shadow: str) -> None:
     await conn.execute(f"SET search_path TO {quoted(shadow)}")
 
 
-async def analyze(conn: asyncpg.Connection, shadow: str) -> None:
-    """Planner statistics for the rebuilt tables before they go live."""
-    for table in READ_MODEL_TABLES:
-        await conn.execute(f"ANALYZE {quoted(shadow)}.{quoted(table)}")
+async def defer_indexes(conn: asyncpg.Connection, shadow: str, tables: Sequence[str]) -> list[str]:
+    """Drop the shadow's indexes on `tables` that back no constraint (a primary key or unique
+    index stays), to be built again by `build_indexes` once the tables are filled: one sort
+    per index instead of an insertion per row (a GIN index's above all). Returns their
+    definitions, as PostgreSQL gives them, naming the table with its schema."""
+    async with conn.transaction():
+        await conn.execute("SET LOCAL search_path TO pg_catalog")  # names come qualified
+        found = await conn.fetch(
+            """SELECT c.relname AS name, pg_get_indexdef(i.indexrelid) AS definition
+               FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+                    JOIN pg_class t ON t.oid = i.indrelid
+                    JOIN pg_namespace n ON n.oid = t.relnamespace
+               WHERE n.nspname = $1 AND t.relname = ANY($2::text[])
+                 AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
+               ORDER BY c.relname""",
+            shadow,
+            list(tables),
+        )
+        definitions = []
+        for index in found:
+            definition: str = index["definition"]
+            if f" ON {shadow}." not in definition and f' ON "{shadow}".' not in definition:
+                raise ValueError(f"an index definition outside {shadow}: {definition}")
+            await conn.execute(f"DROP INDEX {quoted(shadow)}.{quoted(index['name'])}")
+            definitions.append(definition)
+    return definitions
+
+
+async def build_indexes(conns: Sequence[asyncpg.Connection], definitions: Sequence[str]) -> None:
+    """Build the indexes `defer_indexes` dropped, shared out among the connections."""
+    await _take_turns(conns, list(definitions))
+
+
+async def analyze(conns: Sequence[asyncpg.Connection], shadow: str) -> None:
+    """Planner statistics for the rebuilt tables before they go live, the tables shared out
+    among the connections given (each takes the next table left when it is done)."""
+    await _take_turns(conns, [f"ANALYZE {quoted(shadow)}.{quoted(t)}" for t in READ_MODEL_TABLES])
+
+
+async def _take_turns(conns: Sequence[asyncpg.Connection], statements: list[str]) -> None:
+    """Run the statements, each connection taking the next one left when it is done; every
+    connection is done before a failure is raised (none is left busy)."""
+
+    async def take_turns(conn: asyncpg.Connection) -> None:
+        while statements:
+            await conn.execute(statements.pop(0))
+
+    results = await asyncio.gather(*(take_turns(conn) for conn in conns), return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
 
 
 async def swap_tables(conn: asyncpg.Connection, shadow: str) -> str:

@@ -8,11 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 
 from projections.replay_schema import quoted
+
+
+class Row(Protocol):
+    """What a fold reads of an event's envelope: an archive row (asyncpg.Record) as the
+    replay reads it, or an Envelope's fields (`Envelope.__dict__`), by column name."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
 
 
 @dataclass
@@ -37,10 +44,13 @@ class Table:
         return self.rows.get(key) if self.entity else self.new.get(key)
 
     def insert(self, key: Any, **values: Any) -> list[Any]:
-        row = [values.get(c) for c in self.columns]
-        (self.rows if self.entity else self.new)[key] = row
+        return self.add(key, [values.get(c) for c in self.columns])
+
+    def add(self, key: Any, row: list[Any]) -> list[Any]:
+        """A new row, its values in the order of `columns`."""
         if self.entity:
-            self.new[key] = row
+            self.rows[key] = row
+        self.new[key] = row
         return row
 
     def touch(self, key: Any) -> None:

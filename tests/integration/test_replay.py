@@ -22,6 +22,8 @@ from tests.integration.live_projection import apply_batch, project_live
 from tests.integration.replay_history import Shape, delivered, history
 
 SHAPE = Shape(seed=11, teams=2, incidents=12, episodes=30, days=4)
+INDEXES = """SELECT tablename, indexname, indexdef FROM pg_indexes
+             WHERE schemaname = 'public' ORDER BY 1, 2"""
 
 
 def with_pool(url: str, work: Callable[[asyncpg.Pool], Awaitable[Any]], size: int = 3) -> Any:
@@ -92,6 +94,7 @@ def test_replay_repairs_a_damaged_read_model_and_the_projector_carries_on(pg_url
 
     async def run_all(pool: asyncpg.Pool) -> None:
         rm, offsets = await damage(pool)
+        indexes = await pool.fetch(INDEXES)
         invoke = CliRunner().invoke  # in a thread: the command runs an event loop of its own
         result = await asyncio.to_thread(invoke, main, ["replay"], env={"DATABASE_URL": pg_url})
         assert result.exit_code == 0, result.output
@@ -99,6 +102,7 @@ def test_replay_repairs_a_damaged_read_model_and_the_projector_carries_on(pg_url
         assert "events/s" in result.output
         assert (await rm.staff("gen-t0-s1")).display_name == "Staff 0.1"  # type: ignore[union-attr]
         assert await pool.fetch("SELECT * FROM projection_offsets ORDER BY 1, 2, 3") == offsets
+        assert await pool.fetch(INDEXES) == indexes  # the ones the replay built after filling
         async with pool.acquire() as conn:
             await apply_batch(conn, [newcomer(events, 1)])
         assert await rm.staff("late-1") is not None

@@ -9,6 +9,7 @@ from pathlib import Path
 from projections.migrations import packaged
 from projections.replay_check import RowDifference, TableDiff, describe
 from projections.replay_schema import OPERATIONAL_TABLES, READ_MODEL_TABLES
+from projections.replay_tables import DISPATCH, PAGE
 
 ROOT = Path(__file__).resolve().parents[2]
 HANDLER_MODULES = ("roster", "rota", "clients", "risk", "dispatches", "paging", "escalation",
@@ -40,6 +41,20 @@ def test_projection_handlers_write_read_models_only() -> None:
         written |= set(re.findall(r'upsert_newer\(\s*conn,\s*"(\w+)"', source))
     assert written
     assert written <= set(READ_MODEL_TABLES)
+
+
+def test_the_folds_positions_are_the_tables_columns() -> None:
+    """The crisis folds keep rows as lists and name columns by position
+    (projections/replay_fold_crisis.py): those positions are the columns' own."""
+    assert [DISPATCH.index(c) for c in ("status", "opened_at", "acknowledged_at",
+            "acknowledged_by", "resolved_at", "resolved_by", "outcome", "correlation_id",
+            "source_event_id", "escalation_sequence", "escalated_at", "exhausted")] == [
+        8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19]  # fmt: skip
+    assert DISPATCH[1:8] == ("short_code", "team_id", "client_id", "caller_kind", "reason",
+                             "risk_level", "assigned_staff_id")  # fmt: skip
+    assert PAGE == ("notification_id", "dispatch_id", "step", "attempt", "channel",
+                    "staff_id", "requested_at", "status", "provider_sid", "failure_reason",
+                    "updated_at")  # fmt: skip
 
 
 def test_migrations_name_no_schema() -> None:
