@@ -20,6 +20,7 @@ from dispatch.events.codec import encode
 from dispatch.stack.broker import create_topics
 from dispatch.topics import TopicSpec
 from dispatch.worker.batch_reader import BatchReader, ReaderConfig
+from dispatch.worker.batches import handle_batch
 from dispatch.worker.guard import AgentGuard, Delivery, GuardPolicy, Handler
 from dispatch.worker.keyed_state import KeyedStateLog
 from tests.e2e.helpers import until
@@ -142,17 +143,12 @@ def reader_for(
         batch_max=50,
     )
 
-    async def assigned(partitions: Sequence[int]) -> None:
-        return None
-
+    guard = AgentGuard("test-reader", sink, GuardPolicy(first_wait_s=0.01))
     return BatchReader(
         topic,
         config,
-        AgentGuard("test-reader", sink, GuardPolicy(first_wait_s=0.01)),
         wanted={"ContactRecorded"},
-        batch=recorder.batch,
-        single=recorder.single,
-        assigned=assigned,
+        handle=lambda batch: handle_batch(guard, batch, recorder.batch, recorder.single),
     )
 
 
