@@ -30,7 +30,7 @@ from dispatch.worker.escalation_agent import register_escalation
 from dispatch.worker.failover_agent import register_failover
 from dispatch.worker.followup_agent import register_follow_ups
 from dispatch.worker.guard import guard_policy, guards, page_retry_policy
-from dispatch.worker.heartbeat import register_worker_heartbeat, sum_known
+from dispatch.worker.heartbeat import register_worker_heartbeat
 from dispatch.worker.resources import WorkerServices
 from dispatch.worker.risk_agent import register_risk_agent
 from dispatch.worker.timers import Timers
@@ -94,14 +94,12 @@ class EventTopics:
             PAGE_EVENTS: self.page_events,
         }
 
-    async def append(self, events: list[Envelope], *, restored: bool | None = None) -> None:
+    async def append(self, events: list[Envelope]) -> None:
         """Publish in order and wait for the broker's acks (all sent first, then every ack
         awaited) before the input is committed. The producer keeps one request in flight
         per partition, so each key's events stay in order. While an agent handles a record
-        a broker restore published, decisions the archive already holds are not sent again
-        (`restored`: whether the caller handles such a record; by default faust's current
-        event is asked)."""
-        if _handling_restored() if restored is None else restored:
+        a broker restore published, decisions the archive already holds are not sent again."""
+        if _handling_restored():
             events = await self.not_archived(events)
         sent = []
         for event in events:
@@ -170,12 +168,12 @@ def create_app(
     topics = EventTopics(app, held=archived_ids(res))
     timers = Timers(app)
     guard_for = guards(app, guard_policy(settings))
-    crisis = register_agents(app, topics, res, guard_for, in_flight, settings=settings)
+    register_agents(app, topics, res, guard_for, in_flight)
     register_escalation(
         app, topics, res, timers, guard_for, in_flight, tick_s=settings.escalation_tick_s
     )
     risk = register_risk_agent(topics, res, timers, guard_for, settings=settings)
-    app.readers = {"dispatch-crisis-contacts": crisis, "risk": risk}
+    app.readers = {"risk": risk}
     register_follow_ups(
         app,
         topics,
@@ -209,29 +207,20 @@ def create_app(
         timers,
         interval_s=settings.worker_heartbeat_s,
         topics=[CLIENT_EVENTS, DISPATCH_EVENTS, PAGE_EVENTS],
-        readers_lag=lambda: sum_known(crisis.lag(), risk.lag()),
+        readers_lag=risk.lag,
     )
 
-    announcing: list[asyncio.Task[None]] = []
-
-    async def announce_ready() -> None:
+    @app.on_rebalance_complete.connect
+    async def _ready(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
         await res.warm()  # ready means able to page: services built, nothing left to import
-        await crisis.joined.wait()  # and the crisis contacts' reader has its partitions
         path = ready_file(settings.state_dir, os.getpid())
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("ready\n")
         log.info("worker_ready", pid=os.getpid())
 
-    @app.on_rebalance_complete.connect
-    async def _ready(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
-        if not announcing:  # not inside faust's rebalance: the reader joins on its own
-            announcing.append(asyncio.create_task(announce_ready()))
-
     @app.on_before_shutdown.connect
     async def _close(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
         ready_file(settings.state_dir, os.getpid()).unlink(missing_ok=True)
-        for task in announcing:
-            task.cancel()
         # each finishes its batch in hand, commits it and leaves its group
         await asyncio.gather(*(reader.stop() for reader in app.readers.values()))
         await res.close()

@@ -5,9 +5,9 @@ before an agent sees it: measured on this machine, two agents that do nothing on
 top out at about 4,300 events/s, while one aiokafka consumer reads about 275,000 (bench/).
 A reader whose work is a pure fold over many events (the risk agent) reads its topic here
 instead (docs/decisions/032): `getmany` fetches a batch, only the wanted event types are
-decoded, the batch is handled under the agent's guard (the risk agent's in one go,
-dispatch/worker/batches.py; the crisis-contact agent's side by side, side_by_side.py), and
-then its offsets are committed. Nothing is committed before it is handled, so a crash at
+decoded, the batch is handled under the agent's guard (dispatch/worker/batches.py: a
+transient failure retries it in place, anything else splits it so that a poison event
+alone is dead-lettered), and then its offsets are committed. Nothing is committed before it is handled, so a crash at
 any point re-reads the batch (at-least-once).
 
 A batch and a rebalance never overlap: a revocation waits for the batch in hand (at most
@@ -96,7 +96,6 @@ class BatchReader:
         self._handle_batch = handle
         self._assigned = assigned
         self._prepare = prepare  # run once before the first read (a topic to declare)
-        self.joined = asyncio.Event()  # set once the group has given it its partitions
         self._lock = asyncio.Lock()  # held by a batch, and by a rebalance
         self._generation = 0  # moves on each revocation
         self._owned: set[TopicPartition] = set()  # assigned, and their state in hand
@@ -218,7 +217,6 @@ class BatchReader:
             if self._assigned is not None:
                 await self._assigned(partitions)
             self._owned = {tp for tp in assigned if tp.topic == self._topic}
-            self.joined.set()
             log.info("reader_assigned", group=self._config.group_id, partitions=partitions)
 
 

@@ -1,4 +1,4 @@
-"""The dispatch agents: each adapts a topic to a service and appends what it decided.
+"""Faust agents: each adapts a topic to a service and appends what the service decided.
 
 Every event goes through the agent's guard (dispatch/worker/guard.py): a failure is
 retried in place, and only a poison event is set aside, on the dead-letter topic.
@@ -9,19 +9,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import faust
 import structlog
 
 from dispatch.events import Envelope
-from dispatch.settings import Settings
-from dispatch.topics import CLIENT_EVENTS
-from dispatch.worker.batch_reader import BatchReader, reader_config, restored
 from dispatch.worker.batches import InFlight, run_events
-from dispatch.worker.guard import AgentGuard, Delivery, Handler
-from dispatch.worker.side_by_side import handle_side_by_side, run_side_by_side
+from dispatch.worker.guard import AgentGuard
+from dispatch.worker.side_by_side import run_side_by_side
 
 if TYPE_CHECKING:
     from dispatch.worker.app import EventTopics
@@ -76,25 +72,18 @@ def register_agents(
     res: WorkerServices,
     guard_for: GuardFor,
     in_flight: InFlight,
-    *,
-    settings: Settings,
-) -> BatchReader:
-    """The notifier and the reply confirmations (faust agents), and the reader of crisis
-    contacts (returned: the worker starts and stops it)."""
+) -> None:
     contact_turns = KeyedTurns()
 
-    async def open_dispatch(event: Envelope, *, from_restore: bool) -> None:
+    async def open_dispatch(event: Envelope) -> None:
         if event.type not in CRISIS_CONTACTS:
             return
         async with contact_turns.turn(event.key):
             with structlog.contextvars.bound_contextvars(**event.log_context()):
                 services = await res.get()
                 decided = await services.crisis_line.handle_contact(event)
-                await topics.append(decided, restored=from_restore)
+                await topics.append(decided)
                 log.info("dispatch_decided", events=[e.type for e in decided])
-
-    def open_dispatch_for(delivery: Delivery) -> Handler:
-        return partial(open_dispatch, from_restore=restored(delivery))
 
     turns = KeyedTurns()
 
@@ -119,6 +108,12 @@ def register_agents(
 
     # Not faust's `concurrency=N`: its actors ack out of order and it can commit past an
     # event still in flight (dispatch/worker/side_by_side.py).
+    @app.agent(topics.client_events, name="dispatch-crisis-contacts")
+    async def dispatch_crisis_contacts(stream: faust.StreamT[Envelope]) -> None:
+        await run_side_by_side(
+            stream, crisis_guard, in_flight, open_dispatch, limit=CRISIS_CONCURRENCY
+        )
+
     @app.agent(topics.page_events, name="notifier")
     async def notify(stream: faust.StreamT[Envelope]) -> None:
         await run_side_by_side(
@@ -129,16 +124,4 @@ def register_agents(
     async def confirm_replies(stream: faust.StreamT[Envelope]) -> None:
         await run_events(stream, confirm_guard, in_flight, confirm_reply)
 
-    _unused: Any = (notify, confirm_replies)
-
-    # A consumer of its own, outside faust's streams (decision 032): a crisis call is not
-    # queued behind the client events other agents read, and other event types are skipped
-    # without being decoded.
-    return BatchReader(
-        CLIENT_EVENTS,
-        reader_config(settings, group="crisis-contacts"),
-        wanted=CRISIS_CONTACTS,
-        handle=lambda batch: handle_side_by_side(
-            crisis_guard, batch, open_dispatch_for, limit=CRISIS_CONCURRENCY
-        ),
-    )
+    _unused: Any = (dispatch_crisis_contacts, notify, confirm_replies)

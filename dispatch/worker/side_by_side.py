@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
-from collections.abc import Callable, Sequence
 from typing import Any
 
 from dispatch.worker.batches import InFlight
@@ -86,35 +85,3 @@ async def run_side_by_side(
             task.cancel()
         with contextlib.suppress(asyncio.CancelledError, RuntimeError):
             await asyncio.gather(*tasks, acker, return_exceptions=True)
-
-
-async def handle_side_by_side(
-    guard: AgentGuard,
-    deliveries: Sequence[Delivery],
-    handler_for: Callable[[Delivery], Handler],
-    *,
-    limit: int,
-) -> None:
-    """A reader's batch (dispatch/worker/batch_reader.py): up to `limit` deliveries handled
-    at once under the guard, started in the order read; returns once every one is handled
-    or dead-lettered, and only then is the batch committed. Cancelled (the worker stops),
-    what is in flight is cancelled with it and nothing of the batch is committed."""
-    slots = asyncio.Semaphore(limit)
-    tasks: list[asyncio.Task[bool]] = []
-
-    async def handle(delivery: Delivery) -> bool:
-        try:
-            return await guard.handle(delivery, handler_for(delivery))
-        finally:
-            slots.release()
-
-    try:
-        for delivery in deliveries:
-            await slots.acquire()  # in the order read: each task starts before the next
-            tasks.append(asyncio.create_task(handle(delivery)))
-        await asyncio.gather(*tasks)
-    finally:
-        for task in tasks:
-            task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.gather(*tasks, return_exceptions=True)

@@ -10,8 +10,8 @@ from typing import Any
 
 from dispatch.events import Envelope
 from dispatch.worker.batches import InFlight
-from dispatch.worker.guard import AgentGuard, Delivery
-from dispatch.worker.side_by_side import handle_side_by_side, run_side_by_side
+from dispatch.worker.guard import AgentGuard
+from dispatch.worker.side_by_side import run_side_by_side
 from tests.unit.page_events import page_cancelled
 
 
@@ -140,47 +140,3 @@ async def test_stopping_leaves_what_is_in_flight_unacked() -> None:
     await asyncio.gather(runner, return_exceptions=True)
 
     assert stream.acked == [5]
-
-
-def _deliveries(*keys: str) -> list[Delivery]:
-    return [
-        Delivery("act.client-events", 0, offset, key.encode(), page_cancelled(key=key))
-        for offset, key in enumerate(keys)
-    ]
-
-
-async def test_a_readers_batch_runs_side_by_side_and_returns_once_all_are_handled() -> None:
-    """A reader's batch (handle_side_by_side): started in the order read, at most `limit` at
-    once, and it returns (so the batch may be committed) only when the last one is done."""
-    handler = Handling()
-    guard = AgentGuard("dispatch-crisis-contacts", NoDeadLetters())
-    batch = asyncio.create_task(
-        handle_side_by_side(guard, _deliveries("c-0", "c-1", "c-2"), lambda d: handler, limit=2)
-    )
-    await _until(lambda: len(handler.started) == 2)
-    handler.finish("c-1")
-    await _until(lambda: len(handler.started) == 3)
-    assert handler.started == ["c-0", "c-1", "c-2"]
-    handler.finish("c-2")
-    for _ in range(20):
-        await asyncio.sleep(0)
-    assert not batch.done()  # c-0 is still in flight: the batch is not committed yet
-    handler.finish("c-0")
-    await asyncio.wait_for(batch, 5)
-
-
-async def test_a_readers_batch_cancelled_cancels_what_is_in_flight() -> None:
-    handler = Handling()
-    guard = AgentGuard("dispatch-crisis-contacts", NoDeadLetters())
-    batch = asyncio.create_task(
-        handle_side_by_side(guard, _deliveries("c-0", "c-1"), lambda d: handler, limit=4)
-    )
-    await _until(lambda: len(handler.started) == 2)
-    batch.cancel()
-    await asyncio.gather(batch, return_exceptions=True)
-    assert batch.cancelled()
-    handler.finish("c-0")  # nothing is left waiting on the handler: no task outlives it
-    handler.finish("c-1")
-    for _ in range(20):
-        await asyncio.sleep(0)
-    assert [t for t in asyncio.all_tasks() if t is not asyncio.current_task()] == []
