@@ -255,23 +255,28 @@ async def test_duplicates_and_restart_write_each_row_once(
     assert await stored_total(pg_pool) == 2 * len(events) + 1
 
 
-async def test_malformed_message_is_dead_lettered_and_projection_goes_on(
-    topics: Topics, pg_pool: asyncpg.Pool, running: list[Projector]
-) -> None:
-    """Undecodable bytes and a refused event land in dead_letters; the next event is projected."""
-    team, staff_a = roster(1)
-    clash = ev(
+def phone_clash(staff: Envelope) -> Envelope:
+    """A second staff member registered with `staff`'s phone: the roster refuses it."""
+    return ev(
         StaffRegistered(
             staff_id="s-other",
             team_id="t-1",
             display_name="Same phone",
             role="nurse",
             gender="female",
-            phone=staff_a.payload.phone,  # type: ignore[attr-defined]
+            phone=staff.payload.phone,  # type: ignore[attr-defined]
         ),
         "t-1",
         3,
     )
+
+
+async def test_malformed_message_is_dead_lettered_and_projection_goes_on(
+    topics: Topics, pg_pool: asyncpg.Pool, running: list[Projector]
+) -> None:
+    """Undecodable bytes and a refused event land in dead_letters; the next event is projected."""
+    team, staff_a = roster(1)
+    clash = phone_clash(staff_a)
     after = roster(3)[3]  # s-2, on the same partition (key t-1)
     await topics.publish([team, staff_a])
     await topics.publish_raw(ROSTER_EVENTS, "t-1", b"{not json")
@@ -393,18 +398,7 @@ async def test_each_record_is_decoded_once_also_when_its_batch_is_applied_again(
     """A poll whose events a handler refuses is rolled back and applied one by one; its
     records are not decoded a second time for that."""
     team, staff_a = roster(1)
-    clash = ev(
-        StaffRegistered(
-            staff_id="s-other",
-            team_id="t-1",
-            display_name="Same phone",
-            role="nurse",
-            gender="female",
-            phone=staff_a.payload.phone,  # type: ignore[attr-defined]
-        ),
-        "t-1",
-        3,
-    )
+    clash = phone_clash(staff_a)
     events = [team, staff_a, clash, *roster(4)[2:]]
     decoded: list[bytes | str] = []
 
