@@ -7,8 +7,8 @@ A reader whose work is a pure fold over many events (the risk agent) reads its t
 instead (docs/decisions/032): `getmany` fetches a batch, only the wanted event types are
 decoded, the batch is handled under the agent's guard (dispatch/worker/batches.py: a
 transient failure retries it in place, anything else splits it so that a poison event
-alone is dead-lettered), and then its offsets are committed. Nothing is committed before it is handled, so a crash at
-any point re-reads the batch (at-least-once).
+alone is dead-lettered), and then its offsets are committed. Nothing is committed before
+it is handled, so a crash at any point re-reads the batch (at-least-once).
 
 A batch and a rebalance never overlap: a revocation waits for the batch in hand (at most
 `drain_s`; a batch that finishes after its partitions were taken commits nothing and
