@@ -17,10 +17,22 @@ restore costs its events' folds, not a second wave of appends through every agen
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 RESTORED = "act-restored"  # record header of an event published by a restore
 RESTORED_HEADERS = [(RESTORED, b"1")]
+
+
+def carries_restored(headers: Any) -> bool:
+    """Do a record's headers mark it as published by a restore? `headers` as faust gives
+    them (a mapping of names) or as aiokafka does ((name, value) pairs); None when none."""
+    if not headers:
+        return False
+    names = headers.keys() if isinstance(headers, Mapping) else (name for name, _ in headers)
+    return any(name in (RESTORED, RESTORED.encode()) for name in names)
+
 
 _COLUMNS = """event_id, type, schema_version, key, occurred_at, recorded_at, correlation_id,
            causation_id, actor, payload, topic, partition"""

@@ -19,11 +19,11 @@ from dispatch.events import Envelope
 from dispatch.paging.telephony import Telephony
 from dispatch.settings import Settings
 from dispatch.stack.faust_settings import faust_app_kwargs
-from dispatch.stack.restore_needs import RESTORED
+from dispatch.stack.restore_needs import carries_restored
 from dispatch.topics import CLIENT_EVENTS, DISPATCH_EVENTS, PAGE_EVENTS, topic_for_event
 from dispatch.worker.auditor import register_escalation_auditor
 from dispatch.worker.batch_reader import BatchReader, supervised
-from dispatch.worker.batches import InFlight
+from dispatch.worker.batches import DRAIN_S, InFlight, drain_time
 from dispatch.worker.codec import CODEC_NAME, register_codec
 from dispatch.worker.dispatch_agents import register_agents
 from dispatch.worker.escalation_agent import register_escalation
@@ -36,7 +36,6 @@ from dispatch.worker.risk_agent import register_risk_agent
 from dispatch.worker.timers import Timers
 
 log = structlog.get_logger(__name__)
-DRAIN_S = 5.0  # a stopping worker waits this long at most for the batches in hand
 
 
 class DispatchApp(faust.App):
@@ -118,9 +117,7 @@ class EventTopics:
 
 def _handling_restored() -> bool:
     """Is the agent of this task handling a record a broker restore published?"""
-    current = faust.current_event()
-    headers: Any = getattr(current, "headers", None) or {}
-    return RESTORED in headers or RESTORED.encode() in headers
+    return carries_restored(getattr(faust.current_event(), "headers", None))
 
 
 def archived_ids(res: WorkerServices) -> HeldIds:
@@ -163,7 +160,7 @@ def create_app(
         stream_wait_empty=False,  # DispatchApp waits for the agents' batches instead
     )
     in_flight = app.in_flight = InFlight()
-    app.drain_s = min(DRAIN_S, settings.broker_session_timeout_s * 0.8)  # within a rebalance
+    app.drain_s = drain_time(settings)
     res = WorkerServices(settings, clock=clock or SystemClock(), telephony=telephony)
     topics = EventTopics(app, held=archived_ids(res))
     timers = Timers(app)

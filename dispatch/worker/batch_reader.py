@@ -31,12 +31,12 @@ from aiokafka.errors import CommitFailedError, KafkaError
 
 from dispatch.events.codec import EventDecodeError, decode_obj
 from dispatch.settings import Settings
-from dispatch.stack.restore_needs import RESTORED
+from dispatch.stack.restore_needs import carries_restored
+from dispatch.worker.batches import DRAIN_S, drain_time
 from dispatch.worker.guard import Delivery, Undecodable
 
 log = structlog.get_logger(__name__)
 Partitions = Callable[[Sequence[int]], Awaitable[None]]
-DRAIN_S = 5.0  # a revocation waits this long at most for the batch in hand
 COMMIT_FIRST_WAIT_S = 0.2  # a commit the broker could not take is tried again after this,
 COMMIT_MAX_WAIT_S = 5.0  # doubling up to this
 
@@ -53,7 +53,7 @@ class ReaderConfig:
     fetch_max_wait_ms: int
     batch_max: int = 2000
     poll_ms: int = 100  # how long an empty poll waits (also how soon a stop is seen)
-    drain_s: float = DRAIN_S
+    drain_s: float = DRAIN_S  # how long a revocation waits at most for the batch in hand
 
 
 def deliveries(records: Sequence[object], wanted: Collection[str]) -> list[Delivery]:
@@ -103,7 +103,6 @@ class BatchReader:
         self._stopped = asyncio.Event()
         self._stopped.set()  # not running
         self._consumer: AIOKafkaConsumer | None = None
-        self.handled = 0  # records read and committed
         self._committed: dict[TopicPartition, int] = {}  # by this reader, per partition
 
     async def run(self) -> None:
@@ -159,7 +158,6 @@ class BatchReader:
             ends = {tp: recs[-1].offset + 1 for tp, recs in fetched.items()}  # type: ignore[attr-defined]
             if ends:
                 await self._commit(consumer, ends)
-            self.handled += len(records)
 
     async def _commit(self, consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -> None:
         attempt = 0
@@ -254,8 +252,7 @@ class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
 
 def restored(delivery: Delivery) -> bool:
     """Did a broker restore publish this record (dispatch/stack/restore_needs.py)?"""
-    headers = getattr(delivery.event, "headers", None) or ()
-    return any(name == RESTORED for name, _ in headers)
+    return carries_restored(getattr(delivery.event, "headers", None))
 
 
 def reader_config(settings: Settings, *, group: str) -> ReaderConfig:
@@ -267,7 +264,7 @@ def reader_config(settings: Settings, *, group: str) -> ReaderConfig:
         heartbeat_interval_s=settings.broker_heartbeat_interval_s,
         rebalance_timeout_s=settings.broker_rebalance_timeout_s,
         fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
-        drain_s=min(DRAIN_S, settings.broker_session_timeout_s * 0.8),
+        drain_s=drain_time(settings),
     )
 
 

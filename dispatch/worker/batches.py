@@ -25,11 +25,19 @@ from typing import Any
 
 import structlog
 
+from dispatch.settings import Settings
 from dispatch.worker.guard import AgentGuard, Delivery, Handler, Undecodable, classify
 
 log = structlog.get_logger(__name__)
 BatchHandler = Callable[[Sequence[Delivery]], Awaitable[None]]
+DRAIN_S = 5.0  # a stopping worker (or a revoked reader) waits this long at most for its batches
 SingleHandler = Callable[[Delivery], Handler]  # the per-event handler for one delivery
+
+
+def drain_time(settings: Settings) -> float:
+    """How long to wait for the batches in hand: DRAIN_S, and within a rebalance (the group
+    gives up on a member after its session timeout)."""
+    return min(DRAIN_S, settings.broker_session_timeout_s * 0.8)
 
 
 class InFlight:

@@ -11,7 +11,7 @@ import faust
 
 from dispatch.clients.events import ContactRecorded
 from dispatch.events import Envelope, new_event
-from dispatch.stack.restore_needs import RESTORED_HEADERS
+from dispatch.stack.restore_needs import RESTORED, RESTORED_HEADERS, carries_restored
 from dispatch.worker.app import EventTopics
 from dispatch.worker.batch_reader import restored
 from dispatch.worker.guard import Delivery
@@ -37,6 +37,9 @@ def test_a_restored_record_is_told_from_a_new_one() -> None:
     assert restored(delivery(tuple(RESTORED_HEADERS)))
     assert not restored(delivery(()))
     assert not restored(delivery((("other", b"1"),)))
+    # faust hands its agents the headers as a mapping, by str or bytes name
+    assert carries_restored({RESTORED: b"1"}) and carries_restored({RESTORED.encode(): b"1"})
+    assert not carries_restored({"other": b"1"}) and not carries_restored(None)
 
 
 async def test_only_decisions_the_archive_does_not_hold_are_appended_again() -> None:
