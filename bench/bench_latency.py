@@ -37,7 +37,7 @@ from bench.latency_figures import (
     warmup_figure,
 )
 from bench.latency_hops import hop_times
-from bench.latency_profile import GcPauses, Profiler, summary
+from bench.latency_profile import CpuUse, GcPauses, Profiler, summary
 from bench.latency_stack import TEAMS, bench_stack, team_line
 from bench.report import Figure, markdown
 from dispatch.soak.load import expected_code
@@ -117,10 +117,14 @@ async def run_rate(
     settle_s: float,
     profiler: Profiler | None = None,
 ) -> RateRun:
+    pids = {"stack": os.getpid(), "worker": stack.workers[0].pid}
     if profiler is not None:
-        pids = {"stack": os.getpid(), "worker": stack.workers[0].pid}
         await profiler.start(pids, f"{rate:g}-per-s", seconds)
+    assert stack.postgres is not None and stack.broker is not None  # the embedded stack
+    cpu = CpuUse({**pids, "postgres": stack.postgres.pid, "broker": stack.broker.pid})
+    cpu.start()
     calls = await generate(rate, seconds, seed, stack=stack)
+    cpu_line = cpu.line(len(calls))
     if profiler is not None:
         await profiler.wait()
     arrived, doubled = await pages_of(phones, calls, settle_s)
@@ -130,7 +134,7 @@ async def run_rate(
     with contextlib.suppress(TimeoutError):  # hops are then known for fewer calls
         await stack.projector.wait_until_caught_up(timeout=max(settle_s, 60.0))
     hops = await hop_times(stack.pool, calls, arrived)
-    return RateRun(rate, seconds, calls, page_ms, doubled, hops)
+    return RateRun(rate, seconds, calls, page_ms, doubled, hops, cpu_line)
 
 
 def hop_lines(run: RateRun) -> list[str]:
@@ -161,7 +165,7 @@ async def measure(
                 with GcPauses() as pauses:
                     run = await run_rate(stack, phones, rate, seconds, i + 1, settle_s, profiler)
                 runs.append(run)
-                print("\n".join([*hop_lines(run), pauses.line()]), flush=True)
+                print("\n".join([*hop_lines(run), run.cpu_line, pauses.line()]), flush=True)
         finally:
             await phones.close()
     for run in runs:

@@ -30,6 +30,7 @@ class RateRun:
     page_ms: list[float | None]  # ring to first page per call, None: no page (lost)
     doubled: int  # calls whose first page reached Twilio more than once
     hops: dict[str, list[float]]  # ms per hop (bench/latency_hops.py)
+    cpu_line: str = ""  # CPU ms per call by process (latency_profile.CpuUse)
 
     @property
     def achieved_rate(self) -> float:

@@ -12,7 +12,9 @@ process of its own.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
+import os
 import shutil
 import sys
 import time
@@ -90,6 +92,48 @@ class GcPauses:
             if v
         ]
         return "  GC pauses in the stack's process: " + ("; ".join(parts) or "none")
+
+
+class CpuUse:
+    """CPU seconds (user + system) each process spent between `start` and `line`, read from
+    /proc through psutil; a process's children are counted with it (PostgreSQL's backends).
+    Where the two cores went, per call: the profile shows where a process spends its time,
+    this how much of the machine each one took."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        import psutil  # the bench extra
+
+        self._procs = {name: psutil.Process(pid) for name, pid in pids.items()}
+        self._began: dict[str, float] = {}
+        self._wall = 0.0
+
+    def _cpu(self) -> dict[str, float]:
+        import psutil
+
+        out: dict[str, float] = {}
+        for name, proc in self._procs.items():
+            total = 0.0
+            for p in [proc, *proc.children(recursive=True)]:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    t = p.cpu_times()
+                    total += t.user + t.system
+            out[name] = total
+        return out
+
+    def start(self) -> None:
+        self._began, self._wall = self._cpu(), time.monotonic()
+
+    def line(self, calls: int) -> str:
+        now, wall = self._cpu(), time.monotonic() - self._wall
+        used = {name: now[name] - self._began.get(name, 0.0) for name in now}
+        cores = os.cpu_count() or 1
+        parts = [f"{name} {sec * 1000 / max(calls, 1):.1f}" for name, sec in used.items()]
+        total = sum(used.values())
+        busy = total / (wall * cores) if wall > 0 else 0.0
+        return (
+            f"  CPU per call (ms): {', '.join(parts)}; total {total * 1000 / max(calls, 1):.1f}"
+            f" ({busy:.0%} of {cores} cores over {wall:.0f} s)"
+        )
 
 
 def _py_spy() -> str | None:

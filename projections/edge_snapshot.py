@@ -20,6 +20,9 @@ from projections.models import Caller, OnDuty, StaffMember, Team
 from projections.queries import _make, _staff, on_duty_at
 from projections.rota import load_team_rota
 
+# Every table load_edge_snapshot reads notifies this channel when it changes (migration 020).
+EDGE_FACTS_CHANNEL = "edge_facts"
+
 
 @dataclass(frozen=True)
 class EdgeSnapshot:

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 import asyncpg
 
+from projections.edge_snapshot import EDGE_FACTS_CHANNEL
 from projections.migrations import packaged
 
 # Every table the projection handlers write: folds of the archive, rebuilt by a replay.
@@ -169,6 +170,8 @@ async def swap_tables(conn: asyncpg.Connection, shadow: str) -> str:
         t = quoted(table)
         await conn.execute(f"ALTER TABLE {quoted(LIVE)}.{t} SET SCHEMA {quoted(retired)}")
         await conn.execute(f"ALTER TABLE {quoted(shadow)}.{t} SET SCHEMA {quoted(LIVE)}")
+    # the web edge's memory of the routing tables is of the old ones (migration 020)
+    await conn.execute("SELECT pg_notify($1, $2)", EDGE_FACTS_CHANNEL, LIVE)
     return retired
 
 

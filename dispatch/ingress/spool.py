@@ -58,25 +58,28 @@ class IngressSpool:
         self._redrive_task: asyncio.Task[None] | None = None
 
     async def record(self, events: Sequence[Envelope]) -> bool:
-        """Spool events atomically; False when the first was already spooled (a retry)."""
-        now = self._clock.now()
-        async with self._pool.acquire() as conn, conn.transaction():
-            fresh = False
-            for i, event in enumerate(events):
-                inserted = await conn.fetchval(
-                    """INSERT INTO ingress_spool (event_id, topic, key, value, spooled_at)
-                       VALUES ($1, $2, $3, $4, $5)
-                       ON CONFLICT (event_id) DO NOTHING RETURNING seq""",
-                    event.event_id,
-                    topic_of(event),
-                    event.key,
-                    encode(event),
-                    now,
-                )
-                if i == 0:
-                    fresh = inserted is not None
+        """Spool events atomically, in their order, by one statement (one round trip);
+        False when the first was already spooled (a retry)."""
+        if not events:
+            return False
+        first = await self._pool.fetchval(
+            """WITH spooled AS (
+                 INSERT INTO ingress_spool (event_id, topic, key, value, spooled_at)
+                 SELECT e.event_id, e.topic, e.key, e.value, $5
+                 FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[])
+                      WITH ORDINALITY AS e (event_id, topic, key, value, n)
+                 ORDER BY e.n
+                 ON CONFLICT (event_id) DO NOTHING
+                 RETURNING event_id)
+               SELECT count(*) FILTER (WHERE event_id = $1[1]) > 0 FROM spooled""",
+            [event.event_id for event in events],
+            [topic_of(event) for event in events],
+            [event.key for event in events],
+            [encode(event) for event in events],
+            self._clock.now(),
+        )
         self._wake.set()
-        return fresh
+        return bool(first)
 
     async def pending(self) -> int:
         count: int = await self._pool.fetchval(

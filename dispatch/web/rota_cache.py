@@ -2,16 +2,20 @@
 
 The webhooks ask their questions (whose line is this, who calls from this number, who is on
 duty) through one port, `EdgeFacts`. ReadModels answers it from PostgreSQL; an EdgeSnapshot
-answers it from memory; RotaCache answers it from PostgreSQL while PostgreSQL answers
-within `db_timeout_s`, else from its latest snapshot (its age logged), until a refresh
-succeeds again. The snapshot is re-read every `refresh_s` seconds (every second while the
-database is down). The call tree (dispatch/crisis/calltree.py) is fed the same facts either
-way and stays pure.
+answers it from memory. RotaCache answers from its snapshot while the snapshot is current:
+PostgreSQL's notices of changes are being heard (rota_changes.py) and none came since the
+snapshot's read began (docs/decisions/034): a ring then costs no round trip for its
+routing. Otherwise it asks PostgreSQL, within `db_timeout_s`; when PostgreSQL does not
+answer, the snapshot answers anyway (its age logged) until a refresh succeeds again. A
+notice wakes a new read (at most one per `RELOAD_GAP_S`); the snapshot is also re-read
+every `refresh_s` seconds (every second while the database is down). The call tree
+(dispatch/crisis/calltree.py) is fed the same facts either way and stays pure.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -26,12 +30,14 @@ from dispatch.crisis.preferences import ClientPreferences
 from dispatch.ingress.outage_spool import DATABASE_DOWN
 from dispatch.settings import Settings
 from dispatch.tasks import cancel_and_wait
+from dispatch.web.rota_changes import RotaChanges
 from projections.edge_snapshot import EdgeSnapshot, load_edge_snapshot
 from projections.models import Caller, OnDuty, StaffMember, Team
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
 DOWN_RETRY_S = 1.0
+RELOAD_GAP_S = 0.5  # a stream of changes (an import) costs two snapshot reads a second
 
 
 class EdgeFacts(Protocol):
@@ -60,6 +66,7 @@ class RotaCache:
         *,
         refresh_s: float,
         db_timeout_s: float,
+        listen: Callable[[], Awaitable[asyncpg.Connection]] | None = None,
     ) -> None:
         self._primary = primary
         self._load = load
@@ -71,6 +78,9 @@ class RotaCache:
         self._task: asyncio.Task[None] | None = None
         self._uses = 0
         self._last_use_log = float("-inf")
+        self._kick = asyncio.Event()
+        self._changes = RotaChanges(listen, self._kick.set) if listen is not None else None
+        self._read_at_change: int | None = None  # changes.seen when the snapshot's read began
 
     @classmethod
     def from_settings(
@@ -84,6 +94,9 @@ class RotaCache:
             clock,
             refresh_s=settings.rota_cache_refresh_s,
             db_timeout_s=settings.edge_db_timeout_s,
+            listen=partial(
+                asyncpg.connect, settings.database_url, timeout=max(settings.edge_db_timeout_s, 1)
+            ),
         )
 
     def age_s(self) -> float | None:
@@ -92,30 +105,56 @@ class RotaCache:
             return None
         return (self._clock.now() - self.snapshot.taken_at).total_seconds()
 
+    def current(self) -> bool:
+        """True while memory answers as PostgreSQL would: notices are heard, none came since
+        the snapshot's read began, and its rotas still cover the present."""
+        return (
+            self._changes is not None
+            and self._changes.listening
+            and self.snapshot is not None
+            and self._read_at_change == self._changes.seen
+            and self._clock.now() < self.snapshot.until
+        )
+
     async def refresh(self) -> EdgeSnapshot:
         """Take a new snapshot; a success also means PostgreSQL answers again."""
+        began = self._changes.seen if self._changes is not None else None
         async with asyncio.timeout(max(self._db_timeout_s * 5, 5.0)):
             snapshot = await self._load(self._clock.now())
-        self.snapshot = snapshot
+        self.snapshot, self._read_at_change = snapshot, began
         if self.database_down:
             log.info("rota_database_reachable_again", teams=len(snapshot.teams))
         self.database_down = False
         return snapshot
 
     async def start(self) -> None:
-        """A first snapshot (bounded: the edge starts even when it fails), then the loop."""
+        """Listen for changes, take a first snapshot (bounded: the edge starts even when
+        either fails), then the loop."""
+        if self._changes is not None:
+            await self._changes.listen()
         await self._refresh_or_log(failing=False)
         self._task = asyncio.create_task(self._keep_fresh(), name="rota-cache-refresh")
 
     async def stop(self) -> None:
         task, self._task = self._task, None
         await cancel_and_wait(task)
+        if self._changes is not None:
+            await self._changes.close()
 
     async def _keep_fresh(self) -> None:
         failing = False
         while True:
-            await asyncio.sleep(DOWN_RETRY_S if self.database_down else self._refresh_s)
+            deaf = self._changes is not None and not self._changes.listening
+            wait = DOWN_RETRY_S if self.database_down or deaf else self._refresh_s
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(wait):
+                    await self._kick.wait()
+            self._kick.clear()
+            if self._changes is not None:
+                await self._changes.listen()
             failing = await self._refresh_or_log(failing=failing)
+            if not self.current():
+                await asyncio.sleep(RELOAD_GAP_S)  # meanwhile PostgreSQL answers
 
     async def _refresh_or_log(self, *, failing: bool) -> bool:
         """Refresh, keeping the last snapshot on failure; True while refreshes fail (the
@@ -155,6 +194,9 @@ class RotaCache:
         )
 
     async def _ask(self, question: str, ask: Callable[[EdgeFacts], Awaitable[T]]) -> T:
+        if self.current():
+            assert self.snapshot is not None
+            return await ask(self.snapshot)
         if not self.database_down or self._task is None:  # no refresh loop: always ask
             try:
                 async with asyncio.timeout(self._db_timeout_s):

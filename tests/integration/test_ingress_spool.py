@@ -36,3 +36,21 @@ async def test_calls_spooled_while_kafka_down_are_published_later(
     assert await offline.pending() == 0
 
     assert await published_sids(kafka_bootstrap, "CA-spool-", 3) == sids
+
+
+async def test_a_batch_is_spooled_whole_in_its_order_and_a_repeat_adds_nothing(
+    pg_pool: asyncpg.Pool,
+) -> None:
+    """Several events spool in their given order; a retry whose first event is already
+    there reports it and stores only the events not yet spooled."""
+    spool = IngressSpool(pg_pool, EventPublisher("127.0.0.1:1"), SystemClock())
+    sids = [f"CA-batch-{i}" for i in range(4)]
+    assert await spool.record([call(s) for s in sids[:3]]) is True
+    assert await spool.record([call(sids[0]), call(sids[3])]) is False
+    assert await spool.record([call(sids[3])]) is False
+    assert await spool.record([]) is False
+    rows = await pg_pool.fetch(
+        "SELECT event_id FROM ingress_spool WHERE event_id = ANY($1::uuid[]) ORDER BY seq",
+        [call(s).event_id for s in sids],
+    )
+    assert [r["event_id"] for r in rows] == [call(s).event_id for s in sids]

@@ -1,0 +1,86 @@
+"""PostgreSQL's word that a table the web edge routes by has changed: LISTEN edge_facts.
+
+Migration 020 makes every table the edge snapshot reads (teams, staff, shifts, rota
+entries, departures, clients, carers) notify the `edge_facts` channel when a statement
+changes it; the notice reaches the listener when the change commits. RotaCache answers
+from memory only while this listener is connected and nothing has been announced since its
+snapshot's read began (docs/decisions/034). Losing the connection counts as a change:
+whatever changed while nobody listened was missed, so the next answer comes from
+PostgreSQL until a new snapshot is read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import asyncpg
+import structlog
+
+from dispatch.ingress.outage_spool import DATABASE_DOWN
+from projections.edge_snapshot import EDGE_FACTS_CHANNEL as CHANNEL
+from projections.replay_schema import LIVE
+
+log = structlog.get_logger(__name__)
+
+
+class RotaChanges:
+    """A connection of its own LISTENing on `edge_facts`; `seen` counts the changes."""
+
+    def __init__(
+        self, connect: Callable[[], Awaitable[asyncpg.Connection]], on_change: Callable[[], None]
+    ) -> None:
+        self._connect = connect
+        self._on_change = on_change
+        self._conn: asyncpg.Connection | None = None
+        self.seen = 0  # changes announced, and connections made or lost (each may hide some)
+        self._warned = False
+
+    @property
+    def listening(self) -> bool:
+        return self._conn is not None and not self._conn.is_closed()
+
+    async def listen(self) -> bool:
+        """Connect and LISTEN unless already listening; True when listening."""
+        if self.listening:
+            return True
+        try:
+            conn = await self._connect()
+        except (*DATABASE_DOWN, asyncpg.PostgresError) as exc:
+            self._warn_once(exc)
+            return False
+        try:
+            await conn.add_listener(CHANNEL, self._notified)
+        except (*DATABASE_DOWN, asyncpg.PostgresError) as exc:
+            conn.terminate()
+            self._warn_once(exc)
+            return False
+        conn.add_termination_listener(self._lost)
+        self._conn, self._warned = conn, False
+        self._changed()
+        log.info("rota_changes_listening", channel=CHANNEL)
+        return True
+
+    async def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None and not conn.is_closed():
+            conn.remove_termination_listener(self._lost)
+            await conn.close(timeout=2.0)
+
+    def _notified(self, conn: object, pid: int, channel: str, payload: str) -> None:
+        if payload == LIVE:  # a replay's shadow tables notify too: they are not live yet
+            self._changed()
+
+    def _lost(self, conn: object) -> None:
+        if conn is self._conn:
+            self._conn = None
+            log.warning("rota_changes_connection_lost", channel=CHANNEL)
+            self._changed()
+
+    def _changed(self) -> None:
+        self.seen += 1
+        self._on_change()
+
+    def _warn_once(self, exc: BaseException) -> None:
+        if not self._warned:
+            self._warned = True
+            log.warning("rota_changes_not_listening", error=type(exc).__name__)
