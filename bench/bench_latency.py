@@ -121,7 +121,10 @@ async def run_rate(
     if profiler is not None:
         await profiler.start(pids, f"{rate:g}-per-s", seconds)
     assert stack.postgres is not None and stack.broker is not None  # the embedded stack
-    cpu = CpuUse({**pids, "postgres": stack.postgres.pid, "broker": stack.broker.pid})
+    cpu = CpuUse(
+        {**pids, "postgres": stack.postgres.pid, "broker": stack.broker.pid},
+        children=frozenset({"postgres"}),
+    )
     cpu.start()
     calls = await generate(rate, seconds, seed, stack=stack)
     cpu_line = cpu.line(len(calls))

@@ -96,14 +96,16 @@ class GcPauses:
 
 class CpuUse:
     """CPU seconds (user + system) each process spent between `start` and `line`, read from
-    /proc through psutil; a process's children are counted with it (PostgreSQL's backends).
-    Where the two cores went, per call: the profile shows where a process spends its time,
-    this how much of the machine each one took."""
+    /proc through psutil, beside the whole machine's: how much of the two cores each part
+    of the stack took per call (the profile shows where within a process the time goes).
+    A name given with children=True counts the process's children with it (PostgreSQL's
+    backends); "rest" is everything else on the machine (the load generator above all)."""
 
-    def __init__(self, pids: dict[str, int]) -> None:
+    def __init__(self, pids: dict[str, int], *, children: frozenset[str] = frozenset()) -> None:
         import psutil  # the bench extra
 
         self._procs = {name: psutil.Process(pid) for name, pid in pids.items()}
+        self._children = children
         self._began: dict[str, float] = {}
         self._wall = 0.0
 
@@ -113,11 +115,14 @@ class CpuUse:
         out: dict[str, float] = {}
         for name, proc in self._procs.items():
             total = 0.0
-            for p in [proc, *proc.children(recursive=True)]:
+            family = [proc, *proc.children(recursive=True)] if name in self._children else [proc]
+            for p in family:
                 with contextlib.suppress(psutil.NoSuchProcess):
                     t = p.cpu_times()
                     total += t.user + t.system
             out[name] = total
+        m = psutil.cpu_times()
+        out["machine"] = m.user + m.system + m.nice + m.irq + m.softirq
         return out
 
     def start(self) -> None:
@@ -126,12 +131,13 @@ class CpuUse:
     def line(self, calls: int) -> str:
         now, wall = self._cpu(), time.monotonic() - self._wall
         used = {name: now[name] - self._began.get(name, 0.0) for name in now}
+        machine = used.pop("machine")
+        used["rest"] = max(machine - sum(used.values()), 0.0)
         cores = os.cpu_count() or 1
-        parts = [f"{name} {sec * 1000 / max(calls, 1):.1f}" for name, sec in used.items()]
-        total = sum(used.values())
-        busy = total / (wall * cores) if wall > 0 else 0.0
+        per_call = ", ".join(f"{n} {sec * 1000 / max(calls, 1):.1f}" for n, sec in used.items())
+        busy = machine / (wall * cores) if wall > 0 else 0.0
         return (
-            f"  CPU per call (ms): {', '.join(parts)}; total {total * 1000 / max(calls, 1):.1f}"
+            f"  CPU per call (ms): {per_call}; machine {machine * 1000 / max(calls, 1):.1f}"
             f" ({busy:.0%} of {cores} cores over {wall:.0f} s)"
         )
 

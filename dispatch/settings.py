@@ -171,7 +171,10 @@ class Settings(BaseSettings):
         "no rota at all) and what the static fallback TwiML dials",
     )
     rota_cache_refresh_s: float = Field(
-        default=15.0, ge=0, le=300, description="how often the web edge re-reads its rota cache"
+        default=15.0,
+        ge=0,
+        le=300,
+        description="how often the web edge re-reads its rota cache, besides on each change",
     )
     rota_cache_horizon_h: float = Field(
         default=12.0, gt=0, le=168, description="how far ahead the rota cache knows who is on duty"

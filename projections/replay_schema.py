@@ -47,6 +47,9 @@ READ_MODEL_TABLES: tuple[str, ...] = (
     "pages",
     "staff_replies",
 )
+# Functions the read models' triggers call: they move with the tables in a swap, so that
+# dropping the shadow or the retired schema never drops a live table's trigger with them.
+READ_MODEL_FUNCTIONS: tuple[str, ...] = ("edge_facts_changed()",)
 # Tables that are not folds of the archive: never rebuilt, never swapped.
 OPERATIONAL_TABLES: tuple[str, ...] = (
     "event_archive",  # the source of a replay itself
@@ -170,6 +173,9 @@ async def swap_tables(conn: asyncpg.Connection, shadow: str) -> str:
         t = quoted(table)
         await conn.execute(f"ALTER TABLE {quoted(LIVE)}.{t} SET SCHEMA {quoted(retired)}")
         await conn.execute(f"ALTER TABLE {quoted(shadow)}.{t} SET SCHEMA {quoted(LIVE)}")
+    for function in READ_MODEL_FUNCTIONS:
+        await conn.execute(f"ALTER FUNCTION {quoted(LIVE)}.{function} SET SCHEMA {quoted(retired)}")
+        await conn.execute(f"ALTER FUNCTION {quoted(shadow)}.{function} SET SCHEMA {quoted(LIVE)}")
     # the web edge's memory of the routing tables is of the old ones (migration 020)
     await conn.execute("SELECT pg_notify($1, $2)", EDGE_FACTS_CHANNEL, LIVE)
     return retired

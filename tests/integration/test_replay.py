@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from dispatch.cli import main
 from dispatch.events import Envelope
 from dispatch.rota.events import StaffRegistered
+from projections.edge_snapshot import EDGE_FACTS_CHANNEL
 from projections.pool import connect
 from projections.project import Position
 from projections.queries import ReadModels
@@ -103,9 +104,15 @@ def test_replay_repairs_a_damaged_read_model_and_the_projector_carries_on(pg_url
         assert (await rm.staff("gen-t0-s1")).display_name == "Staff 0.1"  # type: ignore[union-attr]
         assert await pool.fetch("SELECT * FROM projection_offsets ORDER BY 1, 2, 3") == offsets
         assert await pool.fetch(INDEXES) == indexes  # the ones the replay built after filling
+        notices: asyncio.Queue[str] = asyncio.Queue()
+        listener = await asyncpg.connect(pg_url)  # as the web edge listens (decision 034)
+        await listener.add_listener(EDGE_FACTS_CHANNEL, lambda *a: notices.put_nowait(a[3]))
         async with pool.acquire() as conn:
             await apply_batch(conn, [newcomer(events, 1)])
         assert await rm.staff("late-1") is not None
+        # the swapped-in staff table still tells the edge of changes
+        assert await asyncio.wait_for(notices.get(), timeout=10) == "public"
+        await listener.close()
         schemas = await pool.fetch("SELECT nspname FROM pg_namespace WHERE nspname ~ '^repla'")
         assert schemas == []  # the shadow and the replaced tables are gone
 
