@@ -43,14 +43,14 @@ class RotaChanges:
         """Connect and LISTEN unless already listening; True when listening."""
         if self.listening:
             return True
-        try:
+        try:  # whatever the failure, the edge routes on by asking PostgreSQL
             conn = await self._connect()
-        except (*DATABASE_DOWN, asyncpg.PostgresError) as exc:
+        except Exception as exc:
             self._warn_once(exc)
             return False
         try:
             await conn.add_listener(CHANNEL, self._notified)
-        except (*DATABASE_DOWN, asyncpg.PostgresError) as exc:
+        except Exception as exc:
             conn.terminate()
             self._warn_once(exc)
             return False
@@ -64,7 +64,10 @@ class RotaChanges:
         conn, self._conn = self._conn, None
         if conn is not None and not conn.is_closed():
             conn.remove_termination_listener(self._lost)
-            await conn.close(timeout=2.0)
+            try:
+                await conn.close(timeout=2.0)
+            except (*DATABASE_DOWN, asyncpg.PostgresError):
+                conn.terminate()
 
     def _notified(self, conn: object, pid: int, channel: str, payload: str) -> None:
         if payload == LIVE:  # a replay's shadow tables notify too: they are not live yet
