@@ -112,6 +112,12 @@ class Settings(BaseSettings):
         ge=1,
         description="cap on the fetch long-poll (tansu sleeps it in full; 0 returns nothing)",
     )
+    off_path_fetch_max_wait_ms: int = Field(
+        default=200,
+        ge=1,
+        le=5000,
+        description="the same cap for consumers off the page path: projector, risk reader",
+    )
     broker_commit_interval_s: float = Field(
         default=2.8, gt=0, description="how often the worker commits consumed offsets"
     )
