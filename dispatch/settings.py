@@ -112,6 +112,12 @@ class Settings(BaseSettings):
         ge=1,
         description="cap on the fetch long-poll (tansu sleeps it in full; 0 returns nothing)",
     )
+    worker_producer_linger_ms: int = Field(
+        default=3,
+        ge=0,
+        le=100,
+        description="how long the worker's producer gathers appends into one request",
+    )
     off_path_fetch_max_wait_ms: int = Field(
         default=200,
         ge=1,

@@ -160,8 +160,7 @@ async def test_twilio_retry_of_same_call_pages_once(stack: Stack, phones: Sandbo
     await phones.place_call(CLIENT_PHONES["c-04"], stack.settings.crisis_line_number)
     await next_page(phones, primary.phone, after=sentinel_after, timeout=20)
     assert await sms_count(stack, primary.phone, f" {code}:") == 1
-    row = await stack.read_models.dispatch_by_code(code)
-    assert row is not None
+    row = await until(lambda: stack.read_models.dispatch_by_code(code), what="dispatch row")
     assert (await archive_types(stack, row.correlation_id)).count("CrisisCallReceived") == 1
 
 
