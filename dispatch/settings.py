@@ -118,11 +118,11 @@ class Settings(BaseSettings):
         le=100,
         description="how long the worker's producer gathers appends into one request",
     )
-    off_path_fetch_max_wait_ms: int = Field(
+    risk_reader_fetch_max_wait_ms: int = Field(
         default=200,
         ge=1,
         le=5000,
-        description="the same cap for consumers off the page path: projector, risk reader",
+        description="the same cap for the risk reader, which no page waits on",
     )
     broker_commit_interval_s: float = Field(
         default=2.8, gt=0, description="how often the worker commits consumed offsets"

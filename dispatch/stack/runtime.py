@@ -191,7 +191,7 @@ class Stack:
             self.pool,
             s.kafka_bootstrap_servers,
             [spec.name for spec in topic_specs() if spec.carries_events],
-            fetch_max_wait_ms=s.off_path_fetch_max_wait_ms,
+            fetch_max_wait_ms=s.consumer_fetch_max_wait_ms,
         )
         await self.projector.start()
 

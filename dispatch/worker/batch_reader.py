@@ -263,7 +263,7 @@ def reader_config(settings: Settings, *, group: str) -> ReaderConfig:
         session_timeout_s=settings.broker_session_timeout_s,
         heartbeat_interval_s=settings.broker_heartbeat_interval_s,
         rebalance_timeout_s=settings.broker_rebalance_timeout_s,
-        fetch_max_wait_ms=settings.off_path_fetch_max_wait_ms,  # no page waits on a reader
+        fetch_max_wait_ms=settings.risk_reader_fetch_max_wait_ms,  # no page waits on it
         drain_s=drain_time(settings),
     )
 
