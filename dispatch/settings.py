@@ -118,6 +118,12 @@ class Settings(BaseSettings):
         le=100,
         description="how long the worker's producer gathers appends into one request",
     )
+    projector_pace_ms: int = Field(
+        default=20,
+        ge=0,
+        le=1000,
+        description="the projector's least time between transactions while records keep coming",
+    )
     risk_reader_fetch_max_wait_ms: int = Field(
         default=200,
         ge=1,

@@ -80,6 +80,7 @@ class Projector:
         fetch_max_wait_ms: int = 20,
         max_batch: int = 2000,
         poll_timeout_ms: int = 200,
+        pace_s: float = 0.0,
         retry_backoff_s: float = 0.2,
         topic_wait_s: float = 30.0,
         read_models: ReadModelRegistry = READ_MODELS,
@@ -92,6 +93,9 @@ class Projector:
         self._fetch_max_wait_ms = fetch_max_wait_ms
         self._max_batch = max_batch
         self._poll_timeout_ms = poll_timeout_ms
+        # At most one transaction per pace_s while records keep coming (decision 037).
+        self._pace_s = pace_s
+        self._applied_at = float("-inf")
         self._backoff_s = retry_backoff_s
         self._topic_wait_s = topic_wait_s
         self._consumer: AIOKafkaConsumer | None = None
@@ -221,7 +225,11 @@ class Projector:
 
     # --- the loop ------------------------------------------------------------------------
     async def _run(self, consumer: AIOKafkaConsumer) -> None:
+        loop = asyncio.get_running_loop()
         while True:
+            wait = self._applied_at + self._pace_s - loop.time()
+            if wait > 0:  # records are coming fast: gather them into fewer transactions
+                await asyncio.sleep(wait)
             try:
                 batches = await consumer.getmany(
                     timeout_ms=self._poll_timeout_ms, max_records=self._max_batch
@@ -247,6 +255,7 @@ class Projector:
                 tp: [Read.of(r) for r in records] for tp, records in batches.items() if records
             }
             if fetched:
+                self._applied_at = loop.time()
                 await self._retrying(sorted(fetched), partial(self._apply, fetched))
 
     def _log_rewound(self, consumer: AIOKafkaConsumer, tp: TopicPartition) -> bool:

@@ -192,6 +192,7 @@ class Stack:
             s.kafka_bootstrap_servers,
             [spec.name for spec in topic_specs() if spec.carries_events],
             fetch_max_wait_ms=s.consumer_fetch_max_wait_ms,
+            pace_s=s.projector_pace_ms / 1000,
         )
         await self.projector.start()
 
