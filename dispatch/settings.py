@@ -122,7 +122,7 @@ class Settings(BaseSettings):
         default=20,
         ge=0,
         le=1000,
-        description="the projector's least time between transactions while records keep coming",
+        description="the projector's least time between transactions while it is busy",
     )
     risk_reader_fetch_max_wait_ms: int = Field(
         default=200,

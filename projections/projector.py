@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -69,6 +70,9 @@ class Read:
         return Position(self.record.topic, self.record.partition, self.record.offset)
 
 
+BUSY_TRANSACTIONS = 25  # begun within one second: the projector paces (decision 037)
+
+
 class Projector:
     def __init__(
         self,
@@ -81,6 +85,7 @@ class Projector:
         max_batch: int = 2000,
         poll_timeout_ms: int = 200,
         pace_s: float = 0.0,
+        busy_transactions: int = 0,
         retry_backoff_s: float = 0.2,
         topic_wait_s: float = 30.0,
         read_models: ReadModelRegistry = READ_MODELS,
@@ -93,9 +98,10 @@ class Projector:
         self._fetch_max_wait_ms = fetch_max_wait_ms
         self._max_batch = max_batch
         self._poll_timeout_ms = poll_timeout_ms
-        # At most one transaction per pace_s while records keep coming (decision 037).
+        # Busy (that many transactions begun within the last second): at most one
+        # transaction per pace_s, each taking what gathered meanwhile (decision 037).
         self._pace_s = pace_s
-        self._applied_at = float("-inf")
+        self._began: deque[float] = deque(maxlen=busy_transactions or BUSY_TRANSACTIONS)
         self._backoff_s = retry_backoff_s
         self._topic_wait_s = topic_wait_s
         self._consumer: AIOKafkaConsumer | None = None
@@ -224,10 +230,16 @@ class Projector:
             await asyncio.sleep(0.01)
 
     # --- the loop ------------------------------------------------------------------------
+    def _pace_wait(self, now: float) -> float:
+        """Seconds to wait before the next poll: none unless the projector is busy."""
+        began = self._began
+        busy = len(began) == began.maxlen and now - began[0] < 1.0
+        return began[-1] + self._pace_s - now if busy else 0.0
+
     async def _run(self, consumer: AIOKafkaConsumer) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            wait = self._applied_at + self._pace_s - loop.time()
+            wait = self._pace_wait(loop.time())
             if wait > 0:  # records are coming fast: gather them into fewer transactions
                 await asyncio.sleep(wait)
             try:
@@ -255,7 +267,7 @@ class Projector:
                 tp: [Read.of(r) for r in records] for tp, records in batches.items() if records
             }
             if fetched:
-                self._applied_at = loop.time()
+                self._began.append(loop.time())
                 await self._retrying(sorted(fetched), partial(self._apply, fetched))
 
     def _log_rewound(self, consumer: AIOKafkaConsumer, tp: TopicPartition) -> bool:

@@ -416,3 +416,29 @@ async def test_each_record_is_decoded_once_also_when_its_batch_is_applied_again(
     assert [r["staff_id"] for r in staff] == ["s-0", "s-1", "s-2", "s-3"]
     assert await pg_pool.fetchval("SELECT count(*) FROM event_archive") == len(events)
     assert len(decoded) == len(events)
+
+
+async def test_records_coming_fast_are_gathered_into_fewer_transactions(
+    topics: Topics, pg_pool: asyncpg.Pool, running: list[Projector]
+) -> None:
+    """Once records keep coming (here: three transactions within a second) the projector
+    waits its pace between transactions and applies together what gathered meanwhile;
+    every record is still applied once."""
+    paced = Projector(
+        pg_pool, topics.bootstrap, list(topics.names.values()), "paced",
+        fetch_max_wait_ms=20, pace_s=2.0, busy_transactions=3,
+    )  # fmt: skip
+    events = roster(12)
+    with capture_logs() as logs:
+        await start(paced, running)
+        for event in events:  # one request each, as a busy stack's appends come
+            await topics.publish([event])
+        await paced.wait_until_caught_up(timeout=30)
+    batches = [
+        e["records"]
+        for e in logs
+        if e["event"] == "projection_batch_applied" and e.get("projection") == "paced"
+    ]
+    assert sum(batches) == len(events)
+    assert len(batches) <= 5  # three at once, then what gathered during each pace
+    assert (await table_counts(pg_pool))["staff"] == 12
