@@ -85,7 +85,7 @@ class Projector:
         max_batch: int = 2000,
         poll_timeout_ms: int = 200,
         pace_s: float = 0.0,
-        busy_transactions: int = 0,
+        busy_transactions: int = BUSY_TRANSACTIONS,
         retry_backoff_s: float = 0.2,
         topic_wait_s: float = 30.0,
         read_models: ReadModelRegistry = READ_MODELS,
@@ -101,7 +101,7 @@ class Projector:
         # Busy (that many transactions begun within the last second): at most one
         # transaction per pace_s, each taking what gathered meanwhile (decision 037).
         self._pace_s = pace_s
-        self._began: deque[float] = deque(maxlen=busy_transactions or BUSY_TRANSACTIONS)
+        self._began: deque[float] = deque(maxlen=busy_transactions)
         self._backoff_s = retry_backoff_s
         self._topic_wait_s = topic_wait_s
         self._consumer: AIOKafkaConsumer | None = None

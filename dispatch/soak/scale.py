@@ -24,8 +24,7 @@ from dispatch.demo.seed import CLIENT_PHONES, TEAM_ID
 from dispatch.soak.load import Answer, Caller, PlacedCall, expected_code
 from dispatch.soak.observe import Observer
 from dispatch.soak.report import SoakFacts, SoakFigures, figures
-from dispatch.stack.runtime import Stack, free_port
-from dispatch.topics import topic_specs
+from dispatch.stack.runtime import Stack, free_port, read_model_projector
 from dispatch.web.app import make_web_app
 from integrations.twilio.sandbox_phones import SandboxPhones
 from integrations.twilio.signatures import sign
@@ -49,13 +48,7 @@ class SecondEdge:
     async def start(self) -> None:
         s = self._stack.settings
         self.services = await bootstrap(s, clock=self._stack.clock)
-        self.projector = Projector(
-            self.services.pool,
-            s.kafka_bootstrap_servers,
-            [spec.name for spec in topic_specs() if spec.carries_events],
-            fetch_max_wait_ms=s.consumer_fetch_max_wait_ms,
-            pace_s=s.projector_pace_ms / 1000,
-        )
+        self.projector = read_model_projector(self.services.pool, s)
         await self.projector.start()
         self.services.spool.start()
         port = free_port(s.web_host)

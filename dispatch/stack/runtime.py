@@ -59,6 +59,17 @@ def free_port(host: str = "127.0.0.1") -> int:
         return port
 
 
+def read_model_projector(pool: asyncpg.Pool, settings: Settings) -> Projector:
+    """The projector of every event topic into the read models, as settings tune it."""
+    return Projector(
+        pool,
+        settings.kafka_bootstrap_servers,
+        [spec.name for spec in topic_specs() if spec.carries_events],
+        fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
+        pace_s=settings.projector_pace_ms / 1000,
+    )
+
+
 @dataclass
 class Stack:
     settings: Settings
@@ -187,13 +198,7 @@ class Stack:
 
     async def start_projector(self) -> None:
         s = self.settings
-        self.projector = Projector(
-            self.pool,
-            s.kafka_bootstrap_servers,
-            [spec.name for spec in topic_specs() if spec.carries_events],
-            fetch_max_wait_ms=s.consumer_fetch_max_wait_ms,
-            pace_s=s.projector_pace_ms / 1000,
-        )
+        self.projector = read_model_projector(self.pool, s)
         await self.projector.start()
 
     async def park_clients(self) -> None:

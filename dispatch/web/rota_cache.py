@@ -153,8 +153,8 @@ class RotaCache:
             if self._changes is not None:
                 await self._changes.listen()
             failing = await self._refresh_or_log(failing=failing)
-            if not self.current():
-                await asyncio.sleep(RELOAD_GAP_S)  # meanwhile PostgreSQL answers
+            if self._changes is not None and self._changes.listening and not self.current():
+                await asyncio.sleep(RELOAD_GAP_S)  # more notices: meanwhile PostgreSQL answers
 
     async def _refresh_or_log(self, *, failing: bool) -> bool:
         """Refresh, keeping the last snapshot on failure; True while refreshes fail (the
