@@ -161,9 +161,7 @@ def restore() -> None:
 @main.command()
 def worker() -> None:
     """Run the faust stream processors (dispatch, notifier) against the configured stack."""
-    from faust.worker import Worker
-
-    from dispatch.worker.app import create_app
+    from dispatch.worker.app import create_app, faust_worker
 
     settings = _settings()
     _refuse_unsafe(settings)
@@ -175,7 +173,7 @@ def worker() -> None:
         )
     configure_logging(fmt=settings.log_format, level=settings.log_level)
     app = create_app(settings).app
-    Worker(app, loglevel="WARNING", redirect_stdouts=False).execute_from_commandline()
+    faust_worker(app).execute_from_commandline()
 
 
 @main.command("fallback-twiml")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
 from dispatch.settings import Settings
-from dispatch.worker.app import create_app
+from dispatch.worker.app import create_app, faust_worker
 
 
 class CountingClock:
@@ -46,3 +47,20 @@ async def test_bootstrap_refuses_to_guess_a_database() -> None:
 
     with pytest.raises(ValueError, match="DATABASE_URL is empty"):
         await bootstrap(Settings(database_url=""))
+
+
+def test_the_worker_builds_no_record_for_a_debug_call() -> None:
+    """faust's Worker sets the root logger to DEBUG for its terminal spinner; the worker
+    runs without it, so the libraries' debug calls stay cheap no-ops (and print nothing)."""
+    root = logging.getLogger()
+    saved = (root.level, root.handlers[:])
+    settings = Settings(kafka_bootstrap_servers="127.0.0.1:9", database_url="postgresql://unused")
+    try:
+        runner = faust_worker(create_app(settings).app)
+        runner._setup_logging()  # what execute_from_commandline does first
+        assert root.level == logging.WARNING
+        assert not logging.getLogger("aiokafka.conn").isEnabledFor(logging.DEBUG)
+        assert not logging.getLogger("faust.topics").isEnabledFor(logging.INFO)
+    finally:
+        root.setLevel(saved[0])
+        root.handlers[:] = saved[1]
