@@ -47,6 +47,11 @@ from projections.risk_queries import RiskQueries
 from projections.staff_queries import StaffQueries
 
 Closer = Callable[[], Awaitable[None]]
+# The connections a serving process (the stack's web edge, a worker) keeps open however
+# quiet it is: asyncpg closes the others after 5 idle minutes, and one call's path needs a
+# few at once (webhook insert, relay, projector, status callbacks); each one opened on
+# the path costs a connection start and a cold backend (docs/decisions/038).
+SERVING_POOL_FLOOR = 4
 
 
 @dataclass
@@ -99,15 +104,17 @@ async def bootstrap(
     pool: asyncpg.Pool | None = None,
     publisher: EventPublisher | None = None,
     pool_size: int = 10,
+    pool_floor: int = 1,
 ) -> Services:
-    """Build every service on one connection pool. Kafka and Twilio connect on first use."""
+    """Build every service on one connection pool. Kafka and Twilio connect on first use.
+    A long-running process asks for a pool floor of SERVING_POOL_FLOOR (see there)."""
     closers: list[Closer] = []
     clock = clock or SystemClock()
     if pool is None:
         if not settings.database_url:
             # asyncpg would fall back to libpq's defaults: some other local database.
             raise ValueError("DATABASE_URL is empty: give the PostgreSQL URL to connect to")
-        pool = await connect(settings.database_url, max_size=pool_size)
+        pool = await connect(settings.database_url, min_size=pool_floor, max_size=pool_size)
         closers.append(pool.close)
     if publisher is None:
         publisher = EventPublisher(settings.kafka_bootstrap_servers)

@@ -46,6 +46,14 @@ class EventPublisher:
             raise
         self._producer = producer
 
+    async def warm(self, topics: Sequence[str]) -> None:
+        """Connected, with every topic's partitions known: the first publish to a topic
+        otherwise waits for a metadata round trip (a start warms this before it says ready)."""
+        await self.start()
+        assert self._producer is not None
+        for topic in topics:
+            await self._producer.partitions_for(topic)
+
     async def stop(self) -> None:
         if self._producer is not None:
             await self._producer.stop()

@@ -81,6 +81,14 @@ class IngressSpool:
         self._wake.set()
         return bool(first)
 
+    async def warm(self, topics: Sequence[str]) -> None:
+        """What the first relay after a start would open: the broker-topics connection (a
+        first check) and the publisher's metadata of `topics`. Raises what the broker
+        raises; the relay opens them itself when this could not."""
+        if self._topics is not None:
+            await self._topics.check(topics)
+        await self._publisher.warm(topics)
+
     async def pending(self) -> int:
         count: int = await self._pool.fetchval(
             "SELECT count(*) FROM ingress_spool WHERE published_at IS NULL"

@@ -25,7 +25,7 @@ import asyncpg
 import structlog
 from aiohttp import web
 
-from dispatch.bootstrap import bootstrap
+from dispatch.bootstrap import SERVING_POOL_FLOOR, bootstrap
 from dispatch.clock import Clock, SystemClock
 from dispatch.fallback.process import start_fallback_server
 from dispatch.settings import Settings
@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 PARKED_WORKER_STOP_S = 5.0  # a worker whose broker died may hang in its shutdown
+RELAY_WARM_TIMEOUT_S = 10.0  # as long as the publisher's own requests may take
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -136,13 +137,13 @@ class Stack:
             self.sandbox = sandbox
         self.settings = s = s.model_copy(update=updates)
 
-        self.services = await bootstrap(s, clock=self.clock)
+        self.services = await bootstrap(s, clock=self.clock, pool_floor=SERVING_POOL_FLOOR)
         self.pool: asyncpg.Pool = self.services.pool
         self.read_models = self.services.read_models
         self.publisher = self.services.publisher
         self.spool = self.services.spool
         await self.restore_broker()
-        await self.publisher.start()  # connected now: the first call's relay does not wait
+        await self.warm_relay()  # connected now: the first call's relay does not wait
         await self.start_projector()
         if with_worker:
             await self.start_worker()
@@ -195,6 +196,16 @@ class Stack:
             self.last_restore = await restore_if_empty(
                 self.pool, self.broker.bootstrap_servers, needed_only=True
             )
+
+    async def warm_relay(self) -> None:
+        """The relay's broker connections opened and its topics' metadata fetched before
+        the stack says it is ready; a broker that does not answer is left to the relay."""
+        topics = [spec.name for spec in topic_specs() if spec.carries_events]
+        try:
+            async with asyncio.timeout(RELAY_WARM_TIMEOUT_S):
+                await self.spool.warm(topics)
+        except Exception as exc:
+            log.warning("relay_warm_up_failed", error=f"{type(exc).__name__}: {exc}"[:300])
 
     async def start_projector(self) -> None:
         s = self.settings

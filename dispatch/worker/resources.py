@@ -7,7 +7,7 @@ import gc
 
 import structlog
 
-from dispatch.bootstrap import Services, bootstrap
+from dispatch.bootstrap import SERVING_POOL_FLOOR, Services, bootstrap
 from dispatch.clock import Clock
 from dispatch.paging.telephony import Telephony
 from dispatch.settings import Settings
@@ -37,7 +37,10 @@ class WorkerServices:
         async with self._lock:
             if self._services is None:
                 self._services = await bootstrap(
-                    self._settings, clock=self.clock, telephony=self._telephony
+                    self._settings,
+                    clock=self.clock,
+                    telephony=self._telephony,
+                    pool_floor=SERVING_POOL_FLOOR,
                 )
             return self._services
 
