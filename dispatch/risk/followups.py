@@ -72,12 +72,17 @@ def open_follow_up(
     )
 
 
+_OPENS = (OutreachTaskCreated, FollowUpOpened)
+
+
 def closures(
     before: RiskState, after: RiskState, trigger: Envelope, *, now: datetime
 ) -> list[Envelope]:
     """OutreachTaskClosed / FollowUpClosed for each open item the event's fold has done: a
     contact, a discharge, or an item that arrived after the contact that does it."""
     p = trigger.payload
+    if not (before.open_outreach or before.open_follow_ups or isinstance(p, _OPENS)):
+        return []  # nothing was open, and the event opens nothing: nothing to close
     by: ClosedBy = "discharge" if isinstance(p, ClientDischarged) else "contact"
     tasks = [*before.open_outreach, *([p.task_id] if isinstance(p, OutreachTaskCreated) else [])]
     asked = [*before.open_follow_ups, *([p.follow_up_id] if isinstance(p, FollowUpOpened) else [])]
