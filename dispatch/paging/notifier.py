@@ -136,7 +136,7 @@ class Notifier:
                 bound.warning("page_found_after_crash", provider_sid=found.sid)
                 return await self._record_sent(request, found)
         try:
-            receipt = await self._send_with_retry(page, entry, row)
+            receipt = await self._send_with_retry(page, entry, row, request.correlation_id)
         except TelephonyError as exc:
             await self._ledger.mark_failed(
                 page.notification_id, reason=str(exc), sid=None, now=self._clock.now()
@@ -150,7 +150,7 @@ class Notifier:
         return await self._dispatches.dispatch(dispatch_id) if self._dispatches else None
 
     async def _send_with_retry(
-        self, page: PageRequested, entry: LedgerEntry, row: Dispatch | None
+        self, page: PageRequested, entry: LedgerEntry, row: Dispatch | None, correlation: UUID
     ) -> ProviderReceipt:
         in_doubt = False
         async for attempt in AsyncRetrying(
@@ -165,25 +165,27 @@ class Notifier:
                     if found is not None:
                         return found
                 try:
-                    return await self._send(page, row)
+                    return await self._send(page, row, correlation)
                 except TelephonyError as exc:
                     in_doubt = exc.in_doubt
                     raise
         raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
 
-    async def _send(self, page: PageRequested, row: Dispatch | None) -> ProviderReceipt:
+    async def _send(
+        self, page: PageRequested, row: Dispatch | None, correlation: UUID
+    ) -> ProviderReceipt:
         if page.channel == "voice":
             return await self._telephony.place_call(
                 to=page.to_number,
                 say=voice_text(page, row),
                 gather_url=self._gather_url(page),
-                status_callback=self._status_url(page),
+                status_callback=self._status_url(page, correlation),
                 detect_machine=True,
             )
         return await self._telephony.send_sms(
             to=page.to_number,
             body=page.body,
-            status_callback=self._status_url(page),
+            status_callback=self._status_url(page, correlation),
             validity_s=self._validity_s,
         )
 
@@ -230,10 +232,13 @@ class Notifier:
     def _ids(self, page: PageRequested) -> str:
         return urlencode({"n": str(page.notification_id), "d": str(page.dispatch_id)})
 
-    def _status_url(self, page: PageRequested) -> str | None:
+    def _status_url(self, page: PageRequested, correlation: UUID) -> str | None:
+        """The page's status callback: its page (n), its dispatch (d) and the incident's
+        correlation id (c), so a delivery report is recorded without reading anything."""
         if self._callback_base is None:
             return None
-        return f"{self._callback_base}/twilio/status?{self._ids(page)}"
+        incident = urlencode({"c": str(correlation)})
+        return f"{self._callback_base}/twilio/status?{self._ids(page)}&{incident}"
 
     def _gather_url(self, page: PageRequested) -> str:
         """Where Twilio posts the pressed digit (relative when no public URL is configured)."""

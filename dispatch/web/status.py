@@ -8,24 +8,40 @@ What a report means is dispatch/paging/delivery.py's `page_outcome`.
 
 from __future__ import annotations
 
+from uuid import UUID
+
 import structlog
 from aiohttp import web
 
 from dispatch.events import derived_id, new_event
 from dispatch.paging.delivery import page_outcome
 from dispatch.web.context import ctx
-from dispatch.web.webhook import page_ids, parsed_form
+from dispatch.web.webhook import bad_request, page_ids, parsed_form
 from integrations.twilio.forms import delivery_report
 
 log = structlog.get_logger(__name__)
 routes = web.RouteTableDef()
 
 
+def incident_of(request: web.Request) -> UUID | None:
+    """The incident's correlation id the callback URL names (c), None when it names none
+    (a page sent before the URL carried it); a 400 naming c when it is not a UUID."""
+    raw = request.query.get("c")
+    if raw is None:
+        return None
+    try:
+        return UUID(raw)
+    except ValueError:
+        raise bad_request("c: not a UUID", "c") from None
+
+
 @routes.post("/twilio/status")
 async def page_status(request: web.Request) -> web.Response:
-    """A status callback of a page; the query names the page (n) and its dispatch (d)."""
+    """A status callback of a page; the query names the page (n), its dispatch (d) and the
+    incident (c): the report is spooled (a file while PostgreSQL is away) reading nothing."""
     c = ctx(request)
     notification_id, dispatch_id = page_ids(request)
+    correlation = incident_of(request)
     report = await parsed_form(request, delivery_report)
     # Which SID is this page's: what an in-doubt page is matched by (docs/decisions/012).
     # Best effort: unrecorded, an in-doubt page is at worst sent again.
@@ -43,7 +59,9 @@ async def page_status(request: web.Request) -> web.Response:
         return web.Response(status=204)
     payload, dedup = outcome
     now = c.clock.now()
-    row = await c.read_models.dispatch(dispatch_id)
+    if correlation is None:  # a page sent before its URL named the incident
+        row = await c.read_models.dispatch(dispatch_id)
+        correlation = row.correlation_id if row else None
     event = new_event(
         payload,
         key=str(dispatch_id),
@@ -51,7 +69,7 @@ async def page_status(request: web.Request) -> web.Response:
         occurred_at=now,
         recorded_at=now,
         actor="twilio:status",
-        correlation_id=row.correlation_id if row else None,
+        correlation_id=correlation,
     )
     await c.spool.record([event])
     log.info(

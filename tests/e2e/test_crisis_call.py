@@ -98,6 +98,7 @@ async def test_crisis_call_pages_on_duty_worker_who_acks_and_resolves(
     assert await until(
         lambda: _page_delivered(stack, row.dispatch_id), what="delivery report projected"
     )
+    assert "PageDelivered" in await archive_types(stack, row.correlation_id)  # its incident
     key = str(row.dispatch_id)
     assert await _topic_types(stack, DISPATCH_EVENTS, key) == [
         "DispatchOpened",

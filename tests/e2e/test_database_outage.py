@@ -6,8 +6,10 @@ stops that PostgreSQL by PID and starts it again on the same data directory and 
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 
+import aiohttp
 import pytest
 
 from dispatch.crisis.events import CrisisCallReceived
@@ -16,7 +18,16 @@ from dispatch.events import Envelope, new_event
 from dispatch.stack.postgres import EmbeddedPostgres
 from dispatch.stack.runtime import Stack
 from integrations.twilio.sandbox import SandboxPhones
-from tests.e2e.helpers import code_of, last_index, next_page, on_duty_primary, sms_count, until
+from integrations.twilio.signatures import SIGNATURE_HEADER, sign
+from tests.e2e.helpers import (
+    archive_types,
+    code_of,
+    last_index,
+    next_page,
+    on_duty_primary,
+    sms_count,
+    until,
+)
 from tests.e2e.own_embedded_stack import own_stack, state_dir, worker_log
 
 
@@ -80,4 +91,40 @@ async def test_a_call_received_while_postgres_is_down_is_paged_once_it_is_back(
         assert dead == []
     finally:
         await phones.close()
+        await restarted.stop()
+
+
+async def test_a_delivery_report_while_postgres_is_down_is_kept_on_its_incident(
+    own: Stack,
+) -> None:
+    """A page's status callback that arrives while PostgreSQL is stopped is answered and
+    kept (the spool's file), and once PostgreSQL is back its PageDelivered is in the
+    archive on the incident its URL named: nothing had to be read to record it."""
+    stack = own
+    s = stack.settings
+    old = stack.postgres
+    port, data_dir = old.port, old.data_dir
+    page, dispatch, incident = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    url = f"{s.public_base_url}/twilio/status?n={page}&d={dispatch}&c={incident}"
+    form = {"AccountSid": s.twilio_account_sid, "MessageSid": "SMoutage0001",
+            "MessageStatus": "delivered", "To": "+15005550100"}  # fmt: skip
+    signature = sign(url, form, s.twilio_auth_token.get_secret_value())
+    await old.stop()  # SIGINT to its postmaster, by PID
+    restarted = EmbeddedPostgres(data_dir, port=port, durable=False)
+    try:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(url, data=form, headers={SIGNATURE_HEADER: signature}) as resp,
+        ):
+            assert resp.status == 204
+        await restarted.start()
+
+        async def on_its_incident() -> list[str] | None:
+            types = await archive_types(stack, incident)
+            return types or None
+
+        assert await until(on_its_incident, within_s=60, what="the report archived") == [
+            "PageDelivered"
+        ]
+    finally:
         await restarted.stop()

@@ -76,6 +76,7 @@ async def test_signature_for_other_params_is_refused(stack: Stack) -> None:
             "RecordingDuration",
         ),
         (f"/twilio/status?n={FORGED_PAGE}", FORM, "d"),
+        (f"/twilio/status?n={FORGED_PAGE}&d={FORGED_DISPATCH}&c=not-a-uuid", FORM, "c"),
     ],
 )
 async def test_signed_webhook_missing_a_field_is_400_naming_it(
