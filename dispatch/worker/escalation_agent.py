@@ -16,10 +16,10 @@ import faust
 import structlog
 
 from dispatch.escalation.decide import deadline_reached
-from dispatch.escalation.state import is_due, retire
+from dispatch.escalation.state import retire
 from dispatch.events import Envelope
 from dispatch.worker.batches import InFlight, run_events
-from dispatch.worker.escalation_table import dump, load, may_be_open
+from dispatch.worker.escalation_table import DueWatch, dump, load
 from dispatch.worker.guard import AgentGuard
 
 if TYPE_CHECKING:
@@ -58,6 +58,7 @@ def register_escalation(
         value_type=bytes,  # raw bytes: compact JSON (dispatch/worker/escalation_table.py)
     )
     emitted: set[tuple[str, int]] = set()
+    watch = DueWatch()
 
     guard = guard_for("escalation")
 
@@ -85,12 +86,7 @@ def register_escalation(
     @timers.every(tick_s, "escalation-deadlines")
     async def escalation_deadlines() -> None:
         now = res.clock.now()
-        for key, raw in list(table.items()):
-            if not may_be_open(raw):
-                continue  # only open dispatches wait for a deadline: the rest stay undecoded
-            state = load(raw)
-            if state is None or not is_due(state, now):
-                continue
+        for key, state in watch.due(list(table.items()), now):
             marker = (key, state.sequence)
             if marker in emitted:
                 continue

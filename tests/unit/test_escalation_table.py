@@ -13,11 +13,11 @@ from dispatch.crisis.events import CrisisCallReceived, DispatchResolved
 from dispatch.escalation.decide import deadline_reached, freeze_plan, wants_escalation
 from dispatch.escalation.events import DispatchEscalated
 from dispatch.escalation.policy import default_policy
-from dispatch.escalation.state import EscalationState, evolve, retire
+from dispatch.escalation.state import EscalationState, evolve, is_due, retire
 from dispatch.events import Envelope, derived_id, new_event
 from dispatch.replies.decide import confirmation_sms, decide_reply
 from dispatch.replies.events import StaffReplyDecided
-from dispatch.worker.escalation_table import dump, load, may_be_open
+from dispatch.worker.escalation_table import DueWatch, dump, load, may_be_open
 from tests.unit.test_staff_replies import PRIMARY, T0, opened, reply, run
 
 
@@ -157,3 +157,32 @@ def test_redelivered_dispatch_events_leave_the_tombstone_as_it_is() -> None:
         after = evolve(tomb, event)
         assert after is not None and retire(after) == tomb
         assert not wants_escalation(tomb, event) and not tomb.waiting
+
+
+def test_the_deadline_watch_finds_what_is_due_as_values_change() -> None:
+    """The timer's watch (it decodes a value once while it stays the same) answers as
+    `is_due` on the decoded state would, tick after tick, as the dispatch moves on."""
+    waiting = escalated(opened())
+    deadline = waiting.deadline_at
+    assert deadline is not None
+    acked, _ = run(waiting, [reply(waiting, "s-1")])
+    done, _ = resolved()
+    later = waiting.model_copy(update={"deadline_at": deadline + timedelta(hours=1)})
+    watch = DueWatch()
+    ticks = [
+        ({"d-1": waiting, "d-2": done}, deadline - timedelta(seconds=1)),
+        ({"d-1": waiting, "d-2": done}, deadline),
+        ({"d-1": waiting}, deadline + timedelta(minutes=1)),  # d-2 gone from the table
+        ({"d-1": later}, deadline + timedelta(minutes=30)),  # escalated again: a new deadline
+        ({"d-1": later}, deadline + timedelta(hours=1)),
+        ({"d-1": acked}, deadline + timedelta(hours=2)),  # acknowledged: waits no more
+    ]
+    found = []
+    for table, now in ticks:
+        values = [(key, dump(retire(state))) for key, state in table.items()]
+        expected = [key for key, raw in values if (s := load(raw)) is not None and is_due(s, now)]
+        due = watch.due(values, now)
+        assert [key for key, _ in due] == expected
+        assert all(state == load(dict(values)[key]) for key, state in due)
+        found.append(expected)
+    assert found == [[], ["d-1"], ["d-1"], [], ["d-1"], []]
