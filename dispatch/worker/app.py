@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import uuid
 from collections.abc import Awaitable, Callable
@@ -144,15 +145,26 @@ class WorkerApp:
 
 
 def faust_worker(app: faust.App, *, loglevel: str = "WARNING") -> Any:
-    """The faust Worker that runs `app` (`dispatch worker`), without its terminal spinner.
+    """The faust Worker that runs `app` (`dispatch worker`), without its terminal spinner,
+    logging through the root handlers in place when it is made (dispatch/logs.py's).
 
     faust's Worker always makes a spinner, and when it has one it sets the root logger to
     DEBUG so that every record turns it: every debug call of aiokafka, faust and mode then
     built a LogRecord only for the handler to drop it (5% of a busy worker's samples).
-    Without the spinner the root logger keeps `loglevel`."""
+    Without the spinner the root logger keeps `loglevel`. mode's logging set-up also
+    replaces the root handlers with a coloured text one of its own: the libraries' warnings
+    then left the worker as plain text, not JSON, and unthrottled."""
     from faust.worker import Worker
 
-    worker = Worker(app, loglevel=loglevel, redirect_stdouts=False)
+    handlers = logging.getLogger().handlers[:]
+
+    class DispatchWorker(Worker):
+        def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
+            super().on_setup_root_logger(logger, level)
+            if handlers:
+                logger.handlers[:] = handlers
+
+    worker = DispatchWorker(app, loglevel=loglevel, redirect_stdouts=False)
     worker.spinner = None
     return worker
 
