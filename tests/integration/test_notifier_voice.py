@@ -80,7 +80,8 @@ async def test_voice_page_calls_with_machine_detection_and_a_one_digit_gather(
     action = urlsplit(gather.get("action", ""))
     assert f"{action.scheme}://{action.netloc}{action.path}" == f"{BASE}/twilio/voice/page"
     assert parse_qs(action.query) == ids
-    assert parse_qs(urlsplit(call.status_callback or "").query) == ids
+    incident = {"c": [str(request.correlation_id)]}  # a report is spooled reading nothing
+    assert parse_qs(urlsplit(call.status_callback or "").query) == {**ids, **incident}
 
 
 async def test_voice_page_redelivered_is_not_placed_twice(
@@ -118,7 +119,7 @@ async def test_voice_page_in_doubt_after_a_crash_is_found_not_placed_again(
         to=NURSE.phone,
         say="An earlier attempt.",
         gather_url=f"{BASE}/twilio/voice/page",
-        status_callback=n._status_url(page),
+        status_callback=n._status_url(page, request.correlation_id),
         detect_machine=True,
     )
     events = await n.deliver(request)
