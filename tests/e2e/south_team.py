@@ -25,7 +25,7 @@ PHONES = {
     NURSE: "+15550500004",
     MANAGER: "+15550500005",
 }
-CLIENTS = {f"c-s{i}": f"+1555060000{i}" for i in range(1, 6)}
+CLIENTS = {f"c-s{i}": f"+1555060000{i}" for i in range(1, 7)}
 POLICY = EscalationPolicy(
     steps=(
         EscalationStep(targets=("primary",), ack_timeout_s=2),

@@ -5,7 +5,16 @@ from __future__ import annotations
 from dispatch.demo.seed import CLIENT_PHONES
 from dispatch.stack.runtime import Stack
 from integrations.twilio.sandbox import SandboxPhones
-from tests.e2e.helpers import code_of, last_index, next_page, on_duty_primary, sms_count
+from tests.e2e import south_team as south
+from tests.e2e.helpers import (
+    code_of,
+    last_index,
+    next_page,
+    on_duty_primary,
+    reply_by_sms,
+    sms_count,
+    until,
+)
 
 
 async def test_call_while_worker_down_is_paged_after_restart(
@@ -48,3 +57,25 @@ async def test_worker_killed_after_sending_does_not_page_twice(
     )
     # >= 2: the new worker saw the page request again (a rebalance may replay it once more)
     assert claims >= 2, "the redelivered page request reached the ledger and was recognised"
+
+
+async def test_an_escalation_due_across_a_worker_crash_still_pages_the_backup(
+    stack: Stack, phones: SandboxPhones
+) -> None:
+    """The worker dies while the primary has the page (the south team's step is 2 s): the
+    new worker, with the escalation state restored, pages the backup when the step is up."""
+    after = last_index(stack)
+    status, twiml = await phones.place_call(south.CLIENTS["c-s6"], south.LINE)
+    assert status == 200 and south.PHONES[south.PRIMARY] in twiml
+    sms = await next_page(phones, south.PHONES[south.PRIMARY], after=after, timeout=20)
+    code = code_of(sms["body"])
+    stack.workers[-1].kill()
+    await stack.start_worker()
+    backup = south.PHONES[south.BACKUP]
+
+    async def backup_paged() -> bool:
+        return any(code in m["body"] for m in await phones.messages(to=backup, after=after))
+
+    assert await until(backup_paged, within_s=40, what="the backup paged after the restart")
+    reply = await reply_by_sms(stack, phones, backup, f"ACK {code}")  # nobody else is paged
+    assert "is yours" in reply
