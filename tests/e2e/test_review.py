@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -43,6 +44,8 @@ TIMELINE = [
     "FollowUpOpened",
 ]  # fmt: skip
 
+LOG_LINE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \[")  # a console log line
+
 
 async def _seed(stack: Stack) -> None:
     seed = TeamSeed(stack.clock.now(), TEAM)
@@ -68,7 +71,10 @@ async def _review(stack: Stack, *args: str) -> Any:
         CliRunner().invoke, main, ["review", *args, "--format", "json"], env=env
     )
     assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
+    # The stack runs in this process: a line its projector logs while the command runs
+    # can land in the captured output. The command's own output is the JSON document.
+    document = [line for line in result.stdout.splitlines() if not LOG_LINE.match(line)]
+    return json.loads("\n".join(document))
 
 
 async def _incident_events(stack: Stack, code: str) -> list[ArchivedEvent]:
