@@ -43,7 +43,7 @@ from dispatch.events import Envelope
 from dispatch.logs import configure_logging
 from dispatch.stack.broker import EmbeddedBroker
 from dispatch.stack.postgres import EmbeddedPostgres
-from dispatch.topics import topic_specs
+from dispatch.topics import event_topics
 from projections.migrations import migrate
 from projections.pool import connect
 from projections.projector import Projector
@@ -120,7 +120,7 @@ async def measure(rate: int, seconds: float) -> list[Figure]:
         pool = await connect(pg.url, min_size=2, max_size=4)
         async with pool.acquire() as conn:
             await migrate(conn)
-        topics = [spec.name for spec in topic_specs() if spec.carries_events]
+        topics = event_topics()
         projector = Projector(pool, broker.bootstrap_servers, topics)
         await projector.start()
         gc.collect()

@@ -56,6 +56,11 @@ def topic_specs() -> tuple[TopicSpec, ...]:
     )
 
 
+def event_topics() -> list[str]:
+    """The topics the projector reads (infra/topics.yaml, all but the dead letters)."""
+    return [spec.name for spec in topic_specs() if spec.carries_events]
+
+
 @cache
 def topic_for_event(event_type: str) -> str:
     for spec in topic_specs():

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 import asyncpg
 import structlog
 
-from dispatch.topics import topic_specs
+from dispatch.topics import event_topics
 from projections.broker_log import BrokerLog, BrokerLogError, Record
 from projections.handlers import ReadModelRegistry
 from projections.project import READ_MODELS
@@ -33,11 +33,6 @@ from projections.replay_read import Seen
 from projections.statements import record
 
 log = structlog.get_logger(__name__)
-
-
-def event_topics() -> list[str]:
-    """The topics the projector reads (infra/topics.yaml, all but the dead letters)."""
-    return [spec.name for spec in topic_specs() if spec.carries_events]
 
 
 class BrokerReplay(Replay):

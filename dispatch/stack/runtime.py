@@ -38,7 +38,7 @@ from dispatch.stack.state_dir import (
 )
 from dispatch.stack.supervisor import Supervisor
 from dispatch.stack.worker_process import WorkerProcess
-from dispatch.topics import topic_specs
+from dispatch.topics import event_topics
 from dispatch.web.app import make_web_app
 from projections.projector import Projector
 
@@ -65,7 +65,7 @@ def read_model_projector(pool: asyncpg.Pool, settings: Settings) -> Projector:
     return Projector(
         pool,
         settings.kafka_bootstrap_servers,
-        [spec.name for spec in topic_specs() if spec.carries_events],
+        event_topics(),
         fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
         pace_s=settings.projector_pace_ms / 1000,
     )
@@ -200,10 +200,9 @@ class Stack:
     async def warm_relay(self) -> None:
         """The relay's broker connections opened and its topics' metadata fetched before
         the stack says it is ready; a broker that does not answer is left to the relay."""
-        topics = [spec.name for spec in topic_specs() if spec.carries_events]
         try:
             async with asyncio.timeout(RELAY_WARM_TIMEOUT_S):
-                await self.spool.warm(topics)
+                await self.spool.warm(event_topics())
         except Exception as exc:
             log.warning("relay_warm_up_failed", error=f"{type(exc).__name__}: {exc}"[:300])
 

@@ -13,9 +13,10 @@ from click.testing import CliRunner, Result
 from dispatch.bus import EventPublisher
 from dispatch.cli import main
 from dispatch.stack.broker import EmbeddedBroker
+from dispatch.topics import event_topics
 from projections.projector import Projector
 from projections.replay import Replay, Swapped
-from projections.replay_broker import BrokerReplay, event_topics
+from projections.replay_broker import BrokerReplay
 from projections.replay_check import TableDiff, describe
 from projections.replay_schema import READ_MODEL_TABLES
 from tests.integration.replay_history import Shape, history
