@@ -25,6 +25,7 @@ MODULES = (
     "bench.bench_replay",
     "bench.bench_memory",
     "bench.bench_scale",
+    "bench.bench_broker",
 )
 
 FiguresOf = Callable[[bool], Awaitable[list[Figure]]]

@@ -35,6 +35,7 @@ from bench.latency_figures import (
     percentile,
     rate_figures,
     warmup_figure,
+    window_line,
 )
 from bench.latency_hops import hop_times
 from bench.latency_profile import CpuUse, GcPauses, Profiler, summary
@@ -46,6 +47,7 @@ from dispatch.stack.runtime import Stack
 from integrations.twilio.sandbox_phones import SandboxPhones
 
 ROOT = Path(__file__).resolve().parents[1]
+WINDOW_S = 10.0  # the windows of the per-window lines
 MAX_SETTLE_S = 600.0  # a backlog still draining after this long is reported as loss
 
 
@@ -126,8 +128,11 @@ async def run_rate(
         children=frozenset({"postgres"}),
     )
     cpu.start()
+    sampler = asyncio.create_task(cpu.sample(WINDOW_S))
     calls = await generate(rate, seconds, seed, stack=stack)
     cpu_line = cpu.line(len(calls))
+    sampler.cancel()
+    cpu_line += "\n" + cpu.windows_line(WINDOW_S)
     if profiler is not None:
         await profiler.wait()
     arrived, doubled = await pages_of(phones, calls, settle_s)
@@ -168,7 +173,12 @@ async def measure(
                 with GcPauses() as pauses:
                     run = await run_rate(stack, phones, rate, seconds, i + 1, settle_s, profiler)
                 runs.append(run)
-                print("\n".join([*hop_lines(run), run.cpu_line, pauses.line()]), flush=True)
+                print(
+                    "\n".join(
+                        [*hop_lines(run), window_line(run, WINDOW_S), run.cpu_line, pauses.line()]
+                    ),
+                    flush=True,
+                )
         finally:
             await phones.close()
     for run in runs:

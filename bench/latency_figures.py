@@ -62,6 +62,26 @@ def percentile(sorted_values: Sequence[float], p: float) -> float:
     return sorted_values[int(rank) - 1]
 
 
+def window_line(run: RateRun, window_s: float = 10.0) -> str:
+    """Ring to page p50 / p99 / max per `window_s` of the run, by when the call was placed:
+    whether a tail is spread over the run or one stall (a queue that builds, or a pause)."""
+    if not run.calls:
+        return ""
+    start = run.calls[0].placed_at
+    windows: dict[int, list[float]] = {}
+    for call, ms in zip(run.calls, run.page_ms, strict=True):
+        if ms is not None:
+            windows.setdefault(int((call.placed_at - start) // window_s), []).append(ms)
+    parts = []
+    for i in sorted(windows):
+        v = sorted(windows[i])
+        parts.append(
+            f"{i * window_s:g}-{(i + 1) * window_s:g} s {percentile(v, 50):.0f}/"
+            f"{percentile(v, 99):.0f}/{v[-1]:.0f}"
+        )
+    return f"  ring to page by {window_s:g}-s window (p50/p99/max ms): " + ", ".join(parts)
+
+
 def rate_figures(run: RateRun) -> list[Figure]:
     at = f"{run.rate:g} calls/s"
     note = f"{len(run.calls)} calls in {run.seconds:g} s, {run.achieved_rate:.1f}/s achieved"

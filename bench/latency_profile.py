@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import itertools
 import os
 import shutil
 import sys
@@ -108,6 +109,7 @@ class CpuUse:
         self._children = children
         self._began: dict[str, float] = {}
         self._wall = 0.0
+        self._samples: list[dict[str, float]] = []
 
     def _cpu(self) -> dict[str, float]:
         import psutil
@@ -127,6 +129,23 @@ class CpuUse:
 
     def start(self) -> None:
         self._began, self._wall = self._cpu(), time.monotonic()
+        self._samples = [self._began]
+
+    async def sample(self, every_s: float) -> None:
+        """Read every `every_s` until cancelled: what `windows_line` prints."""
+        while True:
+            await asyncio.sleep(every_s)
+            self._samples.append(self._cpu())
+
+    def windows_line(self, every_s: float) -> str:
+        """Cores each process kept busy in each window `sample` read: whether a part's cost
+        per call grows while the run goes on."""
+        parts = []
+        for i, (a, b) in enumerate(itertools.pairwise(self._samples)):
+            busy = "/".join(f"{(b[n] - a[n]) / every_s:.2f}" for n in self._procs)
+            parts.append(f"{i * every_s:g}-{(i + 1) * every_s:g} s {busy}")
+        names = "/".join(self._procs)
+        return f"  cores busy by {every_s:g}-s window ({names}): " + ", ".join(parts)
 
     def line(self, calls: int) -> str:
         now, wall = self._cpu(), time.monotonic() - self._wall

@@ -27,9 +27,10 @@ def checkout(candidates: tuple[Path, ...] | None = None) -> Path | None:
     "--quick", is_flag=True, help="A smoke run: every benchmark at small sizes (a few minutes)."
 )
 def bench(quick: bool) -> None:
-    """Run every benchmark (ring to page, risk pipeline, replay, memory, scale out) on
-    embedded stacks of their own and print one Markdown table: each figure beside its
-    ceiling, the ratio and the target. Figures are printed, never asserted.
+    """Run every benchmark (ring to page, risk pipeline, replay, memory, scale out, the
+    embedded broker as it fills) on embedded stacks of their own and print one Markdown
+    table: each figure beside its ceiling, the ratio and the target. Figures are printed,
+    never asserted.
 
     Needs the repository checkout: the benchmarks live in its bench/ folder, which is not
     installed with the package. It is looked for beside the installed `dispatch` package

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from bench import __main__ as runner
-from bench.latency_figures import percentile
+from bench.latency_figures import Call, RateRun, percentile, window_line
 from bench.report import Figure
 from dispatch.cli import main
 from dispatch.commands import bench as bench_cli
@@ -74,8 +74,24 @@ def test_every_benchmark_module_is_run_in_the_order_of_the_issue() -> None:
         "bench.bench_replay",
         "bench.bench_memory",
         "bench.bench_scale",
+        "bench.bench_broker",
     )
     assert runner.load("bench.bench_latency") is not None
+    assert runner.load("bench.bench_broker") is not None
+
+
+def test_the_window_line_shows_a_queue_building_over_the_run() -> None:
+    calls = [
+        Call(f"CA{i}", "line", placed_at=100.0 + i, answer_ms=5.0, status=200) for i in range(25)
+    ]
+    page_ms = [50.0] * 10 + [900.0] * 9 + [None] + [4000.0] * 5  # one call never paged
+    run = RateRun(1.0, 25, calls, page_ms, doubled=0, hops={})
+
+    line = window_line(run, 10.0)
+
+    assert "0-10 s 50/50/50" in line
+    assert "10-20 s 900/900/900" in line  # the unpaged call is left out, not counted as 0
+    assert "20-30 s 4000/4000/4000" in line
 
 
 def test_percentiles_are_nearest_rank() -> None:
