@@ -166,6 +166,14 @@ class Settings(BaseSettings):
     health_cache_s: float = Field(
         default=1.0, ge=0, le=10, description="probes are run at most this often"
     )
+    health_broker_partition_records: int = Field(
+        default=2000,
+        ge=1,
+        description="red when a partition of the embedded broker holds this many records",
+    )
+    health_broker_history_every_s: float = Field(
+        default=60.0, gt=0, le=3600, description="how often that fill is read"
+    )
     escalation_audit_tick_s: float = Field(
         default=5.0, gt=0, le=300, description="how often the auditor looks for late steps"
     )

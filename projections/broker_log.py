@@ -59,7 +59,7 @@ class BrokerLog:
         self.total = 0  # records between offset 0 and the end offsets
 
     async def __aenter__(self) -> BrokerLog:
-        from dispatch.stack.kafka_compat import true_end_offsets
+        from dispatch.stack.end_offsets import true_end_offsets
 
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self._bootstrap,

@@ -24,26 +24,36 @@ class HealthServices:
     monitor: HealthMonitor
     metrics: Metrics
     heartbeat: DeadMansSwitch | None  # None without HEARTBEAT_URL
+    broker_probe: KafkaMetadataProbe | None = None
 
     async def close(self) -> None:
         if self.heartbeat is not None:
             await self.heartbeat.stop()
         await self.metrics.close()
         await self.monitor.close()
+        if self.broker_probe is not None:
+            await self.broker_probe.close()
 
 
 def health_services(
     settings: Settings, clock: Clock, readings: HealthReadings, archive: ArchiveObservations
 ) -> HealthServices:
     s = settings
+    embedded = s.embedded_broker  # only tansu's memory storage slows as partitions fill
+    probe = KafkaMetadataProbe(
+        s.kafka_bootstrap_servers,
+        [spec.name for spec in topic_specs()],
+        history_every_s=s.health_broker_history_every_s if embedded else None,
+    )
     monitor = HealthMonitor(
         readings,
-        KafkaMetadataProbe(s.kafka_bootstrap_servers, [spec.name for spec in topic_specs()]),
+        probe,
         clock,
         Limits(
             worker_stale_s=s.health_worker_stale_s,
             spool_stale_s=s.health_spool_stale_s,
             page_wait_s=s.health_page_wait_s,
+            partition_records=s.health_broker_partition_records if embedded else None,
         ),
         lookback_s=s.health_contact_lookback_s,
         timeout_s=s.health_probe_timeout_s,
@@ -61,4 +71,4 @@ def health_services(
         if s.heartbeat_url
         else None
     )
-    return HealthServices(monitor=monitor, metrics=metrics, heartbeat=heartbeat)
+    return HealthServices(monitor=monitor, metrics=metrics, heartbeat=heartbeat, broker_probe=probe)

@@ -3,16 +3,35 @@ request on a connection of its own, closed at once.
 
 The TCP connect comes first so that a broker that is down costs one refused connection
 and no client library log line on every probe.
+
+For the embedded broker the probe also says how many records its busiest partition has
+taken since this process first looked (`history_every_s` set; docs/decisions/040): tansu's
+memory storage answers a fetch more slowly the more batches a partition holds, sharply so
+past about 2,500, and only a restart empties it. That is read in the background, at most
+once every `history_every_s`, never inside a probe's budget: a probe reports the latest
+reading (none before the first). The count is each partition's end offset less its end at
+the first look (after a start, what the archive's restore published in large batches is
+left out), an upper bound on the batches added: tansu reports an end as its newest
+batch's first offset + 1, so a batch of several records counts as at least one. The
+stack calls `forget` when it restarted its broker and restored it; a partition whose end
+went down also shows a broker restarted empty. Either way the count starts again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
 from collections.abc import Sequence
 
+import structlog
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.client import AIOKafkaClient
 
-from dispatch.health.report import BrokerReading
+from dispatch.health.report import BrokerReading, Fullest
+from dispatch.stack.end_offsets import true_end_offsets
+
+log = structlog.get_logger(__name__)
 
 
 def bootstrap_hosts(servers: str) -> list[tuple[str, int]]:
@@ -25,9 +44,22 @@ def bootstrap_hosts(servers: str) -> list[tuple[str, int]]:
 
 
 class KafkaMetadataProbe:
-    def __init__(self, bootstrap_servers: str, topics: Sequence[str]) -> None:
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        topics: Sequence[str],
+        *,
+        history_every_s: float | None = None,
+    ) -> None:
         self._servers = bootstrap_servers
         self._topics = tuple(topics)
+        self._history_every_s = history_every_s  # None: the partitions' fill is not read
+        self._fullest: Fullest | None = None
+        self._read_at: float | None = None  # monotonic time of the last history reading
+        self._refresh: asyncio.Task[None] | None = None
+        self._reading = asyncio.Lock()  # one history reading at a time
+        self._last_ends: dict[TopicPartition, int] = {}  # ListOffsets at the last look
+        self._base: dict[TopicPartition, int] = {}  # true ends at the first look
 
     async def _reachable(self) -> None:
         errors: list[str] = []
@@ -41,12 +73,87 @@ class KafkaMetadataProbe:
             return
         raise ConnectionError("; ".join(errors) or "no bootstrap servers configured")
 
-    async def read(self) -> BrokerReading:
-        await self._reachable()
+    async def _partitions(self) -> tuple[set[str], list[TopicPartition]]:
+        """The topics the broker has, and all their partitions."""
         client = AIOKafkaClient(bootstrap_servers=self._servers, request_timeout_ms=5_000)
         try:
             await client.bootstrap()
-            present = set((await client.fetch_all_metadata()).topics())
+            metadata = await client.fetch_all_metadata()
         finally:
             await client.close()
-        return BrokerReading(topics_missing=tuple(t for t in self._topics if t not in present))
+        present = set(metadata.topics())
+        partitions = [
+            TopicPartition(topic, p)
+            for topic in sorted(present)
+            for p in sorted(metadata.partitions_for_topic(topic) or ())
+        ]
+        return present, partitions
+
+    async def read(self) -> BrokerReading:
+        await self._reachable()
+        present, _ = await self._partitions()
+        self._refresh_if_due()
+        return BrokerReading(
+            topics_missing=tuple(t for t in self._topics if t not in present),
+            fullest=self._fullest,
+        )
+
+    def _refresh_if_due(self) -> None:
+        every = self._history_every_s
+        if every is None or (self._refresh is not None and not self._refresh.done()):
+            return
+        if self._read_at is not None and time.monotonic() - self._read_at < every:
+            return
+        self._refresh = asyncio.create_task(self._refresh_quietly())
+
+    async def _refresh_quietly(self) -> None:
+        try:
+            await self.read_history()
+        except Exception as exc:  # the next probe tries again; the broker check sees a dead broker
+            log.warning("broker_history_not_read", error=repr(exc))
+            self._read_at = time.monotonic()
+
+    async def read_history(self) -> Fullest | None:
+        """Read now how many records each partition took since the first look (see the
+        module's doc); what later probes report."""
+        async with self._reading:
+            return await self._read_history()
+
+    async def _read_history(self) -> Fullest | None:
+        _, partitions = await self._partitions()
+        if not partitions:
+            return None
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._servers, enable_auto_commit=False, request_timeout_ms=5_000
+        )
+        await consumer.start()
+        try:
+            reported: dict[TopicPartition, int] = dict(await consumer.end_offsets(partitions))
+        finally:
+            await consumer.stop()
+        if any(end < self._last_ends.get(tp, 0) for tp, end in reported.items()):
+            self._base = {}  # an end went down: the broker restarted empty
+        self._last_ends = reported
+        if new := [tp for tp in partitions if tp not in self._base]:
+            self._base.update(await true_end_offsets(self._servers, new))
+        tp, records = min(  # the most records; on a tie, the first partition by name
+            ((tp, max(0, end - self._base[tp])) for tp, end in reported.items()),
+            key=lambda item: (-item[1], item[0].topic, item[0].partition),
+        )
+        self._fullest = Fullest(topic=tp.topic, partition=tp.partition, records=records)
+        self._read_at = time.monotonic()
+        return self._fullest
+
+    def forget(self) -> None:
+        """The broker was restarted empty (and what the workers need restored into it):
+        the next history reading is the new first look."""
+        if self._refresh is not None:
+            self._refresh.cancel()
+        self._last_ends, self._base = {}, {}
+        self._fullest, self._read_at = None, None
+
+    async def close(self) -> None:
+        if self._refresh is not None:
+            self._refresh.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._refresh

@@ -25,8 +25,18 @@ class ProbeFailed:
 
 
 @dataclass(frozen=True)
+class Fullest:
+    """The broker's partition that took the most records since the probe's baseline."""
+
+    topic: str
+    partition: int
+    records: int
+
+
+@dataclass(frozen=True)
 class BrokerReading:
     topics_missing: tuple[str, ...] = ()
+    fullest: Fullest | None = None  # read for the embedded broker only
 
 
 @dataclass(frozen=True)
@@ -66,6 +76,7 @@ class Limits:
     worker_stale_s: float
     spool_stale_s: float
     page_wait_s: float
+    partition_records: int | None = None  # the embedded broker's limit (None: not judged)
 
 
 class CheckResult(BaseModel):
@@ -109,13 +120,22 @@ def _postgres(r: ProbeFailed | None) -> CheckResult:
     return CheckResult(ok=True)
 
 
-def _broker(r: BrokerReading | ProbeFailed) -> CheckResult:
+def _broker(r: BrokerReading | ProbeFailed, partition_records: int | None) -> CheckResult:
     if isinstance(r, ProbeFailed):
         return CheckResult(ok=False, reason=f"broker unreachable ({r.error})")
     if r.topics_missing:
         missing = ", ".join(r.topics_missing)
         return CheckResult(ok=False, reason=f"broker lacks topics {missing}")
-    return CheckResult(ok=True)
+    full = r.fullest
+    if partition_records is not None and full is not None and full.records >= partition_records:
+        reason = (
+            f"embedded broker partition {full.topic}[{full.partition}] took {full.records} "
+            f"records since this process started (limit {partition_records}): its fetches "
+            "slow sharply past about 2,500 batches; restart the stack in a quiet hour or "
+            "use a real Kafka"
+        )
+        return CheckResult(ok=False, reason=reason, count=full.records)
+    return CheckResult(ok=True, count=full.records if full else None)
 
 
 def _worker(r: Sequence[WorkerBeat] | ProbeFailed, now: datetime, limit: float) -> CheckResult:
@@ -159,7 +179,7 @@ def evaluate(readings: Readings, limits: Limits, now: datetime) -> HealthReport:
     """Every check's verdict from what the probes read."""
     checks = {
         "postgres": _postgres(readings.postgres),
-        "broker": _broker(readings.broker),
+        "broker": _broker(readings.broker, limits.partition_records),
         "worker": _worker(readings.workers, now, limits.worker_stale_s),
         "spool": _spool(readings.spool, now, limits.spool_stale_s),
         "first_page": _first_page(readings.contacts, now, limits.page_wait_s),

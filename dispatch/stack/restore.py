@@ -35,6 +35,7 @@ import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from dispatch.bus import MAX_BATCH_BYTES
 from dispatch.events.codec import decode_obj, encode
 from dispatch.events.registry import topic_of
 from dispatch.settings import Settings
@@ -150,7 +151,15 @@ async def restore(
     if not archived and not unarchived:
         return RestoreReport(skipped="nothing archived or spooled")
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", enable_idempotence=False, linger_ms=5
+        bootstrap_servers=bootstrap,
+        acks="all",
+        enable_idempotence=False,
+        linger_ms=5,
+        # Each request writes one batch per partition, and the embedded broker's fetches
+        # slow with every batch a partition holds (decision 040): the archive goes in
+        # batches of up to 1 MB, not aiokafka's 16 KiB.
+        max_batch_size=MAX_BATCH_BYTES,
+        max_request_size=MAX_BATCH_BYTES,
     )
     await producer.start()
     try:

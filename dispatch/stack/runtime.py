@@ -196,6 +196,8 @@ class Stack:
             self.last_restore = await restore_if_empty(
                 self.pool, self.broker.bootstrap_servers, needed_only=True
             )
+            if (probe := self.services.health.broker_probe) is not None:
+                probe.forget()  # /health counts what the broker takes after the restore
 
     async def warm_relay(self) -> None:
         """The relay's broker connections opened and its topics' metadata fetched before

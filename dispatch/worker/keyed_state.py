@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from dispatch.stack.kafka_compat import true_end_offsets
+from dispatch.stack.end_offsets import true_end_offsets
 
 log = structlog.get_logger(__name__)
 RESTORE_FETCH = 10_000  # changelog records per fetch while restoring

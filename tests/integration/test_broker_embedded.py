@@ -13,7 +13,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from dispatch.stack import kafka_compat
 from dispatch.stack.broker import BrokerStartError, EmbeddedBroker, cluster_size, create_topics
-from dispatch.stack.kafka_compat import true_end_offsets
+from dispatch.stack.end_offsets import true_end_offsets
 from dispatch.topics import TopicSpec, topic_specs
 from tests.fixtures.broker import KafkaUnderTest
 

@@ -26,7 +26,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from dispatch.stack.broker import create_topics
-from dispatch.stack.kafka_compat import true_end_offsets
+from dispatch.stack.end_offsets import true_end_offsets
 from dispatch.topics import TopicSpec
 from tests.fixtures.broker import KafkaUnderTest
 

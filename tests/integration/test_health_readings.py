@@ -8,9 +8,11 @@ import contextlib
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import asyncpg
 import pytest
+from aiokafka import AIOKafkaProducer
 
 from dispatch.bus import EventPublisher
 from dispatch.crisis.decide import Responder, open_dispatch
@@ -21,11 +23,21 @@ from dispatch.escalation.policy import EscalationPolicy, EscalationStep
 from dispatch.events import Envelope, derived_id, new_event
 from dispatch.health.broker_probe import KafkaMetadataProbe
 from dispatch.health.budget import Budget
-from dispatch.health.report import ProbeFailed, WorkerBeat
+from dispatch.health.report import (
+    BrokerReading,
+    ContactReading,
+    Fullest,
+    Limits,
+    ProbeFailed,
+    Readings,
+    SpoolReading,
+    WorkerBeat,
+    evaluate,
+)
 from dispatch.ingress.spool import IngressSpool
 from dispatch.paging.events import PageSent
 from dispatch.paging.ledger import PageLedger
-from dispatch.stack.broker import free_port
+from dispatch.stack.broker import EmbeddedBroker, free_port
 from dispatch.topics import topic_specs
 from projections.health import PostgresHealthReadings, dispatch_of_contact, record_worker_beat
 from projections.observations import ArchiveFigures, open_dispatch_histories
@@ -191,6 +203,85 @@ async def test_the_broker_probe_sees_the_topics_and_a_missing_one(kafka_bootstra
     assert (await KafkaMetadataProbe(kafka_bootstrap, names).read()).topics_missing == ()
     lacking = await KafkaMetadataProbe(kafka_bootstrap, [*names, "act.not-there"]).read()
     assert lacking.topics_missing == ("act.not-there",)
+
+
+async def test_the_probe_counts_what_an_embedded_broker_partition_took(tmp_path: Path) -> None:
+    """A broker of its own: what it held at the first look is left out (a restore's large
+    batches), records taken one request at a time are counted on their partition, probes
+    report the latest reading and the check turns red at the limit, and a broker restarted
+    empty starts the count again."""
+    broker = EmbeddedBroker(tmp_path, partitions=2)
+    await broker.start()
+    producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap_servers, linger_ms=0)
+    await producer.start()
+    names = [spec.name for spec in topic_specs()]
+    probe = KafkaMetadataProbe(broker.bootstrap_servers, names, history_every_s=3600.0)
+    try:
+        restored = producer.create_batch()
+        for _ in range(100):
+            restored.append(key=None, value=b"restored", timestamp=None)
+        restored.close()
+        await (await producer.send_batch(restored, "act.page-events", partition=1))
+
+        first = await probe.read_history()
+        assert first is not None and first.records == 0
+        for _ in range(30):
+            await producer.send_and_wait("act.page-events", b"live", partition=1)
+        await producer.send_and_wait("act.dispatch-events", b"live", partition=0)
+        assert (await probe.read_history()) == Fullest("act.page-events", 1, 30)
+        reading = await probe.read()  # the latest history, read again only an hour later
+        assert reading.fullest == Fullest("act.page-events", 1, 30)
+
+        health = evaluate(_readings(reading), _limits(partition_records=30), datetime.now(UTC))
+        assert not health.checks["broker"].ok
+        assert "act.page-events[1] took 30 records" in (health.checks["broker"].reason or "")
+        calm = evaluate(_readings(reading), _limits(partition_records=31), datetime.now(UTC))
+        assert calm.checks["broker"].ok
+
+        await producer.stop()
+        await broker.restart()  # empty again (memory storage), same port
+        producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap_servers, linger_ms=0)
+        await producer.start()
+        for _ in range(3):  # what a restore would put back
+            await producer.send_and_wait("act.page-events", b"restored", partition=1)
+        probe.forget()  # as the stack does once it restored its broker
+        assert (await probe.read()).fullest is None  # nothing known until the next look
+        after_restart = await probe.read_history()
+        assert after_restart is not None and after_restart.records == 0
+        for _ in range(20):
+            await producer.send_and_wait("act.page-events", b"live", partition=1)
+        assert (await probe.read_history()) == Fullest("act.page-events", 1, 20)
+
+        await producer.stop()
+        await broker.restart()  # restarted behind the probe's back: an end went down
+        producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap_servers, linger_ms=0)
+        await producer.start()
+        for _ in range(4):
+            await producer.send_and_wait("act.page-events", b"live", partition=1)
+        unseen = await probe.read_history()
+        assert unseen is not None and unseen.records == 0  # the new first look
+        await producer.send_and_wait("act.page-events", b"live", partition=0)
+        assert (await probe.read_history()) == Fullest("act.page-events", 0, 1)
+    finally:
+        await probe.close()
+        await producer.stop()
+        await broker.stop()
+
+
+def _readings(broker: BrokerReading) -> Readings:
+    return Readings(
+        postgres=None,
+        broker=broker,
+        workers=[],
+        spool=SpoolReading(pending=0, oldest_unpublished_at=None),
+        contacts=ContactReading(unpaged=0, oldest_at=None),
+    )
+
+
+def _limits(*, partition_records: int) -> Limits:
+    return Limits(
+        worker_stale_s=15, spool_stale_s=30, page_wait_s=30, partition_records=partition_records
+    )
 
 
 async def test_a_broker_that_is_down_is_refused_at_once() -> None:

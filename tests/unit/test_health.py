@@ -4,13 +4,23 @@ logged once, and the OpenAPI document showing the 503."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 from structlog.testing import capture_logs
 
-from dispatch.health.report import ContactReading, SpoolReading, WorkerBeat
-from tests.unit.health_fakes import NOW, FakeHealth, health_api
+from dispatch.health.report import (
+    BrokerReading,
+    CheckResult,
+    ContactReading,
+    Fullest,
+    Readings,
+    SpoolReading,
+    WorkerBeat,
+    evaluate,
+)
+from tests.unit.health_fakes import LIMITS, NOW, FakeHealth, health_api
 
 
 async def test_a_healthy_system_answers_200_with_every_check_green() -> None:
@@ -139,3 +149,30 @@ async def test_the_openapi_document_shows_health_and_its_503() -> None:
     assert failing.endswith("/HealthFailing")
     assert set(schemas["HealthFailing"]["required"]) == {"status", "reasons", "checks"}
     assert "/metrics" in document["paths"]
+
+
+def _broker_check(fullest: Fullest | None, limit: int | None) -> CheckResult:
+    readings = Readings(
+        postgres=None,
+        broker=BrokerReading(fullest=fullest),
+        workers=[],
+        spool=SpoolReading(pending=0, oldest_unpublished_at=None),
+        contacts=ContactReading(unpaged=0, oldest_at=None),
+    )
+    return evaluate(readings, replace(LIMITS, partition_records=limit), NOW).checks["broker"]
+
+
+def test_an_embedded_broker_partition_that_took_too_many_records_is_red() -> None:
+    """Past the limit the broker check is red, naming the partition and what to do; under
+    it, green with the count; against a real Kafka (no limit) it is never judged."""
+    full = Fullest(topic="act.page-events", partition=2, records=2000)
+
+    red = _broker_check(full, 2000)
+    assert red.ok is False and red.count == 2000
+    assert red.reason is not None
+    assert "act.page-events[2] took 2000 records" in red.reason
+    assert "restart the stack in a quiet hour" in red.reason
+
+    assert _broker_check(replace(full, records=1999), 2000) == CheckResult(ok=True, count=1999)
+    assert _broker_check(full, None).ok is True
+    assert _broker_check(None, 2000).ok is True
