@@ -20,7 +20,7 @@ from dispatch.health.archive_watch import ArchiveWatch, NewFigures
 from dispatch.health.budget import Budget
 from dispatch.health.monitor import HealthMonitor
 from dispatch.health.ports import ArchiveObservations, RestartSource
-from dispatch.health.report import HealthReport, ProbeFailed, SpoolReading
+from dispatch.health.report import BrokerReading, HealthReport, ProbeFailed, SpoolReading
 from dispatch.health.streak import FailureStreak
 
 log = structlog.get_logger(__name__)
@@ -95,6 +95,13 @@ class Metrics:
         self._lag = Gauge(
             "dispatch_worker_lag_messages", "Messages a worker is behind", ["worker"], registry=r
         )
+        self._partition_records = Gauge(
+            "dispatch_broker_partition_records",
+            "Most records one partition of the embedded broker took since it was started or "
+            "restored (absent against a real Kafka)",
+            ["topic", "partition"],
+            registry=r,
+        )
         self._page_latency = Histogram(
             "dispatch_ring_to_first_page_seconds",
             "From a crisis contact (its occurred_at) to its dispatch's first PageSent",
@@ -129,6 +136,11 @@ class Metrics:
         worker = report.checks["worker"]
         self._consuming_age.set(worker.seconds if worker.seconds is not None else float("inf"))
         self._workers.set(worker.count or 0)
+        self._partition_records.clear()
+        broker = report.readings.broker
+        if isinstance(broker, BrokerReading) and (full := broker.fullest) is not None:
+            labels = {"topic": full.topic, "partition": str(full.partition)}
+            self._partition_records.labels(**labels).set(full.records)
         self._lag.clear()
         if not isinstance(report.readings.workers, ProbeFailed):
             for beat in report.readings.workers:

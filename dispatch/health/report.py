@@ -130,9 +130,9 @@ def _broker(r: BrokerReading | ProbeFailed, partition_records: int | None) -> Ch
     if partition_records is not None and full is not None and full.records >= partition_records:
         reason = (
             f"embedded broker partition {full.topic}[{full.partition}] took {full.records} "
-            f"records since this process started (limit {partition_records}): its fetches "
-            "slow sharply past about 2,500 batches; restart the stack in a quiet hour or "
-            "use a real Kafka"
+            f"records since the broker was started or restored (limit {partition_records}): "
+            "its fetches slow sharply past about 2,500 batches; restart the stack in a quiet "
+            "hour or use a real Kafka"
         )
         return CheckResult(ok=False, reason=reason, count=full.records)
     return CheckResult(ok=True, count=full.records if full else None)

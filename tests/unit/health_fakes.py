@@ -21,6 +21,7 @@ from dispatch.health.ports import FirstPage, StepMove
 from dispatch.health.report import (
     BrokerReading,
     ContactReading,
+    Fullest,
     Limits,
     SpoolReading,
     WorkerBeat,
@@ -85,10 +86,11 @@ class FakeBroker(Hangs):
     def __init__(self) -> None:
         super().__init__()
         self.missing: tuple[str, ...] = ()
+        self.fullest: Fullest | None = None
 
     async def read(self) -> BrokerReading:
         await self._answer()
-        return BrokerReading(topics_missing=self.missing)
+        return BrokerReading(topics_missing=self.missing, fullest=self.fullest)
 
 
 class FakeArchive:

@@ -10,7 +10,7 @@ from typing import Any
 from prometheus_client.parser import text_string_to_metric_families
 
 from dispatch.health.ports import FirstPage, StepMove
-from dispatch.health.report import ContactReading, SpoolReading, WorkerBeat
+from dispatch.health.report import ContactReading, Fullest, SpoolReading, WorkerBeat
 from tests.unit.health_fakes import NOW, FakeHealth, Restarts, health_api
 
 
@@ -50,6 +50,18 @@ async def test_the_health_checks_and_waits_are_gauges() -> None:
     assert got[("dispatch_oldest_unpaged_contact_seconds", ())] == 45
     assert got[("dispatch_worker_consuming_age_seconds", ())] == 40
     assert got[("dispatch_worker_lag_messages", (("worker", "host:1"),))] == 12
+    assert not any(name == "dispatch_broker_partition_records" for name, _ in got)
+
+
+async def test_the_fullest_embedded_broker_partition_is_a_gauge() -> None:
+    """What the embedded broker's busiest partition took shows before /health turns red."""
+    health = FakeHealth()
+    health.broker.fullest = Fullest(topic="act.page-events", partition=3, records=1234)
+    async with health_api(health) as client:
+        got = await scrape(client)
+    labels = (("partition", "3"), ("topic", "act.page-events"))
+    assert got[("dispatch_broker_partition_records", labels)] == 1234
+    assert got[("dispatch_health_ok", ())] == 1  # under the limit
 
 
 async def test_page_latency_and_escalation_lag_are_observed_once_each() -> None:
