@@ -9,10 +9,11 @@ taken since this process first looked (`history_every_s` set; docs/decisions/040
 memory storage answers a fetch more slowly the more batches a partition holds, sharply so
 past about 2,500, and only a restart empties it. That is read in the background, at most
 once every `history_every_s`, never inside a probe's budget: a probe reports the latest
-reading (none before the first). The count is each partition's end offset less its end at
-the first look (after a start, what the archive's restore published in large batches is
-left out), an upper bound on the batches added: tansu reports an end as its newest
-batch's first offset + 1, so a batch of several records counts as at least one. The
+reading (none before the first). The count is each partition's end offset less its true
+end at the first look (read from a fetch: after a start, what the archive's restore
+published in large batches is left out), an upper bound on the batches added: tansu
+reports an end as its newest batch's first offset + 1, so a batch of several records
+counts as at least one. The
 stack calls `forget` when it restarted its broker and restored it; a partition whose end
 went down also shows a broker restarted empty. Either way the count starts again.
 """
