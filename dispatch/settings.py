@@ -169,7 +169,8 @@ class Settings(BaseSettings):
     health_broker_partition_records: int = Field(
         default=2000,
         ge=1,
-        description="red when a partition of the embedded broker holds this many records",
+        description="red when a partition of the embedded broker took this many records since it "
+        "was started or restored",
     )
     health_broker_history_every_s: float = Field(
         default=60.0, gt=0, le=3600, description="how often that fill is read"

@@ -28,6 +28,7 @@ from collections.abc import Sequence
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.client import AIOKafkaClient
+from aiokafka.cluster import ClusterMetadata
 
 from dispatch.health.report import BrokerReading, Fullest
 from dispatch.stack.end_offsets import true_end_offsets
@@ -74,54 +75,51 @@ class KafkaMetadataProbe:
             return
         raise ConnectionError("; ".join(errors) or "no bootstrap servers configured")
 
-    async def _partitions(self) -> tuple[set[str], list[TopicPartition]]:
-        """The topics the broker has, and all their partitions."""
+    async def _metadata(self) -> ClusterMetadata:
         client = AIOKafkaClient(bootstrap_servers=self._servers, request_timeout_ms=5_000)
         try:
             await client.bootstrap()
-            metadata = await client.fetch_all_metadata()
+            metadata: ClusterMetadata = await client.fetch_all_metadata()
         finally:
             await client.close()
-        present = set(metadata.topics())
-        partitions = [
-            TopicPartition(topic, p)
-            for topic in sorted(present)
-            for p in sorted(metadata.partitions_for_topic(topic) or ())
-        ]
-        return present, partitions
+        return metadata
 
     async def read(self) -> BrokerReading:
         await self._reachable()
-        present, _ = await self._partitions()
-        self._refresh_if_due()
+        metadata = await self._metadata()
+        present = set(metadata.topics())
+        if self._history_due():  # from the metadata just read: no second request
+            self._refresh = asyncio.create_task(self._refresh_quietly(metadata))
         return BrokerReading(
             topics_missing=tuple(t for t in self._topics if t not in present),
             fullest=self._fullest,
         )
 
-    def _refresh_if_due(self) -> None:
+    def _history_due(self) -> bool:
         every = self._history_every_s
         if every is None or (self._refresh is not None and not self._refresh.done()):
-            return
-        if self._read_at is not None and time.monotonic() - self._read_at < every:
-            return
-        self._refresh = asyncio.create_task(self._refresh_quietly())
+            return False
+        return self._read_at is None or time.monotonic() - self._read_at >= every
 
-    async def _refresh_quietly(self) -> None:
+    async def _refresh_quietly(self, metadata: ClusterMetadata) -> None:
         try:
-            await self.read_history()
+            await self.read_history(metadata)
         except Exception as exc:  # the next probe tries again; the broker check sees a dead broker
             log.warning("broker_history_not_read", error=repr(exc))
             self._read_at = time.monotonic()
 
-    async def read_history(self) -> Fullest | None:
+    async def read_history(self, metadata: ClusterMetadata | None = None) -> Fullest | None:
         """Read now how many records each partition took since the first look (see the
-        module's doc); what later probes report."""
+        module's doc); what later probes report. `metadata`: the broker's, when just read."""
         async with self._reading:
-            return await self._read_history()
+            return await self._read_history(metadata or await self._metadata())
 
-    async def _read_history(self) -> Fullest | None:
-        _, partitions = await self._partitions()
+    async def _read_history(self, metadata: ClusterMetadata) -> Fullest | None:
+        partitions = [
+            TopicPartition(topic, p)
+            for topic in sorted(metadata.topics())
+            for p in sorted(metadata.partitions_for_topic(topic) or ())
+        ]
         if not partitions:
             return None
         consumer = AIOKafkaConsumer(
