@@ -24,15 +24,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
 import structlog
 
+from dispatch import gc_pause
 from dispatch.events import Envelope, EventPayload
 from dispatch.events.registry import PAYLOADS
 from projections.handlers import ReadModelRegistry
@@ -169,7 +169,9 @@ class Replay:
             await migrate(writer)  # the live tables as the packaged migrations make them
             # the shadow is made on the writer while the reader starts reading (_shadow)
             made = self._shadow_made = asyncio.ensure_future(self._make_shadow(writer))
-            with _no_cycle_collection():
+            # the cycle collector off while the rebuild allocates its millions of rows and
+            # events (none in a cycle); on again once the folded rows are let go
+            with gc_pause.paused():
                 try:
                     await self._rebuild(reader, writer)
                     if check:
@@ -405,18 +407,3 @@ class Replay:
 
 def _chunks(rows: Sequence[asyncpg.Record], size: int) -> list[Sequence[asyncpg.Record]]:
     return [rows[i : i + size] for i in range(0, len(rows), size)]
-
-
-@contextlib.contextmanager
-def _no_cycle_collection() -> Iterator[None]:
-    """Python's cycle collector off while a rebuild allocates its millions of rows and
-    events (none of them in a cycle): its full collections walk every object kept so far,
-    and took most of a long replay's time. On again once the folded rows are let go: the
-    first collection then walks every object still tracked since it was turned off."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
