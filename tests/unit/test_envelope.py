@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from dispatch.clients.events import ClientEnrolled
 from dispatch.crisis.events import CrisisCallReceived
-from dispatch.events import new_event
+from dispatch.events import derived_id, new_event
 from dispatch.events.codec import EventDecodeError, decode, encode
-from dispatch.events.envelope import EventPayload
+from dispatch.events.envelope import ID_NAMESPACE, EventPayload
 from dispatch.events.registry import index_by_type, topic_of
 
 T0 = datetime(2026, 3, 1, 2, 30, tzinfo=UTC)
@@ -128,3 +131,16 @@ def test_two_payloads_claiming_one_event_type_are_refused() -> None:
 def test_a_crisis_call_is_routed_to_the_client_topic() -> None:
     """A crisis call is published on the client events topic."""
     assert topic_of(_call()) == "act.client-events"
+
+
+@given(st.lists(st.one_of(st.text(), st.integers(), st.uuids()), min_size=1, max_size=4))
+def test_derived_ids_are_uuid5_of_their_parts(parts: list[object]) -> None:
+    """The same id as the standard library's uuid5 of the parts joined by "/", so ids
+    derived before (archived, on the broker) are derived again the same."""
+    made = derived_id(*parts)
+    expected = uuid.uuid5(ID_NAMESPACE, "/".join(str(p) for p in parts))
+    assert made == expected
+    assert str(made) == str(expected)
+    assert made.version == 5
+    assert made.variant == uuid.RFC_4122
+    assert hash(made) == hash(expected)
