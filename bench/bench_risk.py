@@ -24,6 +24,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import psutil
+
 from bench.embedded import state_dir
 from bench.faust_ceiling import idle_agents_rate
 from bench.report import Figure, markdown
@@ -163,6 +165,8 @@ async def bench_agent(n: int, clients: int, gap_minutes: int, state: Path) -> di
         index = {e.event_id: i for i, e in enumerate(events)}
         try:
             await stack.start_worker()
+            worker = psutil.Process(stack.workers[-1].pid)
+            cpu_before = sum(worker.cpu_times()[:2])  # user + system
             started = time.perf_counter()
             first: tuple[float, int] | None = None  # when the first decision came, its cause
             done = False
@@ -179,6 +183,7 @@ async def bench_agent(n: int, clients: int, gap_minutes: int, state: Path) -> di
                 if now - started > 180:
                     raise TimeoutError("the risk agent did not reach the sentinel in 180 s")
             took = time.perf_counter() - started
+            cpu_s = sum(worker.cpu_times()[:2]) - cpu_before
         finally:
             await consumer.stop()
         agent = len(events) / took
@@ -193,6 +198,8 @@ async def bench_agent(n: int, clients: int, gap_minutes: int, state: Path) -> di
             f"risk agent, reading  {len(events) - first[1]:>8} events in {steady_s:6.2f} s = "
             f"{steady:>9,.0f} events/s  (from its first decision to its last)"
         )
+        cpu_us = cpu_s / len(events) * 1e6
+        print(f"risk agent's worker: {cpu_s:.2f} s of CPU = {cpu_us:.1f} us per input event")
         # A second backlog, and a SIGTERM while the agent is in the middle of it.
         again = [
             new_event(
@@ -215,7 +222,14 @@ async def bench_agent(n: int, clients: int, gap_minutes: int, state: Path) -> di
         print(f"worker log: {len(problems)} warnings or errors", *problems[:3], sep="\n  ")
         if os.environ.get("BENCH_KEEP_LOG"):
             shutil.copy(stack.workers[-1].log_path, os.environ["BENCH_KEEP_LOG"])
-        return {"agent": steady, "ready": agent, "raw": raw, "idle": idle, "stop_s": stop_s}
+        return {
+            "agent": steady,
+            "ready": agent,
+            "raw": raw,
+            "idle": idle,
+            "stop_s": stop_s,
+            "cpu_us": cpu_us,
+        }
     finally:
         await stack.stop()
 
@@ -269,6 +283,14 @@ def report(rates: dict[str, float], agent: dict[str, float], note: str) -> list[
             "risk agent, from the worker ready (its group join included)",
             agent["ready"],
             "events/s",
+            note=note,
+        ),
+        Figure(
+            path,
+            "the worker's CPU per input event, from ready to the last decision (less "
+            "than the wall time when the machine is shared)",
+            agent["cpu_us"],
+            "us",
             note=note,
         ),
         Figure(

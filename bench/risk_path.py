@@ -1,0 +1,96 @@
+"""The risk agent's Python work per input event, without a broker: for counting instructions.
+
+    valgrind --tool=callgrind --callgrind-out-file=/dev/null \\
+        .venv/bin/python -m bench.risk_path --events 6000
+    (the same with --events 0; the difference over 6,000 is the count per event)
+
+A shared virtual machine's speed can change by 2x between two runs, and timing on it cannot
+rank a change of a few percent. An instruction count can: callgrind counts the same for the
+same code and input. This runs what the worker does with a batch of client events, in
+process: `deliveries` (decoding, the records encoded as the codec writes them), then
+`RiskEngine.handle_many` (fold and decisions) and the state dump, each under the cycle
+collector's pause as the worker holds it, then the decided events' encoding; batches of
+2,000, after `gc.freeze()` as the worker does. `--events 0` builds the same input and stops
+there, so that the difference of the two counts is the path's own. Prints the decided count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import NamedTuple
+
+from bench.bench_risk import workload
+from dispatch import gc_pause
+from dispatch.crisis.decide import Responder
+from dispatch.events.codec import encode
+from dispatch.risk.fold import RiskState, initial
+from dispatch.risk.service import RiskEngine
+from dispatch.worker.batch_reader import deliveries
+from dispatch.worker.risk_agent import RISK_INPUTS, dump_state
+
+BATCH = 2_000
+NOW = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+class Record(NamedTuple):
+    topic: str
+    partition: int
+    offset: int
+    key: bytes
+    value: bytes
+
+
+class NobodyOnDuty:
+    async def responder(self, team_id: str, at: datetime) -> Responder | None:
+        return None
+
+    async def staff_responder(self, staff_id: str) -> Responder | None:
+        return None
+
+
+class FixedClock:
+    def now(self) -> datetime:
+        return NOW
+
+
+async def run(records: Sequence[Record]) -> int:
+    engine = RiskEngine(NobodyOnDuty(), FixedClock())
+    states: dict[str, RiskState] = {}
+    decided_count = 0
+    for start in range(0, len(records), BATCH):
+        with gc_pause.paused():
+            batch = deliveries(records[start : start + BATCH], RISK_INPUTS)
+        items = [(d.value, d.offset) for d in batch]
+        with gc_pause.paused():
+            moved, decided = await engine.handle_many(
+                items,  # type: ignore[arg-type]  # every one decodes: the input is the bench's
+                lambda key: states.get(key) or initial(key),
+            )
+            [dump_state(state) for state in moved.values()]
+        [encode(event) for event in decided]
+        states.update(moved)
+        decided_count += len(decided)
+    return decided_count
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=6_000, help="0: the input only")
+    parser.add_argument("--input", type=int, default=6_000, help="events built (>= --events)")
+    parser.add_argument("--clients", type=int, default=300)
+    args = parser.parse_args()
+    events = workload(max(args.input, args.events), args.clients, 30)
+    records = [Record("bench", 0, i, e.key.encode(), encode(e)) for i, e in enumerate(events)]
+    gc.collect()
+    gc.freeze()
+    if args.events:
+        decided = asyncio.run(run(records[: args.events]))
+        print(f"{args.events} events through the risk path, {decided} decided")
+
+
+if __name__ == "__main__":
+    main()
