@@ -124,3 +124,17 @@ def test_dispatch_bench_without_the_checkout_is_a_clear_error(
     assert result.exit_code == 2
     assert "no bench/ folder found" in result.output
     assert "run it from the repository checkout" in result.output
+
+
+async def test_the_instruction_count_harness_runs_the_agent_s_path() -> None:
+    """bench/risk_path.py decodes, folds and decides what the worker would: the bench's
+    workload raises levels, so a few hundred events decide something, the same each run."""
+    from bench import risk_path
+    from bench.bench_risk import workload
+    from dispatch.events.codec import encode
+
+    events = workload(600, 30, 30)
+    records = [risk_path.Record("t", 0, i, e.key.encode(), encode(e)) for i, e in enumerate(events)]
+    first = await risk_path.run(records)
+    assert first > 0
+    assert await risk_path.run(records) == first
