@@ -243,8 +243,12 @@ def evolve(
     after = _replace(state, {**u, "score": score, "as_of": at, "last_offset": offset})
     effective = score + overdue_points(after, at, policy)
     score_level = level_for(effective, state.score_level, policy)
-    level = higher(score_level, after.floor)
-    return _replace(after, {"effective": effective, "score_level": score_level, "level": level})
+    # `after` is new and nobody else holds it yet: its levels are set in place, not copied
+    levels = {"effective": effective, "score_level": score_level}
+    levels["level"] = higher(score_level, after.floor)
+    after.__dict__.update(levels)
+    after.__pydantic_fields_set__.update(levels)
+    return after
 
 
 def _joined(state: RiskState, event: Envelope) -> dict[str, object]:
