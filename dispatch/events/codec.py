@@ -5,7 +5,7 @@ writes them (`{"event_id":"…","type":"…",`), in one pass: the envelope and i
 validated from the JSON together, by an envelope model whose payload is typed as that
 type's class (made once per type), and the result is given back as a plain Envelope. It
 is the same event as the general path (parse, upcast, validate: `decode_obj`), which
-takes everything else, and every error (tests/unit/test_envelope.py compares the two).
+takes everything else, and every error (tests/unit/test_codec_one_pass.py compares the two).
 """
 
 from __future__ import annotations
