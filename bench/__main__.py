@@ -4,7 +4,8 @@ Each module of MODULES exposes `async def figures(quick: bool) -> list[Figure]`.
 not there yet, or without `figures`, is reported as not built; one that fails is reported
 with its error, and the others still run. `--quick` is a smoke run at small sizes (a few
 minutes: each benchmark starts stacks of its own); the full run is what README's
-Performance section shows.
+Performance section shows. Each module's rows are printed as soon as it is done, so a run
+stopped part way keeps what it measured.
 """
 
 from __future__ import annotations
@@ -72,6 +73,8 @@ async def run_all(
         outcome.seconds = time.monotonic() - began
         detail = outcome.problem or f"{len(outcome.figures)} figures"
         say(f"{module}: {detail} ({outcome.seconds:.1f} s)")
+        if outcome.figures:  # at once: a run stopped later keeps what it measured
+            say(markdown(outcome.figures))
         outcomes.append(outcome)
     return outcomes
 

@@ -65,6 +65,9 @@ async def test_the_table_has_every_figure_and_names_what_gave_none(
     assert "- bench_fake_bare: not built" in table
     assert "- bench_fake_failing: failed: RuntimeError: broker gone" in table
     assert any(line.startswith("bench_fake_built: 2 figures") for line in said)
+    # each module's rows as soon as it is done: a run stopped later keeps them
+    done = said.index(next(line for line in said if line.startswith("bench_fake_built: 2")))
+    assert "| ring to page | p99 at 10 calls/s | 42.0 ms |" in said[done + 1]
 
 
 def test_every_benchmark_module_is_run_in_the_order_of_the_issue() -> None:
