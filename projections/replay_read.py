@@ -25,6 +25,7 @@ import asyncpg
 from pydantic import ValidationError
 
 from dispatch.events import Envelope, EventPayload
+from dispatch.events.envelope import assembled
 from dispatch.events.registry import payload_class
 from projections.replay_tables import Row
 
@@ -47,10 +48,6 @@ READ = """SELECT archived_seq, type, schema_version,
                 FROM event_archive ORDER BY archived_seq OFFSET 0) AS a
           ORDER BY archived_seq"""
 
-# Envelope.model_construct, less its generality (it was most of the time of a replay): the
-# envelope's columns are typed by PostgreSQL, so its fields are set as they are.
-_new = object.__new__
-_set = object.__setattr__
 _FIELDS = frozenset(Envelope.model_fields)
 
 
@@ -79,8 +76,7 @@ def payload_of(row: Row, cls: type[EventPayload]) -> EventPayload | None:
 
 def envelope(row: Row, cls: type[EventPayload], payload: EventPayload) -> Envelope:
     """The envelope of an archived row around its validated payload."""
-    event = _new(Envelope)
-    _set(event, "__dict__", {
+    return assembled(Envelope, {
         "event_id": row["event_id"],
         "type": row["type"],
         "schema_version": cls.schema_version,
@@ -91,11 +87,7 @@ def envelope(row: Row, cls: type[EventPayload], payload: EventPayload) -> Envelo
         "causation_id": row["causation_id"],
         "actor": row["actor"],
         "payload": payload,
-    })  # fmt: skip
-    _set(event, "__pydantic_fields_set__", set(_FIELDS))
-    _set(event, "__pydantic_extra__", None)
-    _set(event, "__pydantic_private__", None)
-    return event
+    }, set(_FIELDS))  # fmt: skip
 
 
 @dataclass

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 from pydantic import ValidationError, create_model
 
-from dispatch.events.envelope import Envelope, EventPayload
+from dispatch.events.envelope import Envelope, EventPayload, assembled
 from dispatch.events.registry import BY_TYPE, payload_class
 
 # What `encode` writes first: the event id (a UUID's 36 characters), then the type.
@@ -24,8 +24,6 @@ _TYPE_AT = len(_ID_HEAD) + 36
 _TYPE_HEAD = b'","type":"'
 _TYPE_FROM = _TYPE_AT + len(_TYPE_HEAD)
 _TYPED: dict[type[EventPayload], type[Envelope]] = {}
-_new = object.__new__
-_set = object.__setattr__
 
 
 class EventDecodeError(ValueError):
@@ -62,10 +60,13 @@ def decode_obj(data: dict[str, Any]) -> Envelope:
         raise EventDecodeError(f"invalid {event_type} event: {exc}") from exc
 
 
-def decode(raw: bytes | str) -> Envelope:
-    event = _decode_current(raw) if isinstance(raw, bytes) else None
-    if event is not None:
-        return event
+def decode(raw: bytes | str, *, event_type: str | None = None) -> Envelope:
+    """The event in `raw`. `event_type`: what `type_at_head` already read of these bytes,
+    so that it is not read twice."""
+    if isinstance(raw, bytes):
+        event = _decode_current(raw, event_type or type_at_head(raw))
+        if event is not None:
+            return event
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:  # also raised for bytes that are not UTF-8
@@ -87,11 +88,10 @@ def type_at_head(raw: bytes) -> str | None:
         return None
 
 
-def _decode_current(raw: bytes) -> Envelope | None:
-    """The event in one validation, when its bytes are laid out as `encode` writes them and
-    it is at its type's current version; None for anything else (the general path decides,
-    and words the error)."""
-    event_type = type_at_head(raw)
+def _decode_current(raw: bytes, event_type: str | None) -> Envelope | None:
+    """The event in one validation, when its bytes are laid out as `encode` writes them
+    (`event_type` is what `type_at_head` read of them) and it is at its type's current
+    version; None for anything else (the general path decides, and words the error)."""
     cls = payload_class(event_type) if event_type is not None else None
     if cls is None:
         return None
@@ -102,12 +102,7 @@ def _decode_current(raw: bytes) -> Envelope | None:
     fields = typed.__dict__
     if fields["type"] != event_type or fields["schema_version"] != cls.schema_version:
         return None  # another layout after all, or an older version to upcast
-    event: Envelope = _new(Envelope)
-    _set(event, "__dict__", fields)
-    _set(event, "__pydantic_fields_set__", typed.__pydantic_fields_set__)
-    _set(event, "__pydantic_extra__", None)
-    _set(event, "__pydantic_private__", None)
-    return event
+    return assembled(Envelope, fields, typed.__pydantic_fields_set__)
 
 
 def _typed(cls: type[EventPayload]) -> type[Envelope]:

@@ -71,7 +71,7 @@ def deliveries(records: Sequence[object], wanted: Collection[str]) -> list[Deliv
             if event_type is not None:  # laid out as the codec writes: no parse to skip it
                 if event_type not in wanted:
                     continue
-                value: object = decode(raw)
+                value: object = decode(raw, event_type=event_type)
             else:
                 data = orjson.loads(raw)
                 if isinstance(data, dict) and data.get("type") not in wanted:
