@@ -134,8 +134,9 @@ async def test_a_post_without_the_sessions_csrf_token_is_refused_and_changes_not
 async def test_a_leaver_is_locked_out_at_once_and_a_session_expires(
     pg_pool: asyncpg.Pool, tmp_path: Path
 ) -> None:
-    """Signed in, the staff member leaves: the very next request goes to the sign-in page
-    saying why, and signing in again is refused. A session ends after its hours."""
+    """Signed in, the staff member leaves: the very next request, and every one after it,
+    goes to the sign-in page saying why, and signing in again is refused. A session ends
+    after its hours."""
     async with console_app(pg_pool, tmp_path) as (client, services, clock):
         await add_account(services, "s-psych")
         await add_account(services, "s-lead", role="team_lead")
@@ -150,6 +151,12 @@ async def test_a_leaver_is_locked_out_at_once_and_a_session_expires(
         assert page.status == 303 and "why=left" in page.headers["Location"]
         said = await client.get(page.headers["Location"])
         assert "has left the team" in await said.text()
+        # A second tab, or the board's script racing a reload, asks after the first was
+        # sent to sign in: it is told why too, and so is the bare sign-in page.
+        second = await client.get("/console/", headers={"Accept": "text/html"},
+                                  allow_redirects=False)  # fmt: skip
+        assert second.status == 303 and "why=left" in second.headers["Location"]
+        assert "has left the team" in await (await client.get("/console/login")).text()
         feed = await client.get("/console/board/events")
         assert feed.status == 401
         again = await sign_in(client, "s-psych")

@@ -88,9 +88,10 @@ def login_page(
 
 @routes.get("/console/login")
 async def login_form(request: web.Request) -> web.Response:
-    if isinstance(await current_viewer(request), Viewer):
+    seen = await current_viewer(request)
+    if isinstance(seen, Viewer):
         return see_other(safe_next(request.query.get("next")))
-    return login_page(request)
+    return login_page(request, message=seen.reason if isinstance(seen, Refused) else None)
 
 
 @routes.post("/console/login")

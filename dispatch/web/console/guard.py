@@ -75,14 +75,20 @@ async def current_viewer(request: web.Request) -> Viewer | Refused | None:
 
 
 def _to_sign_in(request: web.Request, refused: Refused | None) -> web.StreamResponse:
-    """A page asks for the sign-in page; a form, a fragment or the live feed gets 401."""
+    """A page asks for the sign-in page; a form, a fragment or the live feed gets 401.
+
+    A refused session keeps its cookie: it opens nothing (it is refused on every request),
+    and it lets every later request, and the sign-in page itself, say why. Deleting it made
+    the reason a race: the board's script and a reload, or two tabs, both asking at once,
+    and the one that went second found no session and no reason."""
     wants_page = request.method == "GET" and "text/html" in request.headers.get("Accept", "")
     if not wants_page:
         reason = refused.reason if refused else "Sign in again."
         return web.Response(status=401, text=reason, headers={"Cache-Control": "no-store"})
     query = {"next": request.path_qs} | ({"why": refused.why} if refused else {})
     response = web.HTTPSeeOther(f"/console/login?{urlencode(query)}")
-    response.del_cookie(SESSION_COOKIE, path="/")
+    if refused is None:
+        response.del_cookie(SESSION_COOKIE, path="/")
     return response
 
 
