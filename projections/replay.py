@@ -183,7 +183,8 @@ class Replay:
                         made.exception()  # raised already where it was awaited, if it failed
                     if self.shadow is not None:
                         await drop_schema(writer, self.shadow)
-                    self._folds = Folds()  # the folded rows are the database's now
+                    self._folds.release()  # the folded rows are the database's now
+                    self._folds = Folds()
                     self._kinds = self._kinds_of(self._folds)
         finally:
             await reader.close()

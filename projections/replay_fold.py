@@ -48,7 +48,7 @@ class Folds:
     """The folds of one replay; `apply` takes the events it owns, `flush` writes a batch."""
 
     def __init__(self) -> None:
-        crisis = CrisisFolds()
+        crisis = self._crisis = CrisisFolds()
         self.follow_ups = Table("follow_ups", FOLLOW_UP, entity=True)
         self.client_risk = Table("client_risk", CLIENT_RISK, entity=True)
         self.replies = Table("staff_replies", REPLY, entity=True)
@@ -68,6 +68,16 @@ class Folds:
         }
 
         self.by_type = {cls.event_type: h for cls, h in self.handlers.items()}
+
+    def release(self) -> None:
+        """Let every folded row go now. The handlers are bound methods of the folds, a
+        reference cycle: without this, dropping the folds leaves their rows (hundreds of
+        thousands of objects in a long replay) to the cycle collector, one walk of them all
+        (0.5-0.6 s after 300,000 events, inside the replay's time)."""
+        for t in self.tables:
+            t.clear()
+        for handlers in (self.handlers, self._crisis.handlers, self.by_type):
+            handlers.clear()
 
     def owns(self, payload_type: type[EventPayload]) -> bool:
         return payload_type in self.handlers

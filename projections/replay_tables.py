@@ -57,6 +57,9 @@ class Table:
         if key in self.written:
             self.changed.add(key)
 
+    def clear(self) -> None:
+        self.rows, self.written, self.new, self.changed = {}, set(), {}, set()
+
 
 # The columns of each table, in the order the folds keep them (the key first).
 DISPATCH = ("dispatch_id", "short_code", "team_id", "client_id", "caller_kind", "reason",
