@@ -175,6 +175,18 @@ class Settings(BaseSettings):
     health_broker_history_every_s: float = Field(
         default=60.0, gt=0, le=3600, description="how often that fill is read"
     )
+    broker_renew_after_records: int = Field(
+        default=1000,
+        ge=0,
+        description="the embedded broker is renewed (restarted empty, what the workers need "
+        "restored) in a quiet moment once a partition took this many records; 0: never",
+    )
+    broker_renew_quiet_s: float = Field(
+        default=600.0,
+        ge=0,
+        description="quiet: no dispatch open, no call waiting to be published, and no call "
+        "accepted and nothing archived for this long",
+    )
     escalation_audit_tick_s: float = Field(
         default=5.0, gt=0, le=300, description="how often the auditor looks for late steps"
     )

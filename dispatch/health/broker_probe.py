@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -62,6 +62,7 @@ class KafkaMetadataProbe:
         self._reading = asyncio.Lock()  # one history reading at a time
         self._last_ends: dict[TopicPartition, int] = {}  # ListOffsets at the last look
         self._base: dict[TopicPartition, int] = {}  # true ends at the first look
+        self._taken: dict[TopicPartition, int] = {}  # records since then, at the last look
 
     async def _reachable(self) -> None:
         errors: list[str] = []
@@ -135,20 +136,26 @@ class KafkaMetadataProbe:
         self._last_ends = reported
         if new := [tp for tp in partitions if tp not in self._base]:
             self._base.update(await true_end_offsets(self._servers, new))
-        tp, records = min(  # the most records; on a tie, the first partition by name
-            ((tp, max(0, end - self._base[tp])) for tp, end in reported.items()),
-            key=lambda item: (-item[1], item[0].topic, item[0].partition),
-        )
-        self._fullest = Fullest(topic=tp.topic, partition=tp.partition, records=records)
+        self._taken = {tp: max(0, end - self._base[tp]) for tp, end in reported.items()}
+        self._fullest = self.fullest_of()
         self._read_at = time.monotonic()
         return self._fullest
+
+    def fullest_of(self, topics: Collection[str] | None = None) -> Fullest | None:
+        """At the latest reading, the partition (of `topics`, else of any topic) that took
+        the most records; on a tie, the first by name. None before a reading."""
+        taken = [(tp, n) for tp, n in self._taken.items() if topics is None or tp.topic in topics]
+        if not taken:
+            return None
+        tp, records = min(taken, key=lambda item: (-item[1], item[0].topic, item[0].partition))
+        return Fullest(topic=tp.topic, partition=tp.partition, records=records)
 
     def forget(self) -> None:
         """The broker was restarted empty (and what the workers need restored into it):
         the next history reading is the new first look."""
         if self._refresh is not None:
             self._refresh.cancel()
-        self._last_ends, self._base = {}, {}
+        self._last_ends, self._base, self._taken = {}, {}, {}
         self._fullest, self._read_at = None, None
 
     async def close(self) -> None:

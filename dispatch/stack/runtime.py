@@ -29,6 +29,7 @@ from dispatch.bootstrap import SERVING_POOL_FLOOR, bootstrap
 from dispatch.clock import Clock, SystemClock
 from dispatch.fallback.process import start_fallback_server
 from dispatch.settings import Settings
+from dispatch.stack.renewal import BrokerRenewal
 from dispatch.stack.restore import RestoreReport, restore_if_empty
 from dispatch.stack.state_dir import (
     StateDirLock,
@@ -154,7 +155,7 @@ class Stack:
         await web.TCPSite(self._runner, s.web_host, s.web_port).start()
         if self.supervise:
             self.services.health.metrics.restarts = self.supervisor
-            self.supervisor.start()
+            self.supervisor.start(self.broker_renewal())
         gc.collect()
         gc.freeze()  # the start's objects live as long as the stack: out of the GC's scans
         log.info(
@@ -188,6 +189,19 @@ class Stack:
 
     def record_children(self) -> None:
         record_children(self.state_dir, self.child_pids())
+
+    def broker_renewal(self) -> BrokerRenewal | None:
+        """When to renew the embedded broker (dispatch/stack/renewal.py); None: never."""
+        s, probe = self.settings, self.services.health.broker_probe
+        if self.broker is None or probe is None or s.broker_renew_after_records <= 0:
+            return None
+        return BrokerRenewal(
+            probe,
+            self.pool,
+            after_records=s.broker_renew_after_records,
+            quiet_s=s.broker_renew_quiet_s,
+            every_s=s.health_broker_history_every_s,
+        )
 
     async def restore_broker(self) -> None:
         """Restore into the embedded broker, when its topics are empty, what the workers

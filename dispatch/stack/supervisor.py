@@ -39,6 +39,7 @@ from dispatch.stack.recovery import (
 )
 
 if TYPE_CHECKING:
+    from dispatch.stack.renewal import BrokerRenewal
     from dispatch.stack.runtime import Stack
 
 log = structlog.get_logger(__name__)
@@ -130,23 +131,42 @@ class Supervisor:
         self._plan_timeout_s = plan_timeout_s
         self._records: dict[str, _Record] = {}
         self._task: asyncio.Task[None] | None = None
+        self._renewals: asyncio.Task[None] | None = None
         self._restarting: str | None = None
 
     # --- lifecycle -----------------------------------------------------------------------
-    def start(self) -> None:
+    def start(self, renewal: BrokerRenewal | None = None) -> None:
+        """Watch the children; with `renewal`, also renew the embedded broker when it asks
+        (dispatch/stack/renewal.py)."""
         if self._task is None:
             now = self._monotonic()
             for name, _ in self._stack.supervised():
                 self._records.setdefault(name, _Record()).up_since = now
             self._task = asyncio.create_task(self._watch(), name="stack-supervisor")
+            if renewal is not None:
+                self._renewals = asyncio.create_task(
+                    self._watch_renewal(renewal), name="broker-renewal"
+                )
             log.info("supervisor_started", components=[n for n, _ in self._stack.supervised()])
 
     async def stop(self) -> None:
         """Stop watching (a recovery in progress is cancelled: the stack stops anyway)."""
-        task, self._task = self._task, None
-        if task is not None:
+        tasks = [t for t in (self._renewals, self._task) if t is not None]
+        self._task = self._renewals = None
+        for task in tasks:
             task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def renew(self, name: str, reason: str) -> bool:
+        """Recover a live child by its plan, as if it had died (its restart logged with
+        `reason`); False when a recovery is pending or running, which goes first."""
+        if self._restarting is not None or any(r.pending for r in self._records.values()):
+            return False
+        rec = self._records.setdefault(name, _Record())
+        rec.pending, rec.attempts, rec.failures = reason, 0, 0
+        rec.next_try = self._monotonic()
+        log.warning("component_renewal_due", component=name, reason=reason)
+        return True
 
     # --- what the health check reads -----------------------------------------------------
     def restart_counts(self) -> dict[str, int]:
@@ -184,6 +204,18 @@ class Supervisor:
                 if not _stray(exc):
                     raise
                 log.error("supervisor_check_failed", error=repr(exc))
+
+    async def _watch_renewal(self, renewal: BrokerRenewal) -> None:
+        while True:
+            await asyncio.sleep(renewal.every_s)
+            try:
+                reason = await renewal.reason(self._stack.clock.now())
+                if reason is not None:
+                    self.renew("broker", reason)
+            except (Exception, asyncio.CancelledError) as exc:  # asked again next time
+                if not _stray(exc):
+                    raise
+                log.warning("broker_renewal_not_checked", error=repr(exc)[:300])
 
     async def check(self) -> None:
         """One look at every child; recover the first (by priority) that needs it."""

@@ -14,6 +14,7 @@ import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import psutil
@@ -27,7 +28,7 @@ from dispatch.stack.supervisor import ComponentStatus
 from dispatch.topics import topic_specs
 from integrations.twilio.sandbox import SandboxPhones
 from tests.e2e import fault_team as team
-from tests.e2e.helpers import last_index, next_page, sms_count, until
+from tests.e2e.helpers import last_index, next_page, reply_by_sms, sms_count, until
 
 pytestmark = pytest.mark.fault
 
@@ -42,22 +43,23 @@ async def start_stack(pg_server_url: str) -> AsyncIterator[StartStack]:
     stacks: list[Stack] = []
     cleanup: list[Callable[[], Awaitable[None]]] = []
 
-    async def start(*, embedded_postgres: bool = False) -> Stack:
+    async def start(*, embedded_postgres: bool = False, **settings: Any) -> Stack:
         # Straight under /tmp: an embedded PostgreSQL's system user must reach it.
         state_dir = Path(tempfile.mkdtemp(prefix="dispatch-fault-"))
         state_dir.chmod(0o755)  # noqa: ASYNC240 - once, before anything runs
         cleanup.append(lambda: _remove(state_dir))
         database_url = "" if embedded_postgres else await _fresh_database(pg_server_url, cleanup)
-        settings = Settings(
+        config = Settings(
             database_url=database_url,
             kafka_bootstrap_servers="",
             twilio_api_base_url="",
             state_dir=state_dir,
             topic_partitions=1,
             log_level="warning",
+            **({"broker_renew_after_records": 0} | settings),  # renewed where a test asks
         )
         # A killed non-durable PostgreSQL loses its last commits: `dispatch up` is durable.
-        stack = Stack(settings, durable=embedded_postgres, supervise=True)
+        stack = Stack(config, durable=embedded_postgres, supervise=True)
         stacks.append(stack)
         await stack.start()
         events = team.fault_team_events(stack.clock.now(), (PRIMARY_TIMEOUT_S, 600, 600))
@@ -179,6 +181,44 @@ async def test_a_killed_broker_comes_back_with_its_log_and_open_dispatches_escal
     assert later != code
     for phone in (team.PHONES[team.PRIMARY], team.PHONES[team.BACKUP]):
         assert await sms_count(stack, phone, f" {code}:") == 1
+
+
+async def _renewals(stack: Stack, more_than: int) -> ComponentStatus | None:
+    """The broker's status once it was renewed more than `more_than` times."""
+    broker = await _restarted(stack, "broker", more_than + 1)
+    renewed = broker is not None and (broker.last_reason or "").startswith("renewed")
+    return broker if renewed else None
+
+
+async def test_the_broker_is_renewed_only_when_quiet_and_nobody_is_paged_twice(
+    start_stack: StartStack, phones_for: Callable[[Stack], SandboxPhones]
+) -> None:
+    """Once an event topic's partition took its records, the embedded broker is renewed
+    (restarted empty, the archive restored) in a quiet moment: right after the team's
+    setup, and after a call is resolved, never while its dispatch is open (its escalation
+    to the backup, 20 s later, finds the broker as the call did). After the renewal the
+    resolved call is paged no more and a new call is paged once."""
+    stack = await start_stack(broker_renew_after_records=1, broker_renew_quiet_s=3,
+                              health_broker_history_every_s=0.5)  # fmt: skip
+    phones = phones_for(stack)
+    assert await until(lambda: _renewals(stack, 0), within_s=60, what="renewed after setup")
+    after = last_index(stack)
+    code = await _call(stack, phones, "c-f2")
+    renewed = stack.supervisor.status().component("broker")
+    assert renewed is not None and renewed.restarts == 1
+    escalated = await next_page(phones, team.PHONES[team.BACKUP], after=after, timeout=60)
+    assert team.code_in(escalated["body"]) == code
+    still = stack.supervisor.status().component("broker")
+    assert still is not None and still.restarts == 1 and still.pid == renewed.pid
+    said = await reply_by_sms(stack, phones, team.PHONES[team.BACKUP], f"DONE {code} safe")
+    assert "closed" in said
+    broker = await until(lambda: _renewals(stack, 1), within_s=60, what="renewed once quiet")
+    assert broker.pid != renewed.pid and "took" in (broker.last_reason or "")
+    later = await _call(stack, phones, "c-f3")
+    assert later != code
+    for phone in (team.PHONES[team.PRIMARY], team.PHONES[team.BACKUP]):
+        assert await sms_count(stack, phone, f" {code}:") == 1
+    assert await sms_count(stack, team.PHONES[team.PRIMARY], f" {later}:") == 1
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
