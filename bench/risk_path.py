@@ -62,18 +62,18 @@ async def run(records: Sequence[Record]) -> int:
     states: dict[str, RiskState] = {}
     decided_count = 0
     for start in range(0, len(records), BATCH):
-        with gc_pause.paused():
+        with gc_pause.paused():  # the reader's pause, over the whole batch
             batch = deliveries(records[start : start + BATCH], RISK_INPUTS)
-        items = [(d.value, d.offset) for d in batch]
-        with gc_pause.paused():
+            items = [(d.value, d.offset) for d in batch]
             moved, decided = await engine.handle_many(
                 items,  # type: ignore[arg-type]  # every one decodes: the input is the bench's
                 lambda key: states.get(key) or initial(key),
             )
             [dump_state(state) for state in moved.values()]
-        [encode(event) for event in decided]
-        states.update(moved)
-        decided_count += len(decided)
+            [encode(event) for event in decided]
+            states.update(moved)
+            decided_count += len(decided)
+            del batch, items, decided  # freed before the pause ends, as the reader's are
     return decided_count
 
 

@@ -61,6 +61,14 @@ REPEATS = {
     "last_face_to_face_event": "last_contact_event",
 }
 _DEFAULTS = {of: RiskState.model_fields[of].default for of in REPEATS.values()}
+# The fields of REPEATS. Each one's default is its own JSON (0.0, "stable", None), so one
+# that `exclude_defaults` left out is read from the state as it is (-0.0 stays -0.0).
+_PAIRED = (*REPEATS, *REPEATS.values())
+assert all(
+    RiskState.model_fields[f].default is None
+    or type(RiskState.model_fields[f].default) in (float, str)
+    for f in _PAIRED
+)
 
 
 def load_state(raw: Any, client_id: str) -> RiskState:
@@ -77,7 +85,7 @@ def dump_state(state: RiskState) -> bytes:
     """Compact: fields at their defaults are left out (they come back as defaults), and so
     are fields that repeat another (they come back as it); the round trip is exact."""
     value = state.model_dump(mode="json", exclude_defaults=True)
-    full = state.model_dump(mode="json", include={*REPEATS, *REPEATS.values()})
+    full = {f: value[f] if f in value else getattr(state, f) for f in _PAIRED}  # one dump
     drop_repeats(value, full, REPEATS)
     return to_bytes(value)
 
