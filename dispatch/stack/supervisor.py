@@ -11,6 +11,8 @@ this order of priority, since each needs the ones before it: postgres, broker, w
 - Backoff: a first death is recovered at once; a child that dies again within `stable_s`
   of its restart, or a failed attempt, waits 1, 2, 4 ... up to `max_s` seconds.
 - A plan is bounded (`plan_timeout_s`) and can run again from the start after a failure.
+- `renew` runs a live child's plan as if it had died: the embedded broker's, when
+  dispatch/stack/renewal.py finds a partition filling up in a quiet moment.
 
 `status()` is what the health check reads: a `SupervisorStatus` with one
 `ComponentStatus` per child (is it up, its PID, how many times it was restarted, when
