@@ -101,7 +101,9 @@ def up(port: int | None, seed: bool, worker: bool) -> None:
     """Run the stack, supervised, until SIGTERM or Ctrl-C (then stop every child, exit 0).
 
     Embedded parts unless real ones are configured; a dead worker, embedded broker or
-    embedded PostgreSQL is restarted, and state is kept in STATE_DIR across restarts.
+    embedded PostgreSQL is restarted, and state is kept in STATE_DIR across restarts. The
+    embedded broker is also renewed in a quiet moment once it fills up
+    (BROKER_RENEW_AFTER_RECORDS, BROKER_RENEW_QUIET_S).
     """
     from dispatch.stack.runtime import Stack
     from dispatch.stack.serve import serve
