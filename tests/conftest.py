@@ -1,5 +1,6 @@
 """Shared fixtures: each real part of the stack lives in its own plugin module."""
 
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -10,6 +11,19 @@ pytest_plugins = [
     "tests.fixtures.postgres",
     "tests.fixtures.twilio",
 ]
+
+
+def _to_stderr(*_args: object) -> structlog.PrintLogger:
+    return structlog.PrintLogger(sys.stderr)  # sys.stderr now: pytest's or a CliRunner's
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Log lines go to stderr, as every command's do (dispatch.logs). structlog's default
+    prints to stdout: a stack running in the test process then wrote its lines into the
+    stdout of a command a test ran in-process (CliRunner swaps sys.stdout for the whole
+    process), before the command configured its own logging. `dispatch huddle --json`
+    was once seen with a projector line ahead of its JSON that way."""
+    structlog.configure(logger_factory=_to_stderr)
 
 
 @pytest.fixture(autouse=True)
