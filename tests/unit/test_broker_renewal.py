@@ -11,6 +11,8 @@ from structlog.testing import capture_logs
 
 from dispatch.health.report import Fullest
 from dispatch.stack.renewal import Quiet, renewal_reason
+from dispatch.stack.supervisor import ComponentStatus, Supervisor
+from tests.e2e.helpers import until
 from tests.unit.test_supervisor import Clock, Stack, supervisor
 
 NOW = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)
@@ -71,3 +73,40 @@ async def test_a_renewal_waits_for_a_recovery_under_way() -> None:
         clock.t += 10
         await sup.check()  # the worker is back
     assert sup.renew("broker", "renewed in a quiet moment: test")
+
+
+class AskedThrough:
+    """A renewal whose first answers fail as when PostgreSQL or the broker is down."""
+
+    every_s = 0.0
+
+    def __init__(self, failures: int) -> None:
+        self.failures, self.asked = failures, 0
+
+    async def reason(self, now: datetime) -> str | None:
+        self.asked += 1
+        if self.asked <= self.failures:
+            raise ConnectionRefusedError("PostgreSQL is down")
+        return "renewed in a quiet moment: test"
+
+
+async def test_a_renewal_not_readable_renews_nothing_and_is_asked_again() -> None:
+    """While the fill or the quiet cannot be read, nothing is renewed (the broker keeps what
+    it holds) and each failure is one warning; once they read, the broker is renewed."""
+    stack, clock = Stack(), Clock()
+    sup = supervisor(stack, clock)
+    renewal = AskedThrough(failures=3)
+    with capture_logs() as logs:
+        sup.start(renewal)  # type: ignore[arg-type]
+        try:
+            broker = await until(lambda: _renewed(sup), within_s=10, what="renewed")
+        finally:
+            await sup.stop()
+    assert broker.restarts == 1 and renewal.asked >= 4
+    assert [e["event"] for e in logs].count("broker_renewal_not_checked") == 3
+    assert stack.steps.index("park clients") < stack.steps.index("restart broker")
+
+
+async def _renewed(sup: Supervisor) -> ComponentStatus | None:
+    broker = sup.status().component("broker")
+    return broker if broker is not None and broker.restarts else None
