@@ -28,6 +28,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import asyncpg
+
 from bench.latency_figures import (
     Call,
     RateRun,
@@ -127,6 +129,7 @@ async def run_rate(
         {**pids, "postgres": stack.postgres.pid, "broker": stack.broker.pid},
         children=frozenset({"postgres"}),
     )
+    began = await transactions(stack.pool)
     cpu.start()
     sampler = asyncio.create_task(cpu.sample(WINDOW_S))
     calls = await generate(rate, seconds, seed, stack=stack)
@@ -136,6 +139,11 @@ async def run_rate(
     if profiler is not None:
         await profiler.wait()
     arrived, doubled = await pages_of(phones, calls, settle_s)
+    settled = await transactions(stack.pool)
+    cpu_line += (
+        f"\n  PostgreSQL transactions per call, until the pages settled (a statement outside "
+        f"a transaction counts one): {(settled - began) / len(calls):.1f}"
+    )
     page_ms = [
         (arrived[c.call_sid] - c.placed_at) * 1000 if c.call_sid in arrived else None for c in calls
     ]
@@ -143,6 +151,16 @@ async def run_rate(
         await stack.projector.wait_until_caught_up(timeout=max(settle_s, 60.0))
     hops = await hop_times(stack.pool, calls, arrived)
     return RateRun(rate, seconds, calls, page_ms, doubled, hops, cpu_line)
+
+
+async def transactions(pool: asyncpg.Pool) -> int:
+    """Transactions committed or rolled back in the database so far (pg_stat_database: a
+    busy backend reports its own each second, an idle one within ten)."""
+    count: int = await pool.fetchval(
+        """SELECT xact_commit + xact_rollback FROM pg_stat_database
+           WHERE datname = current_database()"""
+    )
+    return count
 
 
 def hop_lines(run: RateRun) -> list[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from functools import partial
 
 import asyncpg
 
@@ -41,6 +42,7 @@ from projections.lookups import ReadModelRota, TeamPolicies
 from projections.observations import ArchiveFigures
 from projections.pool import connect
 from projections.queries import ReadModels
+from projections.read_memo import ReadMemo
 from projections.replies import ReplyLookups
 from projections.review_queries import ReviewQueries
 from projections.risk_queries import RiskQueries
@@ -68,6 +70,7 @@ class Services:
     spool: OutageSpool  # PostgreSQL, else a local file (docs/decisions/013)
     telephony: Telephony
     rota: ReadModelRota
+    memo: ReadMemo  # staff rows and policies kept while unchanged, once started (the worker)
     rota_cache: RotaCache  # the web edge's routing facts: PostgreSQL, else memory
     crisis_line: CrisisLine
     escalation: EscalationService
@@ -127,7 +130,9 @@ async def bootstrap(
     elif telephony is None:
         telephony = NoTelephony()
     read_models = ReadModels(pool)
-    rota = ReadModelRota(read_models)
+    memo = ReadMemo(_listener(settings))
+    closers.append(memo.stop)
+    rota = ReadModelRota(read_models, memo)
     ledger = PageLedger(pool)
     spool = OutageSpool.from_settings(settings, pool, publisher, clock)
     lookups = ReplyLookups(pool, read_models, ledger)
@@ -143,8 +148,9 @@ async def bootstrap(
         spool=spool,
         telephony=telephony,
         rota=rota,
+        memo=memo,
         rota_cache=RotaCache.from_settings(settings, read_models, pool, clock),
-        crisis_line=CrisisLine(rota, clock, policies=TeamPolicies(pool)),
+        crisis_line=CrisisLine(rota, clock, policies=TeamPolicies(pool, memo)),
         escalation=EscalationService(rota, clock),
         risk_engine=RiskEngine(rota, clock),
         notifier=Notifier(
@@ -174,6 +180,14 @@ async def bootstrap(
         console_board=ConsoleBoard(pool, read_models),
         _closers=closers,
     )
+
+
+def _listener(settings: Settings) -> Callable[[], Awaitable[asyncpg.Connection]] | None:
+    """A connection of its own for LISTEN (never one of the pool's), else None."""
+    if not settings.database_url:
+        return None
+    timeout = max(settings.edge_db_timeout_s, 1)
+    return partial(asyncpg.connect, settings.database_url, timeout=timeout)
 
 
 @asynccontextmanager

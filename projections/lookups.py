@@ -13,13 +13,19 @@ from dispatch.escalation.policy import EscalationPolicy, Target, default_policy
 from projections.escalation import team_policy
 from projections.models import StaffMember
 from projections.queries import ReadModels
+from projections.read_memo import ReadMemo
+
+NO_MEMO = ReadMemo(None)  # asks PostgreSQL every time
 
 
 class ReadModelRota:
-    """The rota as the PostgreSQL read model has it (projected from roster events)."""
+    """The rota as the PostgreSQL read model has it (projected from roster events). A staff
+    member and a client's preferences are kept in `memo` while it is current (a started
+    worker's: projections/read_memo.py)."""
 
-    def __init__(self, read_models: ReadModels) -> None:
+    def __init__(self, read_models: ReadModels, memo: ReadMemo = NO_MEMO) -> None:
         self._rm = read_models
+        self._memo = memo
 
     async def responder(self, team_id: str, at: datetime) -> Responder | None:
         on_duty = await self._rm.on_duty(team_id, at)
@@ -37,15 +43,21 @@ class ReadModelRota:
 
     async def staff_person(self, staff_id: str) -> StaffMember | None:
         """Someone to page by name, unless they have left the team."""
-        person = await self._rm.staff(staff_id)
+        person = await self._staff(staff_id)
         return None if person is None or person.has_left(datetime.now(UTC)) else person
 
     async def display_name(self, staff_id: str) -> str | None:
-        person = await self._rm.staff(staff_id)
+        person = await self._staff(staff_id)
         return person.display_name if person else None
 
     async def client_preferences(self, client_id: str) -> ClientPreferences:
-        return await self._rm.client_preferences(client_id)
+        return await self._memo.ask(
+            ("client_preferences", client_id), lambda: self._rm.client_preferences(client_id)
+        )
+
+    async def _staff(self, staff_id: str) -> StaffMember | None:
+        """A staff member, leavers included (when they leave is checked at each use)."""
+        return await self._memo.ask(("staff", staff_id), lambda: self._rm.staff(staff_id))
 
     async def targets(
         self, team_id: str, targets: tuple[Target, ...], at: datetime
@@ -68,8 +80,10 @@ class ReadModelRota:
 class TeamPolicies:
     """The escalation policy in force for a team: its own, else the built-in default."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, memo: ReadMemo = NO_MEMO) -> None:
         self._pool = pool
+        self._memo = memo
 
     async def policy_for(self, team_id: str) -> EscalationPolicy:
-        return await team_policy(self._pool, team_id) or default_policy()
+        policy = await self._memo.ask(("policy", team_id), lambda: team_policy(self._pool, team_id))
+        return policy or default_policy()

@@ -120,16 +120,17 @@ class IngressSpool:
             # The rows are durable already (record() committed them); only the published
             # mark is written here, and losing it in a crash only publishes them again
             # (same event ids, deduplicated): its commit need not wait for the WAL flush
-            # (synchronous_commit off for this transaction, set in the lock's round trip).
-            if not await conn.fetchval(
-                "SELECT pg_try_advisory_xact_lock($1) "
-                "FROM set_config('synchronous_commit', 'off', true)",
-                RELAY_LOCK,
-            ):
-                return 0  # another web edge holds the relay; it publishes these rows
+            # (synchronous_commit off for this transaction). The setting, the lock and the
+            # rows come in one round trip: no rows when another web edge holds the relay (it
+            # publishes them) or when none is waiting.
             rows = await conn.fetch(
-                """SELECT seq, topic, value FROM ingress_spool WHERE published_at IS NULL
-                   ORDER BY seq LIMIT $1 FOR UPDATE""",
+                """WITH relay AS MATERIALIZED (
+                     SELECT pg_try_advisory_xact_lock($1) AS held
+                     FROM set_config('synchronous_commit', 'off', true))
+                   SELECT seq, topic, value FROM ingress_spool
+                   WHERE (SELECT held FROM relay) AND published_at IS NULL
+                   ORDER BY seq LIMIT $2 FOR UPDATE OF ingress_spool""",
+                RELAY_LOCK,
                 self._batch,
             )
             if not rows:

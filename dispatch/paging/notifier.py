@@ -104,17 +104,16 @@ class Notifier:
         if not isinstance(page, PageRequested):
             return []
         bound = log.bind(notification_id=str(page.notification_id), channel=page.channel)
-        # Both reads at once (two connections): one round trip less before every page.
-        existing, row = await asyncio.gather(
-            self._ledger.get(page.notification_id), self._dispatch_row(page.dispatch_id)
-        )
-        if existing is None or existing.state == "claimed":
-            cancelled = cancellation(request, row.status if row else None, now=self._clock.now())
-            if cancelled is not None:
-                found = await self._lookup(page, existing) if existing else None
-                if found is None:
-                    bound.info("page_cancelled", dispatch_status=row.status if row else None)
-                    return [cancelled]
+        row = await self._dispatch_row(page.dispatch_id)
+        cancelled = cancellation(request, row.status if row else None, now=self._clock.now())
+        # The ledger is read first only for a page of a closed dispatch (one round trip
+        # less for every other page): one already sent or failed is reported as it was.
+        existing = await self._ledger.get(page.notification_id) if cancelled else None
+        if cancelled is not None and (existing is None or existing.state == "claimed"):
+            found = await self._lookup(page, existing) if existing else None
+            if found is None:
+                bound.info("page_cancelled", dispatch_status=row.status if row else None)
+                return [cancelled]
         entry = await self._ledger.claim(
             notification_id=page.notification_id,
             dispatch_id=page.dispatch_id,

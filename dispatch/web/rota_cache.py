@@ -3,8 +3,8 @@
 The webhooks ask their questions (whose line is this, who calls from this number, who is on
 duty) through one port, `EdgeFacts`. ReadModels answers it from PostgreSQL; an EdgeSnapshot
 answers it from memory. RotaCache answers from its snapshot while the snapshot is current:
-PostgreSQL's notices of changes are being heard (rota_changes.py) and none came since the
-snapshot's read began (docs/decisions/034): a ring then costs no round trip for its
+PostgreSQL's notices of changes are being heard (projections/fact_changes.py) and none
+came since the snapshot's read began (docs/decisions/034): a ring then costs no round trip for its
 routing. Otherwise it asks PostgreSQL, within `db_timeout_s`; when PostgreSQL does not
 answer, the snapshot answers anyway (its age logged) until a refresh succeeds again. A
 notice wakes a new read (at most one per `RELOAD_GAP_S`); the snapshot is also re-read
@@ -30,8 +30,8 @@ from dispatch.crisis.preferences import ClientPreferences
 from dispatch.ingress.outage_spool import DATABASE_DOWN
 from dispatch.settings import Settings
 from dispatch.tasks import cancel_and_wait
-from dispatch.web.rota_changes import RotaChanges
 from projections.edge_snapshot import EdgeSnapshot, load_edge_snapshot
+from projections.fact_changes import RotaChanges
 from projections.models import Caller, OnDuty, StaffMember, Team
 
 log = structlog.get_logger(__name__)

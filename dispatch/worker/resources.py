@@ -42,6 +42,8 @@ class WorkerServices:
                     telephony=self._telephony,
                     pool_floor=SERVING_POOL_FLOOR,
                 )
+                # every call reads its staff member and policy: kept while unchanged
+                await self._services.memo.start()
             return self._services
 
     async def warm(self) -> None:

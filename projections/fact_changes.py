@@ -1,12 +1,13 @@
-"""PostgreSQL's word that a table the web edge routes by has changed: LISTEN edge_facts.
+"""PostgreSQL's word that a table answers are kept from has changed: LISTEN edge_facts.
 
 Migration 020 makes every table the edge snapshot reads (teams, staff, shifts, rota
 entries, departures, clients, carers) notify the `edge_facts` channel when a statement
-changes it; the notice reaches the listener when the change commits. RotaCache answers
-from memory only while this listener is connected and nothing has been announced since its
-snapshot's read began (docs/decisions/034). Losing the connection counts as a change:
-whatever changed while nobody listened was missed, so the next answer comes from
-PostgreSQL until a new snapshot is read.
+changes it, and migration 021 the escalation policies; the notice reaches the listener when
+the change commits. The web edge's RotaCache (docs/decisions/034) and the worker's ReadMemo
+(projections/read_memo.py, docs/decisions/044) answer from memory only while this listener
+is connected and nothing has been announced since their answer's read began. Losing the
+connection counts as a change: whatever changed while nobody listened was missed, so the
+next answer comes from PostgreSQL.
 """
 
 from __future__ import annotations
