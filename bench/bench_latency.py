@@ -31,15 +31,17 @@ from pathlib import Path
 import asyncpg
 
 from bench.latency_figures import (
+    FIRST_CALLS,
     Call,
     RateRun,
+    first_calls_lines,
     generator_figure,
     percentile,
     rate_figures,
     warmup_figure,
     window_line,
 )
-from bench.latency_hops import hop_times
+from bench.latency_hops import HOPS, call_hops
 from bench.latency_profile import CpuUse, GcPauses, Profiler, summary
 from bench.latency_stack import TEAMS, bench_stack, team_line
 from bench.report import Figure, markdown
@@ -149,8 +151,10 @@ async def run_rate(
     ]
     with contextlib.suppress(TimeoutError):  # hops are then known for fewer calls
         await stack.projector.wait_until_caught_up(timeout=max(settle_s, 60.0))
-    hops = await hop_times(stack.pool, calls, arrived)
-    return RateRun(rate, seconds, calls, page_ms, doubled, hops, cpu_line)
+    per_call = await call_hops(stack.pool, calls, arrived)
+    hops = {hop: [times[i] for times in per_call.values()] for i, hop in enumerate(HOPS)}
+    first = {n: per_call[n] for n in range(FIRST_CALLS) if n in per_call}
+    return RateRun(rate, seconds, calls, page_ms, doubled, hops, cpu_line, first)
 
 
 async def transactions(pool: asyncpg.Pool) -> int:
@@ -191,6 +195,8 @@ async def measure(
                 with GcPauses() as pauses:
                     run = await run_rate(stack, phones, rate, seconds, i + 1, settle_s, profiler)
                 runs.append(run)
+                if i == 0:  # the first calls after the start
+                    print("\n".join(first_calls_lines(run)), flush=True)
                 print(
                     "\n".join(
                         [*hop_lines(run), window_line(run, WINDOW_S), run.cpu_line, pauses.line()]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bench.report import Figure
 
@@ -31,6 +31,7 @@ class RateRun:
     doubled: int  # calls whose first page reached Twilio more than once
     hops: dict[str, list[float]]  # ms per hop (bench/latency_hops.py)
     cpu_line: str = ""  # CPU ms per call by process (latency_profile.CpuUse)
+    first_hops: dict[int, list[float]] = field(default_factory=dict)  # the first calls' hops
 
     @property
     def achieved_rate(self) -> float:
@@ -151,6 +152,22 @@ def warmup_figure(first: RateRun) -> Figure:
         met=bool(early) and len(early) == n and ceiling is not None and worst <= ceiling,
         note=f"{first.rate:g} calls/s from ready",
     )
+
+
+def first_calls_lines(run: RateRun) -> list[str]:
+    """The first calls after the start, each with its ring to page and its hops (HOPS), to
+    show which hop a warm-up tail is in."""
+    out = [
+        f"  the first {FIRST_CALLS} calls at {run.rate:g} calls/s, ring to page = the hops (ms):"
+    ]
+    for n in range(min(FIRST_CALLS, len(run.calls))):
+        hops = run.first_hops.get(n)
+        total = run.page_ms[n]
+        split = " + ".join(f"{ms:.1f}" for ms in hops) if hops else "hops not known"
+        out.append(
+            f"    call {n + 1:2}: {total if total is not None else float('nan'):7.1f} = {split}"
+        )
+    return out
 
 
 def generator_figure(alone: list[Call], rate: float, with_stack: RateRun | None) -> Figure:

@@ -34,11 +34,11 @@ class Rung(Protocol):
     def placed_at(self) -> float: ...
 
 
-async def hop_times(
+async def call_hops(
     pool: asyncpg.Pool, calls: Sequence[Rung], arrived: dict[str, float]
-) -> dict[str, list[float]]:
-    """Milliseconds spent in each hop (HOPS), for every call whose times are all known;
-    `arrived` is the sandbox's arrival time of each call's first page, by CallSid."""
+) -> dict[int, list[float]]:
+    """Each call's milliseconds in each hop (HOPS), by its place in `calls`, for the calls
+    whose times are all known."""
     contact_ids = {c.call_sid: derived_id("twilio-call", c.call_sid) for c in calls}
     rows = await pool.fetch(
         """SELECT s.event_id, s.spooled_at, s.published_at, o.recorded_at AS decided_at,
@@ -50,8 +50,8 @@ async def hop_times(
         list(contact_ids.values()),
     )
     by_id = {r["event_id"]: r for r in rows}
-    hops: dict[str, list[float]] = {hop: [] for hop in HOPS}
-    for call in calls:
+    out: dict[int, list[float]] = {}
+    for n, call in enumerate(calls):
         row = by_id.get(contact_ids[call.call_sid])
         if row is None or call.call_sid not in arrived:
             continue
@@ -61,9 +61,8 @@ async def hop_times(
         times = [call.placed_at, *(_epoch(m) for m in marks), arrived[call.call_sid]]
         if any(b < a for a, b in pairwise(times)):
             continue  # e.g. the re-drive published the call before the relay marked its row
-        for hop, (a, b) in zip(HOPS, pairwise(times), strict=True):
-            hops[hop].append((b - a) * 1000)
-    return hops
+        out[n] = [(b - a) * 1000 for a, b in pairwise(times)]
+    return out
 
 
 def _epoch(at: datetime) -> float:
