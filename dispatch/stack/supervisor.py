@@ -208,16 +208,25 @@ class Supervisor:
                 log.error("supervisor_check_failed", error=repr(exc))
 
     async def _watch_renewal(self, renewal: BrokerRenewal) -> None:
+        """Ask every `every_s`. A run of failed readings (PostgreSQL or the broker down:
+        their own alarms say so) is one warning, and one line when the readings work again."""
+        failures = 0
         while True:
             await asyncio.sleep(renewal.every_s)
             try:
                 reason = await renewal.reason(self._stack.clock.now())
-                if reason is not None:
-                    self.renew("broker", reason)
             except (Exception, asyncio.CancelledError) as exc:  # asked again next time
                 if not _stray(exc):
                     raise
-                log.warning("broker_renewal_not_checked", error=repr(exc)[:300])
+                failures += 1
+                if failures == 1:
+                    log.warning("broker_renewal_not_checked", error=repr(exc)[:300])
+                continue
+            if failures:
+                log.info("broker_renewal_checked_again", failed_readings=failures)
+                failures = 0
+            if reason is not None:
+                self.renew("broker", reason)
 
     async def check(self) -> None:
         """One look at every child; recover the first (by priority) that needs it."""
