@@ -157,16 +157,14 @@ def warmup_figure(first: RateRun) -> Figure:
 def first_calls_lines(run: RateRun) -> list[str]:
     """The first calls after the start, each with its ring to page and its hops (HOPS), to
     show which hop a warm-up tail is in."""
-    out = [
-        f"  the first {FIRST_CALLS} calls at {run.rate:g} calls/s, ring to page = the hops (ms):"
-    ]
-    for n in range(min(FIRST_CALLS, len(run.calls))):
+    first = min(FIRST_CALLS, len(run.calls))
+    out = [f"  the first {first} calls at {run.rate:g} calls/s, ring to page = hops (ms):"]
+    for n in range(first):
         hops = run.first_hops.get(n)
         total = run.page_ms[n]
         split = " + ".join(f"{ms:.1f}" for ms in hops) if hops else "hops not known"
-        out.append(
-            f"    call {n + 1:2}: {total if total is not None else float('nan'):7.1f} = {split}"
-        )
+        shown = f"{total:7.1f}" if total is not None else "no page"
+        out.append(f"    call {n + 1:2}: {shown} = {split}")
     return out
 
 
