@@ -17,28 +17,15 @@ from dispatch.bus import EventPublisher
 from dispatch.clients.events import ContactRecorded
 from dispatch.events import Envelope, new_event
 from dispatch.events.codec import encode
-from dispatch.stack.broker import create_topics
-from dispatch.topics import TopicSpec
 from dispatch.worker.batch_reader import BatchReader, ReaderConfig
 from dispatch.worker.batches import handle_batch
 from dispatch.worker.guard import AgentGuard, Delivery, GuardPolicy, Handler
 from dispatch.worker.keyed_state import KeyedStateLog
 from tests.e2e.helpers import until
-from tests.fixtures.broker import KafkaUnderTest
+from tests.fixtures.broker import KafkaUnderTest, new_topic
 
 PARTITIONS = 2
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
-
-
-async def new_topic(kafka_broker: KafkaUnderTest, prefix: str) -> str:
-    name = f"{prefix}-{uuid.uuid4().hex[:8]}"
-    await create_topics(
-        kafka_broker.bootstrap,
-        [TopicSpec(name, "key", (), PARTITIONS, 1)],
-        replication_factor=1 if kafka_broker.embedded else None,
-        with_config=False,
-    )
-    return name
 
 
 @pytest.fixture
@@ -51,15 +38,6 @@ async def producer(kafka_broker: KafkaUnderTest) -> AsyncIterator[AIOKafkaProduc
         await producer.stop()
 
 
-@pytest.fixture
-async def publisher(kafka_broker: KafkaUnderTest) -> AsyncIterator[EventPublisher]:
-    publisher = EventPublisher(kafka_broker.bootstrap)
-    try:
-        yield publisher
-    finally:
-        await publisher.stop()
-
-
 def state_log(topic: str, kafka_broker: KafkaUnderTest, publisher: EventPublisher) -> Any:
     return KeyedStateLog(topic, bootstrap=kafka_broker.bootstrap, write=publisher.write)
 
@@ -69,7 +47,7 @@ async def test_state_comes_back_from_the_changelog_exactly(
 ) -> None:
     """Many small batches (the embedded broker's newest batch is where a restore used to
     stop short): a new holder gets each key's newest value, per partition."""
-    topic = await new_topic(kafka_broker, "test-state")
+    topic = await new_topic(kafka_broker, "test-state", PARTITIONS)
     writer = state_log(topic, kafka_broker, publisher)
     await writer.assigned([0, 1])
     want: dict[str, bytes] = {}
@@ -92,7 +70,7 @@ async def test_a_partition_written_by_another_holder_is_read_again(
     kafka_broker: KafkaUnderTest, publisher: EventPublisher
 ) -> None:
     """A partition that comes back after another worker held it is not trusted from memory."""
-    topic = await new_topic(kafka_broker, "test-state")
+    topic = await new_topic(kafka_broker, "test-state", PARTITIONS)
     first, second = (state_log(topic, kafka_broker, publisher) for _ in range(2))
     await first.assigned([0, 1])
     await first.save([(0, "a", b"1"), (1, "b", b"1")])
@@ -167,7 +145,7 @@ async def until_seen(recorder: Recorder, count: int) -> None:
 async def test_a_stopped_reader_commits_and_the_next_one_goes_on_from_there(
     kafka_broker: KafkaUnderTest, producer: AIOKafkaProducer
 ) -> None:
-    topic = await new_topic(kafka_broker, "test-reader")
+    topic = await new_topic(kafka_broker, "test-reader", PARTITIONS)
     group = f"test-reader-{uuid.uuid4().hex[:8]}"
     for i in range(120):
         await producer.send_and_wait(topic, encode(contact(i)), key=f"c{i % 5}".encode())

@@ -5,7 +5,6 @@ reported, also when one partition's records need more than one batch (session br
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
@@ -18,33 +17,11 @@ from dispatch.clients.events import ContactRecorded
 from dispatch.events import Envelope, new_event
 from dispatch.events.codec import decode
 from dispatch.events.registry import topic_of
-from dispatch.stack.broker import create_topics
 from dispatch.stack.end_offsets import true_end_offsets
-from dispatch.topics import TopicSpec
-from tests.fixtures.broker import KafkaUnderTest
+from tests.fixtures.broker import KafkaUnderTest, new_topic
 
 PARTITIONS = 3
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
-
-
-@pytest.fixture
-async def publisher(kafka_broker: KafkaUnderTest) -> AsyncIterator[EventPublisher]:
-    publisher = EventPublisher(kafka_broker.bootstrap)
-    try:
-        yield publisher
-    finally:
-        await publisher.stop()
-
-
-async def _new_topic(kafka_broker: KafkaUnderTest) -> str:
-    name = f"test-publisher-{uuid.uuid4().hex[:8]}"
-    await create_topics(
-        kafka_broker.bootstrap,
-        [TopicSpec(name, "key", (), PARTITIONS, 1)],
-        replication_factor=1 if kafka_broker.embedded else None,
-        with_config=False,
-    )
-    return name
 
 
 async def _read(
@@ -122,7 +99,7 @@ async def test_offsets_are_each_records_own_across_several_batches(
 ) -> None:
     """Records too big for one batch together (three of 400 kB on one partition) and
     small ones on another: every offset returned holds that very record."""
-    topic = await _new_topic(kafka_broker)
+    topic = await new_topic(kafka_broker, "test-publisher", PARTITIONS)
     big = MAX_BATCH_BYTES * 2 // 5
     records = [
         (b"a", b"1" * big, 0),
@@ -144,7 +121,7 @@ async def test_offsets_are_each_records_own_across_several_batches(
 async def test_a_record_no_batch_can_hold_is_refused(
     kafka_broker: KafkaUnderTest, publisher: EventPublisher
 ) -> None:
-    topic = await _new_topic(kafka_broker)
+    topic = await new_topic(kafka_broker, "test-publisher", PARTITIONS)
     with pytest.raises(MessageSizeTooLargeError):
         await publisher.write(topic, [(b"k", b"x" * (MAX_BATCH_BYTES + 1), 0)])
     assert (await _read(kafka_broker, topic, range(PARTITIONS), {}))[0] == []
