@@ -24,7 +24,9 @@ def checkout(candidates: tuple[Path, ...] | None = None) -> Path | None:
 
 @click.command()
 @click.option(
-    "--quick", is_flag=True, help="A smoke run: every benchmark at small sizes (a few minutes)."
+    "--quick",
+    is_flag=True,
+    help="A smoke run: every benchmark at small sizes, side by side (about a minute).",
 )
 def bench(quick: bool) -> None:
     """Run every benchmark (ring to page, risk pipeline, replay, memory, scale out, the

@@ -3,6 +3,7 @@ failing is named instead of stopping the run, and the command's help is true."""
 
 from __future__ import annotations
 
+import os
 import sys
 import types
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bench import __main__ as runner
+from bench import runner
 from bench.latency_figures import Call, RateRun, percentile, window_line
 from bench.report import Figure
 from dispatch.cli import main
@@ -68,6 +69,47 @@ async def test_the_table_has_every_figure_and_names_what_gave_none(
     # each module's rows as soon as it is done: a run stopped later keeps them
     done = said.index(next(line for line in said if line.startswith("bench_fake_built: 2")))
     assert "| ring to page | p99 at 10 calls/s | 42.0 ms |" in said[done + 1]
+
+
+QUICK_BUILT = """
+import os
+from bench.report import Figure
+
+async def figures(quick: bool) -> list[Figure]:
+    print("progress of the built one")
+    return [Figure("quick", "process", float(os.getpid()), "pid", note=str(quick))]
+"""
+QUICK_FAILING = """
+async def figures(quick: bool):
+    raise RuntimeError("broker gone")
+"""
+
+
+async def test_a_quick_run_runs_each_module_in_a_process_of_its_own(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`--quick` runs the modules side by side in spawned processes: each gives its rows
+    and what it printed, a failing or missing one is named, and the order is kept."""
+    (tmp_path / "bench_quick_one.py").write_text(QUICK_BUILT)
+    (tmp_path / "bench_quick_two.py").write_text(QUICK_BUILT)
+    (tmp_path / "bench_quick_failing.py").write_text(QUICK_FAILING)
+    monkeypatch.syspath_prepend(str(tmp_path))  # the spawned processes get this path too
+    said: list[str] = []
+    modules = ["bench_quick_one", "bench.bench_not_there_yet", "bench_quick_failing",
+               "bench_quick_two"]  # fmt: skip
+
+    outcomes = await runner.run_side_by_side(modules, quick=True, say=said.append)
+
+    assert [o.module for o in outcomes] == modules
+    one, missing, failing, two = outcomes
+    pids = {one.figures[0].value, two.figures[0].value}
+    assert len(pids) == 2 and float(os.getpid()) not in pids  # a process each, not this one
+    assert one.figures[0].note == "True"
+    assert missing.problem == "not built"
+    assert failing.problem == "failed: RuntimeError: broker gone"
+    assert any("progress of the built one" in line and "bench_quick_one: 1 figures" in line
+               for line in said)  # fmt: skip
+    assert "- bench_quick_failing: failed: RuntimeError: broker gone" in runner.render(outcomes)
 
 
 def test_every_benchmark_module_is_run_in_the_order_of_the_issue() -> None:
