@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from dispatch.events import derived_id
 from dispatch.settings import Settings
 from dispatch.soak.scale import SecondEdge, spread_calls, until_workers_consuming
 from dispatch.soak.session import prepare
@@ -58,8 +59,32 @@ async def test_calls_over_two_edges_and_two_workers_are_paged_once_in_order(
         stack, [stack.settings.public_base_url, edge.url], calls=CALLS, rate=10, tag="e2"
     )
     f = run.figures
-    assert f.dialled == CALLS, f.otherwise
-    assert sorted(run.by_edge.values()) == [CALLS // 2, CALLS // 2]
-    assert (f.dispatches_opened, f.first_paged) == (CALLS, CALLS), f.losses[:5]
-    assert f.doubled == 0, f.duplicates
-    assert run.reordered == ()
+    try:
+        assert f.dialled == CALLS, f.otherwise
+        assert sorted(run.by_edge.values()) == [CALLS // 2, CALLS // 2]
+        assert (f.dispatches_opened, f.first_paged) == (CALLS, CALLS), f.losses[:5]
+        assert f.doubled == 0, f.duplicates
+        assert run.reordered == ()
+    except AssertionError:
+        lost = {loss.code for loss in f.losses}
+        calls = [c.call_sid for c in run.calls if c.code in lost]
+        incidents = [str(derived_id("twilio-call", sid)) for sid in calls]
+        _print_worker_logs(stack, incidents)
+        raise
+
+
+def _print_worker_logs(stack: Stack, incidents: list[str]) -> None:
+    """What the workers said that bears on a failure: their warnings and errors, and every
+    line of a lost call's incident (its correlation id; the logs go with the stack's state
+    directory when the test ends)."""
+    for worker in stack.workers:
+        lines = worker.log_path.read_text(errors="replace").splitlines()
+        told = [
+            line
+            for line in lines
+            if '"level": "warning"' in line
+            or '"level": "error"' in line
+            or any(incident in line for incident in incidents)
+        ]
+        print(f"--- {worker.log_path.name}: {len(lines)} lines, {len(told)} shown", *told[-60:],
+              sep="\n")  # fmt: skip
