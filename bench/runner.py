@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import importlib
 import io
 import multiprocessing
@@ -23,6 +24,7 @@ import traceback
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from typing import TextIO
 
 from bench.report import Figure, markdown
 
@@ -60,50 +62,56 @@ def load(module: str) -> FiguresOf | None:
     return figures if callable(figures) else None
 
 
+async def outcome_of(
+    module: str,
+    quick: bool,
+    *,
+    starting: Callable[[], None] = lambda: None,
+    tracebacks: TextIO | None = None,
+) -> Outcome:
+    """One module run: its figures, or why it gave none (a failure's traceback printed to
+    `tracebacks`, stderr by default); `starting` is called once its figures begin."""
+    began = time.monotonic()
+    try:
+        figures = load(module)
+        if figures is None:
+            outcome = Outcome(module, problem="not built")
+        else:
+            starting()
+            outcome = Outcome(module, figures=list(await figures(quick)))
+    except Exception as exc:  # one benchmark failing does not hide the others
+        traceback.print_exc(file=tracebacks)
+        outcome = Outcome(module, problem=f"failed: {type(exc).__name__}: {exc}"[:300])
+    outcome.seconds = time.monotonic() - began
+    return outcome
+
+
+def _report(outcome: Outcome, say: Callable[[str], None], printed: str = "") -> None:
+    """What the module printed, how it ended, then its rows at once: a run stopped later
+    keeps what it measured."""
+    detail = outcome.problem or f"{len(outcome.figures)} figures"
+    say(f"{printed}{outcome.module}: {detail} ({outcome.seconds:.1f} s)")
+    if outcome.figures:
+        say(markdown(outcome.figures))
+
+
 async def run_all(
     modules: Sequence[str], quick: bool, say: Callable[[str], None] = print
 ) -> list[Outcome]:
     outcomes: list[Outcome] = []
     for module in modules:
-        began = time.monotonic()
-        try:
-            figures = load(module)
-            if figures is None:
-                outcome = Outcome(module, problem="not built")
-            else:
-                say(f"{module}: running{' (quick)' if quick else ''}...")
-                outcome = Outcome(module, figures=list(await figures(quick)))
-        except Exception as exc:  # one benchmark failing does not hide the others
-            traceback.print_exc()
-            outcome = Outcome(module, problem=f"failed: {type(exc).__name__}: {exc}"[:300])
-        outcome.seconds = time.monotonic() - began
-        detail = outcome.problem or f"{len(outcome.figures)} figures"
-        say(f"{module}: {detail} ({outcome.seconds:.1f} s)")
-        if outcome.figures:  # at once: a run stopped later keeps what it measured
-            say(markdown(outcome.figures))
+        running = functools.partial(say, f"{module}: running{' (quick)' if quick else ''}...")
+        outcome = await outcome_of(module, quick, starting=running)
+        _report(outcome, say)
         outcomes.append(outcome)
     return outcomes
-
-
-async def _listed(figures: Awaitable[list[Figure]]) -> list[Figure]:
-    return list(await figures)
 
 
 def run_in_child(module: str, quick: bool) -> tuple[Outcome, str]:
     """One module's outcome and what it printed, in a process of its own."""
     printed = io.StringIO()
-    began = time.monotonic()
     with contextlib.redirect_stdout(printed):
-        try:
-            figures = load(module)
-            if figures is None:
-                outcome = Outcome(module, problem="not built")
-            else:
-                outcome = Outcome(module, figures=asyncio.run(_listed(figures(quick))))
-        except Exception as exc:
-            traceback.print_exc(file=printed)
-            outcome = Outcome(module, problem=f"failed: {type(exc).__name__}: {exc}"[:300])
-    outcome.seconds = time.monotonic() - began
+        outcome = asyncio.run(outcome_of(module, quick, tracebacks=printed))
     return outcome, printed.getvalue()
 
 
@@ -120,10 +128,7 @@ async def run_side_by_side(
 
         async def one(module: str) -> Outcome:
             outcome, printed = await loop.run_in_executor(pool, run_in_child, module, quick)
-            detail = outcome.problem or f"{len(outcome.figures)} figures"
-            say(f"{printed}{module}: {detail} ({outcome.seconds:.1f} s)")
-            if outcome.figures:
-                say(markdown(outcome.figures))
+            _report(outcome, say, printed)
             return outcome
 
         say(f"running side by side (quick): {', '.join(modules)}")
