@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from functools import partial
 
 import asyncpg
 
@@ -36,6 +35,7 @@ from dispatch.web.rota_cache import RotaCache
 from projections.carer_queries import CarerQueries
 from projections.console_accounts import ConsoleAccounts
 from projections.console_board import ConsoleBoard
+from projections.fact_changes import listener
 from projections.health import PostgresHealthReadings
 from projections.journey_queries import JourneyQueries
 from projections.lookups import ReadModelRota, TeamPolicies
@@ -130,7 +130,7 @@ async def bootstrap(
     elif telephony is None:
         telephony = NoTelephony()
     read_models = ReadModels(pool)
-    memo = ReadMemo(_listener(settings))
+    memo = ReadMemo(listener(settings))
     closers.append(memo.stop)
     rota = ReadModelRota(read_models, memo)
     ledger = PageLedger(pool)
@@ -180,14 +180,6 @@ async def bootstrap(
         console_board=ConsoleBoard(pool, read_models),
         _closers=closers,
     )
-
-
-def _listener(settings: Settings) -> Callable[[], Awaitable[asyncpg.Connection]] | None:
-    """A connection of its own for LISTEN (never one of the pool's), else None."""
-    if not settings.database_url:
-        return None
-    timeout = max(settings.edge_db_timeout_s, 1)
-    return partial(asyncpg.connect, settings.database_url, timeout=timeout)
 
 
 @asynccontextmanager

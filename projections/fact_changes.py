@@ -13,15 +13,27 @@ next answer comes from PostgreSQL.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from functools import partial
 
 import asyncpg
 import structlog
 
 from dispatch.ingress.outage_spool import DATABASE_DOWN
+from dispatch.settings import Settings
 from projections.edge_snapshot import EDGE_FACTS_CHANNEL as CHANNEL
 from projections.replay_schema import LIVE
 
 log = structlog.get_logger(__name__)
+
+
+def listener(settings: Settings) -> Callable[[], Awaitable[asyncpg.Connection]] | None:
+    """How to open a connection of its own to LISTEN on (never one of a pool's: a pooled
+    connection must not keep session state), within EDGE_DB_TIMEOUT_S and at least 1 s;
+    None without a DATABASE_URL (asyncpg would take libpq's defaults: another database)."""
+    if not settings.database_url:
+        return None
+    timeout = max(settings.edge_db_timeout_s, 1)
+    return partial(asyncpg.connect, settings.database_url, timeout=timeout)
 
 
 class RotaChanges:

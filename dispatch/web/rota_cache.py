@@ -31,7 +31,7 @@ from dispatch.ingress.outage_spool import DATABASE_DOWN
 from dispatch.settings import Settings
 from dispatch.tasks import cancel_and_wait
 from projections.edge_snapshot import EdgeSnapshot, load_edge_snapshot
-from projections.fact_changes import RotaChanges
+from projections.fact_changes import RotaChanges, listener
 from projections.models import Caller, OnDuty, StaffMember, Team
 
 log = structlog.get_logger(__name__)
@@ -94,9 +94,7 @@ class RotaCache:
             clock,
             refresh_s=settings.rota_cache_refresh_s,
             db_timeout_s=settings.edge_db_timeout_s,
-            listen=partial(
-                asyncpg.connect, settings.database_url, timeout=max(settings.edge_db_timeout_s, 1)
-            ),
+            listen=listener(settings),
         )
 
     def age_s(self) -> float | None:
