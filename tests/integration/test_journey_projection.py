@@ -29,9 +29,9 @@ from dispatch.risk.ports import HuddleRow
 from dispatch.risk.service import RiskEngine
 from dispatch.rota.events import StaffRegistered, TeamFormed
 from projections.journey_queries import JourneyQueries
-from projections.project import project
 from projections.queries import ReadModels
 from projections.risk_queries import RiskQueries
+from tests.fixtures.postgres import project_all
 
 T0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 
@@ -61,12 +61,6 @@ def roster() -> list[Envelope]:
                                        role="nurse", gender="female", phone=f"+1555088100{n}"),
                        team, T0 - timedelta(days=30)))  # fmt: skip
     return out
-
-
-async def project_all(pool: asyncpg.Pool, events: list[Envelope]) -> None:
-    async with pool.acquire() as conn, conn.transaction():
-        for event in events:
-            await project(conn, event)
 
 
 async def project_spool(pool: asyncpg.Pool) -> None:

@@ -21,10 +21,10 @@ import pytest
 from dispatch.demo.seed import STAFF, TEAM_ID, seed_events
 from dispatch.escalation.policy import EscalationPolicy, EscalationStep, default_policy
 from projections.lookups import ReadModelRota, TeamPolicies
-from projections.project import project
 from projections.queries import ReadModels
 from projections.read_memo import ReadMemo
 from tests.e2e.helpers import until
+from tests.fixtures.postgres import project_all
 
 LINE = "+15005550001"
 STAFF_ID = STAFF[0].staff_id
@@ -36,9 +36,7 @@ async def _memo(
     pg_pool: asyncpg.Pool, connect: Callable[[], Awaitable[asyncpg.Connection]]
 ) -> AsyncIterator[ReadMemo]:
     """The demo team projected, and a started memo."""
-    async with pg_pool.acquire() as conn, conn.transaction():
-        for event in seed_events(datetime.now(UTC), LINE):
-            await project(conn, event)
+    await project_all(pg_pool, seed_events(datetime.now(UTC), LINE))
     memo = ReadMemo(connect)
     await memo.start()
     try:
@@ -162,9 +160,7 @@ async def test_while_nobody_listens_every_answer_comes_from_postgres(
 
 async def test_a_memo_never_started_remembers_nothing(pg_pool: asyncpg.Pool, pg_url: str) -> None:
     """A CLI command's services: every question is asked of PostgreSQL."""
-    async with pg_pool.acquire() as conn, conn.transaction():
-        for event in seed_events(datetime.now(UTC), LINE):
-            await project(conn, event)
+    await project_all(pg_pool, seed_events(datetime.now(UTC), LINE))
     rota = ReadModelRota(ReadModels(pg_pool), ReadMemo(partial(asyncpg.connect, pg_url)))
     await _name(rota)
     await _silently(pg_pool, "UPDATE staff SET display_name = 'Unheard' WHERE staff_id = $1",

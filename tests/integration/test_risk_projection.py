@@ -19,8 +19,8 @@ from dispatch.risk.events import (
 from dispatch.risk.fold import RiskState, initial
 from dispatch.risk.service import RiskEngine
 from dispatch.rota.events import TeamFormed
-from projections.project import project
 from projections.risk_queries import RiskQueries
+from tests.fixtures.postgres import project_all
 from tests.unit.risk_builders import CLIENT, TEAM, at, contact, crisis_call, sign
 
 NURSE = Responder(staff_id="s-nurse", phone="+15550001001")
@@ -117,12 +117,6 @@ async def dump(pool: asyncpg.Pool) -> dict[str, list[tuple[object, ...]]]:
         rows = await pool.fetch(f"SELECT * FROM {table} ORDER BY 1")  # noqa: S608
         out[table] = [tuple(r.values()) for r in rows]
     return out
-
-
-async def project_all(pool: asyncpg.Pool, events: list[Envelope]) -> None:
-    async with pool.acquire() as conn, conn.transaction():
-        for event in events:
-            await project(conn, event)
 
 
 async def test_huddle_board_shows_levels_reasons_contacts_and_overdue_reviews(

@@ -16,9 +16,9 @@ from dispatch.clock import SystemClock
 from dispatch.demo.seed import TEAM_ID, seed_events
 from dispatch.web.rota_cache import RotaCache
 from projections.edge_snapshot import load_edge_snapshot
-from projections.project import project
 from projections.queries import ReadModels
 from tests.e2e.helpers import until
+from tests.fixtures.postgres import project_all
 
 LINE = "+15005550001"
 NEW_LINE = "+15005550077"
@@ -29,9 +29,7 @@ async def _cache(
     pg_pool: asyncpg.Pool, listen: Callable[[], Awaitable[asyncpg.Connection]]
 ) -> AsyncIterator[RotaCache]:
     """The demo team projected, and a started cache routing its line."""
-    async with pg_pool.acquire() as conn, conn.transaction():
-        for event in seed_events(datetime.now(UTC), LINE):
-            await project(conn, event)
+    await project_all(pg_pool, seed_events(datetime.now(UTC), LINE))
     rota_cache = RotaCache(
         ReadModels(pg_pool),
         partial(load_edge_snapshot, pg_pool, horizon=timedelta(hours=12)),
