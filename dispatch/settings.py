@@ -73,6 +73,15 @@ class Settings(BaseSettings):
     twilio_extra_senders: str = Field(
         default="", description="comma list of more paging numbers (a sender pool)"
     )
+    twilio_keep_warm_s: float = Field(
+        default=20.0,
+        ge=0,
+        le=50,
+        description=(
+            "how often a worker reads the Twilio account (nothing sent) to keep the next "
+            "page's connection open; 0: only at start (docs/decisions/046)"
+        ),
+    )
     crisis_line_number: str = "+15005550001"
     callback_promise_minutes: int = Field(
         default=15, ge=1, le=240, description="what an unanswered caller is promised"

@@ -72,6 +72,11 @@ class Telephony(Protocol):
         """Calls to `to` created at or after `placed_after`, newest first."""
         ...
 
+    async def reach(self) -> None:
+        """One request that sends nothing: the provider accepts the credentials, and the
+        connection the next page uses is open. Raises TelephonyError."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -102,6 +107,9 @@ class NoTelephony:
         raise self._refuse()
 
     async def placed_calls(self, *, to: str, placed_after: datetime) -> list[ProviderReceipt]:
+        raise self._refuse()
+
+    async def reach(self) -> None:
         raise self._refuse()
 
     async def close(self) -> None:

@@ -9,6 +9,7 @@ import structlog
 
 from dispatch.bootstrap import SERVING_POOL_FLOOR, Services, bootstrap
 from dispatch.clock import Clock
+from dispatch.paging.provider_link import ProviderLink
 from dispatch.paging.telephony import Telephony
 from dispatch.settings import Settings
 
@@ -32,6 +33,7 @@ class WorkerServices:
         self._services: Services | None = None
         self._lock = asyncio.Lock()
         self._frozen = False
+        self.link: ProviderLink | None = None  # reads the provider's account (from warm())
 
     async def get(self) -> Services:
         async with self._lock:
@@ -49,10 +51,12 @@ class WorkerServices:
     async def warm(self) -> None:
         """Everything the first page needs, before the worker says it is ready: the
         services (a pool with its connections, the telephony client with the SDK's
-        resources loaded), then the objects of the start frozen out of the garbage
+        resources loaded, a connection to the provider open: ProviderLink, which keeps it
+        open from then on), then the objects of the start frozen out of the garbage
         collector's scans (they live as long as the worker: scanning them again and again
         only adds pauses). Never raises: a worker whose database is away still starts, and
-        builds its services on first use as before."""
+        builds its services on first use as before; a provider away is logged by the link
+        and the worker starts all the same (each page is retried on its own)."""
         try:
             async with asyncio.timeout(WARM_TIMEOUT_S):
                 services = await self.get()
@@ -62,12 +66,21 @@ class WorkerServices:
         except Exception as exc:
             log.warning("worker_warm_up_failed", error=f"{type(exc).__name__}: {exc}"[:300])
             return
+        if self.link is None:  # once: warm() runs again after each rebalance
+            self.link = ProviderLink(
+                services.telephony, every_s=self._settings.twilio_keep_warm_s, timeout_s=5.0
+            )
+            await self.link.reach()
+            self.link.start()
         if not self._frozen:  # once: later rebalances find the same long-lived objects
             gc.collect()
             gc.freeze()
             self._frozen = True
 
     async def close(self) -> None:
+        if self.link is not None:
+            await self.link.stop()
+            self.link = None
         async with self._lock:
             if self._services is not None:
                 await self._services.close()

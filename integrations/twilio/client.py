@@ -34,18 +34,26 @@ CALL_EVENTS = ["initiated", "ringing", "answered", "completed"]
 # pages a second to one person, the newest 100 messages are under a minute's worth, and a
 # page retried later must not miss its own message behind them (and be sent twice).
 LOOKUP_PAGE_SIZE = 1000
+# How long an idle connection to the provider stays open for the next request (aiohttp's own
+# default is 15 s, after which the next page would open a connection and its TLS session
+# first). A worker reads the account more often than this (dispatch/paging/provider_link.py).
+KEEPALIVE_S = 60.0
 
 
 class _BaseUrlHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]  # the SDK is untyped
     """The SDK's aiohttp client, sending api.twilio.com requests to another base URL.
 
     Also applies the client-wide timeout (the SDK's async client ignores it and sends
-    requests with no timeout at all) and sends Basic auth as a header (aiohttp 3.14
-    deprecates its `auth=` argument and BasicAuth).
+    requests with no timeout at all), sends Basic auth as a header (aiohttp 3.14
+    deprecates its `auth=` argument and BasicAuth) and keeps an idle connection open for
+    KEEPALIVE_S.
     """
 
     def __init__(self, base_url: str, timeout_s: float) -> None:
-        super().__init__(timeout=timeout_s)
+        super().__init__(pool_connections=False, timeout=timeout_s)
+        self.session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(keepalive_timeout=KEEPALIVE_S)
+        )
         self._base_url = base_url.rstrip("/")
 
     async def request(
@@ -130,7 +138,16 @@ class TwilioTelephony:
         imports them on first use, which took 0.1-0.5 s on a busy machine, and the first
         page must not pay that (a worker warms its telephony before it reports ready)."""
         client = self._client()
-        _loaded: Any = (client.messages, client.calls)
+        _loaded: Any = (client.messages, client.calls, client.api.v2010.accounts)
+
+    async def reach(self) -> None:
+        """Read the account (it sends nothing and costs nothing): the provider accepted the
+        credentials, and a connection is open for the next page. Raises TelephonyError
+        without logging it: the caller says once that the provider is away, not each try."""
+        try:
+            await self._client().api.v2010.accounts(self._account_sid).fetch_async()
+        except Exception as exc:
+            _raise_mapped(exc, "reach", quiet=True)
 
     def _client(self) -> Any:
         # Created on first use: the SDK's aiohttp session needs a running event loop.
@@ -244,8 +261,9 @@ def _utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _raise_mapped(exc: Exception, action: str) -> NoReturn:
-    """Re-raise any SDK or transport failure as a TelephonyError (no twilio type escapes)."""
+def _raise_mapped(exc: Exception, action: str, *, quiet: bool = False) -> NoReturn:
+    """Re-raise any SDK or transport failure as a TelephonyError (no twilio type escapes);
+    logged as a warning unless `quiet`."""
     status = getattr(exc, "status", None)
     if isinstance(exc, TwilioException) and isinstance(status, int):
         code = getattr(exc, "code", None)
@@ -258,17 +276,19 @@ def _raise_mapped(exc: Exception, action: str) -> NoReturn:
             retry_safe=status == 429,
             in_doubt=status >= 500,
         )
-        log.warning(
-            "twilio_request_failed",
-            action=action,
-            status_code=status,
-            twilio_code=code,
-            retry_safe=error.retry_safe,
-            in_doubt=error.in_doubt,
-        )
+        if not quiet:
+            log.warning(
+                "twilio_request_failed",
+                action=action,
+                status_code=status,
+                twilio_code=code,
+                retry_safe=error.retry_safe,
+                in_doubt=error.in_doubt,
+            )
         raise error from None
     if isinstance(exc, aiohttp.ClientError | TimeoutError | json.JSONDecodeError):
-        log.warning("twilio_unreachable", action=action, error=type(exc).__name__)
+        if not quiet:
+            log.warning("twilio_unreachable", action=action, error=type(exc).__name__)
         detail = str(exc) or "no reply"
         raise TelephonyError(
             f"twilio {action}: {type(exc).__name__}: {detail}", provider_fault=True, in_doubt=True

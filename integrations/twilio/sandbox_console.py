@@ -190,6 +190,8 @@ class PhoneConsole:
                 "sms_fallback_url": state.sms_fallback_url,
                 "messages": len(state.messages.items),
                 "calls": len(state.calls.items),
+                "rest_connections": len(state.rest_peers),
+                "account_reads": state.account_reads,
             }
         )
 

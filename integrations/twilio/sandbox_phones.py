@@ -100,6 +100,14 @@ class SandboxPhones:
         result: dict[str, Any] = await self._post(f"sandbox/phones/{number}", payload)
         return result
 
+    async def describe(self) -> dict[str, Any]:
+        """The sandbox's settings and counts (GET /sandbox): messages, calls, the REST
+        connections clients opened and the account reads."""
+        async with self._http().get("sandbox") as response:
+            response.raise_for_status()
+            described: dict[str, Any] = await response.json()
+            return described
+
     async def inject_fault(
         self, status: int, count: int = 1, record: bool = False, delay_s: float = 0.0
     ) -> None:

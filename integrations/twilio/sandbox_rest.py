@@ -1,8 +1,9 @@
 """The sandbox's REST API: the subset of Twilio's 2010-04-01 API the project uses.
 
 Messages.json (create, list with To/From/DateSent filters and paging), Messages/{Sid}.json,
-Calls.json (create, list), Calls/{Sid}.json. Basic auth, form bodies, Twilio-shaped JSON
-and errors ({code, message, more_info, status}), and injected faults.
+Calls.json (create, list), Calls/{Sid}.json, and the account itself (Accounts/{Sid}.json).
+Basic auth, form bodies, Twilio-shaped JSON and errors ({code, message, more_info,
+status}), and injected faults.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from integrations.twilio.sandbox_state import (
     SandboxMessage,
     SandboxState,
     new_sid,
+    rfc2822,
 )
 
 log = structlog.get_logger(__name__)
@@ -35,6 +37,7 @@ log = structlog.get_logger(__name__)
 ACCOUNT = f"/{API_VERSION}/Accounts/{{account_sid}}"
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 CALL_EVENTS = frozenset({"initiated", "ringing", "answered", "completed"})
+SANDBOX_EPOCH = datetime(2024, 1, 1, tzinfo=UTC)  # when the sandbox's account "was created"
 _FAULT_TEXT = {
     429: "Too Many Requests",
     500: "Internal Server Error",
@@ -112,9 +115,13 @@ class RestApi:
             web.post(f"{ACCOUNT}/Calls.json", self.create_call),
             web.get(f"{ACCOUNT}/Calls.json", self.list_calls),
             web.get(f"{ACCOUNT}/Calls/{{sid}}.json", self.fetch_call),
+            web.get(f"{ACCOUNT}.json", self.fetch_account),
         ]
 
     def _authenticate(self, request: web.Request) -> None:
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        if peer is not None:
+            self._state.rest_peers.add((str(peer[0]), int(peer[1])))
         login, password = _basic_auth(request.headers.get("Authorization", ""))
         valid = (
             login == self._state.account_sid
@@ -243,6 +250,29 @@ class RestApi:
     async def fetch_call(self, request: web.Request) -> web.Response:
         sid = request.match_info["sid"]
         return self._fetch(request, self._state.calls.find(lambda c: c.sid == sid))
+
+    async def fetch_account(self, request: web.Request) -> web.Response:
+        try:
+            self._authenticate(request)
+        except TwilioError as error:
+            return error.response()
+        self._state.account_reads += 1
+        sid = self._state.account_sid
+        uri = f"/{API_VERSION}/Accounts/{sid}.json"
+        return web.json_response({
+            "sid": sid,
+            "owner_account_sid": sid,
+            "friendly_name": "Sandbox account",
+            "status": "active",
+            "type": "Full",
+            "date_created": rfc2822(SANDBOX_EPOCH),
+            "date_updated": rfc2822(SANDBOX_EPOCH),
+            "uri": uri,
+            "subresource_uris": {
+                "messages": uri.replace(".json", "/Messages.json"),
+                "calls": uri.replace(".json", "/Calls.json"),
+            },
+        })  # fmt: skip
 
     def _fetch(
         self, request: web.Request, found: SandboxMessage | SandboxCall | None

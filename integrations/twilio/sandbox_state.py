@@ -261,6 +261,10 @@ class SandboxState:
         self.phones: dict[str, PhoneBehaviour] = {}
         self.fault: Fault | None = None
         self.stopping = asyncio.Event()
+        # which client connections (host, port) made REST requests, and how many account
+        # reads (GET Accounts/{sid}.json, what a worker keeps its connection open with)
+        self.rest_peers: set[tuple[str, int]] = set()
+        self.account_reads = 0
 
     def phone(self, number: str) -> PhoneBehaviour:
         return self.phones.get(number, PhoneBehaviour())

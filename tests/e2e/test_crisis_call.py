@@ -184,3 +184,13 @@ async def test_reply_from_unknown_number_changes_nothing(
     row = await stack.read_models.dispatch_by_code(code)
     assert row is not None and row.status == "open"
     assert "DispatchAcknowledged" not in await archive_types(stack, row.correlation_id)
+
+
+async def test_a_ready_worker_has_read_the_twilio_account(
+    stack: Stack, phones: SandboxPhones
+) -> None:
+    """Before it said ready, the worker read the Twilio account, which sends nothing: the
+    credentials were accepted, and the first page goes over a connection already open."""
+    described = await phones.describe()
+
+    assert described["account_reads"] >= 1
