@@ -53,8 +53,8 @@ class PostgresHealthReadings:
 
     async def worker_beats(self) -> list[WorkerBeat]:
         rows = await self._pool.fetch(
-            """SELECT worker_id, beat_at, consuming_at, assignment, lag FROM worker_heartbeats
-               ORDER BY beat_at DESC LIMIT $1""",
+            """SELECT worker_id, beat_at, consuming_at, assignment, lag, telephony_error
+               FROM worker_heartbeats ORDER BY beat_at DESC LIMIT $1""",
             BEATS_SHOWN,
         )
         return [
@@ -64,6 +64,7 @@ class PostgresHealthReadings:
                 consuming_at=r["consuming_at"],
                 assignment=tuple(r["assignment"]),
                 lag=r["lag"],
+                telephony_error=r["telephony_error"],
             )
             for r in rows
         ]
@@ -100,19 +101,22 @@ async def record_worker_beat(pool: asyncpg.Pool, beat: WorkerBeat, started_at: d
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute(
             """INSERT INTO worker_heartbeats
-                   (worker_id, started_at, beat_at, consuming_at, assignment, lag)
-               VALUES ($1, $2, $3, $4, $5, $6)
+                   (worker_id, started_at, beat_at, consuming_at, assignment, lag,
+                    telephony_error)
+               VALUES ($1, $2, $3, $4, $5, $6, $7)
                ON CONFLICT (worker_id) DO UPDATE SET
                    beat_at = EXCLUDED.beat_at,
                    consuming_at = COALESCE(EXCLUDED.consuming_at, worker_heartbeats.consuming_at),
                    assignment = EXCLUDED.assignment,
-                   lag = EXCLUDED.lag""",
+                   lag = EXCLUDED.lag,
+                   telephony_error = EXCLUDED.telephony_error""",
             beat.worker_id,
             started_at,
             beat.beat_at,
             beat.consuming_at,
             list(beat.assignment),
             beat.lag,
+            beat.telephony_error,
         )
         await conn.execute(
             "DELETE FROM worker_heartbeats WHERE beat_at < $1", beat.beat_at - FORGET_BEATS_AFTER

@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-CHECKS = ("postgres", "broker", "worker", "spool", "first_page")
+CHECKS = ("postgres", "broker", "worker", "spool", "first_page", "telephony")
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,7 @@ class WorkerBeat:
     consuming_at: datetime | None
     assignment: tuple[str, ...]
     lag: int | None
+    telephony_error: str | None = None  # why it cannot reach the provider (None: it can)
 
 
 @dataclass(frozen=True)
@@ -175,6 +176,23 @@ def _first_page(r: ContactReading | ProbeFailed, now: datetime, limit: float) ->
     return CheckResult(ok=True, seconds=age or 0.0, count=r.unpaged)
 
 
+def _telephony(r: Sequence[WorkerBeat] | ProbeFailed, now: datetime, limit: float) -> CheckResult:
+    """Red when a worker that beat within `limit` cannot reach the telephony provider: the
+    pages of its partitions would not go out."""
+    if isinstance(r, ProbeFailed):
+        return CheckResult(ok=False, reason=f"cannot read worker heartbeats ({r.error})")
+    failing = [b for b in r if b.telephony_error and (now - b.beat_at).total_seconds() <= limit]
+    if failing:
+        first = failing[0]
+        reason = (
+            f"worker {first.worker_id} cannot reach the telephony provider: {first.telephony_error}"
+        )
+        if len(failing) > 1:
+            reason += f" (and {len(failing) - 1} more workers)"
+        return CheckResult(ok=False, reason=reason, count=len(failing))
+    return CheckResult(ok=True, count=0)
+
+
 def evaluate(readings: Readings, limits: Limits, now: datetime) -> HealthReport:
     """Every check's verdict from what the probes read."""
     checks = {
@@ -183,6 +201,7 @@ def evaluate(readings: Readings, limits: Limits, now: datetime) -> HealthReport:
         "worker": _worker(readings.workers, now, limits.worker_stale_s),
         "spool": _spool(readings.spool, now, limits.spool_stale_s),
         "first_page": _first_page(readings.contacts, now, limits.page_wait_s),
+        "telephony": _telephony(readings.workers, now, limits.worker_stale_s),
     }
     return HealthReport(checks=checks, readings=readings)
 

@@ -7,10 +7,13 @@ provider's account (`Telephony.reach`: nothing sent, nothing billed) before it s
 ready, and again every `every_s` while it runs. The connection the next page uses stays
 open, and the credentials are known to be accepted.
 
-A failed read changes no page: the notifier retries each page on its own. It is told once,
-as a warning naming the provider's answer, and its end once more, as info with how many
-reads failed. A worker whose credentials are refused logs that warning at its start, before
-any call comes in (docs/decisions/046).
+A failed read changes no page: the notifier retries each page on its own. A run of failed
+reads is logged once, as an error naming the provider's answer, and its end once, as a
+warning (dispatch/health/streak.py). Once the failure is settled (two reads failed in a
+row, or the credentials were refused) `error` says why, the worker's heartbeat carries it,
+and /health's `telephony` check turns red, which stops the dead-man's switch. A worker
+whose credentials are refused says so at its start, before any call comes in
+(docs/decisions/046).
 """
 
 from __future__ import annotations
@@ -20,9 +23,12 @@ import contextlib
 
 import structlog
 
+from dispatch.health.streak import FailureStreak
 from dispatch.paging.telephony import Telephony, TelephonyError
 
 log = structlog.get_logger(__name__)
+SETTLED_AFTER = 2  # failed reads in a row before `error` tells /health
+REFUSED = frozenset({401, 403})  # credentials refused: no retry mends it
 
 
 class ProviderLink:
@@ -33,12 +39,28 @@ class ProviderLink:
         self._every_s = every_s
         self._timeout_s = timeout_s
         self._failures = 0
+        self._last: TelephonyError | TimeoutError | None = None
+        self._streak = FailureStreak(
+            log, failed="telephony_unreachable", recovered="telephony_reachable_again"
+        )
         self._task: asyncio.Task[None] | None = None
 
     @property
     def failures(self) -> int:
         """Reads failed in a row (0: the last read succeeded, or none was made)."""
         return self._failures
+
+    @property
+    def error(self) -> str | None:
+        """Why pages cannot reach the provider, once that is settled (SETTLED_AFTER failed
+        reads in a row, or credentials refused); None while it answers or is not judged."""
+        last = self._last
+        if last is None:
+            return None
+        refused = getattr(last, "status_code", None) in REFUSED
+        if self._failures < SETTLED_AFTER and not refused:
+            return None
+        return str(last) or type(last).__name__
 
     async def reach(self) -> bool:
         """One read of the account, within the timeout; True when the provider answered."""
@@ -47,17 +69,15 @@ class ProviderLink:
                 await self._telephony.reach()
         except (TelephonyError, TimeoutError) as exc:
             self._failures += 1
-            if self._failures == 1:
-                log.warning(
-                    "telephony_unreachable",
-                    error=str(exc) or type(exc).__name__,
-                    status_code=getattr(exc, "status_code", None),
-                    checked_again_every_s=self._every_s or None,
-                )
+            self._last = exc
+            self._streak.failure(
+                exc,
+                status_code=getattr(exc, "status_code", None),
+                checked_again_every_s=self._every_s or None,
+            )
             return False
-        if self._failures:
-            log.info("telephony_reachable_again", failed_reads=self._failures)
-            self._failures = 0
+        self._streak.success(failed_reads=self._failures)
+        self._failures, self._last = 0, None
         return True
 
     def start(self) -> None:

@@ -89,6 +89,7 @@ def register_worker_heartbeat(
                 consuming_at=now if consuming else None,
                 assignment=tuple(f"{tp.topic}:{tp.partition}" for tp in partitions),
                 lag=sum_known(consumer_lag(app, partitions), readers_lag()) if consuming else None,
+                telephony_error=res.link.error if res.link is not None else None,
             )
             services = await res.get()
             await asyncio.wait_for(

@@ -170,6 +170,7 @@ class PhoneConsole:
             web.post("/sandbox/webhooks", self.set_webhooks),
             web.get("/sandbox/phones/{number}", self.get_phone),
             web.post("/sandbox/phones/{number}", self.set_phone),
+            web.post("/sandbox/credentials", self.set_credentials),
             web.post("/sandbox/faults", self.set_fault),
             web.delete("/sandbox/faults", self.clear_fault),
             web.post("/sandbox/inbound/sms", self.post_inbound_sms),
@@ -218,6 +219,13 @@ class PhoneConsole:
         except ValueError as exc:
             raise _bad_request(str(exc)) from None
         return await self.get_phone(request)
+
+    async def set_credentials(self, request: web.Request) -> web.Response:
+        """A new auth token, as when it is rotated in Twilio's console: REST requests with
+        the old one are refused (401) and webhooks are signed with the new one."""
+        body = await _json(request)
+        self._state.auth_token = _field(body, "auth_token")
+        return web.json_response({"account_sid": self._state.account_sid})
 
     async def set_fault(self, request: web.Request) -> web.Response:
         body = await _json(request)

@@ -108,6 +108,10 @@ class SandboxPhones:
             described: dict[str, Any] = await response.json()
             return described
 
+    async def rotate_auth_token(self, auth_token: str) -> None:
+        """The account's auth token is now `auth_token` (the old one is refused)."""
+        await self._post("sandbox/credentials", {"auth_token": auth_token})
+
     async def inject_fault(
         self, status: int, count: int = 1, record: bool = False, delay_s: float = 0.0
     ) -> None:

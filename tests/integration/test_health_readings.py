@@ -146,6 +146,22 @@ async def test_a_worker_heartbeat_keeps_the_last_time_it_was_consuming(
     assert beats[0] == WorkerBeat("h:1", T + timedelta(seconds=2), T, (), None)
 
 
+async def test_a_worker_heartbeat_carries_its_telephony_error_until_it_clears(
+    pg_pool: asyncpg.Pool,
+) -> None:
+    """The beat says why the worker cannot reach the provider; the next beat without an
+    error clears it."""
+    readings = PostgresHealthReadings(pg_pool)
+    refused = "twilio reach: HTTP 401 (code 20003): Authenticate"
+    await record_worker_beat(pg_pool, WorkerBeat("h:1", T, T, ("x:0",), 0, refused), T)
+    [failing] = await readings.worker_beats()
+    later = T + timedelta(seconds=2)
+    await record_worker_beat(pg_pool, WorkerBeat("h:1", later, later, ("x:0",), 0), T)
+    [cleared] = await readings.worker_beats()
+
+    assert (failing.telephony_error, cleared.telephony_error) == (refused, None)
+
+
 async def test_the_archive_gives_first_page_latency_step_moves_and_redrives(
     pg_pool: asyncpg.Pool,
 ) -> None:

@@ -24,14 +24,16 @@ from tests.unit.health_fakes import LIMITS, NOW, FakeHealth, health_api
 
 
 async def test_a_healthy_system_answers_200_with_every_check_green() -> None:
-    """All parts answering, a worker consuming, nothing waiting: 200 and five green checks."""
+    """All parts answering, a worker consuming, nothing waiting: 200 and six green checks."""
     health = FakeHealth()
     async with health_api(health) as client:
         resp = await client.get("/health")
         body = await resp.json()
     assert resp.status == 200 and resp.content_type == "application/json"
     assert body["status"] == "ok" and "reasons" not in body
-    assert set(body["checks"]) == {"postgres", "broker", "worker", "spool", "first_page"}
+    assert set(body["checks"]) == {
+        "postgres", "broker", "worker", "spool", "first_page", "telephony"
+    }  # fmt: skip
     assert all(check["ok"] for check in body["checks"].values())
 
 
@@ -49,6 +51,11 @@ async def test_a_healthy_system_answers_200_with_every_check_green() -> None:
             "ingress spool not draining: oldest event waited 31 s (3 pending)",
         ),
         ("contact_unpaged", "first_page", "a crisis contact has waited 45 s for its first page"),
+        (
+            "credentials_refused",
+            "telephony",
+            "worker host:1 cannot reach the telephony provider: twilio reach: HTTP 401",
+        ),
     ],
 )
 async def test_each_fault_answers_503_with_its_reason(
@@ -67,6 +74,9 @@ async def test_each_fault_answers_503_with_its_reason(
         r.beats = [WorkerBeat("host:1", ago(40), ago(40), ("act.client-events:0",), 0)]
     elif breakage == "no_worker_ever":
         r.beats = [WorkerBeat("host:1", NOW, None, (), None)]
+    elif breakage == "credentials_refused":
+        refused = "twilio reach: HTTP 401 (code 20003): Authenticate"
+        r.beats = [WorkerBeat("host:1", NOW, NOW, ("act.client-events:0",), 0, refused)]
     elif breakage == "spool_stuck":
         r.spooled = SpoolReading(pending=3, oldest_unpublished_at=ago(31))
     else:
@@ -87,6 +97,16 @@ async def test_a_contact_younger_than_the_limit_is_not_a_fault() -> None:
     assert report.ok and report.checks["first_page"].seconds == 10
 
 
+async def test_a_telephony_error_of_a_worker_gone_quiet_is_not_a_fault() -> None:
+    """Only workers that beat within the worker limit count: the error of one that stopped
+    (replaced since by another) does not keep /health red."""
+    health = FakeHealth()
+    gone = WorkerBeat("host:1", NOW - timedelta(seconds=40), None, (), None, "twilio: refused")
+    health.readings.beats = [*health.readings.beats, gone]
+    report = await health.monitor.report()
+    assert report.ok and report.checks["telephony"].count == 0
+
+
 async def test_health_answers_within_its_budget_when_postgres_and_the_broker_hang() -> None:
     """Parts that accept and never answer: /health still answers 503 within about a second."""
     health = FakeHealth(timeout_s=0.5)
@@ -98,7 +118,7 @@ async def test_health_answers_within_its_budget_when_postgres_and_the_broker_han
         elapsed = time.monotonic() - started
         body = await resp.json()
     assert resp.status == 503 and elapsed < 1.0
-    assert {"postgres", "broker", "worker", "spool", "first_page"} == {
+    assert {"postgres", "broker", "worker", "spool", "first_page", "telephony"} == {
         name for name, check in body["checks"].items() if not check["ok"]
     }
     assert "postgres: PostgreSQL unreachable (no answer within 0.5 s)" in body["reasons"]

@@ -69,15 +69,15 @@ async def test_a_run_of_failed_reads_is_told_once_and_its_end_once() -> None:
 
     assert answers == [False, False, False, True, True]
     assert [(e["event"], e["log_level"]) for e in logs] == [
-        ("telephony_unreachable", "warning"),
-        ("telephony_reachable_again", "info"),
+        ("telephony_unreachable", "error"),
+        ("telephony_reachable_again", "warning"),
     ]
     assert logs[0]["error"] == "twilio reach: ClientConnectorError: refused"
     assert logs[1]["failed_reads"] == 3
     assert link.failures == 0
 
 
-async def test_refused_credentials_are_told_with_the_providers_status() -> None:
+async def test_refused_credentials_are_told_with_the_providers_status_at_once() -> None:
     refused = TelephonyError("twilio reach: HTTP 401 (code 20003): Authenticate", status_code=401)
     link = ProviderLink(ScriptedProvider(refused), every_s=20.0)
 
@@ -86,6 +86,19 @@ async def test_refused_credentials_are_told_with_the_providers_status() -> None:
 
     assert [(e["event"], e["status_code"]) for e in logs] == [("telephony_unreachable", 401)]
     assert link.failures == 1
+    assert link.error == "twilio reach: HTTP 401 (code 20003): Authenticate"
+
+
+async def test_an_unreachable_provider_is_an_error_from_the_second_failed_read() -> None:
+    """One failed read may be a blip: `error` (what /health sees) waits for the second;
+    a read that succeeds clears it."""
+    link = ProviderLink(ScriptedProvider(_down(), _down(), None), every_s=20.0)
+    seen = []
+    for _ in range(3):
+        await link.reach()
+        seen.append(link.error)
+
+    assert seen == [None, "twilio reach: ClientConnectorError: refused", None]
 
 
 async def test_a_provider_that_never_answers_is_a_failed_read_after_the_timeout() -> None:
