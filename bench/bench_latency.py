@@ -37,6 +37,7 @@ from bench.latency_figures import (
     first_calls_lines,
     generator_figure,
     percentile,
+    quiet_figure,
     rate_figures,
     warmup_figure,
     window_line,
@@ -53,6 +54,8 @@ from integrations.twilio.sandbox_phones import SandboxPhones
 ROOT = Path(__file__).resolve().parents[1]
 WINDOW_S = 10.0  # the windows of the per-window lines
 MAX_SETTLE_S = 600.0  # a backlog still draining after this long is reported as loss
+QUIET_S = 30.0  # the silence before each "after a quiet spell" call (aiohttp keeps 15 s)
+QUIET_CALLS = 3
 
 
 async def generate(rate: float, seconds: float, seed: int, *, stack: Stack | None) -> list[Call]:
@@ -157,6 +160,28 @@ async def run_rate(
     return RateRun(rate, seconds, calls, page_ms, doubled, hops, cpu_line, first)
 
 
+async def after_quiet(
+    stack: Stack, phones: SandboxPhones, quiet_s: float, count: int
+) -> tuple[list[float | None], list[str]]:
+    """`count` calls, each after `quiet_s` with no call: ring to page of each, and a line
+    per call with its hops (a night's sparse calls, where idle connections were closed)."""
+    page_ms: list[float | None] = []
+    lines = [f"  calls each after {quiet_s:g} s of quiet, ring to page = hops (ms):"]
+    for i in range(count):
+        await asyncio.sleep(quiet_s)
+        calls = (await generate(1.0, 1.0, 50 + i, stack=stack))[:1]
+        arrived, _ = await pages_of(phones, calls, 10.0)
+        with contextlib.suppress(TimeoutError):
+            await stack.projector.wait_until_caught_up(timeout=30.0)
+        hops = (await call_hops(stack.pool, calls, arrived)).get(0)
+        ms = (arrived[calls[0].call_sid] - calls[0].placed_at) * 1000 if arrived else None
+        page_ms.append(ms)
+        split = " + ".join(f"{h:.1f}" for h in hops) if hops else "hops not known"
+        shown = f"{ms:7.1f} = {split}" if ms is not None else "no page"
+        lines.append(f"    call {i + 1}: {shown}")
+    return page_ms, lines
+
+
 async def transactions(pool: asyncpg.Pool) -> int:
     """Transactions committed or rolled back in the database so far (pg_stat_database: a
     busy backend reports its own each second, an idle one within ten)."""
@@ -180,9 +205,16 @@ def hop_lines(run: RateRun) -> list[str]:
 
 
 async def measure(
-    rates: Sequence[float], seconds: float, settle_s: float, profile: Path | None = None
+    rates: Sequence[float],
+    seconds: float,
+    settle_s: float,
+    profile: Path | None = None,
+    quiet_s: float = 0.0,
 ) -> list[Figure]:
+    """Each rate in turn on one stack; after the first, QUIET_CALLS calls each after
+    `quiet_s` of quiet (none when 0)."""
     figures: list[Figure] = []
+    quiet: list[float | None] = []
     profiler = Profiler(profile) if profile is not None else None
     alone_rate = max(rates)
     alone = await generate(alone_rate, min(seconds, 10.0), 99, stack=None)
@@ -197,6 +229,9 @@ async def measure(
                 runs.append(run)
                 if i == 0:  # the first calls after the start
                     print("\n".join(first_calls_lines(run)), flush=True)
+                if i == 0 and quiet_s > 0:
+                    quiet, lines = await after_quiet(stack, phones, quiet_s, QUIET_CALLS)
+                    print("\n".join(lines), flush=True)
                 print(
                     "\n".join(
                         [*hop_lines(run), window_line(run, WINDOW_S), run.cpu_line, pauses.line()]
@@ -208,6 +243,8 @@ async def measure(
     for run in runs:
         figures += rate_figures(run)
     figures.append(warmup_figure(runs[0]))
+    if quiet:
+        figures.append(quiet_figure(quiet, quiet_s, runs[0]))
     top = next((r for r in runs if r.rate == alone_rate), None)
     figures.append(generator_figure(alone, alone_rate, top))
     return figures
@@ -217,7 +254,7 @@ async def figures(quick: bool) -> list[Figure]:
     """Full: 60 s at each of 1, 10 and 100 calls/s. Quick: 5 s at 1 and 10 calls/s."""
     if quick:
         return await measure((1.0, 10.0), 5.0, settle_s=10.0)
-    return await measure((1.0, 10.0, 100.0), 60.0, settle_s=20.0)
+    return await measure((1.0, 10.0, 100.0), 60.0, settle_s=20.0, quiet_s=QUIET_S)
 
 
 def main() -> None:
@@ -227,6 +264,11 @@ def main() -> None:
     parser.add_argument(
         "--settle", type=float, default=20.0, help="wait for pages while one came within (20 s)"
     )
+    parser.add_argument(
+        "--quiet", type=float, default=QUIET_S, metavar="SECONDS",
+        help=f"after the first rate, {QUIET_CALLS} calls each after this long with no call "
+        f"({QUIET_S:g}; 0: none)",
+    )  # fmt: skip
     parser.add_argument("--quick", action="store_true", help="5 s at 1 and 10 calls/s")
     parser.add_argument(
         "--profile", type=Path, default=None, metavar="DIR",
@@ -239,7 +281,9 @@ def main() -> None:
         found = asyncio.run(figures(quick=True))
     else:
         rates = [float(r) for r in args.rates.split(",")]
-        found = asyncio.run(measure(rates, args.seconds, args.settle, args.profile))
+        found = asyncio.run(
+            measure(rates, args.seconds, args.settle, args.profile, quiet_s=args.quiet)
+        )
     print(markdown(found))
     for out in Profiler.written(args.profile):
         print("\n".join(summary(out)))

@@ -154,6 +154,23 @@ def warmup_figure(first: RateRun) -> Figure:
     )
 
 
+def quiet_figure(page_ms: Sequence[float | None], quiet_s: float, first: RateRun) -> Figure:
+    """The slowest of the calls placed each after a quiet spell, beside the p99 of the
+    first run's later calls (warm, one call a second)."""
+    n = min(FIRST_CALLS, len(first.page_ms) // 2)
+    later = sorted(ms for ms in first.page_ms[n:] if ms is not None)
+    paged = [ms for ms in page_ms if ms is not None]
+    return Figure(
+        PATH,
+        f"slowest of {len(page_ms)} calls, each after {quiet_s:g} s of quiet",
+        max(paged) if len(paged) == len(page_ms) and paged else float("nan"),
+        "ms",
+        ceiling_name=f"p99 of the later calls at {first.rate:g} calls/s" if later else "",
+        ceiling=percentile(later, 99) if later else None,
+        note="no call in between: the idle connections' case",
+    )
+
+
 def first_calls_lines(run: RateRun) -> list[str]:
     """The first calls after the start, each with its ring to page and its hops (HOPS), to
     show which hop a warm-up tail is in."""
