@@ -24,7 +24,7 @@ import contextlib
 import structlog
 
 from dispatch.health.streak import FailureStreak
-from dispatch.paging.telephony import Telephony, TelephonyError
+from dispatch.paging.telephony import Telephony
 
 log = structlog.get_logger(__name__)
 SETTLED_AFTER = 2  # failed reads in a row before `error` tells /health
@@ -39,7 +39,7 @@ class ProviderLink:
         self._every_s = every_s
         self._timeout_s = timeout_s
         self._failures = 0
-        self._last: TelephonyError | TimeoutError | None = None
+        self._last: Exception | None = None
         self._streak = FailureStreak(
             log, failed="telephony_unreachable", recovered="telephony_reachable_again"
         )
@@ -67,7 +67,7 @@ class ProviderLink:
         try:
             async with asyncio.timeout(self._timeout_s):
                 await self._telephony.reach()
-        except (TelephonyError, TimeoutError) as exc:
+        except Exception as exc:  # TelephonyError, a timeout, or what an adapter let out
             self._failures += 1
             self._last = exc
             self._streak.failure(
