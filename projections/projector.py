@@ -34,6 +34,7 @@ from aiokafka.errors import KafkaError
 from dispatch.events import Envelope
 from dispatch.events.codec import EventDecodeError, decode
 from dispatch.log_throttle import LogThrottle
+from dispatch.tasks import cancel_and_wait
 from projections.handlers import ReadModelRegistry
 from projections.project import READ_MODELS, Position, archive, archive_many, project
 from projections.statements import record as record_statements
@@ -167,10 +168,7 @@ class Projector:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
         consumer, self._consumer = self._consumer, None
         if consumer is not None:
             try:

@@ -21,7 +21,6 @@ went down also shows a broker restarted empty. Either way the count starts again
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Collection, Sequence
 
@@ -32,6 +31,7 @@ from aiokafka.cluster import ClusterMetadata
 
 from dispatch.health.report import BrokerReading, Fullest
 from dispatch.stack.end_offsets import true_end_offsets
+from dispatch.tasks import cancel_and_wait
 
 log = structlog.get_logger(__name__)
 
@@ -159,7 +159,4 @@ class KafkaMetadataProbe:
         self._fullest, self._read_at = None, None
 
     async def close(self) -> None:
-        if self._refresh is not None:
-            self._refresh.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._refresh
+        await cancel_and_wait(self._refresh)

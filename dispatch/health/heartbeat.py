@@ -8,7 +8,6 @@ the alarm. Silence is the signal, so nothing here retries harder or faster when 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -17,6 +16,7 @@ import structlog
 from dispatch.clock import Clock
 from dispatch.health.monitor import HealthMonitor
 from dispatch.health.streak import FailureStreak
+from dispatch.tasks import cancel_and_wait
 
 log = structlog.get_logger(__name__)
 
@@ -84,8 +84,5 @@ class DeadMansSwitch:
         log.info("heartbeat_started", host=self._where, interval_s=self._interval_s)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        task, self._task = self._task, None
+        await cancel_and_wait(task)

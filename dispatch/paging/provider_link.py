@@ -19,12 +19,12 @@ whose credentials are refused says so at its start, before any call comes in
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 import structlog
 
 from dispatch.health.streak import FailureStreak
 from dispatch.paging.telephony import Telephony
+from dispatch.tasks import cancel_and_wait
 
 log = structlog.get_logger(__name__)
 SETTLED_AFTER = 2  # failed reads in a row before `error` tells /health
@@ -92,7 +92,4 @@ class ProviderLink:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
