@@ -24,7 +24,8 @@ from dispatch.demo.seed import CLIENT_PHONES, TEAM_ID
 from dispatch.soak.load import Answer, Caller, PlacedCall, expected_code
 from dispatch.soak.observe import Observer
 from dispatch.soak.report import SoakFacts, SoakFigures, figures
-from dispatch.stack.runtime import Stack, free_port, read_model_projector
+from dispatch.stack.broker import free_port
+from dispatch.stack.runtime import Stack, read_model_projector
 from dispatch.web.app import make_web_app
 from integrations.twilio.sandbox_phones import SandboxPhones
 from integrations.twilio.signatures import sign

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,6 +28,7 @@ from dispatch.bootstrap import SERVING_POOL_FLOOR, bootstrap
 from dispatch.clock import Clock, SystemClock
 from dispatch.fallback.process import start_fallback_server
 from dispatch.settings import Settings
+from dispatch.stack.broker import free_port
 from dispatch.stack.renewal import BrokerRenewal
 from dispatch.stack.restore import RestoreReport, restore_if_empty
 from dispatch.stack.state_dir import (
@@ -52,13 +52,6 @@ log = structlog.get_logger(__name__)
 
 PARKED_WORKER_STOP_S = 5.0  # a worker whose broker died may hang in its shutdown
 RELAY_WARM_TIMEOUT_S = 10.0  # as long as the publisher's own requests may take
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def read_model_projector(pool: asyncpg.Pool, settings: Settings) -> Projector:

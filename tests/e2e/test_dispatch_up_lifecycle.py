@@ -17,7 +17,7 @@ from dispatch.bus import EventPublisher
 from dispatch.clients.events import ContactRecorded
 from dispatch.events import new_event
 from dispatch.settings import Settings
-from dispatch.stack.runtime import free_port
+from dispatch.stack.broker import free_port
 from integrations.twilio.sandbox import TwilioSandbox
 from tests.e2e import fault_team as team
 from tests.e2e.dispatch_up import DispatchUp, gone_by
