@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import socket
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -11,6 +10,7 @@ import pytest
 
 from dispatch.paging.telephony import TelephonyError
 from dispatch.settings import Settings
+from dispatch.stack.broker import free_port
 from integrations.twilio import twiml
 from integrations.twilio.client import TwilioTelephony
 from integrations.twilio.sandbox import SandboxPhones, TwilioSandbox
@@ -79,36 +79,30 @@ async def test_failing_phone_reports_failed_with_an_error_code(
 
 
 async def test_reach_opens_the_connection_the_next_page_uses(
-    twilio_sandbox: TwilioSandbox,
+    telephony: TwilioTelephony, sandbox_phones: SandboxPhones
 ) -> None:
     """reach() reads the account and sends nothing; the page after it goes over the same
     connection (the sandbox saw one client connection for both requests)."""
-    adapter = _adapter(twilio_sandbox.base_url)
-    phones = SandboxPhones(twilio_sandbox.base_url)
-    try:
-        await adapter.reach()
-        reached = await phones.describe()
-        await adapter.send_sms(to=STAFF, body=PAGE, status_callback=None, validity_s=60)
-        paged = await phones.describe()
-    finally:
-        await adapter.close()
-        await phones.close()
+    await telephony.reach()
+    reached = await sandbox_phones.describe()
+    await telephony.send_sms(to=STAFF, body=PAGE, status_callback=None, validity_s=60)
+    paged = await sandbox_phones.describe()
 
     assert (reached["account_reads"], reached["messages"]) == (1, 0)
     assert (paged["messages"], paged["rest_connections"]) == (1, 1)
 
 
-async def test_reach_with_refused_credentials_is_a_401(twilio_sandbox: TwilioSandbox) -> None:
+async def test_reach_with_refused_credentials_is_a_401(
+    twilio_sandbox: TwilioSandbox, sandbox_phones: SandboxPhones
+) -> None:
     """A wrong auth token: reach() raises the provider's 401, and nothing is counted read."""
     adapter = _adapter(twilio_sandbox.base_url, auth_token="wrong-token")
-    phones = SandboxPhones(twilio_sandbox.base_url)
     try:
         with pytest.raises(TelephonyError) as caught:
             await adapter.reach()
-        described = await phones.describe()
     finally:
         await adapter.close()
-        await phones.close()
+    described = await sandbox_phones.describe()
 
     assert caught.value.status_code == 401
     assert described["account_reads"] == 0
@@ -116,10 +110,7 @@ async def test_reach_with_refused_credentials_is_a_401(twilio_sandbox: TwilioSan
 
 async def test_reach_with_nobody_listening_is_the_providers_fault() -> None:
     """No server at the API URL: reach() raises a TelephonyError marked the provider's fault."""
-    with socket.socket() as s:  # a port that was free a moment ago: nobody listens on it
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    adapter = _adapter(f"http://127.0.0.1:{port}", timeout_s=2.0)
+    adapter = _adapter(f"http://127.0.0.1:{free_port()}", timeout_s=2.0)
     try:
         with pytest.raises(TelephonyError) as caught:
             await adapter.reach()
