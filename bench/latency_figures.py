@@ -133,20 +133,28 @@ def rate_figures(run: RateRun) -> list[Figure]:
     return out
 
 
+def _warm(first: RateRun) -> tuple[int, float | None, str]:
+    """How many calls count as the first after the start, and the p99 of the run's later
+    calls (same rate, same stack, warm) with its name; (n, None, "") without later calls."""
+    n = min(FIRST_CALLS, len(first.page_ms) // 2)  # and as many later calls at least
+    later = sorted(ms for ms in first.page_ms[n:] if ms is not None)
+    if not later:
+        return n, None, ""
+    return n, percentile(later, 99), f"p99 of the later calls at {first.rate:g} calls/s"
+
+
 def warmup_figure(first: RateRun) -> Figure:
     """The slowest of the first calls after the start, beside the p99 of the same run's
-    later calls (same rate, same stack, warm)."""
-    n = min(FIRST_CALLS, len(first.page_ms) // 2)  # and as many later calls at least
+    later calls."""
+    n, ceiling, ceiling_name = _warm(first)
     early = [ms for ms in first.page_ms[:n] if ms is not None]
-    later = sorted(ms for ms in first.page_ms[n:] if ms is not None)
     worst = max(early) if early else float("nan")
-    ceiling = percentile(later, 99) if later else None
     return Figure(
         PATH,
         f"slowest of the first {n} calls after the start",
         worst,
         "ms",
-        ceiling_name=f"p99 of the later calls at {first.rate:g} calls/s" if later else "",
+        ceiling_name=ceiling_name,
         ceiling=ceiling,
         target="as fast as the rest",
         met=bool(early) and len(early) == n and ceiling is not None and worst <= ceiling,
@@ -157,16 +165,15 @@ def warmup_figure(first: RateRun) -> Figure:
 def quiet_figure(page_ms: Sequence[float | None], quiet_s: float, first: RateRun) -> Figure:
     """The slowest of the calls placed each after a quiet spell, beside the p99 of the
     first run's later calls (warm, one call a second)."""
-    n = min(FIRST_CALLS, len(first.page_ms) // 2)
-    later = sorted(ms for ms in first.page_ms[n:] if ms is not None)
+    _, ceiling, ceiling_name = _warm(first)
     paged = [ms for ms in page_ms if ms is not None]
     return Figure(
         PATH,
         f"slowest of {len(page_ms)} calls, each after {quiet_s:g} s of quiet",
         max(paged) if len(paged) == len(page_ms) and paged else float("nan"),
         "ms",
-        ceiling_name=f"p99 of the later calls at {first.rate:g} calls/s" if later else "",
-        ceiling=percentile(later, 99) if later else None,
+        ceiling_name=ceiling_name,
+        ceiling=ceiling,
         note="no call in between: the idle connections' case",
     )
 
