@@ -145,6 +145,21 @@ class Notifier:
         bound.info("page_sent", provider_sid=receipt.sid, provider_status=receipt.status)
         return await self._record_sent(request, receipt)
 
+    async def rehearse(self, request: Envelope) -> None:
+        """What `deliver` reads and writes before a send, for a page never sent: its
+        dispatch row and ledger row read, its text and callback URLs written. Nothing is
+        claimed or sent (dispatch/worker/rehearsal.py)."""
+        page = request.payload
+        if not isinstance(page, PageRequested):
+            return
+        row = await self._dispatch_row(page.dispatch_id)
+        cancellation(request, row.status if row else None, now=self._clock.now())
+        await self._ledger.get(page.notification_id)
+        if page.channel == "voice":
+            voice_text(page, row)
+            self._gather_url(page)
+        self._status_url(page, request.correlation_id)
+
     async def _dispatch_row(self, dispatch_id: UUID) -> Dispatch | None:
         return await self._dispatches.dispatch(dispatch_id) if self._dispatches else None
 

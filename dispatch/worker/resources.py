@@ -12,6 +12,7 @@ from dispatch.clock import Clock
 from dispatch.paging.provider_link import ProviderLink
 from dispatch.paging.telephony import Telephony
 from dispatch.settings import Settings
+from dispatch.worker.rehearsal import rehearse
 
 log = structlog.get_logger(__name__)
 WARM_TIMEOUT_S = 10.0
@@ -33,6 +34,7 @@ class WorkerServices:
         self._services: Services | None = None
         self._lock = asyncio.Lock()
         self._frozen = False
+        self._rehearsed = False
         self.link: ProviderLink | None = None  # reads the provider's account (from warm())
 
     async def get(self) -> Services:
@@ -51,12 +53,14 @@ class WorkerServices:
     async def warm(self) -> None:
         """Everything the first page needs, before the worker says it is ready: the
         services (a pool with its connections, the telephony client with the SDK's
-        resources loaded, a connection to the provider open: ProviderLink, which keeps it
-        open from then on), then the objects of the start frozen out of the garbage
-        collector's scans (they live as long as the worker: scanning them again and again
-        only adds pauses). Never raises: a worker whose database is away still starts, and
-        builds its services on first use as before; a provider away is logged by the link
-        and the worker starts all the same (each page is retried on its own)."""
+        resources loaded), a crisis call rehearsed (decided and read for, never appended or
+        sent: dispatch/worker/rehearsal.py), a connection to the provider open
+        (ProviderLink, which keeps it open from then on), then the objects of the start
+        frozen out of the garbage collector's scans (they live as long as the worker:
+        scanning them again and again only adds pauses). Never raises: a worker whose
+        database is away still starts, and builds its services on first use as before; a
+        provider away is logged by the link and the worker starts all the same (each page
+        is retried on its own)."""
         try:
             async with asyncio.timeout(WARM_TIMEOUT_S):
                 services = await self.get()
@@ -66,7 +70,10 @@ class WorkerServices:
         except Exception as exc:
             log.warning("worker_warm_up_failed", error=f"{type(exc).__name__}: {exc}"[:300])
             return
-        if self.link is None:  # once: warm() runs again after each rebalance
+        if not self._rehearsed:  # once: warm() runs again after each rebalance
+            self._rehearsed = True
+            await rehearse(services, timeout_s=WARM_TIMEOUT_S)  # never raises
+        if self.link is None:  # once
             self.link = ProviderLink(
                 services.telephony, every_s=self._settings.twilio_keep_warm_s, timeout_s=5.0
             )
