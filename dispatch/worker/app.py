@@ -26,7 +26,7 @@ from dispatch.worker.auditor import register_escalation_auditor
 from dispatch.worker.batch_reader import BatchReader, supervised
 from dispatch.worker.batches import DRAIN_S, InFlight, drain_time
 from dispatch.worker.codec import CODEC_NAME, register_codec
-from dispatch.worker.dispatch_agents import register_agents
+from dispatch.worker.dispatch_agents import page_delivery, register_agents
 from dispatch.worker.escalation_agent import register_escalation
 from dispatch.worker.failover_agent import register_failover
 from dispatch.worker.followup_agent import register_follow_ups
@@ -94,19 +94,19 @@ class EventTopics:
             PAGE_EVENTS: self.page_events,
         }
 
-    async def append(self, events: list[Envelope]) -> None:
+    async def append(self, events: list[Envelope]) -> list[tuple[Envelope, int]]:
         """Publish in order and wait for the broker's acks (all sent first, then every ack
         awaited) before the input is committed. The producer keeps one request in flight
         per partition, so each key's events stay in order. While an agent handles a record
-        a broker restore published, decisions the archive already holds are not sent again."""
+        a broker restore published, decisions the archive already holds are not sent again.
+        Returns each event sent with the partition that has it."""
         if _handling_restored():
             events = await self.not_archived(events)
         sent = []
         for event in events:
             topic = self._by_name[topic_for_event(event.type)]
             sent.append(await topic.send(key=event.key.encode(), value=event))
-        for fut in sent:
-            await fut
+        return [(event, (await fut).partition) for event, fut in zip(events, sent, strict=True)]
 
     async def not_archived(self, events: list[Envelope]) -> list[Envelope]:
         """The events the archive does not hold yet (asked of a restored record's outputs)."""
@@ -191,9 +191,10 @@ def create_app(
     topics = EventTopics(app, held=archived_ids(res))
     timers = Timers(app)
     guard_for = guards(app, guard_policy(settings))
-    register_agents(app, topics, res, guard_for, in_flight)
+    pages = page_delivery(app, topics, res, in_flight)
+    register_agents(app, topics, res, guard_for, in_flight, pages)
     register_escalation(
-        app, topics, res, timers, guard_for, in_flight, tick_s=settings.escalation_tick_s
+        app, topics, res, timers, guard_for, in_flight, pages, tick_s=settings.escalation_tick_s
     )
     risk = register_risk_agent(topics, res, timers, guard_for, settings=settings)
     app.readers = {"risk": risk}

@@ -6,17 +6,19 @@ retried in place, and only a poison event is set aside, on the dead-letter topic
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import faust
 import structlog
+from faust.types import TP
 
 from dispatch.events import Envelope
+from dispatch.topics import PAGE_EVENTS
 from dispatch.worker.batches import InFlight, run_events
 from dispatch.worker.guard import AgentGuard
+from dispatch.worker.keyed_turns import KeyedTurns
+from dispatch.worker.pages_at_once import PagesAtOnce
 from dispatch.worker.side_by_side import run_side_by_side
 
 if TYPE_CHECKING:
@@ -42,28 +44,23 @@ NOTIFIER_CONCURRENCY = 4
 CRISIS_CONCURRENCY = 4
 
 
-class KeyedTurns:
-    """One at a time per key, in the order the turns were asked for; keys run side by side."""
-
-    def __init__(self) -> None:
-        self._tails: dict[str, asyncio.Future[None]] = {}
-
-    @contextlib.asynccontextmanager
-    async def turn(self, key: str) -> AsyncIterator[None]:
-        before = self._tails.get(key)
-        mine: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._tails[key] = mine
-        try:
-            if before is not None:
-                await asyncio.shield(before)
-            yield
-        finally:
-            mine.set_result(None)
-            if self._tails.get(key) is mine:
-                del self._tails[key]
-
-
 GuardFor = Callable[[str], AgentGuard]
+
+
+def page_delivery(
+    app: faust.App, topics: EventTopics, res: WorkerServices, in_flight: InFlight
+) -> PagesAtOnce:
+    """The notifier's delivery of a page, its outcome appended, by either way: the page
+    topic's, or at once by the worker that appended it (dispatch/worker/pages_at_once.py)."""
+
+    async def deliver(event: Envelope) -> None:
+        services = await res.get()
+        await topics.append(await services.notifier.deliver(event))
+
+    def owns(partition: int) -> bool:
+        return TP(PAGE_EVENTS, partition) in app.consumer.assignment()
+
+    return PagesAtOnce(deliver, owns, KeyedTurns(), in_flight)
 
 
 def register_agents(
@@ -72,6 +69,7 @@ def register_agents(
     res: WorkerServices,
     guard_for: GuardFor,
     in_flight: InFlight,
+    pages: PagesAtOnce,
 ) -> None:
     contact_turns = KeyedTurns()
 
@@ -82,18 +80,14 @@ def register_agents(
             with structlog.contextvars.bound_contextvars(**event.log_context()):
                 services = await res.get()
                 decided = await services.crisis_line.handle_contact(event)
-                await topics.append(decided)
+                pages.after_append(await topics.append(decided))  # its page goes out now
                 log.info("dispatch_decided", events=[e.type for e in decided])
-
-    turns = KeyedTurns()
 
     async def send_page(event: Envelope) -> None:
         if event.type not in PAGE_REQUESTS:
             return
-        async with turns.turn(event.key):
-            with structlog.contextvars.bound_contextvars(**event.log_context()):
-                services = await res.get()
-                await topics.append(await services.notifier.deliver(event))
+        with structlog.contextvars.bound_contextvars(**event.log_context()):
+            await pages.from_topic(event)  # unless this worker sent it already
 
     async def confirm_reply(event: Envelope) -> None:
         if event.type not in REPLY_DECISIONS:

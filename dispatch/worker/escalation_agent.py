@@ -21,6 +21,7 @@ from dispatch.events import Envelope
 from dispatch.worker.batches import InFlight, run_events
 from dispatch.worker.escalation_table import DueWatch, dump, load
 from dispatch.worker.guard import AgentGuard
+from dispatch.worker.pages_at_once import PagesAtOnce
 
 if TYPE_CHECKING:
     from dispatch.worker.app import EventTopics
@@ -49,6 +50,7 @@ def register_escalation(
     timers: Timers,
     guard_for: Callable[[str], AgentGuard],
     in_flight: InFlight,
+    pages: PagesAtOnce,
     *,
     tick_s: float,
 ) -> None:
@@ -69,7 +71,7 @@ def register_escalation(
             state = load(table.get(event.key))
             services = await res.get()
             new_state, decided = await services.escalation.handle(state, event)
-            await topics.append(decided)
+            pages.after_append(await topics.append(decided))  # the next person paged now
             if new_state is not None:
                 # A resolved dispatch stays as a tombstone, so a late reply is told it is
                 # closed and a redelivered one gets its first answer (decision 030).

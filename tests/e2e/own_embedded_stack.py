@@ -28,7 +28,7 @@ def state_dir() -> Iterator[Path]:
 
 
 @asynccontextmanager
-async def own_stack(path: Path) -> AsyncIterator[Stack]:
+async def own_stack(path: Path, *, log_level: str = "warning") -> AsyncIterator[Stack]:
     """The demo team's stack on one partition, its own embedded PostgreSQL in `path`."""
     settings = Settings(
         database_url="",
@@ -36,7 +36,7 @@ async def own_stack(path: Path) -> AsyncIterator[Stack]:
         twilio_api_base_url="",
         state_dir=path,
         topic_partitions=1,
-        log_level="warning",
+        log_level=log_level,
     )
     stack = Stack(settings, durable=False)
     await stack.start()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from dispatch.worker.dispatch_agents import KeyedTurns
+from dispatch.worker.keyed_turns import KeyedTurns
 
 
 async def test_one_key_waits_its_turn_and_other_keys_do_not() -> None:

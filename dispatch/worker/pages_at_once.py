@@ -1,0 +1,119 @@
+"""A page goes out as soon as the broker has it, from the worker that decided it.
+
+The page topic is the guarantee; it is no longer the only way. When the dispatch agent or
+the escalation agent has appended a PageRequested and the broker acknowledged it, the page
+is durable: every worker that reads the page topic will deliver it, whatever happens next.
+Until decision 049 the worker that decided it then waited for its own consumer's next fetch
+of the page topic before the notifier saw it (up to `CONSUMER_FETCH_MAX_WAIT_MS`, 20 ms, on
+the embedded broker 8-10 ms on average). Now, when the same worker also reads the page's
+partition, it hands the page to its notifier at once:
+
+- Both ways take the same turn per dispatch (`KeyedTurns`, the notifier's), so the pages
+  of one dispatch still go one at a time, in order, and never side by side with the same
+  page read from the topic.
+- Whichever way delivers a page first remembers its id once the outcome (PageSent,
+  PageFailed, PageCancelled) is appended and acknowledged; the other way then skips it. The
+  ledger's claim (dispatch/paging/ledger.py) still stands between any two sends.
+- A page whose partition another worker reads is left to that worker (no two workers race
+  for one claim). So is a page when `limit` of them are already going out at once.
+- The notifier's log lines of a page say which way it went (`way`: `at_once`, `topic`).
+- Anything that goes wrong here (the database, the provider, the outcome's append) is
+  logged and left to the page topic, which delivers it with the agent's retries and dead
+  letters, as every page was delivered before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Sequence
+
+import structlog
+
+from dispatch.events import Envelope
+from dispatch.worker.batches import InFlight
+from dispatch.worker.keyed_turns import KeyedTurns
+
+log = structlog.get_logger(__name__)
+PAGE_REQUESTED = "PageRequested"
+REMEMBERED = 20_000  # delivered page ids kept: the topic's copy comes within seconds
+
+
+class DeliveredPages:
+    """The ids of the pages this worker delivered, the newest `size` of them."""
+
+    def __init__(self, size: int = REMEMBERED) -> None:
+        self._ids: OrderedDict[uuid.UUID, None] = OrderedDict()
+        self._size = size
+
+    def add(self, event_id: uuid.UUID) -> None:
+        self._ids[event_id] = None
+        self._ids.move_to_end(event_id)
+        while len(self._ids) > self._size:
+            self._ids.popitem(last=False)
+
+    def __contains__(self, event_id: object) -> bool:
+        return event_id in self._ids
+
+
+class PagesAtOnce:
+    """Sends the pages a worker appended without waiting for the page topic (see above).
+
+    deliver: the notifier's delivery of one PageRequested, its outcome appended (the page
+    topic's handler, less its guard). owns: does this worker read that page-topic partition?
+    """
+
+    def __init__(
+        self,
+        deliver: Callable[[Envelope], Awaitable[None]],
+        owns: Callable[[int], bool],
+        turns: KeyedTurns,
+        in_flight: InFlight,
+        *,
+        limit: int = 8,
+    ) -> None:
+        self._deliver = deliver
+        self._owns = owns
+        self._turns = turns
+        self._in_flight = in_flight
+        self._slots = asyncio.Semaphore(limit)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.delivered = DeliveredPages()
+
+    def after_append(self, sent: Sequence[tuple[Envelope, int]]) -> None:
+        """Start delivering each page just appended (event, its partition) that this worker
+        reads and has a slot for; the rest are left to the page topic."""
+        for event, partition in sent:
+            if event.type != PAGE_REQUESTED or not self._owns(partition):
+                continue
+            if self._slots.locked():
+                log.debug("page_left_to_topic", reason="busy", **event.log_context())
+                continue
+            task = asyncio.create_task(self._send(event))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def from_topic(self, event: Envelope) -> None:
+        """The page topic's way: deliver it unless this worker already did."""
+        async with self._turns.turn(event.key):
+            if event.event_id in self.delivered:
+                log.debug("page_delivered_already", **event.log_context())
+                return
+            with structlog.contextvars.bound_contextvars(way="topic"):
+                await self._deliver(event)
+            self.delivered.add(event.event_id)
+
+    async def _send(self, event: Envelope) -> None:
+        context = {**event.log_context(), "way": "at_once"}
+        async with self._slots, self._in_flight.busy():
+            with structlog.contextvars.bound_contextvars(**context):
+                try:
+                    async with self._turns.turn(event.key):
+                        if event.event_id in self.delivered:
+                            return
+                        await self._deliver(event)
+                        self.delivered.add(event.event_id)
+                except Exception as exc:  # the page topic delivers it, with retries
+                    error = f"{type(exc).__name__}: {exc}"[:300]
+                    log.warning("page_left_to_topic", reason=error)
