@@ -11,6 +11,7 @@ from dispatch.health.report import CheckResult
 from dispatch.risk.intake import records_viewed
 from dispatch.web.context import CONTEXT, ctx
 from dispatch.web.http import ApiError
+from dispatch.web.paged_dispatch import paged_dispatch
 from dispatch.web.schema import ApiModel, ApiRoutes, NoInput
 from dispatch.web.security import api_caller
 from projections.models import ArchivedEvent, Dispatch, Page
@@ -101,13 +102,13 @@ async def show_dispatch(request: web.Request, _: NoInput) -> DispatchDetail:
     The read is itself recorded (`ClientRecordsViewed`) before the dispatch is returned.
     """
     caller = api_caller(request)
-    rm = ctx(request).read_models
-    row = await rm.dispatch_by_code(request.match_info["code"].upper())
-    if row is None or row.team_id != caller.team_id:
+    c = ctx(request)
+    rm = c.read_models
+    row = await paged_dispatch(c, request.match_info["code"].upper(), team_id=caller.team_id)
+    if row is None:
         raise ApiError(404, "no dispatch with that code in your team", "code")
     timeline = await rm.archive(correlation_id=row.correlation_id)
     # Every read of a client's record is itself an event (safety rule 6), before the answer.
-    c = ctx(request)
     await c.spool.record(
         [
             records_viewed(

@@ -24,6 +24,7 @@ from dispatch.replies.desk import KnownDispatch, Replier, ReplierHasLeft
 from dispatch.replies.events import ReplyVerb
 from dispatch.web.context import ctx
 from dispatch.web.http import ApiError
+from dispatch.web.paged_dispatch import paged_dispatch
 from dispatch.web.schema import ApiModel, ApiRoutes, NoInput
 from dispatch.web.security import api_caller
 
@@ -120,7 +121,7 @@ async def _act(request: web.Request, verb: Verb, outcome: str = "") -> ActionAcc
     person = await c.read_models.staff(caller.staff_id)
     if person is None or person.team_id != caller.team_id:
         raise ApiError(403, "the token's staff member is not in the token's team")
-    row = await c.read_models.dispatch_by_code(action.code, team_id=caller.team_id)
+    row = await paged_dispatch(c, action.code, team_id=caller.team_id)
     if row is None:
         raise ApiError(404, "no dispatch with that code in your team", "code")
     try:

@@ -23,6 +23,7 @@ from dispatch.web.console.render import render, viewer
 from dispatch.web.console.sessions import new_token
 from dispatch.web.context import ctx
 from dispatch.web.dispatch_api import OUTCOME_MAX
+from dispatch.web.paged_dispatch import paged_dispatch
 
 log = structlog.get_logger(__name__)
 routes = web.RouteTableDef()
@@ -73,7 +74,7 @@ async def _act(request: web.Request, verb: ReplyVerb, outcome: str) -> tuple[str
     if verb == "resolve" and not outcome:
         return f"Say how {code} ended to close it.", 400
     person = await c.read_models.staff(who.staff_id)
-    row = await c.read_models.dispatch_by_code(code, team_id=who.team_id)
+    row = await paged_dispatch(c, code, team_id=who.team_id)
     if person is None or row is None:
         return f"No dispatch {code} in your team.", 404
     form = await request.post()

@@ -15,6 +15,7 @@ from dispatch.web.console.board import record_view
 from dispatch.web.console.render import render, viewer
 from dispatch.web.console.views import board_rows
 from dispatch.web.context import ctx
+from dispatch.web.paged_dispatch import paged_dispatch
 
 routes = web.RouteTableDef()
 
@@ -23,7 +24,7 @@ routes = web.RouteTableDef()
 async def dispatch_page(request: web.Request) -> web.Response:
     who, c = viewer(request), ctx(request)
     code = normalise_code(request.match_info["code"])
-    row = await c.read_models.dispatch_by_code(code, team_id=who.team_id) if who.team_id else None
+    row = await paged_dispatch(c, code, team_id=who.team_id) if who.team_id else None
     if row is None:
         return render(request, "not_found.html", status=404, code=code)
     facts = await c.console_board.client_facts(row.client_id) if row.client_id else None
