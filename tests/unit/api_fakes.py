@@ -18,6 +18,7 @@ from dispatch.bootstrap import bootstrap
 from dispatch.bus import EventPublisher
 from dispatch.events import Envelope
 from dispatch.ingress.spool import IngressSpool
+from dispatch.paging.ledger import PageLedger
 from dispatch.replies.desk import Decision, KnownDispatch, ReplyDesk
 from dispatch.settings import Settings
 from dispatch.web.app import make_web_app
@@ -68,6 +69,20 @@ class FakeReadModels:
     async def open_dispatches(self, team_id: str) -> list[Dispatch]:
         return [self.row] if team_id == self.row.team_id else []
 
+    async def dispatch(self, dispatch_id: uuid.UUID) -> Dispatch | None:
+        return self.row if dispatch_id == self.row.dispatch_id else None
+
+
+class FakeLedger:
+    """The page ledger as far as a dispatch's code goes: the row's dispatch was paged."""
+
+    def __init__(self, rm: FakeReadModels) -> None:
+        self._rm = rm
+
+    async def dispatch_for_code(self, short_code: str) -> tuple[uuid.UUID, uuid.UUID | None] | None:
+        row = self._rm.row
+        return (row.dispatch_id, row.correlation_id) if short_code == row.short_code else None
+
 
 class FakeSpool:
     def __init__(self) -> None:
@@ -108,6 +123,7 @@ async def fake_api(
     services = replace(
         real,
         read_models=cast(ReadModels, rm),
+        ledger=cast(PageLedger, FakeLedger(rm)),
         spool=cast(IngressSpool, spool),
         replies=ReplyDesk(spool=spool, finder=rm, decisions=rm, clock=clock),
         **services_overrides,
