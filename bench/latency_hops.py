@@ -21,7 +21,7 @@ HOPS = (
     "ring -> spooled (webhook)",
     "spooled -> published (relay, broker ack)",
     "published -> decided (fetch, dispatch agent)",
-    "decided -> claimed (appends, fetch, notifier reads)",
+    "decided -> claimed (appends, notifier reads)",
     "claimed -> Twilio (claim commit, REST request)",
 )
 
