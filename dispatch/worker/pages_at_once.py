@@ -96,24 +96,24 @@ class PagesAtOnce:
 
     async def from_topic(self, event: Envelope) -> None:
         """The page topic's way: deliver it unless this worker already did."""
-        async with self._turns.turn(event.key):
-            if event.event_id in self.delivered:
-                log.debug("page_delivered_already", **event.log_context())
-                return
-            with structlog.contextvars.bound_contextvars(way="topic"):
-                await self._deliver(event)
-            self.delivered.add(event.event_id)
+        await self._once(event, "topic")
 
     async def _send(self, event: Envelope) -> None:
         context = {**event.log_context(), "way": "at_once"}
         async with self._slots, self._in_flight.busy():
             with structlog.contextvars.bound_contextvars(**context):
                 try:
-                    async with self._turns.turn(event.key):
-                        if event.event_id in self.delivered:
-                            return
-                        await self._deliver(event)
-                        self.delivered.add(event.event_id)
+                    await self._once(event, "at_once")
                 except Exception as exc:  # the page topic delivers it, with retries
                     error = f"{type(exc).__name__}: {exc}"[:300]
                     log.warning("page_left_to_topic", reason=error)
+
+    async def _once(self, event: Envelope, way: str) -> None:
+        """Deliver the page in its dispatch's turn, unless either way already did."""
+        async with self._turns.turn(event.key):
+            if event.event_id in self.delivered:
+                log.debug("page_delivered_already", way=way, **event.log_context())
+                return
+            with structlog.contextvars.bound_contextvars(way=way):
+                await self._deliver(event)
+            self.delivered.add(event.event_id)
