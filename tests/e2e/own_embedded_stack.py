@@ -48,6 +48,14 @@ async def own_stack(path: Path, *, log_level: str = "warning") -> AsyncIterator[
         await stack.stop()
 
 
+@asynccontextmanager
+async def fresh_own_stack(*, log_level: str = "warning") -> AsyncIterator[Stack]:
+    """`own_stack` in a state directory of its own, removed once the stack has stopped."""
+    with state_dir() as path:
+        async with own_stack(path, log_level=log_level) as stack:
+            yield stack
+
+
 def worker_log(stack: Stack) -> list[dict[str, Any]]:
     """The worker's JSON log lines, as dicts."""
     lines = stack.workers[-1].log_path.read_text(errors="replace").splitlines()

@@ -28,14 +28,13 @@ from tests.e2e.helpers import (
     sms_count,
     until,
 )
-from tests.e2e.own_embedded_stack import own_stack, state_dir, worker_log
+from tests.e2e.own_embedded_stack import fresh_own_stack, worker_log
 
 
 @pytest.fixture
 async def own() -> AsyncIterator[Stack]:
-    with state_dir() as path:
-        async with own_stack(path) as stack:
-            yield stack
+    async with fresh_own_stack() as stack:
+        yield stack
 
 
 def crisis_call(stack: Stack, client_id: str) -> Envelope:

@@ -22,14 +22,13 @@ from tests.e2e.helpers import (
     sms_count,
     until,
 )
-from tests.e2e.own_embedded_stack import own_stack, state_dir, worker_log
+from tests.e2e.own_embedded_stack import fresh_own_stack, worker_log
 
 
 @pytest.fixture
 async def own() -> AsyncIterator[Stack]:
-    with state_dir() as path:
-        async with own_stack(path, log_level="info") as stack:
-            yield stack
+    async with fresh_own_stack(log_level="info") as stack:
+        yield stack
 
 
 PAGE_LINES = ("page_sent", "page_already_sent", "page_left_to_topic", "page_failed")

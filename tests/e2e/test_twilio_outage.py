@@ -14,7 +14,7 @@ from dispatch.rota.events import StaffRegistered
 from dispatch.stack.runtime import Stack
 from integrations.twilio.sandbox import SandboxPhones
 from tests.e2e.helpers import code_of, last_index, next_page, on_duty_primary, sms_count, until
-from tests.e2e.own_embedded_stack import own_stack, state_dir, worker_log
+from tests.e2e.own_embedded_stack import fresh_own_stack, worker_log
 
 MANAGER_PHONE = "+15550700001"
 
@@ -23,21 +23,20 @@ MANAGER_PHONE = "+15550700001"
 async def own(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Stack]:
     monkeypatch.setenv("PAGE_RETRY_FIRST_S", "1")
     monkeypatch.setenv("PAGE_RETRY_MAX_S", "4")
-    with state_dir() as path:
-        async with own_stack(path) as stack:
-            now = stack.clock.now()
-            manager = StaffRegistered(
-                staff_id="s-n-mgr",
-                team_id=TEAM_ID,
-                display_name="Manager",
-                role="manager",
-                gender="unspecified",
-                phone=MANAGER_PHONE,
-            )
-            event = new_event(manager, key=TEAM_ID, occurred_at=now, recorded_at=now, actor="test")
-            await stack.publisher.publish([event])
-            await stack.projector.wait_until_caught_up(timeout=20)
-            yield stack
+    async with fresh_own_stack() as stack:
+        now = stack.clock.now()
+        manager = StaffRegistered(
+            staff_id="s-n-mgr",
+            team_id=TEAM_ID,
+            display_name="Manager",
+            role="manager",
+            gender="unspecified",
+            phone=MANAGER_PHONE,
+        )
+        event = new_event(manager, key=TEAM_ID, occurred_at=now, recorded_at=now, actor="test")
+        await stack.publisher.publish([event])
+        await stack.projector.wait_until_caught_up(timeout=20)
+        yield stack
 
 
 async def test_a_page_during_a_twilio_outage_goes_out_when_twilio_is_back(own: Stack) -> None:
