@@ -104,6 +104,16 @@ def _replace(state: RiskState, update: dict[str, object]) -> RiskState:
     return assembled(RiskState, {**state.__dict__, **update}, fields_set)
 
 
+_MARK_FIELDS = frozenset(SignalMark.model_fields)
+
+
+def _mark(sign: str, source: str, severity: int, points: float, at: datetime) -> SignalMark:
+    """`SignalMark(...)` without validating again what the signal's payload was validated
+    as (a str, a str, an int, the float product of a weight and it, an aware datetime)."""
+    fields = {"sign": sign, "source": source, "severity": severity, "points": points, "at": at}
+    return assembled(SignalMark, fields, set(_MARK_FIELDS))
+
+
 def initial(client_id: str) -> RiskState:
     return RiskState(client_id=client_id)
 
@@ -139,23 +149,29 @@ def decayed(score: float, since: datetime | None, at: datetime, policy: RiskPoli
 def contact_gap_since(state: RiskState) -> datetime | None:
     """Since when the client has gone without a face-to-face contact: the last visit, or the
     start of their time on the caseload when that is later (a re-referral)."""
-    known = [t for t in (state.last_face_to_face, state.enrolled_at) if t is not None]
-    return max(known, default=None)
+    visit, enrolled = state.last_face_to_face, state.enrolled_at
+    if visit is None or enrolled is None:
+        return enrolled if visit is None else visit
+    return visit if visit >= enrolled else enrolled
 
 
 def contact_target(state: RiskState, policy: RiskPolicy = DEFAULT_POLICY) -> timedelta:
     """The client's face-to-face contact target: their team's, else the policy default."""
-    if state.contact_target_days is None:
-        return policy.contact_target
-    return timedelta(days=state.contact_target_days)
+    days = state.contact_target_days
+    return policy.contact_target if days is None else timedelta(days=days)
+
+
+_DAY = timedelta(days=1)
 
 
 def overdue_points(state: RiskState, at: datetime, policy: RiskPolicy) -> float:
     """Points for going longer than the contact target without a face-to-face contact."""
-    since = contact_gap_since(state)
-    if since is None or state.admitted or not state.on_caseload:
+    if state.admitted or state.left_caseload_at is not None:  # in hospital, or off the caseload
         return 0.0
-    over = (at - since - contact_target(state, policy)) / timedelta(days=1)
+    since = contact_gap_since(state)
+    if since is None:
+        return 0.0
+    over = (at - since - contact_target(state, policy)) / _DAY
     return min(policy.overdue_cap, over * policy.overdue_points_per_day) if over > 0 else 0.0
 
 
@@ -199,9 +215,7 @@ def evolve(
     elif isinstance(p, RelapseSignalObserved):
         points = state.weights.get(p.sign, 1.0) * p.severity
         score += decayed(points, event.occurred_at, at, policy)  # a late report has decayed
-        mark = SignalMark(
-            sign=p.sign, source=p.source, severity=p.severity, points=points, at=event.occurred_at
-        )
+        mark = _mark(p.sign, p.source, p.severity, points, event.occurred_at)
         u = {"signals": (*state.signals, mark)[-MAX_SIGNALS:]}
     elif isinstance(p, ContactRecorded):
         reached = {
@@ -302,9 +316,13 @@ def reasons(state: RiskState, policy: RiskPolicy = DEFAULT_POLICY) -> tuple[str,
         return ()
     if state.floor is not None and state.last_crisis_at is not None:
         out.append(f"crisis contact {_minute(state.last_crisis_at)}Z, no visit since")
-    for s in reversed(state.signals):
-        if decayed(s.points, s.at, at, policy) >= REASON_MIN_POINTS:
-            out.append(f"{s.sign} ({s.source}, severity {s.severity}) {_minute(s.at)}Z")
+    half_life = policy.half_life
+    for s in reversed(state.signals):  # decayed(s.points, s.at, at, policy), inline
+        points, marked = s.points, s.at
+        if at > marked and points != 0.0:
+            points = float(points * 0.5 ** ((at - marked) / half_life))
+        if points >= REASON_MIN_POINTS:
+            out.append(f"{s.sign} ({s.source}, severity {s.severity}) {_minute(marked)}Z")
     if state.missed_contacts:
         out.append(f"{state.missed_contacts} missed contact(s) since the last visit")
     over = overdue_points(state, at, policy)
@@ -312,7 +330,7 @@ def reasons(state: RiskState, policy: RiskPolicy = DEFAULT_POLICY) -> tuple[str,
         since = contact_gap_since(state)
         assert since is not None
         days = (at - since).days
-        target = contact_target(state, policy) / timedelta(days=1)
+        target = contact_target(state, policy) / _DAY
         out.append(f"no face-to-face contact for {days} days (target {target:g})")
     if (
         state.discharged_at is not None

@@ -57,11 +57,12 @@ DEFAULT_POLICY = RiskPolicy()
 
 def level_for(score: float, current: RiskLevel, policy: RiskPolicy = DEFAULT_POLICY) -> RiskLevel:
     """Rise to the highest level whose threshold the score reaches; fall only below the band."""
+    at = (0.0, policy.elevated_at, policy.high_at, policy.crisis_at)  # policy.threshold, by rank
     rank = RANK[current]
-    for level in reversed(LEVELS[rank + 1 :]):
-        if score >= policy.threshold(level):
-            return level
-    while rank > 0 and score < policy.threshold(LEVELS[rank]) - policy.band:
+    for higher_rank in range(len(LEVELS) - 1, rank, -1):
+        if score >= at[higher_rank]:
+            return LEVELS[higher_rank]
+    while rank > 0 and score < at[rank] - policy.band:
         rank -= 1
     return LEVELS[rank]
 
