@@ -139,6 +139,26 @@ FOLDED = (
 )
 
 
+# Folded types that go straight to the score (exactly these types: a subclass, or any other
+# folded type, is first checked for a crisis contact of another caller's, the reminders of
+# what was alerted and the open work, which return before the score).
+_SCORED_AT_ONCE = frozenset(
+    {
+        ClientEnrolled,
+        ClientReReferred,
+        TransferCompleted,
+        ClientDischarged,
+        ContactTargetSet,
+        RelapsePlanRecorded,
+        RelapsePlanRevised,
+        RelapseSignalObserved,
+        ContactRecorded,
+        HospitalAdmissionRecorded,
+        HospitalDischargeRecorded,
+    }
+)
+
+
 def decayed(score: float, since: datetime | None, at: datetime, policy: RiskPolicy) -> float:
     """The score `at`, halved every half-life since `since`; time never runs backwards."""
     if since is None or at <= since or score == 0.0:
@@ -189,18 +209,25 @@ def evolve(
         return state
     if offset is not None and state.last_offset is not None and offset <= state.last_offset:
         return state
-    if isinstance(p, CrisisCallReceived | CrisisTextReceived) and p.client_id != state.client_id:
-        return state
-    if isinstance(p, MissedContactAlerted):  # remembered so the gap is alerted once
-        return _replace(state, {"alerted_since": p.since, "last_offset": offset})
-    if isinstance(p, PlanReviewOverdue):  # remembered so each plan version is flagged once
-        return _replace(state, {"review_alerted_for": p.reviewed_at, "last_offset": offset})
-    if isinstance(p, OutreachTaskCreated | FollowUpOpened):
-        return _open_work(state, event, offset)
+    if type(p) not in _SCORED_AT_ONCE:
+        if isinstance(p, CrisisCallReceived | CrisisTextReceived):
+            if p.client_id != state.client_id:
+                return state
+        elif isinstance(p, MissedContactAlerted):  # remembered so the gap is alerted once
+            return _replace(state, {"alerted_since": p.since, "last_offset": offset})
+        elif isinstance(p, PlanReviewOverdue):  # remembered so each plan version is flagged once
+            return _replace(state, {"review_alerted_for": p.reviewed_at, "last_offset": offset})
+        elif isinstance(p, OutreachTaskCreated | FollowUpOpened):
+            return _open_work(state, event, offset)
     at = event.occurred_at if state.as_of is None else max(state.as_of, event.occurred_at)
     score = decayed(state.score, state.as_of, at, policy)
     u: dict[str, object] = {}
-    if isinstance(p, ClientEnrolled | ClientReReferred | TransferCompleted):
+    if isinstance(p, RelapseSignalObserved):  # the commonest first; the types are disjoint
+        points = state.weights.get(p.sign, 1.0) * p.severity
+        score += decayed(points, event.occurred_at, at, policy)  # a late report has decayed
+        mark = _mark(p.sign, p.source, p.severity, points, event.occurred_at)
+        u = {"signals": (*state.signals, mark)[-MAX_SIGNALS:]}
+    elif isinstance(p, ClientEnrolled | ClientReReferred | TransferCompleted):
         u = _joined(state, event)
     elif isinstance(p, ClientDischarged):
         u = {"left_caseload_at": event.occurred_at, "open_outreach": (), "open_follow_ups": ()}
@@ -212,11 +239,6 @@ def evolve(
         if state.plan_reviewed_at is not None:
             reviewed = max(reviewed, state.plan_reviewed_at)
         u = {"weights": {w.sign: w.weight for w in p.warning_signs}, "plan_reviewed_at": reviewed}
-    elif isinstance(p, RelapseSignalObserved):
-        points = state.weights.get(p.sign, 1.0) * p.severity
-        score += decayed(points, event.occurred_at, at, policy)  # a late report has decayed
-        mark = _mark(p.sign, p.source, p.severity, points, event.occurred_at)
-        u = {"signals": (*state.signals, mark)[-MAX_SIGNALS:]}
     elif isinstance(p, ContactRecorded):
         reached = {
             "last_contact_at": at,
