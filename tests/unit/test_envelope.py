@@ -16,7 +16,7 @@ from dispatch.clients.events import ClientEnrolled
 from dispatch.crisis.events import CrisisCallReceived
 from dispatch.events import derived_id, new_event
 from dispatch.events.codec import EventDecodeError, decode, encode
-from dispatch.events.envelope import ID_NAMESPACE, EventPayload
+from dispatch.events.envelope import ID_NAMESPACE, Envelope, EventPayload
 from dispatch.events.registry import index_by_type, topic_of
 
 T0 = datetime(2026, 3, 1, 2, 30, tzinfo=UTC)
@@ -51,6 +51,30 @@ def test_events_are_frozen() -> None:
     event = _call()
     with pytest.raises(ValidationError):
         event.key = "other"  # type: ignore[misc]
+
+
+def test_a_new_event_is_the_envelope_validation_would_make() -> None:
+    """An event made from typed values equals the envelope the model validates from them;
+    an id given as text is converted as validation converts it; a datetime without a zone
+    is refused, as validation refuses it."""
+    event = _call()
+    assert event == Envelope.model_validate(event.__dict__)
+    assert event.__pydantic_fields_set__ == set(Envelope.model_fields)
+    assert encode(event) == encode(Envelope.model_validate(event.__dict__))
+    as_text = new_event(
+        event.payload,
+        key="c-1",
+        occurred_at=T0,
+        recorded_at=T0,
+        actor="twilio",
+        event_id=str(event.event_id),  # type: ignore[arg-type]  # what a caller might pass
+    )
+    assert as_text.event_id == event.event_id and isinstance(as_text.event_id, uuid.UUID)
+    with pytest.raises(ValidationError, match="timezone"):
+        new_event(
+            event.payload, key="c-1", occurred_at=T0.replace(tzinfo=None), recorded_at=T0,
+            actor="twilio",
+        )  # fmt: skip
 
 
 def test_unknown_type_is_a_clear_error() -> None:
