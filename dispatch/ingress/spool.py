@@ -32,6 +32,7 @@ from dispatch.ingress.redrive import Redrive
 log = structlog.get_logger(__name__)
 RELAY_LOCK = 0x6469_7370_7265_6C  # pg_advisory_xact_lock key of the relay: "disprel"
 WARN_EVERY_S = 30.0  # one relay warning this often at most while the broker is away
+BUSY_RETRY_S = 0.05  # another web edge held the relay: look again this soon
 
 
 class IngressSpool:
@@ -116,25 +117,37 @@ class IngressSpool:
         """Publish one batch of unpublished events in spool order; returns how many (0 also
         when another process is relaying). Raises TopicsMissingError, keeping the rows,
         when a target topic is not on the broker as expected."""
+        sent, _ = await self._relay_batch()
+        return sent
+
+    async def _relay_batch(self) -> tuple[int, bool]:
+        """relay_once's batch, and whether the relay lock was another process's."""
         async with self._pool.acquire() as conn, conn.transaction():
             # The rows are durable already (record() committed them); only the published
             # mark is written here, and losing it in a crash only publishes them again
             # (same event ids, deduplicated): its commit need not wait for the WAL flush
             # (synchronous_commit off for this transaction). The setting, the lock and the
             # rows come in one round trip: no rows when another web edge holds the relay (it
-            # publishes them) or when none is waiting.
+            # publishes them; `held` says so) or when none is waiting.
             rows = await conn.fetch(
                 """WITH relay AS MATERIALIZED (
                      SELECT pg_try_advisory_xact_lock($1) AS held
-                     FROM set_config('synchronous_commit', 'off', true))
-                   SELECT seq, topic, value FROM ingress_spool
-                   WHERE (SELECT held FROM relay) AND published_at IS NULL
-                   ORDER BY seq LIMIT $2 FOR UPDATE OF ingress_spool""",
+                     FROM set_config('synchronous_commit', 'off', true)),
+                   waiting AS (
+                     SELECT seq, topic, value FROM ingress_spool
+                     WHERE (SELECT held FROM relay) AND published_at IS NULL
+                     ORDER BY seq LIMIT $2 FOR UPDATE OF ingress_spool)
+                   SELECT relay.held, waiting.seq, waiting.topic, waiting.value
+                   FROM relay LEFT JOIN waiting ON true
+                   ORDER BY waiting.seq""",
                 RELAY_LOCK,
                 self._batch,
             )
+            if not rows[0]["held"]:
+                return 0, True
+            rows = [r for r in rows if r["seq"] is not None]
             if not rows:
-                return 0
+                return 0, False
             if self._topics is not None:
                 await self._topics.check({r["topic"] for r in rows})
             try:
@@ -149,7 +162,7 @@ class IngressSpool:
                 self._clock.now(),
             )
         log.info("spool_relayed", events=len(rows))
-        return len(rows)
+        return len(rows), False
 
     async def _relay(self) -> None:
         backoff = 0.2
@@ -159,7 +172,7 @@ class IngressSpool:
         while True:
             self._wake.clear()
             try:
-                sent = await self.relay_once()
+                sent, busy = await self._relay_batch()
             except Exception as exc:  # broker, topics or database away: keep the rows
                 failures += 1
                 if loop.time() - warned_at >= WARN_EVERY_S:
@@ -177,5 +190,9 @@ class IngressSpool:
                 log.info("spool_relay_recovered", failures=failures)
             backoff, failures, warned_at = 0.2, 0, float("-inf")
             if sent == 0:
+                # When another web edge held the relay, its batch may have been read before
+                # this edge's newest rows were committed, and it may find nothing more:
+                # look again soon, not an idle poll later.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._idle_poll_s)
+                    wait_s = BUSY_RETRY_S if busy else self._idle_poll_s
+                    await asyncio.wait_for(self._wake.wait(), wait_s)

@@ -17,7 +17,7 @@ from dispatch.crisis.decide import Responder, open_dispatch
 from dispatch.events import Envelope
 from dispatch.ingress.broker_topics import BrokerTopics, TopicsMissingError
 from dispatch.ingress.redrive import Redrive, unpaged_contacts
-from dispatch.ingress.spool import IngressSpool
+from dispatch.ingress.spool import RELAY_LOCK, IngressSpool
 from dispatch.settings import Settings
 from dispatch.topics import CLIENT_EVENTS
 from projections.pool import connect
@@ -158,3 +158,37 @@ async def test_a_topic_created_again_with_other_partitions_is_not_published_to(
         await topics.close()
         await admin.close()
     assert caught.value.problems == {name: "3 partitions, expected 2"}
+
+
+class _Watched(IngressSpool):
+    """An edge that says when its relay found the lock another edge's."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.found_busy = asyncio.Event()
+
+    async def _relay_batch(self) -> tuple[int, bool]:
+        sent, busy = await super()._relay_batch()
+        if busy:
+            self.found_busy.set()
+        return sent, busy
+
+
+async def test_an_edge_that_found_another_relaying_publishes_its_row_when_it_is_done(
+    pg_pool: asyncpg.Pool, kafka_bootstrap: str
+) -> None:
+    """A row spooled while another web edge holds the relay is published once that edge is
+    done, not an idle poll later (an hour here): the edge looks again soon."""
+    sid = f"CA-busy-{uuid.uuid4().hex[:6]}-0"
+    publisher = EventPublisher(kafka_bootstrap)
+    edge = _Watched(pg_pool, publisher, SystemClock(), idle_poll_s=3600)
+    try:
+        async with pg_pool.acquire() as other, other.transaction():
+            await other.execute("SELECT pg_advisory_xact_lock($1)", RELAY_LOCK)  # relaying
+            await edge.record([call(sid)])
+            edge.start()  # its first look finds the relay taken; nothing wakes it after
+            await asyncio.wait_for(edge.found_busy.wait(), 10)
+        assert await published_sids(kafka_bootstrap, sid, 1) == [sid]
+    finally:
+        await edge.stop()
+        await publisher.stop()
