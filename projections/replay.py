@@ -40,7 +40,7 @@ from projections.migrations import migrate
 from projections.project import READ_MODELS
 from projections.replay_check import TableDiff, compare_all
 from projections.replay_fold import Folds, write
-from projections.replay_read import READ, Seen, envelope, payload_of
+from projections.replay_read import CATCH_UP_SETTINGS, READ, Seen, envelope, payload_of
 from projections.replay_schema import (
     LIVE,
     analyze,
@@ -272,6 +272,7 @@ class Replay:
         sql, args = self._seen.missing_query()
         found = 0
         async with writer.transaction():  # a savepoint when the caller holds a transaction
+            await writer.execute(CATCH_UP_SETTINGS)
             for rows in _chunks(await writer.fetch(sql, *args), self._batch):
                 found += len(rows)
                 self.tally.total += len(rows)

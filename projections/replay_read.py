@@ -117,9 +117,26 @@ class Seen:
             self.holes.discard(seq)
 
     def missing_query(self, columns: str = COLUMNS) -> tuple[str, list[object]]:
-        """The archive's rows not applied yet, in archive order, as (sql, arguments)."""
-        sql = f"""SELECT {columns} FROM public.event_archive
-                  WHERE archived_seq > $1 OR archived_seq = ANY($2::bigint[])
-                     OR (archived_seq < $3 AND archived_seq <> ALL($4::bigint[]))
+        """The archive's rows not applied yet, in archive order, as (sql, arguments).
+
+        Three index ranges, one branch each (disjoint: the holes lie between low and high).
+        As one WHERE with ORs, an archive without planner statistics (one just written)
+        was read whole through the index and filtered: 631 ms at 1,000,000 rows, against
+        under 5 ms this way with `CATCH_UP_SETTINGS` (psql's timing, PostgreSQL 15)."""
+        sql = f"""SELECT * FROM (
+                    SELECT {columns} FROM public.event_archive WHERE archived_seq > $1
+                    UNION ALL
+                    SELECT {columns} FROM public.event_archive
+                    WHERE archived_seq = ANY($2::bigint[])
+                    UNION ALL
+                    SELECT {columns} FROM public.event_archive
+                    WHERE archived_seq < $3 AND archived_seq <> ALL($4::bigint[])
+                  ) AS missing
                   ORDER BY archived_seq"""  # noqa: S608 - a fixed column list
         return sql, [self.high, sorted(self.holes), self.low, sorted(self.below)]
+
+
+# For the transaction that runs `missing_query`: without statistics the planner takes each
+# range for a third of the archive and plans parallel workers and JIT compilation for it
+# (450 ms on 300,000 rows, for no rows found).
+CATCH_UP_SETTINGS = "SET LOCAL jit = off; SET LOCAL max_parallel_workers_per_gather = 0"
