@@ -139,24 +139,18 @@ FOLDED = (
 )
 
 
-# Folded types that go straight to the score (exactly these types: a subclass, or any other
-# folded type, is first checked for a crisis contact of another caller's, the reminders of
-# what was alerted and the open work, which return before the score).
-_SCORED_AT_ONCE = frozenset(
-    {
-        ClientEnrolled,
-        ClientReReferred,
-        TransferCompleted,
-        ClientDischarged,
-        ContactTargetSet,
-        RelapsePlanRecorded,
-        RelapsePlanRevised,
-        RelapseSignalObserved,
-        ContactRecorded,
-        HospitalAdmissionRecorded,
-        HospitalDischargeRecorded,
-    }
+# Folded types whose branch comes before the score: another caller's crisis contact is
+# left out, the reminders of what was alerted and the open work return early.
+_BEFORE_THE_SCORE = (
+    CrisisCallReceived,
+    CrisisTextReceived,
+    MissedContactAlerted,
+    PlanReviewOverdue,
+    OutreachTaskCreated,
+    FollowUpOpened,
 )
+# The other folded types, by exact type: they skip those checks (a subclass does not).
+_SCORED_AT_ONCE = frozenset(FOLDED) - frozenset(_BEFORE_THE_SCORE)
 
 
 def decayed(score: float, since: datetime | None, at: datetime, policy: RiskPolicy) -> float:
