@@ -25,7 +25,7 @@ import asyncpg
 from pydantic import ValidationError
 
 from dispatch.events import Envelope, EventPayload
-from dispatch.events.envelope import assembled
+from dispatch.events.envelope import ENVELOPE_FIELDS, assembled
 from dispatch.events.registry import payload_class
 from projections.replay_tables import Row
 
@@ -47,8 +47,6 @@ READ = """SELECT archived_seq, type, schema_version,
           FROM (SELECT *, type = ANY($1::text[]) AS unread, type = ANY($2::text[]) AS folded
                 FROM event_archive ORDER BY archived_seq OFFSET 0) AS a
           ORDER BY archived_seq"""
-
-_FIELDS = frozenset(Envelope.model_fields)
 
 
 def envelope_of(row: asyncpg.Record) -> Envelope | None:
@@ -87,7 +85,7 @@ def envelope(row: Row, cls: type[EventPayload], payload: EventPayload) -> Envelo
         "causation_id": row["causation_id"],
         "actor": row["actor"],
         "payload": payload,
-    }, set(_FIELDS))  # fmt: skip
+    }, set(ENVELOPE_FIELDS))  # fmt: skip
 
 
 @dataclass

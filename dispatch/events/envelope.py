@@ -134,11 +134,11 @@ def new_event(
         and _aware(recorded_at)
         and isinstance(payload, EventPayload)
     ):
-        return assembled(Envelope, fields, set(_ENVELOPE_FIELDS))
+        return assembled(Envelope, fields, set(ENVELOPE_FIELDS))
     return Envelope(**fields)
 
 
-_ENVELOPE_FIELDS = frozenset(Envelope.model_fields)
+ENVELOPE_FIELDS = frozenset(Envelope.model_fields)  # an envelope made whole sets them all
 
 
 def _aware(at: object) -> bool:
