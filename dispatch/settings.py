@@ -139,6 +139,12 @@ class Settings(BaseSettings):
         le=5000,
         description="the same cap for the risk reader, which no page waits on",
     )
+    risk_reader_commit_interval_s: float = Field(
+        default=1.0,
+        ge=0,
+        le=30,
+        description="how often at most the risk reader writes its changed states and commits",
+    )
     broker_commit_interval_s: float = Field(
         default=2.8, gt=0, description="how often the worker commits consumed offsets"
     )

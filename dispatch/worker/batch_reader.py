@@ -10,10 +10,18 @@ transient failure retries it in place, anything else splits it so that a poison 
 alone is dead-lettered), and then its offsets are committed. Nothing is committed before
 it is handled, so a crash at any point re-reads the batch (at-least-once).
 
+A reader may also commit less often than once a batch (`commit_every_s`, decision 051):
+the handled batches' offsets are then committed together, at most that often, once the
+reader's `flush` has made durable what the handler keeps for them (the risk agent's changed
+states, so that a client folded in several batches is written once). Whatever is not
+flushed and committed yet is read again after a crash, exactly as an uncommitted batch is.
+The reader also flushes and commits as soon as a poll finds nothing new, on a revocation
+and on `stop()`.
+
 A batch and a rebalance never overlap: a revocation waits for the batch in hand (at most
-`drain_s`; a batch that finishes after its partitions were taken commits nothing and
-keeps none of its state: the new owner reads it again). `stop()` finishes the batch in
-hand, commits and leaves the group.
+`drain_s`), flushes and commits what was handled; a batch that finishes after its
+partitions were taken commits nothing and keeps none of its state: the new owner reads it
+again. `stop()` finishes the batch in hand, flushes, commits and leaves the group.
 """
 
 from __future__ import annotations
@@ -55,6 +63,7 @@ class ReaderConfig:
     batch_max: int = 2000
     poll_ms: int = 100  # how long an empty poll waits (also how soon a stop is seen)
     drain_s: float = DRAIN_S  # how long a revocation waits at most for the batch in hand
+    commit_every_s: float = 0.0  # 0: commit after each batch; else at most this often
 
 
 def deliveries(records: Sequence[object], wanted: Collection[str]) -> list[Delivery]:
@@ -96,6 +105,8 @@ class BatchReader:
         handle: Callable[[Sequence[Delivery]], Awaitable[None]],
         assigned: Partitions | None = None,
         prepare: Callable[[], Awaitable[None]] | None = None,
+        flush: Callable[[], Awaitable[None]] | None = None,
+        flush_now: Callable[[], bool] = lambda: False,
     ) -> None:
         self._topic = topic
         self._config = config
@@ -103,6 +114,10 @@ class BatchReader:
         self._handle_batch = handle
         self._assigned = assigned
         self._prepare = prepare  # run once before the first read (a topic to declare)
+        self._flush = flush  # makes what the handler keeps durable, before a commit
+        self._flush_now = flush_now  # the handler holds enough: flush before the interval
+        self._handled: dict[TopicPartition, int] = {}  # handled, not committed yet
+        self._last_commit = time.monotonic()
         self._lock = asyncio.Lock()  # held by a batch, and by a rebalance
         self._generation = 0  # moves on each revocation
         self._owned: set[TopicPartition] = set()  # assigned, and their state in hand
@@ -136,6 +151,10 @@ class BatchReader:
                 fetched = await consumer.getmany(timeout_ms=c.poll_ms, max_records=c.batch_max)
                 if fetched:
                     await self._handle(consumer, fetched)
+                elif self._handled:  # nothing new: what was handled is made durable now
+                    async with self._lock:
+                        await self._settle(consumer)
+            await self._last_settle(consumer)
         finally:
             try:
                 await consumer.stop()  # leaves the group: the partitions move on at once
@@ -165,9 +184,33 @@ class BatchReader:
                 await self._decode_and_handle(records)  # its objects gone as it returns
             if generation != self._generation:
                 return  # revoked meanwhile: the new owner reads these again
-            ends = {tp: recs[-1].offset + 1 for tp, recs in fetched.items()}  # type: ignore[attr-defined]
-            if ends:
-                await self._commit(consumer, ends)
+            for tp, recs in fetched.items():
+                self._handled[tp] = recs[-1].offset + 1  # type: ignore[attr-defined]
+            since = time.monotonic() - self._last_commit
+            if since >= self._config.commit_every_s or self._flush_now():
+                await self._settle(consumer)
+
+    async def _settle(self, consumer: AIOKafkaConsumer) -> None:
+        """Flush what the handler keeps, then commit every batch handled so far (the
+        caller holds the lock)."""
+        if not self._handled:
+            return
+        if self._flush is not None:
+            await self._flush()
+        ends, self._handled = self._handled, {}
+        await self._commit(consumer, ends)
+        self._last_commit = time.monotonic()
+
+    async def _last_settle(self, consumer: AIOKafkaConsumer) -> None:
+        """On stop: what was handled is flushed and committed, within `drain_s`; if that
+        fails it is read again by the next owner."""
+        async with self._lock:
+            try:
+                await asyncio.wait_for(self._settle(consumer), self._config.drain_s)
+            except Exception as exc:  # the broker away at stop: the next owner reads again
+                log.warning(
+                    "reader_last_commit_failed", group=self._config.group_id, error=repr(exc)
+                )
 
     async def _decode_and_handle(self, records: list[object]) -> None:
         batch = deliveries(records, self._wanted)
@@ -215,8 +258,16 @@ class BatchReader:
     async def on_revoked(self, revoked: Collection[TopicPartition]) -> None:
         started = time.monotonic()
         async with self._held(self._config.drain_s) as got:
+            if got and self._handled and self._consumer is not None:
+                try:  # what was handled is kept, as a finished batch's commit keeps it
+                    await asyncio.wait_for(self._settle(self._consumer), self._config.drain_s)
+                except Exception as exc:  # the next owner reads it again
+                    log.warning(
+                        "reader_revoked_uncommitted", group=self._config.group_id, error=repr(exc)
+                    )
             self._generation += 1
             self._owned.clear()
+            self._handled.clear()
             if not got:
                 log.warning(
                     "reader_revoked_in_a_batch",

@@ -72,6 +72,44 @@ class InFlight:
         return True
 
 
+async def retried(
+    guard: AgentGuard,
+    attempt: Callable[[], Awaitable[None]],
+    *,
+    what: str,
+    events: int,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> None:
+    """Run `attempt` until it succeeds: a transient failure is retried after the guard's
+    backoff (one warning per `log_every_s`); any other failure is raised."""
+    attempts = 0
+    last_log = float("-inf")
+    while True:
+        try:
+            await attempt()
+        except Exception as exc:
+            if classify(exc) != "transient":
+                raise
+            attempts += 1
+            wait = guard.backoff(attempts)
+            if time.monotonic() - last_log >= guard.log_every_s:
+                last_log = time.monotonic()
+                log.warning(
+                    "agent_retrying",
+                    agent=guard.agent,
+                    work=what,
+                    events=events,
+                    attempts=attempts,
+                    error=repr(exc)[:500],
+                    retry_in_s=round(wait, 3),
+                )
+            await sleep(wait)
+            continue
+        if attempts:
+            log.info("agent_recovered", agent=guard.agent, work=what, attempts=attempts)
+        return
+
+
 async def handle_batch(
     guard: AgentGuard,
     deliveries: Sequence[Delivery],
@@ -85,36 +123,22 @@ async def handle_batch(
     if not deliveries:
         return
     if not any(isinstance(d.value, Undecodable) for d in deliveries):
-        attempt = 0
-        last_log = float("-inf")
-        while True:
-            try:
-                await batch(deliveries)
-                if attempt:
-                    log.info("agent_batch_recovered", agent=guard.agent, attempts=attempt)
-                return
-            except Exception as exc:
-                if classify(exc) != "transient":
-                    log.warning(
-                        "agent_batch_split",
-                        agent=guard.agent,
-                        events=len(deliveries),
-                        error=repr(exc)[:500],
-                    )
-                    break
-                attempt += 1
-                wait = guard.backoff(attempt)
-                if time.monotonic() - last_log >= guard.log_every_s:
-                    last_log = time.monotonic()
-                    log.warning(
-                        "agent_batch_retrying",
-                        agent=guard.agent,
-                        events=len(deliveries),
-                        attempts=attempt,
-                        error=repr(exc)[:500],
-                        retry_in_s=round(wait, 3),
-                    )
-                await sleep(wait)
+        try:
+            await retried(
+                guard,
+                lambda: batch(deliveries),
+                what="batch",
+                events=len(deliveries),
+                sleep=sleep,
+            )
+            return
+        except Exception as exc:
+            log.warning(
+                "agent_batch_split",
+                agent=guard.agent,
+                events=len(deliveries),
+                error=repr(exc)[:500],
+            )
     for delivery in deliveries:  # one at a time: the guard's per-event rules
         await guard.handle(delivery, single(delivery))
 

@@ -1,14 +1,16 @@
 """The risk agent: client events -> each client's risk state -> risk decisions.
 
 It reads act.client-events with a consumer group of its own, outside faust's streams
-(dispatch/worker/batch_reader.py, decision 032): a batch is folded in memory, its decided
-events are appended and acked by the broker together, then the changed states are written
-to the state's changelog and acked (dispatch/worker/keyed_state.py), and only then are the
-batch's offsets committed. A crash in between re-decides the same events with the same ids
-(deduplicated downstream), and a state already written skips the events it folded (its
-last offset), so nothing is lost and nothing decided twice. A state is held as the compact
-JSON bytes of RiskState (defaults and repeated fields left out); the clients of the latest
-batches are also held decoded (StateCache).
+(dispatch/worker/batch_reader.py, decision 032): a batch is folded in memory and its decided
+events are appended and acked by the broker together. The changed states are kept decoded
+until the reader settles, at most every `risk_reader_commit_interval_s` and whenever it
+finds nothing new (decision 051): then they are written to the state's changelog and acked
+(dispatch/worker/keyed_state.py), each client once however many batches changed it, and
+only then are the batches' offsets committed. A crash in between re-decides the same events
+with the same ids (deduplicated downstream), and a state already written skips the events
+it folded (its last offset), so nothing is lost and nothing decided twice. A state is held
+as the compact JSON bytes of RiskState (defaults and repeated fields left out); the clients
+of the latest batches are also held decoded (StateCache).
 
 A timer scans the states every few seconds and emits what time alone decides: a client's
 contact target when they join a team (from the team's service model on the roster), a
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -34,11 +37,11 @@ from dispatch.stack.faust_settings import internal_replication
 from dispatch.topics import CLIENT_EVENTS, TopicSpec
 from dispatch.vocabulary import ServiceModel
 from dispatch.worker.batch_reader import BatchReader, reader_config, restored
-from dispatch.worker.batches import handle_batch
+from dispatch.worker.batches import handle_batch, retried
 from dispatch.worker.compact import drop_repeats, restore_repeats, to_bytes
 from dispatch.worker.guard import AgentGuard, Delivery
 from dispatch.worker.keyed_state import KeyedStateLog
-from dispatch.worker.state_cache import StateCache
+from dispatch.worker.state_cache import CACHE_MAX, StateCache, newest_states
 
 if TYPE_CHECKING:
     from dispatch.worker.app import EventTopics
@@ -48,6 +51,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 STATE_NAME = "risk-state"  # the reader's group and its changelog: <app id>-risk-state
 MISSED_CONTACT_TICK_S = 5.0  # how often the states are scanned for targets, gaps and reviews
+UNSAVED_MAX = CACHE_MAX  # changed states held decoded, unwritten, at most (as many as cached)
 RISK_INPUTS = frozenset(payload.event_type for payload in FOLDED)
 
 
@@ -125,6 +129,7 @@ def register_risk_agent(
         fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
     )
     cache = StateCache(load_state)
+    unsaved: dict[str, tuple[int, RiskState]] = {}  # folded, not yet in the changelog
 
     async def fold_batch(deliveries: Sequence[Delivery]) -> None:
         items = [
@@ -141,20 +146,31 @@ def register_risk_agent(
         engine = services.risk_engine
 
         def load(key: str) -> RiskState:
+            held = unsaved.get(key)
+            if held is not None:
+                return held[1]
             return cache.get(key, lambda: store.get(partition_of[key], key))
 
         # The cycle collector is paused by the reader over the whole batch (decision 041).
         states, decided = await engine.handle_many(items, load)
-        saved = [(partition_of[k], k, dump_state(s)) for k, s in states.items()]
         sent = time.perf_counter()
         if decided and any(restored(d) for d in deliveries):
             decided = await topics.not_archived(decided)  # appended before the broker was lost
         await services.publisher.publish(decided)  # every ack awaited, together
-        await store.save(saved)
+        unsaved.update((k, (partition_of[k], s)) for k, s in states.items())
         cache.put_many(states)
         if decided:
             append_ms = round((time.perf_counter() - sent) * 1000, 1)
             log.info("risk_decided", events=len(decided), inputs=len(items), append_ms=append_ms)
+
+    async def save_states() -> None:
+        """The states changed since the last save, each written once and acked."""
+        if unsaved:
+            await store.save([(p, key, dump_state(state)) for key, (p, state) in unsaved.items()])
+            unsaved.clear()
+
+    async def flush() -> None:  # before the reader commits (it holds its lock: no batch runs)
+        await retried(guard, save_states, what="state_write", events=len(unsaved))
 
     def handle_one(delivery: Delivery) -> Callable[[Envelope], Awaitable[None]]:
         async def one(_: Envelope) -> None:  # the guard's per-event path: a batch of one
@@ -164,16 +180,22 @@ def register_risk_agent(
 
     async def assigned(partitions: Sequence[int]) -> None:
         cache.clear()
+        unsaved.clear()  # not committed either: read again from the last commit
         await store.assigned(partitions)
 
     guard = guard_for("risk")
     reader = BatchReader(
         CLIENT_EVENTS,
-        reader_config(settings, group=STATE_NAME),
+        replace(
+            reader_config(settings, group=STATE_NAME),
+            commit_every_s=settings.risk_reader_commit_interval_s,
+        ),
         wanted=RISK_INPUTS,
         handle=lambda batch: handle_batch(guard, batch, fold_batch, handle_one),
         assigned=assigned,
         prepare=declare,
+        flush=flush,
+        flush_now=lambda: len(unsaved) >= UNSAVED_MAX,
     )
 
     async def risk_timer() -> None:
@@ -187,8 +209,7 @@ def register_risk_agent(
             # for a contact target are kept until their teams' service models are read.
             decided: list[Envelope] = []
             waiting = []
-            for key, raw in store.items():
-                state = load_state(raw, key)
+            for state in newest_states(store.items(), unsaved, load_state):
                 if state.team_id and needs_contact_target(state):
                     waiting.append(state)
                 else:

@@ -4,7 +4,7 @@ states of 100,000 clients as compact bytes; only the latest few thousand are dec
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Generic, TypeVar
 
 State = TypeVar("State")
@@ -39,3 +39,19 @@ class StateCache(Generic[State]):
 
     def __len__(self) -> int:
         return len(self._held)
+
+
+def newest_states(
+    saved: Iterable[tuple[str, bytes]],
+    unsaved: Mapping[str, tuple[int, State]],
+    decode: Callable[[bytes | None, str], State],
+) -> Iterator[State]:
+    """Every key's newest state, one at a time: the one changed but not written yet where
+    there is one (a client new since the last write included), else the written bytes
+    decoded. `unsaved` is read once, at the start."""
+    pending = dict(unsaved)
+    for key, raw in saved:
+        held = pending.pop(key, None)
+        yield held[1] if held is not None else decode(raw, key)
+    for _, state in pending.values():
+        yield state

@@ -5,20 +5,22 @@ repeating what was committed (dispatch/worker/batch_reader.py, keyed_state.py)."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaConnectionError
 
 from dispatch.bus import EventPublisher
 from dispatch.clients.events import ContactRecorded
 from dispatch.events import Envelope, new_event
 from dispatch.events.codec import encode
 from dispatch.worker.batch_reader import BatchReader, ReaderConfig
-from dispatch.worker.batches import handle_batch
+from dispatch.worker.batches import handle_batch, retried
 from dispatch.worker.guard import AgentGuard, Delivery, GuardPolicy, Handler
 from dispatch.worker.keyed_state import KeyedStateLog
 from tests.e2e.helpers import until
@@ -109,7 +111,14 @@ class Recorder:
 
 
 def reader_for(
-    topic: str, group: str, kafka_broker: KafkaUnderTest, recorder: Recorder, sink: RecordingSink
+    topic: str,
+    group: str,
+    kafka_broker: KafkaUnderTest,
+    recorder: Recorder,
+    sink: RecordingSink,
+    *,
+    commit_every_s: float = 0.0,
+    flush: Callable[[], Awaitable[None]] | None = None,
 ) -> BatchReader:
     config = ReaderConfig(
         bootstrap=kafka_broker.bootstrap,
@@ -119,6 +128,7 @@ def reader_for(
         rebalance_timeout_s=5.0,
         fetch_max_wait_ms=20,
         batch_max=50,
+        commit_every_s=commit_every_s,
     )
 
     guard = AgentGuard("test-reader", sink, GuardPolicy(first_wait_s=0.01))
@@ -127,6 +137,7 @@ def reader_for(
         config,
         wanted={"ContactRecorded"},
         handle=lambda batch: handle_batch(guard, batch, recorder.batch, recorder.single),
+        flush=flush,
     )
 
 
@@ -176,3 +187,65 @@ async def test_a_stopped_reader_commits_and_the_next_one_goes_on_from_there(
     assert len(second.seen) == 30, "the second reader starts after what the first committed"
     assert not set(second.seen) & set(first.seen)
     assert len(sink.records) == 1
+
+
+async def test_a_reader_that_commits_less_often_commits_only_what_it_flushed(
+    kafka_broker: KafkaUnderTest, producer: AIOKafkaProducer
+) -> None:
+    """Decision 051: with an hour between commits, the batches handled are committed once
+    the reader finds nothing new, and only after its flush succeeded (a broker error in the
+    flush is retried). A reader that dies before its flush went through commits nothing:
+    the next one reads every event again."""
+    topic = await new_topic(kafka_broker, "test-reader", PARTITIONS)
+    group = f"test-reader-{uuid.uuid4().hex[:8]}"
+    for i in range(60):
+        await producer.send_and_wait(topic, encode(contact(i)), key=f"c{i % 5}".encode())
+    sink = RecordingSink()
+
+    never = asyncio.Event()
+    stuck = Recorder()
+    reader = reader_for(
+        topic, group, kafka_broker, stuck, sink, commit_every_s=3600.0, flush=never.wait
+    )
+    running = asyncio.create_task(reader.run())
+    await until_seen(stuck, 60)
+    running.cancel()  # as a crash: the flush never finished
+    with contextlib.suppress(asyncio.CancelledError):
+        await running
+    assert len(stuck.seen) == 60
+
+    flushed: list[int] = []  # how many events were handled when a flush went through
+    failures = [KafkaConnectionError("broker away")]
+    kept = Recorder()
+
+    async def flush_once() -> None:
+        if failures:
+            raise failures.pop()
+        flushed.append(len(kept.seen))
+
+    guard = AgentGuard("test-reader", sink, GuardPolicy(first_wait_s=0.01))
+
+    async def flush() -> None:
+        await retried(guard, flush_once, what="flush", events=len(kept.seen))
+
+    reader = reader_for(topic, group, kafka_broker, kept, sink, commit_every_s=3600.0, flush=flush)
+    running = asyncio.create_task(reader.run())
+    await until_seen(kept, 60)
+
+    async def committed() -> bool:
+        return reader.lag() == 0
+
+    await until(committed, within_s=30, what="the handled batches committed")
+    assert sorted(kept.seen) == sorted(stuck.seen), "nothing was committed before: all again"
+    assert flushed and flushed[-1] == 60 and not failures, "flushed (once retried) first"
+    await reader.stop()
+    await running
+
+    last = Recorder()
+    reader = reader_for(topic, group, kafka_broker, last, sink)
+    running = asyncio.create_task(reader.run())
+    await producer.send_and_wait(topic, encode(contact(60)), key=b"c0")
+    await until_seen(last, 1)
+    await reader.stop()
+    await running
+    assert len(last.seen) == 1, "what was flushed and committed is not read again"
