@@ -1,6 +1,8 @@
 """The decoded states of the keys a reader handled last, so that a busy key is not decoded
 from its bytes in every batch. Bounded: the oldest entries go first (a worker holds the
-states of 100,000 clients as compact bytes; only the latest few thousand are decoded)."""
+states of 100,000 clients as compact bytes; only the latest few thousand are decoded).
+`newest_states` reads every key's state with the ones changed since the last write first
+(decision 051)."""
 
 from __future__ import annotations
 
