@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import click
+from pydantic import ValidationError
 
 from dispatch.commands import bench as bench_cli
 from dispatch.commands import carers as carers_cli
@@ -45,7 +46,24 @@ def _refuse_unsafe(settings: Settings) -> None:
         click.echo(f"warning: {caution}", err=True)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """Every command reads its settings from the environment: a setting that does not
+    validate is named, with why, and the command exits 2 before it does anything."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except ValidationError as exc:
+            if exc.title != Settings.__name__:
+                raise
+            for error in exc.errors():
+                name = "_".join(str(part) for part in error["loc"]).upper()
+                got = error.get("input")
+                click.echo(f"refusing to start: {name}={got!r}: {error['msg']}", err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """Crisis and on-call dispatch for mental-health outreach teams (ACT, ICM, AOT).
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 from click.testing import CliRunner
 
@@ -47,3 +48,23 @@ def test_topics_create_without_cluster_names_the_variable() -> None:
     result = CliRunner(env={"KAFKA_BOOTSTRAP_SERVERS": ""}).invoke(main, ["topics", "create"])
     assert result.exit_code == 2
     assert "KAFKA_BOOTSTRAP_SERVERS" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "named"),
+    [
+        (["up"], {"RISK_READER_COMMIT_INTERVAL_S": "99"}, "RISK_READER_COMMIT_INTERVAL_S='99'"),
+        (["rota", "show", "--team", "t1"], {"WEB_PORT": "abc"}, "WEB_PORT='abc'"),
+    ],
+)
+def test_a_setting_that_does_not_validate_is_named_and_nothing_starts(
+    args: list[str], env: dict[str, str], named: str, tmp_path: Path
+) -> None:
+    """A bad value in the environment: the variable, what it held and why it is refused, on
+    stderr, exit 2, before anything starts (no stack, nothing written to the state dir)."""
+    state = tmp_path / "state"
+    result = CliRunner(env={**env, "STATE_DIR": str(state)}).invoke(main, args)
+    assert result.exit_code == 2, result.output
+    assert named in result.stderr
+    assert "Traceback" not in result.output
+    assert not state.exists()
