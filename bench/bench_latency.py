@@ -12,6 +12,9 @@ ring. A call the webhook accepted (HTTP 200) with no page after the settle is lo
 not answered within Twilio's 15 s is counted apart (Twilio would fetch the Fallback URL).
 The first run starts as soon as the stack reports ready (so its first calls show any
 warm-up), and the generator is also measured alone against a webhook that answers at once.
+After the first rate, one call is placed right after a burst of client events (`--burst`:
+contacts, signals and enrolments, as an import or a broker restore brings them), to show
+how long a crisis call waits behind routine events on its topic.
 
 Prints figures; asserts nothing about time.
 """
@@ -34,6 +37,7 @@ from bench.latency_figures import (
     FIRST_CALLS,
     Call,
     RateRun,
+    burst_figure,
     first_calls_lines,
     generator_figure,
     percentile,
@@ -56,6 +60,7 @@ WINDOW_S = 10.0  # the windows of the per-window lines
 MAX_SETTLE_S = 600.0  # a backlog still draining after this long is reported as loss
 QUIET_S = 30.0  # the silence before each "after a quiet spell" call (aiohttp keeps 15 s)
 QUIET_CALLS = 3
+BURST = 30_000  # client events published at once before the "after a burst" call
 
 
 async def generate(rate: float, seconds: float, seed: int, *, stack: Stack | None) -> list[Call]:
@@ -182,6 +187,32 @@ async def after_quiet(
     return page_ms, lines
 
 
+async def after_burst(
+    stack: Stack, phones: SandboxPhones, burst: int
+) -> tuple[float | None, list[str]]:
+    """One call placed as soon as `burst` client events are published: its ring to page and
+    a line with its hops (where it waited)."""
+    from bench.bench_risk import workload  # the risk bench's reproducible client events
+
+    events = workload(burst, 2000, 30)
+    began = time.perf_counter()
+    for i in range(0, len(events), 5000):
+        await stack.publisher.publish(events[i : i + 5000])
+    published_s = time.perf_counter() - began
+    calls = (await generate(1.0, 1.0, 70, stack=stack))[:1]
+    arrived, _ = await pages_of(phones, calls, 60.0)
+    with contextlib.suppress(TimeoutError):
+        await stack.projector.wait_until_caught_up(timeout=120.0)
+    hops = (await call_hops(stack.pool, calls, arrived)).get(0)
+    ms = (arrived[calls[0].call_sid] - calls[0].placed_at) * 1000 if arrived else None
+    split = " + ".join(f"{h:.1f}" for h in hops) if hops else "hops not known"
+    shown = f"{ms:7.1f} = {split}" if ms is not None else "no page"
+    return ms, [
+        f"  a call right after {burst:,} client events (published in {published_s:.1f} s), "
+        f"ring to page = hops (ms): {shown}"
+    ]
+
+
 async def transactions(pool: asyncpg.Pool) -> int:
     """Transactions committed or rolled back in the database so far (pg_stat_database: a
     busy backend reports its own each second, an idle one within ten)."""
@@ -210,11 +241,14 @@ async def measure(
     settle_s: float,
     profile: Path | None = None,
     quiet_s: float = 0.0,
+    burst: int = 0,
 ) -> list[Figure]:
     """Each rate in turn on one stack; after the first, QUIET_CALLS calls each after
-    `quiet_s` of quiet (none when 0)."""
+    `quiet_s` of quiet (none when 0), then one call right after `burst` client events
+    (none when 0)."""
     figures: list[Figure] = []
     quiet: list[float | None] = []
+    burst_ms: float | None = None
     profiler = Profiler(profile) if profile is not None else None
     alone_rate = max(rates)
     alone = await generate(alone_rate, min(seconds, 10.0), 99, stack=None)
@@ -232,6 +266,9 @@ async def measure(
                 if i == 0 and quiet_s > 0:
                     quiet, lines = await after_quiet(stack, phones, quiet_s, QUIET_CALLS)
                     print("\n".join(lines), flush=True)
+                if i == 0 and burst > 0:
+                    burst_ms, lines = await after_burst(stack, phones, burst)
+                    print("\n".join(lines), flush=True)
                 print(
                     "\n".join(
                         [*hop_lines(run), window_line(run, WINDOW_S), run.cpu_line, pauses.line()]
@@ -245,6 +282,8 @@ async def measure(
     figures.append(warmup_figure(runs[0]))
     if quiet:
         figures.append(quiet_figure(quiet, quiet_s, runs[0]))
+    if burst > 0:
+        figures.append(burst_figure(burst_ms, burst, runs[0]))
     top = next((r for r in runs if r.rate == alone_rate), None)
     figures.append(generator_figure(alone, alone_rate, top))
     return figures
@@ -254,7 +293,7 @@ async def figures(quick: bool) -> list[Figure]:
     """Full: 60 s at each of 1, 10 and 100 calls/s. Quick: 5 s at 1 and 10 calls/s."""
     if quick:
         return await measure((1.0, 10.0), 5.0, settle_s=10.0)
-    return await measure((1.0, 10.0, 100.0), 60.0, settle_s=20.0, quiet_s=QUIET_S)
+    return await measure((1.0, 10.0, 100.0), 60.0, settle_s=20.0, quiet_s=QUIET_S, burst=BURST)
 
 
 def main() -> None:
@@ -269,6 +308,11 @@ def main() -> None:
         help=f"after the first rate, {QUIET_CALLS} calls each after this long with no call "
         f"({QUIET_S:g}; 0: none)",
     )  # fmt: skip
+    parser.add_argument(
+        "--burst", type=int, default=BURST, metavar="EVENTS",
+        help=f"after the first rate, one call right after this many client events are "
+        f"published ({BURST:,}; 0: none)",
+    )  # fmt: skip
     parser.add_argument("--quick", action="store_true", help="5 s at 1 and 10 calls/s")
     parser.add_argument(
         "--profile", type=Path, default=None, metavar="DIR",
@@ -282,7 +326,9 @@ def main() -> None:
     else:
         rates = [float(r) for r in args.rates.split(",")]
         found = asyncio.run(
-            measure(rates, args.seconds, args.settle, args.profile, quiet_s=args.quiet)
+            measure(
+                rates, args.seconds, args.settle, args.profile, quiet_s=args.quiet, burst=args.burst
+            )
         )
     print(markdown(found))
     for out in Profiler.written(args.profile):

@@ -178,6 +178,21 @@ def quiet_figure(page_ms: Sequence[float | None], quiet_s: float, first: RateRun
     )
 
 
+def burst_figure(page_ms: float | None, burst: int, first: RateRun) -> Figure:
+    """The call placed right after a burst of client events, beside the p99 of the first
+    run's later calls (warm, one call a second, nothing else arriving)."""
+    _, ceiling, ceiling_name = _warm(first)
+    return Figure(
+        PATH,
+        f"a call right after a burst of {burst:,} client events",
+        page_ms if page_ms is not None else float("nan"),
+        "ms",
+        ceiling_name=ceiling_name,
+        ceiling=ceiling,
+        note="contacts, signals, enrolments of 2,000 clients, published at once before the call",
+    )
+
+
 def first_calls_lines(run: RateRun) -> list[str]:
     """The first calls after the start, each with its ring to page and its hops (HOPS), to
     show which hop a warm-up tail is in."""
