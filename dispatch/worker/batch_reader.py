@@ -154,7 +154,8 @@ class BatchReader:
                 elif self._handled:  # nothing new: what was handled is made durable now
                     async with self._lock:
                         await self._settle(consumer)
-            await self._last_settle(consumer)
+            async with self._lock:  # on stop: flushed and committed, or read again
+                await self._settle_within(consumer, "reader_last_commit_failed")
         finally:
             try:
                 await consumer.stop()  # leaves the group: the partitions move on at once
@@ -201,16 +202,13 @@ class BatchReader:
         await self._commit(consumer, ends)
         self._last_commit = time.monotonic()
 
-    async def _last_settle(self, consumer: AIOKafkaConsumer) -> None:
-        """On stop: what was handled is flushed and committed, within `drain_s`; if that
-        fails it is read again by the next owner."""
-        async with self._lock:
-            try:
-                await asyncio.wait_for(self._settle(consumer), self._config.drain_s)
-            except Exception as exc:  # the broker away at stop: the next owner reads again
-                log.warning(
-                    "reader_last_commit_failed", group=self._config.group_id, error=repr(exc)
-                )
+    async def _settle_within(self, consumer: AIOKafkaConsumer, failed: str) -> None:
+        """On stop or revocation: `_settle` within `drain_s` (the caller holds the lock); if
+        that fails (the broker away), what was handled is read again by the next owner."""
+        try:
+            await asyncio.wait_for(self._settle(consumer), self._config.drain_s)
+        except Exception as exc:
+            log.warning(failed, group=self._config.group_id, error=repr(exc))
 
     async def _decode_and_handle(self, records: list[object]) -> None:
         batch = deliveries(records, self._wanted)
@@ -258,13 +256,8 @@ class BatchReader:
     async def on_revoked(self, revoked: Collection[TopicPartition]) -> None:
         started = time.monotonic()
         async with self._held(self._config.drain_s) as got:
-            if got and self._handled and self._consumer is not None:
-                try:  # what was handled is kept, as a finished batch's commit keeps it
-                    await asyncio.wait_for(self._settle(self._consumer), self._config.drain_s)
-                except Exception as exc:  # the next owner reads it again
-                    log.warning(
-                        "reader_revoked_uncommitted", group=self._config.group_id, error=repr(exc)
-                    )
+            if got and self._consumer is not None:  # kept, as a finished batch's commit keeps it
+                await self._settle_within(self._consumer, "reader_revoked_uncommitted")
             self._generation += 1
             self._owned.clear()
             self._handled.clear()
