@@ -26,12 +26,14 @@ from dispatch.worker.auditor import register_escalation_auditor
 from dispatch.worker.batch_reader import BatchReader, supervised
 from dispatch.worker.batches import DRAIN_S, InFlight, drain_time
 from dispatch.worker.codec import CODEC_NAME, register_codec
+from dispatch.worker.crisis_reader import AGENT as CRISIS_AGENT
+from dispatch.worker.crisis_reader import register_crisis_reader
 from dispatch.worker.dispatch_agents import page_delivery, register_agents
 from dispatch.worker.escalation_agent import register_escalation
 from dispatch.worker.failover_agent import register_failover
 from dispatch.worker.followup_agent import register_follow_ups
 from dispatch.worker.guard import guard_policy, guards, page_retry_policy
-from dispatch.worker.heartbeat import register_worker_heartbeat
+from dispatch.worker.heartbeat import register_worker_heartbeat, sum_known
 from dispatch.worker.resources import WorkerServices
 from dispatch.worker.risk_agent import register_risk_agent
 from dispatch.worker.timers import Timers
@@ -197,7 +199,8 @@ def create_app(
         app, topics, res, timers, guard_for, in_flight, pages, tick_s=settings.escalation_tick_s
     )
     risk = register_risk_agent(topics, res, timers, guard_for, settings=settings)
-    app.readers = {"risk": risk}
+    crisis = register_crisis_reader(topics, res, guard_for(CRISIS_AGENT), pages, settings=settings)
+    app.readers = {"risk": risk, "crisis-contacts": crisis}
     register_follow_ups(
         app,
         topics,
@@ -230,13 +233,16 @@ def create_app(
         res,
         timers,
         interval_s=settings.worker_heartbeat_s,
-        topics=[CLIENT_EVENTS, DISPATCH_EVENTS, PAGE_EVENTS],
-        readers_lag=risk.lag,
+        topics=[DISPATCH_EVENTS, PAGE_EVENTS],
+        readers_owned=crisis.owned,  # the crisis contacts' partitions of act.client-events
+        readers_lag=lambda: sum_known(risk.lag(), crisis.lag()),
     )
 
     @app.on_rebalance_complete.connect
     async def _ready(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
         await res.warm()  # ready means able to page: services built, nothing left to import
+        if not await crisis.assigned_within(settings.broker_rebalance_timeout_s):
+            log.warning("worker_ready_without_crisis_reader")  # its partitions went elsewhere
         path = ready_file(settings.state_dir, os.getpid())
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("ready\n")

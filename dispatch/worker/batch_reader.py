@@ -116,6 +116,7 @@ class BatchReader:
         self._prepare = prepare  # run once before the first read (a topic to declare)
         self._flush = flush  # makes what the handler keeps durable, before a commit
         self._flush_now = flush_now  # the handler holds enough: flush before the interval
+        self._assigned_once = asyncio.Event()
         self._handled: dict[TopicPartition, int] = {}  # handled, not committed yet
         self._last_commit = time.monotonic()
         self._lock = asyncio.Lock()  # held by a batch, and by a rebalance
@@ -270,11 +271,25 @@ class BatchReader:
 
     async def on_assigned(self, assigned: Collection[TopicPartition]) -> None:
         async with self._lock:
-            partitions = sorted(tp.partition for tp in assigned if tp.topic == self._topic)
+            owned = {tp for tp in assigned if tp.topic == self._topic}
+            partitions = sorted(tp.partition for tp in owned)
             if self._assigned is not None:
                 await self._assigned(partitions)
-            self._owned = {tp for tp in assigned if tp.topic == self._topic}
+            self._owned = owned
+            self._assigned_once.set()
             log.info("reader_assigned", group=self._config.group_id, partitions=partitions)
+
+    def owned(self) -> list[TopicPartition]:
+        """The partitions this reader owns now."""
+        return sorted(self._owned)
+
+    async def assigned_within(self, timeout_s: float) -> bool:
+        """Has the reader's group given it its first assignment (within `timeout_s`)?"""
+        try:
+            await asyncio.wait_for(self._assigned_once.wait(), timeout_s)
+        except TimeoutError:
+            return False
+        return True
 
 
 class _Waited:
@@ -314,15 +329,18 @@ def restored(delivery: Delivery) -> bool:
     return carries_restored(getattr(delivery.event, "headers", None))
 
 
-def reader_config(settings: Settings, *, group: str) -> ReaderConfig:
-    """A reader's consumer, with the worker's group timings; its group is <app id>-<group>."""
+def reader_config(settings: Settings, *, group: str, pages_wait: bool = False) -> ReaderConfig:
+    """A reader's consumer, with the worker's group timings; its group is <app id>-<group>.
+    A reader that pages wait on (`pages_wait`) long-polls as briefly as faust's consumer."""
+    wait_ms = settings.consumer_fetch_max_wait_ms
+    fetch_max_wait_ms = wait_ms if pages_wait else settings.risk_reader_fetch_max_wait_ms
     return ReaderConfig(
         bootstrap=settings.kafka_bootstrap_servers,
         group_id=f"{settings.faust_app_id}-{group}",
         session_timeout_s=settings.broker_session_timeout_s,
         heartbeat_interval_s=settings.broker_heartbeat_interval_s,
         rebalance_timeout_s=settings.broker_rebalance_timeout_s,
-        fetch_max_wait_ms=settings.risk_reader_fetch_max_wait_ms,  # no page waits on it
+        fetch_max_wait_ms=fetch_max_wait_ms,
         drain_s=drain_time(settings),
     )
 

@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     from dispatch.worker.resources import WorkerServices
 
 log = structlog.get_logger(__name__)
-CRISIS_CONTACTS = frozenset({"CrisisCallReceived", "CrisisTextReceived"})
 PAGE_REQUESTS = frozenset({"PageRequested"})
 REPLY_DECISIONS = frozenset({"StaffReplyDecided"})
 # Pages in flight at once per worker. A page the provider keeps failing is retried in place
@@ -36,12 +35,6 @@ REPLY_DECISIONS = frozenset({"StaffReplyDecided"})
 # is handled, and the pages of one dispatch still go one at a time, in the order they were
 # read (KeyedTurns), so a page delivered twice is never sent twice.
 NOTIFIER_CONCURRENCY = 4
-# Crisis contacts decided at once per worker. Deciding one waits on about four database
-# reads and the broker's acks of its three events; one at a time, a worker fell behind
-# under 100 calls/s and each call waited in the queue for tens of seconds. Acked in the
-# order read, like the pages; a client's (or caller's) contacts are still decided one at a
-# time, in the order they were read (KeyedTurns), so their dispatches keep that order.
-CRISIS_CONCURRENCY = 4
 
 
 GuardFor = Callable[[str], AgentGuard]
@@ -71,18 +64,6 @@ def register_agents(
     in_flight: InFlight,
     pages: PagesAtOnce,
 ) -> None:
-    contact_turns = KeyedTurns()
-
-    async def open_dispatch(event: Envelope) -> None:
-        if event.type not in CRISIS_CONTACTS:
-            return
-        async with contact_turns.turn(event.key):
-            with structlog.contextvars.bound_contextvars(**event.log_context()):
-                services = await res.get()
-                decided = await services.crisis_line.handle_contact(event)
-                pages.after_append(await topics.append(decided))  # its page goes out now
-                log.info("dispatch_decided", events=[e.type for e in decided])
-
     async def send_page(event: Envelope) -> None:
         if event.type not in PAGE_REQUESTS:
             return
@@ -96,18 +77,12 @@ def register_agents(
             services = await res.get()
             await services.confirmations.confirm(event)
 
-    crisis_guard = guard_for("dispatch-crisis-contacts")
     notifier_guard = guard_for("notifier")
     confirm_guard = guard_for("reply-confirmations")
 
     # Not faust's `concurrency=N`: its actors ack out of order and it can commit past an
-    # event still in flight (dispatch/worker/side_by_side.py).
-    @app.agent(topics.client_events, name="dispatch-crisis-contacts")
-    async def dispatch_crisis_contacts(stream: faust.StreamT[Envelope]) -> None:
-        await run_side_by_side(
-            stream, crisis_guard, in_flight, open_dispatch, limit=CRISIS_CONCURRENCY
-        )
-
+    # event still in flight (dispatch/worker/side_by_side.py). Crisis contacts are read by a
+    # reader of their own (dispatch/worker/crisis_reader.py).
     @app.agent(topics.page_events, name="notifier")
     async def notify(stream: faust.StreamT[Envelope]) -> None:
         await run_side_by_side(
@@ -118,4 +93,4 @@ def register_agents(
     async def confirm_replies(stream: faust.StreamT[Envelope]) -> None:
         await run_events(stream, confirm_guard, in_flight, confirm_reply)
 
-    _unused: Any = (dispatch_crisis_contacts, notify, confirm_replies)
+    _unused: Any = (notify, confirm_replies)

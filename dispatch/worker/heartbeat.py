@@ -67,10 +67,12 @@ def register_worker_heartbeat(
     *,
     interval_s: float,
     topics: list[str],
+    readers_owned: Callable[[], Iterable[Any]] = list,
     readers_lag: Callable[[], int | None] = lambda: None,
 ) -> None:
-    """`readers_lag`: what the readers outside faust's streams have yet to read (the risk
-    agent's, decision 032), added to faust's own lag."""
+    """`readers_owned` and `readers_lag`: the partitions owned by the readers outside
+    faust's streams (decisions 032, 052) that the assignment names, and what those readers
+    have yet to read, added to faust's own lag."""
     worker_id = f"{socket.gethostname()}:{os.getpid()}"
     started_at = res.clock.now()
     writes = FailureStreak(
@@ -83,11 +85,12 @@ def register_worker_heartbeat(
         try:
             partitions = owned_partitions(app, topics)
             consuming = bool(partitions) and is_settled(app)
+            owned = sorted((*partitions, *readers_owned()), key=lambda tp: (tp.topic, tp.partition))
             beat = WorkerBeat(
                 worker_id=worker_id,
                 beat_at=now,
                 consuming_at=now if consuming else None,
-                assignment=tuple(f"{tp.topic}:{tp.partition}" for tp in partitions),
+                assignment=tuple(f"{tp.topic}:{tp.partition}" for tp in owned),
                 lag=sum_known(consumer_lag(app, partitions), readers_lag()) if consuming else None,
                 telephony_error=res.link.error if res.link is not None else None,
             )

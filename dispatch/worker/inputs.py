@@ -9,7 +9,8 @@ named here, so a new input of an agent is a new input of the restore too.
 from __future__ import annotations
 
 from dispatch.risk.fold import FOLDED
-from dispatch.worker.dispatch_agents import CRISIS_CONTACTS, PAGE_REQUESTS, REPLY_DECISIONS
+from dispatch.worker.crisis_reader import CRISIS_CONTACTS
+from dispatch.worker.dispatch_agents import PAGE_REQUESTS, REPLY_DECISIONS
 from dispatch.worker.escalation_agent import RELEVANT as ESCALATION_INPUTS
 from dispatch.worker.failover_agent import RELEVANT as FAILOVER_INPUTS
 from dispatch.worker.followup_agent import INPUTS as FOLLOW_UP_INPUTS

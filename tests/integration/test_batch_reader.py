@@ -119,6 +119,7 @@ def reader_for(
     *,
     commit_every_s: float = 0.0,
     flush: Callable[[], Awaitable[None]] | None = None,
+    prepare: Callable[[], Awaitable[None]] | None = None,
 ) -> BatchReader:
     config = ReaderConfig(
         bootstrap=kafka_broker.bootstrap,
@@ -138,6 +139,7 @@ def reader_for(
         wanted={"ContactRecorded"},
         handle=lambda batch: handle_batch(guard, batch, recorder.batch, recorder.single),
         flush=flush,
+        prepare=prepare,
     )
 
 
