@@ -15,7 +15,12 @@ partition, it hands the page to its notifier at once:
   PageFailed, PageCancelled) is appended and acknowledged; the other way then skips it. The
   ledger's claim (dispatch/paging/ledger.py) still stands between any two sends.
 - A page whose partition another worker reads is left to that worker (no two workers race
-  for one claim). So is a page when `limit` of them are already going out at once.
+  for one claim).
+- At most `limit` pages go out at once; the next ones wait for a slot, in the order they
+  were appended, and only beyond `waiting_max` waiting is a page left to the page topic.
+  (Leaving every page over `limit` to the topic made those pages the tail at 100 calls/s:
+  the topic's copies of the pages going out at once each hold one of the notifier agent's
+  slots until their turn, so it fell behind, and a page left to it waited up to 1.4 s.)
 - The notifier's log lines of a page say which way it went (`way`: `at_once`, `topic`).
 - Anything that goes wrong here (the database, the provider, the outcome's append) is
   logged and left to the page topic, which delivers it with the agent's retries and dead
@@ -72,22 +77,24 @@ class PagesAtOnce:
         in_flight: InFlight,
         *,
         limit: int = 8,
+        waiting_max: int = 512,
     ) -> None:
         self._deliver = deliver
         self._owns = owns
         self._turns = turns
         self._in_flight = in_flight
         self._slots = asyncio.Semaphore(limit)
+        self._taken_max = limit + waiting_max  # pages going out, or waiting for a slot
         self._tasks: set[asyncio.Task[None]] = set()
         self.delivered = DeliveredPages()
 
     def after_append(self, sent: Sequence[tuple[Envelope, int]]) -> None:
         """Start delivering each page just appended (event, its partition) that this worker
-        reads and has a slot for; the rest are left to the page topic."""
+        reads, unless too many wait already; the rest are left to the page topic."""
         for event, partition in sent:
             if event.type != PAGE_REQUESTED or not self._owns(partition):
                 continue
-            if self._slots.locked():
+            if len(self._tasks) >= self._taken_max:
                 log.debug("page_left_to_topic", reason="busy", **event.log_context())
                 continue
             task = asyncio.create_task(self._send(event))

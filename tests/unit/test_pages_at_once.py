@@ -139,20 +139,28 @@ async def test_a_page_read_from_the_topic_first_is_not_sent_again_at_once() -> N
     assert deliver.got == [request]
 
 
-async def test_with_every_slot_taken_a_page_is_left_to_the_topic() -> None:
+async def test_with_every_slot_taken_a_page_waits_for_one_and_beyond_that_is_left() -> None:
     deliver = Recorder()
     deliver.gate = asyncio.Event()
-    at_once, in_flight = pages_at_once(deliver, limit=1)
-    busy, more = page(uuid.uuid4()), page(uuid.uuid4())
+    in_flight = InFlight()
+    at_once = PagesAtOnce(deliver, lambda p: True, KeyedTurns(), in_flight, limit=1, waiting_max=1)
+    busy, waits, left = page(uuid.uuid4()), page(uuid.uuid4()), page(uuid.uuid4())
     at_once.after_append([(busy, 0)])
     await asyncio.sleep(0)  # the first takes the only slot
-    at_once.after_append([(more, 0)])
+    at_once.after_append([(waits, 0), (left, 0)])  # one may wait for it, no more
     assert in_flight.count == 1  # a stopping worker waits for the page going out
     deliver.gate.set()
+
+    async def two_out() -> None:
+        while len(deliver.got) < 2:
+            await asyncio.sleep(0)
+
+    await asyncio.wait_for(two_out(), 5)
     await drained(in_flight)
-    assert deliver.got == [busy]
-    await at_once.from_topic(more)
-    assert deliver.got == [busy, more]
+    assert deliver.got == [busy, waits], "the waiting page went out once the slot was free"
+    await at_once.from_topic(waits)  # its copy from the topic sends nothing
+    await at_once.from_topic(left)  # the page left to the topic is delivered by it
+    assert deliver.got == [busy, waits, left]
 
 
 def test_the_delivered_ids_kept_are_the_newest() -> None:
