@@ -41,7 +41,7 @@ from dispatch.worker.batches import handle_batch, retried
 from dispatch.worker.compact import drop_repeats, restore_repeats, to_bytes
 from dispatch.worker.guard import AgentGuard, Delivery
 from dispatch.worker.keyed_state import KeyedStateLog
-from dispatch.worker.state_cache import CACHE_MAX, StateCache, newest_states
+from dispatch.worker.state_cache import CACHE_MAX, StateCache, newest_states_in_slices
 
 if TYPE_CHECKING:
     from dispatch.worker.app import EventTopics
@@ -209,7 +209,7 @@ def register_risk_agent(
             # for a contact target are kept until their teams' service models are read.
             decided: list[Envelope] = []
             waiting = []
-            for state in newest_states(store.items(), unsaved, load_state):
+            async for state in newest_states_in_slices(store.items(), unsaved, load_state):
                 if state.team_id and needs_contact_target(state):
                     waiting.append(state)
                 else:
