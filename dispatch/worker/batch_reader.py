@@ -41,7 +41,7 @@ from dispatch import gc_pause
 from dispatch.events.codec import EventDecodeError, decode, decode_obj, type_at_head
 from dispatch.settings import Settings
 from dispatch.stack.restore_needs import carries_restored
-from dispatch.worker.batches import DRAIN_S, drain_time
+from dispatch.worker.batches import DRAIN_S, drain_time, set_within
 from dispatch.worker.guard import Delivery, Undecodable
 
 log = structlog.get_logger(__name__)
@@ -285,11 +285,7 @@ class BatchReader:
 
     async def assigned_within(self, timeout_s: float) -> bool:
         """Has the reader's group given it its first assignment (within `timeout_s`)?"""
-        try:
-            await asyncio.wait_for(self._assigned_once.wait(), timeout_s)
-        except TimeoutError:
-            return False
-        return True
+        return await set_within(self._assigned_once, timeout_s)
 
 
 class _Waited:

@@ -65,11 +65,16 @@ class InFlight:
 
     async def idle(self, timeout_s: float) -> bool:
         """True when nothing was in flight within timeout_s."""
-        try:
-            await asyncio.wait_for(self._idle.wait(), timeout_s)
-        except TimeoutError:
-            return False
-        return True
+        return await set_within(self._idle, timeout_s)
+
+
+async def set_within(event: asyncio.Event, timeout_s: float) -> bool:
+    """Is `event` set, or set within `timeout_s`?"""
+    try:
+        await asyncio.wait_for(event.wait(), timeout_s)
+    except TimeoutError:
+        return False
+    return True
 
 
 async def retried(
