@@ -19,14 +19,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 import structlog
 
 from dispatch.settings import Settings
-from dispatch.worker.guard import AgentGuard, Delivery, Handler, Undecodable, classify
+from dispatch.worker.guard import (
+    AgentGuard,
+    Delivery,
+    Handler,
+    RetryWaits,
+    Undecodable,
+    classify,
+)
 
 log = structlog.get_logger(__name__)
 BatchHandler = Callable[[Sequence[Delivery]], Awaitable[None]]
@@ -78,40 +84,21 @@ async def set_within(event: asyncio.Event, timeout_s: float) -> bool:
 
 
 async def retried(
-    guard: AgentGuard,
-    attempt: Callable[[], Awaitable[None]],
-    *,
-    what: str,
-    events: int,
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    guard: AgentGuard, attempt: Callable[[], Awaitable[None]], *, what: str, events: int
 ) -> None:
     """Run `attempt` until it succeeds: a transient failure is retried after the guard's
     backoff (one warning per `log_every_s`); any other failure is raised."""
-    attempts = 0
-    last_log = float("-inf")
+    waits = RetryWaits(guard, "agent_retrying", work=what, events=events)
     while True:
         try:
             await attempt()
         except Exception as exc:
             if classify(exc) != "transient":
                 raise
-            attempts += 1
-            wait = guard.backoff(attempts)
-            if time.monotonic() - last_log >= guard.log_every_s:
-                last_log = time.monotonic()
-                log.warning(
-                    "agent_retrying",
-                    agent=guard.agent,
-                    work=what,
-                    events=events,
-                    attempts=attempts,
-                    error=repr(exc)[:500],
-                    retry_in_s=round(wait, 3),
-                )
-            await sleep(wait)
+            await waits.after(exc)
             continue
-        if attempts:
-            log.info("agent_recovered", agent=guard.agent, work=what, attempts=attempts)
+        if waits.attempts:
+            log.info("agent_recovered", agent=guard.agent, work=what, attempts=waits.attempts)
         return
 
 
@@ -120,8 +107,6 @@ async def handle_batch(
     deliveries: Sequence[Delivery],
     batch: BatchHandler,
     single: SingleHandler,
-    *,
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> None:
     """Handle a batch in one go; retry it while the failure is transient; otherwise let the
     guard handle its events one by one (and dead-letter a poison event alone)."""
@@ -129,13 +114,7 @@ async def handle_batch(
         return
     if not any(isinstance(d.value, Undecodable) for d in deliveries):
         try:
-            await retried(
-                guard,
-                lambda: batch(deliveries),
-                what="batch",
-                events=len(deliveries),
-                sleep=sleep,
-            )
+            await retried(guard, lambda: batch(deliveries), what="batch", events=len(deliveries))
             return
         except Exception as exc:
             log.warning(

@@ -165,13 +165,11 @@ class AgentGuard:
             return False
         failures = 0  # consecutive non-transient failures of one kind
         last_kind = ""
-        attempt = 0
-        last_log = float("-inf")
+        waits = RetryWaits(self, "agent_event_retrying", **_position(delivery))
         while True:
             try:
                 await handler(value)
             except Exception as exc:
-                attempt += 1
                 kind = classify(exc)
                 if kind == "poison":
                     await self._dead_letter(delivery, "poison", repr(exc))
@@ -185,22 +183,10 @@ class AgentGuard:
                         return False
                 else:
                     failures, last_kind = 0, ""
-                wait = self.backoff(attempt)
-                if self._monotonic() - last_log >= self._policy.log_every_s:
-                    last_log = self._monotonic()
-                    log.warning(
-                        "agent_event_retrying",
-                        agent=self.agent,
-                        failure=kind,
-                        attempts=attempt,
-                        error=repr(exc)[:500],
-                        retry_in_s=round(wait, 3),
-                        **_position(delivery),
-                    )
-                await self._sleep(wait)
+                await waits.after(exc, failure=kind)
                 continue
-            if attempt:
-                log.info("agent_event_recovered", agent=self.agent, attempts=attempt)
+            if waits.attempts:
+                log.info("agent_event_recovered", agent=self.agent, attempts=waits.attempts)
             return True
 
     async def _dead_letter(self, delivery: Delivery, reason: str, error: str) -> None:
@@ -260,6 +246,37 @@ def page_retry_policy(settings: Settings) -> RetryPolicy:
         max_s=settings.page_retry_max_s,
         limit=settings.page_retry_limit,
     )
+
+
+class RetryWaits:
+    """The waits of one retry loop under an agent's guard: the guard's backoff before each
+    retry, and at most one warning per `log_every_s` (`event`, with `fields`). The guard's
+    per-event loop and the batches' (dispatch/worker/batches.py `retried`) both wait so."""
+
+    def __init__(self, guard: AgentGuard, event: str, **fields: Any) -> None:
+        self._guard = guard
+        self._event = event
+        self._fields = fields
+        self.attempts = 0  # failed so far
+        self._last_log = float("-inf")
+
+    async def after(self, exc: Exception, **fields: Any) -> None:
+        """Count a failed attempt, warn if a warning is due, and wait the backoff."""
+        self.attempts += 1
+        guard = self._guard
+        wait = guard.backoff(self.attempts)
+        if guard._monotonic() - self._last_log >= guard.log_every_s:
+            self._last_log = guard._monotonic()
+            log.warning(
+                self._event,
+                agent=guard.agent,
+                attempts=self.attempts,
+                error=repr(exc)[:500],
+                retry_in_s=round(wait, 3),
+                **self._fields,
+                **fields,
+            )
+        await guard._sleep(wait)
 
 
 def _position(delivery: Delivery) -> dict[str, Any]:

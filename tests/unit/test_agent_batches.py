@@ -44,9 +44,7 @@ class Agent:
 async def test_an_outage_retries_the_whole_batch_in_place() -> None:
     sink, clock = DeadLetters(), Clock()
     agent = Agent([KafkaConnectionError("down") for _ in range(5)], set())
-    await handle_batch(
-        guard(sink, clock), deliveries(10), agent.batch, agent.single, sleep=clock.sleep
-    )
+    await handle_batch(guard(sink, clock), deliveries(10), agent.batch, agent.single)
     assert agent.batches == [10] and agent.singles == [] and sink.records == []
     assert len(clock.waits) == 5
 
@@ -54,9 +52,7 @@ async def test_an_outage_retries_the_whole_batch_in_place() -> None:
 async def test_a_poison_event_in_a_batch_is_dead_lettered_alone() -> None:
     sink, clock = DeadLetters(), Clock()
     agent = Agent([ValueError("a bad event somewhere")], {4})
-    await handle_batch(
-        guard(sink, clock), deliveries(10), agent.batch, agent.single, sleep=clock.sleep
-    )
+    await handle_batch(guard(sink, clock), deliveries(10), agent.batch, agent.single)
     assert agent.singles == [0, 1, 2, 3, 5, 6, 7, 8, 9]
     assert [r["offset"] for r in sink.records] == [4]
 
@@ -65,7 +61,7 @@ async def test_an_undecodable_message_sends_the_batch_one_by_one() -> None:
     sink, clock = DeadLetters(), Clock()
     agent = Agent([], set())
     batch = [*deliveries(3), Delivery("act.client-events", 0, 3, None, Undecodable(b"x", "bad"))]
-    await handle_batch(guard(sink, clock), batch, agent.batch, agent.single, sleep=clock.sleep)
+    await handle_batch(guard(sink, clock), batch, agent.batch, agent.single)
     assert agent.batches == [] and agent.singles == [0, 1, 2]
     assert [r["reason"] for r in sink.records] == ["undecodable"]
 
