@@ -5,9 +5,9 @@ faust's key -> partition dict beside it).
     .venv/bin/python -m bench.bench_memory [--quick] [--clients 100000]
 
 Each measurement runs in a fresh Python process (so nothing else the benchmark did counts):
-it imports what the worker imports, reads its RSS (psutil), builds the state, collects
-garbage and reads the RSS again; then it runs one scan of each table's timer (as the worker
-does every few seconds) and reads the process's peak RSS (VmHWM). Each
+it imports what the worker imports, reads its RSS (psutil), builds the state and each
+table's timer index (the first tick's scan, decision 055), collects garbage and reads the
+RSS again, and the process's peak RSS (VmHWM). Each
 client's risk state is folded by the real fold from an enrolment, a relapse plan, four
 relapse signals and a face-to-face visit; each client also has one resolved crisis
 dispatch in the escalation table (the default policy, two people paged, one reply
@@ -141,25 +141,28 @@ def measure(clients: int, risk_fmt: str, escalation_fmt: str) -> dict[str, float
             dispatch_key = str(uuid.uuid5(uuid.NAMESPACE_URL, f"bench/{i}"))
             escalation[dispatch_key] = _escalation_value(i, escalation_fmt)
             partitions[dispatch_key] = i % 4
+    held = _timer_indexes(risk, escalation)  # built by each timer's first tick, then kept
     gc.collect()
     after = process.memory_info().rss
-    _timer_scans(risk, escalation)
     peak = _peak_rss()
+    assert len(held[0]) == clients, "every client is due some time"
     return {"before": before, "after": after, "peak": peak, "clients": clients}
 
 
-def _timer_scans(risk: dict[str, Any], escalation: dict[str, Any]) -> None:
-    """One tick of each table's timer, as the worker runs it (it counts in the peak): the
-    risk timer decodes every state, one at a time; the escalation timer decodes the values
-    that may be open."""
-    from dispatch.worker.escalation_table import load, may_be_open
+def _timer_indexes(risk: dict[str, Any], escalation: dict[str, Any]) -> tuple[Any, Any]:
+    """What each table's timer builds on its first tick and holds from then on (decision
+    055): the risk timer decodes every state, one at a time, and keeps each client's next
+    due time; the escalation timer decodes only the values that may be open."""
+    from dispatch.risk.decide import timer_due_at
+    from dispatch.worker.due_index import DueIndex
+    from dispatch.worker.escalation_table import deadline_of, waiting_states
     from dispatch.worker.risk_agent import load_state
 
-    for key, raw in risk.items():
-        load_state(raw, key)
-    for raw in escalation.values():
-        if may_be_open(raw):
-            load(raw)
+    risk_due: DueIndex[Any] = DueIndex(timer_due_at)
+    risk_due.replace((key, load_state(raw, key)) for key, raw in risk.items())
+    deadlines: DueIndex[Any] = DueIndex(deadline_of)
+    deadlines.replace(waiting_states(escalation.items()))
+    return risk_due, deadlines
 
 
 def _peak_rss() -> float:

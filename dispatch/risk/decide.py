@@ -9,7 +9,7 @@ Ids derive from the event that moved the level, so a redelivery decides the same
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from dispatch.crisis.codes import short_code
 from dispatch.crisis.decide import Responder, open_and_page
@@ -28,6 +28,7 @@ from dispatch.risk.levels import DEFAULT_POLICY, RANK, RiskPolicy
 from dispatch.vocabulary import ServiceModel
 
 ACTOR = "risk-agent"
+EARLIEST = datetime.min.replace(tzinfo=UTC)  # due at once
 
 
 def needs_responder(before: RiskState, after: RiskState) -> bool:
@@ -160,25 +161,30 @@ def _urgent_dispatch(
     )
 
 
+def _gap_due(state: RiskState, policy: RiskPolicy) -> tuple[datetime, datetime] | None:
+    """(since, due) of the contact gap the timer has yet to alert for, if there is one."""
+    since = contact_gap_since(state)
+    if since is None or state.admitted or not state.on_caseload or state.alerted_since == since:
+        return None
+    return since, since + contact_target(state, policy)
+
+
 def missed_contact(
     state: RiskState, *, now: datetime, policy: RiskPolicy = DEFAULT_POLICY
 ) -> Envelope | None:
     """The timer's decision: alert once when a client has gone past their contact target
     without a face-to-face contact. Not while in hospital; the id is the gap's, so a
     second tick before the alert is folded back decides the same event."""
-    since = contact_gap_since(state)
-    if since is None or state.admitted or not state.on_caseload or state.alerted_since == since:
+    gap = _gap_due(state, policy)
+    if gap is None or now < gap[1]:
         return None
-    target = contact_target(state, policy)
-    due = since + target
-    if now < due:
-        return None
+    since, due = gap
     return new_event(
         MissedContactAlerted(
             client_id=state.client_id,
             team_id=state.team_id,
             since=since,
-            target_days=target / timedelta(days=1),
+            target_days=contact_target(state, policy) / timedelta(days=1),
         ),
         key=state.client_id,
         event_id=derived_id("missed-contact", state.client_id, since.isoformat()),
@@ -221,16 +227,22 @@ def set_contact_target(
     )
 
 
+def _review_due(state: RiskState, policy: RiskPolicy) -> tuple[datetime, datetime] | None:
+    """(the plan version, when its review falls due) if no overdue review was raised for it."""
+    reviewed = state.plan_reviewed_at
+    if reviewed is None or not state.on_caseload or state.review_alerted_for == reviewed:
+        return None
+    return reviewed, reviewed + policy.plan_review_interval
+
+
 def plan_review_overdue(
     state: RiskState, *, now: datetime, policy: RiskPolicy = DEFAULT_POLICY
 ) -> Envelope | None:
     """Flag a relapse plan not reviewed within six months, once per plan version."""
-    reviewed = state.plan_reviewed_at
-    if reviewed is None or not state.on_caseload or state.review_alerted_for == reviewed:
+    review = _review_due(state, policy)
+    if review is None or now < review[1]:
         return None
-    due = reviewed + policy.plan_review_interval
-    if now < due:
-        return None
+    reviewed, due = review
     return new_event(
         PlanReviewOverdue(client_id=state.client_id, team_id=state.team_id, reviewed_at=reviewed),
         key=state.client_id,
@@ -239,6 +251,17 @@ def plan_review_overdue(
         recorded_at=now,
         actor=ACTOR,
     )
+
+
+def timer_due_at(state: RiskState, policy: RiskPolicy = DEFAULT_POLICY) -> datetime | None:
+    """The earliest time at which `timer_events` decides anything for this state; None:
+    never, until the state changes. A client waiting for their team's contact target is
+    due at once (`EARLIEST`). The timer decides only the states due by its tick (decision
+    055): before this time `timer_events` returns nothing for the state, and at it, something."""
+    if needs_contact_target(state):
+        return EARLIEST
+    dues = [found[1] for found in (_gap_due(state, policy), _review_due(state, policy)) if found]
+    return min(dues, default=None)
 
 
 def timer_events(

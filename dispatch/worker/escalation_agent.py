@@ -16,10 +16,11 @@ import faust
 import structlog
 
 from dispatch.escalation.decide import deadline_reached
-from dispatch.escalation.state import retire
+from dispatch.escalation.state import EscalationState, is_due, retire
 from dispatch.events import Envelope
 from dispatch.worker.batches import InFlight, run_events
-from dispatch.worker.escalation_table import DueWatch, dump, load
+from dispatch.worker.due_index import DueIndex
+from dispatch.worker.escalation_table import deadline_of, dump, load, waiting_states
 from dispatch.worker.guard import AgentGuard
 from dispatch.worker.pages_at_once import PagesAtOnce
 
@@ -60,7 +61,7 @@ def register_escalation(
         value_type=bytes,  # raw bytes: compact JSON (dispatch/worker/escalation_table.py)
     )
     emitted: set[tuple[str, int]] = set()
-    watch = DueWatch()
+    deadlines: DueIndex[EscalationState] = DueIndex(deadline_of)
 
     guard = guard_for("escalation")
 
@@ -78,6 +79,7 @@ def register_escalation(
                 new_state = retire(new_state)
             if new_state is not None and new_state != state:
                 table[event.key] = dump(new_state)
+                deadlines.note(event.key, new_state)
             if decided:
                 log.info("dispatch_escalated", events=[e.type for e in decided])
 
@@ -85,10 +87,20 @@ def register_escalation(
     async def escalation(stream: faust.StreamT[Envelope]) -> None:
         await run_events(stream, guard, in_flight, handle)
 
+    @table.on_recover
+    async def restored() -> None:  # after every rebalance: the table holds other values
+        deadlines.replace(waiting_states(list(table.items())))
+
     @timers.every(tick_s, "escalation-deadlines")
     async def escalation_deadlines() -> None:
         now = res.clock.now()
-        for key, state in watch.due(list(table.items()), now):
+        if deadlines.stale:  # no rebalance has completed yet
+            deadlines.replace(waiting_states(list(table.items())))
+        for key in deadlines.due(now):
+            state = load(table.get(key))
+            deadlines.note(key, state)
+            if state is None or not is_due(state, now):
+                continue
             marker = (key, state.sequence)
             if marker in emitted:
                 continue
@@ -101,4 +113,4 @@ def register_escalation(
         if len(emitted) > 10_000:
             emitted.clear()  # a lost marker only re-emits a deadline, which is a no-op
 
-    _unused: Any = (escalation, escalation_deadlines)
+    _unused: Any = (escalation, escalation_deadlines, restored)

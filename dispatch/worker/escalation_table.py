@@ -9,7 +9,7 @@ restored table decides what the old one would have. A value written before decis
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -68,37 +68,14 @@ def may_be_open(raw: Any) -> bool:
     return bool(raw.get("status") == "open")
 
 
-class DueWatch:
-    """Which open dispatches' deadlines have passed, for the escalation timer: a table value
-    is decoded once while it stays the same. Before, every tick decoded every open
-    dispatch, so the timer's work grew with the open dispatches (6,000 after a minute at
-    100 calls/s, a third of a core at two ticks a second)."""
+def waiting_states(items: Iterable[tuple[str, Any]]) -> Iterator[tuple[str, EscalationState]]:
+    """(key, state) of the table's values that may be open, decoded; the others (most: the
+    tombstones of resolved dispatches) stay undecoded. For the deadline index's rebuild."""
+    for key, raw in items:
+        if may_be_open(raw) and (state := load(raw)) is not None:
+            yield key, state
 
-    def __init__(self) -> None:
-        self._known: dict[str, tuple[Any, datetime | None]] = {}  # key -> (value, deadline)
 
-    def due(
-        self, items: Iterable[tuple[str, Any]], now: datetime
-    ) -> list[tuple[str, EscalationState]]:
-        """(key, state) of each of `items` (the table's key, value pairs) waiting for a
-        deadline at or before `now` (`is_due`), in the order given; forgets the keys no
-        longer given."""
-        known: dict[str, tuple[Any, datetime | None]] = {}
-        found: list[tuple[str, EscalationState]] = []
-        for key, raw in items:
-            if not may_be_open(raw):
-                continue  # acknowledged or resolved: never waits, stays undecoded
-            state: EscalationState | None = None
-            seen = self._known.get(key)
-            if seen is not None and seen[0] == raw:
-                deadline = seen[1]
-            else:
-                state = load(raw)
-                deadline = state.deadline_at if state is not None and state.waiting else None
-            known[key] = (raw, deadline)
-            if deadline is not None and deadline <= now:
-                state = state or load(raw)
-                if state is not None:
-                    found.append((key, state))
-        self._known = known
-        return found
+def deadline_of(state: EscalationState) -> datetime | None:
+    """When the timer must look at this dispatch again: its deadline while it waits."""
+    return state.deadline_at if state.waiting else None

@@ -47,6 +47,14 @@ class KeyedStateLog:
         held = self._values.get(partition)
         return held.get(key) if held is not None else None
 
+    def find(self, key: str) -> bytes | None:
+        """The key's value, in whichever partition holds it."""
+        for held in self._values.values():
+            value = held.get(key)
+            if value is not None:
+                return value
+        return None
+
     def items(self) -> Iterator[tuple[str, bytes]]:
         """Every key held, with its value (a snapshot: safe while batches change them)."""
         for held in list(self._values.values()):

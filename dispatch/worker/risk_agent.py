@@ -12,9 +12,11 @@ it folded (its last offset), so nothing is lost and nothing decided twice. A sta
 as the compact JSON bytes of RiskState (defaults and repeated fields left out); the clients
 of the latest batches are also held decoded (StateCache).
 
-A timer scans the states every few seconds and emits what time alone decides: a client's
-contact target when they join a team (from the team's service model on the roster), a
-missed-contact alert per gap, an overdue plan review per plan version.
+A timer emits, every few seconds, what time alone decides: a client's contact target when
+they join a team (from the team's service model on the roster), a missed-contact alert per
+gap, an overdue plan review per plan version. It decodes only the states due by its tick
+(decision 055): each written state's next due time is kept (`DueIndex`), and every state is
+read again only after an assignment restored them.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import orjson
 import structlog
 
 from dispatch.events import Envelope
-from dispatch.risk.decide import needs_contact_target, timer_events
+from dispatch.risk.decide import needs_contact_target, timer_due_at, timer_events
 from dispatch.risk.fold import FOLDED, RiskState, initial
 from dispatch.risk.levels import DEFAULT_POLICY, RiskPolicy
 from dispatch.settings import Settings
@@ -39,6 +41,7 @@ from dispatch.vocabulary import ServiceModel
 from dispatch.worker.batch_reader import BatchReader, reader_config, restored
 from dispatch.worker.batches import handle_batch, retried
 from dispatch.worker.compact import drop_repeats, restore_repeats, to_bytes
+from dispatch.worker.due_index import DueIndex
 from dispatch.worker.guard import AgentGuard, Delivery
 from dispatch.worker.keyed_state import KeyedStateLog
 from dispatch.worker.state_cache import CACHE_MAX, StateCache, newest_states_in_slices
@@ -130,6 +133,7 @@ def register_risk_agent(
     )
     cache = StateCache(load_state)
     unsaved: dict[str, tuple[int, RiskState]] = {}  # folded, not yet in the changelog
+    due: DueIndex[RiskState] = DueIndex(lambda state: timer_due_at(state, policy))
 
     async def fold_batch(deliveries: Sequence[Delivery]) -> None:
         items = [
@@ -159,6 +163,8 @@ def register_risk_agent(
         await services.publisher.publish(decided)  # every ack awaited, together
         unsaved.update((k, (partition_of[k], s)) for k, s in states.items())
         cache.put_many(states)
+        for key, state in states.items():
+            due.note(key, state)
         if decided:
             append_ms = round((time.perf_counter() - sent) * 1000, 1)
             log.info("risk_decided", events=len(decided), inputs=len(items), append_ms=append_ms)
@@ -182,6 +188,7 @@ def register_risk_agent(
         cache.clear()
         unsaved.clear()  # not committed either: read again from the last commit
         await store.assigned(partitions)
+        due.invalidate()
 
     guard = guard_for("risk")
     reader = BatchReader(
@@ -198,27 +205,36 @@ def register_risk_agent(
         flush_now=lambda: len(unsaved) >= UNSAVED_MAX,
     )
 
+    def newest(key: str) -> RiskState | None:
+        held = unsaved.get(key)
+        if held is not None:
+            return held[1]
+        raw = store.find(key)
+        return None if raw is None else cache.get(key, lambda: raw)
+
     async def risk_timer() -> None:
         """Timers emit events: contact targets from the team's service model (looked up in
         the roster read model), one MissedContactAlerted per gap, one PlanReviewOverdue per
-        plan version."""
+        plan version. Only the states due by now are decoded and decided (decision 055);
+        after a restore every state is read once, a slice at a time, to index them again."""
         now = res.clock.now()
         try:
-            # One state decoded at a time (a worker holds 100,000 clients: a list of them all
-            # decoded would be a few hundred MB at its peak). Only the few clients waiting
-            # for a contact target are kept until their teams' service models are read.
-            decided: list[Envelope] = []
-            waiting = []
-            async for state in newest_states_in_slices(store.items(), unsaved, load_state):
-                if state.team_id and needs_contact_target(state):
-                    waiting.append(state)
+            if due.stale:
+                every = newest_states_in_slices(store.items(), unsaved, load_state)
+                await due.rebuild((state.client_id, state) async for state in every)
+            states = []
+            for key in due.due(now):
+                state = newest(key)
+                if state is None:
+                    due.note(key, None)  # no longer held here
                 else:
-                    decided += timer_events((state,), {}, now=now, policy=policy)
+                    states.append(state)
+            waiting = [s for s in states if s.team_id and needs_contact_target(s)]
             models: dict[str, ServiceModel] = {}
             if waiting:
                 teams = {s.team_id for s in waiting if s.team_id}
                 models = await (await res.get()).risk_queries.service_models(teams)
-            decided += timer_events(waiting, models, now=now, policy=policy)
+            decided = timer_events(states, models, now=now, policy=policy)
             if decided:
                 await topics.append(decided)
                 log.info("risk_timer_decided", events=[(e.type, e.key) for e in decided])

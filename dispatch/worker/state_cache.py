@@ -2,7 +2,8 @@
 from its bytes in every batch. Bounded: the oldest entries go first (a worker holds the
 states of 100,000 clients as compact bytes; only the latest few thousand are decoded).
 `newest_states` reads every key's state with the ones changed since the last write first
-(decision 051); `newest_states_in_slices` does so while other work runs between slices."""
+(decision 051); `newest_states_in_slices` does so while other work runs between slices, for
+the risk timer's index after a restore (decision 055)."""
 
 from __future__ import annotations
 
@@ -71,9 +72,9 @@ async def newest_states_in_slices(
 ) -> AsyncIterator[State]:
     """`newest_states` of a snapshot of `saved` and `unsaved` taken at the start, handing
     the event loop back after every `slice_size` states. The risk timer decodes every
-    client's state: 2,000 clients held the worker's loop for about 100 ms a tick, and a
-    crisis call fetched meanwhile waited for it (at 100,000 clients it would be seconds);
-    now it waits for one slice at most."""
+    client's state after a restore, to index them (decision 055): in one go, 2,000 clients
+    held the worker's loop for about 100 ms, and a crisis call fetched meanwhile waited for
+    it (at 100,000 clients, seconds); in slices it waits for one slice at most."""
     for count, state in enumerate(newest_states(list(saved), unsaved, decode), 1):
         yield state
         if count % slice_size == 0:

@@ -17,7 +17,14 @@ from dispatch.escalation.state import EscalationState, evolve, is_due, retire
 from dispatch.events import Envelope, derived_id, new_event
 from dispatch.replies.decide import confirmation_sms, decide_reply
 from dispatch.replies.events import StaffReplyDecided
-from dispatch.worker.escalation_table import DueWatch, dump, load, may_be_open
+from dispatch.worker.due_index import DueIndex
+from dispatch.worker.escalation_table import (
+    deadline_of,
+    dump,
+    load,
+    may_be_open,
+    waiting_states,
+)
 from tests.unit.test_staff_replies import PRIMARY, T0, opened, reply, run
 
 
@@ -159,30 +166,35 @@ def test_redelivered_dispatch_events_leave_the_tombstone_as_it_is() -> None:
         assert not wants_escalation(tomb, event) and not tomb.waiting
 
 
-def test_the_deadline_watch_finds_what_is_due_as_values_change() -> None:
-    """The timer's watch (it decodes a value once while it stays the same) answers as
-    `is_due` on the decoded state would, tick after tick, as the dispatch moves on."""
+def test_the_deadline_index_finds_what_is_due_as_dispatches_move_on() -> None:
+    """The timer's index (decision 055), told of each write, and built again from the table
+    after a restore, answers as `is_due` on every decoded value would, tick after tick, as
+    the dispatches move on."""
     waiting = escalated(opened())
     deadline = waiting.deadline_at
     assert deadline is not None
     acked, _ = run(waiting, [reply(waiting, "s-1")])
     done, _ = resolved()
     later = waiting.model_copy(update={"deadline_at": deadline + timedelta(hours=1)})
-    watch = DueWatch()
+    index: DueIndex[EscalationState] = DueIndex(deadline_of)
+    table: dict[str, bytes] = {}
     ticks = [
         ({"d-1": waiting, "d-2": done}, deadline - timedelta(seconds=1)),
-        ({"d-1": waiting, "d-2": done}, deadline),
-        ({"d-1": waiting}, deadline + timedelta(minutes=1)),  # d-2 gone from the table
+        ({}, deadline),
+        ({"d-3": later}, deadline + timedelta(minutes=1)),
         ({"d-1": later}, deadline + timedelta(minutes=30)),  # escalated again: a new deadline
-        ({"d-1": later}, deadline + timedelta(hours=1)),
+        ({}, deadline + timedelta(hours=1)),
         ({"d-1": acked}, deadline + timedelta(hours=2)),  # acknowledged: waits no more
     ]
     found = []
-    for table, now in ticks:
-        values = [(key, dump(retire(state))) for key, state in table.items()]
-        expected = [key for key, raw in values if (s := load(raw)) is not None and is_due(s, now)]
-        due = watch.due(values, now)
-        assert [key for key, _ in due] == expected
-        assert all(state == load(dict(values)[key]) for key, state in due)
+    for writes, now in ticks:
+        for key, state in writes.items():
+            table[key] = dump(retire(state))
+            index.note(key, load(table[key]))
+        expected = [key for key, raw in table.items() if (s := load(raw)) and is_due(s, now)]
+        assert index.due(now) == expected
+        restored: DueIndex[EscalationState] = DueIndex(deadline_of)
+        restored.replace(waiting_states(table.items()))
+        assert restored.due(now) == expected and not restored.stale
         found.append(expected)
-    assert found == [[], ["d-1"], ["d-1"], [], ["d-1"], []]
+    assert found == [[], ["d-1"], ["d-1"], [], ["d-1", "d-3"], ["d-3"]]
