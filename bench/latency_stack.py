@@ -86,7 +86,7 @@ async def bench_stack(teams: int = TEAMS) -> AsyncIterator[Stack]:
     path = state_dir("act-dispatch-bench-")
     settings = Settings().model_copy(update={"state_dir": path, **LOOPBACK_ONLY})
     configure_logging(fmt=settings.log_format, level="warning")
-    stack = Stack(settings, durable=True)
+    stack = Stack(settings, durable=True, sandbox_process=True)
     try:
         await stack.start()
         await stack.publisher.publish(team_events(stack.clock.now(), teams))

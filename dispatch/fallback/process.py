@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import structlog
 
 from dispatch.fallback.document import write_fallback_twiml
 from dispatch.settings import Settings
+from dispatch.stack.server_child import ServerChild
 
 log = structlog.get_logger(__name__)
 DOCUMENT = "fallback-twiml.xml"
@@ -26,12 +23,12 @@ class FallbackServer:
         self.host = host
         self.port = port
         self.log_path = log_path
-        self._proc: subprocess.Popen[bytes] | None = None
+        self._child: ServerChild | None = None
 
     @property
     def pid(self) -> int:
-        assert self._proc is not None, "fallback server not started"
-        return self._proc.pid
+        assert self._child is not None, "fallback server not started"
+        return self._child.pid
 
     @property
     def url(self) -> str:
@@ -39,41 +36,19 @@ class FallbackServer:
         return f"http://{self.host}:{self.port}/{self.document.name}"
 
     async def start(self, timeout_s: float = 10.0) -> str:
-        port_file = self.log_path.with_suffix(".port")
-        port_file.unlink(missing_ok=True)
-        self._proc = self._spawn(port_file)
-        deadline = time.monotonic() + timeout_s
-        while not port_file.exists() or not port_file.read_text():
-            if self._proc.poll() is not None or time.monotonic() > deadline:
-                await self.stop()
-                raise RuntimeError(f"the fallback TwiML server did not start; see {self.log_path}")
-            await asyncio.sleep(0.02)
-        self.port = int(port_file.read_text())
+        argv = [
+            *(sys.executable, "-m", "dispatch.fallback.server", "--file", str(self.document)),
+            *("--host", self.host, "--port", str(self.port)),
+        ]
+        self._child = ServerChild(argv, name="fallback TwiML server", log_path=self.log_path)
+        self.port = await self._child.start(timeout_s)
         log.info("fallback_twiml_server_started", pid=self.pid, url=self.url)
         return self.url
 
-    def _spawn(self, port_file: Path) -> subprocess.Popen[bytes]:
-        argv = [
-            *(sys.executable, "-m", "dispatch.fallback.server", "--file", str(self.document)),
-            *("--host", self.host, "--port", str(self.port), "--port-file", str(port_file)),
-        ]
-        with self.log_path.open("ab") as out:
-            return subprocess.Popen(
-                argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
-            )
-
     async def stop(self) -> None:
         """SIGTERM by PID, SIGKILL if it lingers; reaped either way."""
-        proc, self._proc = self._proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            await asyncio.to_thread(proc.wait, 5.0)
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        log.info("fallback_twiml_server_stopped", pid=proc.pid)
+        if self._child is not None:
+            await self._child.stop()
 
 
 async def start_fallback_server(settings: Settings, state_dir: Path) -> FallbackServer:

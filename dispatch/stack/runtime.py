@@ -71,6 +71,9 @@ class Stack:
     clock: Clock = field(default_factory=SystemClock)
     durable: bool = True
     supervise: bool = False
+    # The embedded Twilio sandbox in a process of its own (`dispatch up`, the benchmarks:
+    # decision 056), or in this one, where tests and the demo read its phones directly.
+    sandbox_process: bool = False
 
     def __post_init__(self) -> None:
         self.state_dir = Path(self.settings.state_dir).resolve()
@@ -116,7 +119,17 @@ class Stack:
         # The lines' Fallback URL: a static document served by a process of its own.
         self.fallback = await start_fallback_server(s, self.state_dir)
         self._stoppers.append(self.fallback)
-        if not s.twilio_api_base_url:
+        if not s.twilio_api_base_url and self.sandbox_process:
+            from integrations.twilio.sandbox_server import start_sandbox_process
+
+            child, updates["twilio_api_base_url"] = await start_sandbox_process(
+                s,
+                public_url=public,
+                fallback_url=self.fallback.url,
+                log_path=self.state_dir / "twilio-sandbox.log",
+            )
+            self._stoppers.append(child)
+        elif not s.twilio_api_base_url:
             from integrations.twilio.sandbox import TwilioSandbox
 
             sandbox = TwilioSandbox(

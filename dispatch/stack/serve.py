@@ -51,7 +51,7 @@ async def serve(
 
     for sig in STOP_SIGNALS:
         loop.add_signal_handler(sig, on_signal, sig)
-    stack = Stack(settings, supervise=True)
+    stack = Stack(settings, supervise=True, sandbox_process=True)
     try:
         starting = asyncio.create_task(_start(stack, seed=seed, with_worker=with_worker))
         waiting = asyncio.create_task(stopping.wait())

@@ -35,6 +35,7 @@ class DispatchUp:
         self.proc: asyncio.subprocess.Process | None = None
         self.kafka = ""
         self.database_url = ""
+        self.twilio = ""  # the Twilio API it uses: its own sandbox's when none was given
         self.pids: list[int] = []  # every process this run started that the test saw
 
     async def start(self) -> None:
@@ -61,6 +62,8 @@ class DispatchUp:
             line = (await self.proc.stdout.readline()).decode()
             if not line:
                 raise EOFError("dispatch up exited")
+            if line.startswith("Twilio:"):
+                self.twilio = line.split()[1]
             if line.startswith("Kafka:"):
                 parts = line.split()
                 self.kafka, self.database_url = parts[1], parts[3]

@@ -4,13 +4,16 @@ stack was (risk levels, escalations in flight, nothing paged twice)."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import aiohttp
 import asyncpg
+import psutil
 import pytest
 
 from dispatch.bus import EventPublisher
@@ -48,20 +51,48 @@ async def runs() -> AsyncIterator[list[DispatchUp]]:
         await up.kill_everything()
 
 
-async def test_sigterm_stops_every_child_and_exits_zero(
+async def test_dispatch_up_pages_through_its_own_sandbox_and_sigterm_stops_every_child(
     state_dir: Path, runs: list[DispatchUp]
 ) -> None:
-    """SIGTERM to `dispatch up`: the worker, the broker and PostgreSQL (with its backends)
-    are gone, the process exits 0, and nothing is left on record."""
+    """`dispatch up` with no Twilio named runs the sandbox as a child of its own (decision
+    056): a crisis call placed on it pages the on-duty worker. SIGTERM then stops the worker,
+    the broker, PostgreSQL (with its backends) and the sandbox; the process exits 0, and
+    nothing is left on record."""
     up = DispatchUp(state_dir, free_port())
     runs.append(up)
     await up.start()
     assert set(up.children()) == {"postgres", "broker", "worker-0"}
     family = up.family_pids()
-    assert len(family) > 4  # dispatch up, its three children, PostgreSQL's own processes
+    sandboxes = [pid for pid in family if "integrations.twilio.sandbox_server" in _argv(pid)]
+    assert len(sandboxes) == 1, up.twilio
+    assert len(family) > 5  # dispatch up, its four children, PostgreSQL's own processes
+
+    publisher = EventPublisher(up.kafka)
+    await publisher.publish(team.fault_team_events(datetime.now(UTC), (600, 600, 600)))
+    await publisher.stop()
+    db = await asyncpg.connect(up.database_url)
+    try:
+        await until(lambda: _team_known(db), within_s=30, what="staff and client projected")
+    finally:
+        await db.close()
+    async with aiohttp.ClientSession(up.twilio) as phones:
+        call = {"from": team.CLIENTS[CLIENT], "to": team.LINE}
+        async with phones.post("/sandbox/inbound/call", json=call) as placed:
+            assert placed.status == 200, await placed.text()
+        primary = {"to": team.PHONES[team.PRIMARY], "wait": "30"}
+        async with phones.get("/sandbox/messages", params=primary) as got:
+            pages = [m for m in await got.json() if team.code_in(m["body"])]
+    assert pages, "no page reached the primary's phone"
+
     assert await up.terminate() == 0
     assert gone_by(family) == []
     assert not (state_dir / "children.json").exists()
+
+
+def _argv(pid: int) -> str:
+    with contextlib.suppress(psutil.Error):
+        return " ".join(psutil.Process(pid).cmdline())
+    return ""
 
 
 @pytest.fixture
