@@ -14,6 +14,7 @@ from typing import Literal
 
 import asyncpg
 
+from dispatch.paging.callback_log import Callback, CallbackLog
 from dispatch.paging.telephony import ProviderReceipt
 
 LedgerState = Literal["claimed", "sent", "failed"]
@@ -45,6 +46,7 @@ class PagedPerson:
 class PageLedger:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
+        self._callbacks = CallbackLog(pool)
 
     async def get(self, notification_id: uuid.UUID) -> LedgerEntry | None:
         """The page's row, or None if no worker ever claimed it."""
@@ -137,17 +139,9 @@ class PageLedger:
     async def record_callback(
         self, notification_id: uuid.UUID, *, sid: str, status: str, now: datetime
     ) -> None:
-        """A status callback named this notification (its URL's n=) for the provider SID."""
-        await self._pool.execute(
-            """INSERT INTO page_callbacks (provider_sid, notification_id, provider_status, seen_at)
-               VALUES ($1, $2, $3, $4)
-               ON CONFLICT (provider_sid) DO UPDATE
-               SET provider_status = EXCLUDED.provider_status, seen_at = EXCLUDED.seen_at""",
-            sid,
-            notification_id,
-            status,
-            now,
-        )
+        """A status callback named this notification (its URL's n=) for the provider SID;
+        written together with the callbacks that arrive meanwhile (decision 057)."""
+        await self._callbacks.record(Callback(sid, notification_id, status, now))
 
     async def called_back(self, notification_id: uuid.UUID) -> ProviderReceipt | None:
         """The provider's message or call that a status callback named as this notification's."""
