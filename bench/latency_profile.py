@@ -5,8 +5,8 @@
 py-spy (the `bench` extra: `pip install -e '.[bench]'`) samples each process from outside,
 without touching its code, and writes collapsed stacks (`--format raw`); `summary` prints
 the functions most often on top of the stack (self) and on it at all (total). The web
-edge, relay, projector and sandbox share the bench's own process; the faust worker is a
-process of its own.
+edge, relay and projector share the bench's own process; the faust worker and the Twilio
+sandbox (decision 056) are processes of their own.
 """
 
 from __future__ import annotations

@@ -61,7 +61,9 @@ class OutageSpool(IngressSpool):
         topics: BrokerTopics | None = None,
         redrive: Redrive | None = None,
     ) -> None:
-        super().__init__(pool, publisher, clock, topics=topics, redrive=redrive)
+        super().__init__(
+            pool, publisher, clock, topics=topics, redrive=redrive, write_timeout_s=db_timeout_s
+        )
         self.fallback = fallback
         self._db_timeout_s = db_timeout_s
         self._move_every_s = move_every_s

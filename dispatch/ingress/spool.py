@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Sequence
+from uuid import UUID
 
 import asyncpg
 import structlog
@@ -26,6 +27,7 @@ from dispatch.clock import Clock
 from dispatch.events import Envelope
 from dispatch.events.codec import decode, encode
 from dispatch.events.registry import topic_of
+from dispatch.group_commit import GroupCommit
 from dispatch.ingress.broker_topics import BrokerTopics, TopicsMissingError
 from dispatch.ingress.redrive import Redrive
 
@@ -46,6 +48,7 @@ class IngressSpool:
         idle_poll_s: float = 1.0,
         topics: BrokerTopics | None = None,
         redrive: Redrive | None = None,
+        write_timeout_s: float = 5.0,
     ) -> None:
         self._pool = pool
         self._publisher = publisher
@@ -57,22 +60,36 @@ class IngressSpool:
         self._topics = topics
         self._redrive = redrive
         self._redrive_task: asyncio.Task[None] | None = None
+        self._group: GroupCommit[Sequence[Envelope], bool] = GroupCommit(
+            self._insert, timeout_s=write_timeout_s
+        )
 
     async def record(self, events: Sequence[Envelope]) -> bool:
-        """Spool events atomically, in their order, by one statement (one round trip);
-        False when the first was already spooled (a retry)."""
+        """Spool events atomically, in their order; False when the first was already spooled
+        (a retry). Records made while another is being written go together in the next
+        statement, each returning once that statement committed (decision 057)."""
         if not events:
             return False
-        first = await self._pool.fetchval(
-            """WITH spooled AS (
-                 INSERT INTO ingress_spool (event_id, topic, key, value, spooled_at)
-                 SELECT e.event_id, e.topic, e.key, e.value, $5
-                 FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[])
-                      WITH ORDINALITY AS e (event_id, topic, key, value, n)
-                 ORDER BY e.n
-                 ON CONFLICT (event_id) DO NOTHING
-                 RETURNING event_id)
-               SELECT count(*) FILTER (WHERE event_id = $1[1]) > 0 FROM spooled""",
+        return await self._group.submit(events)
+
+    async def _insert(self, records: list[Sequence[Envelope]]) -> list[bool]:
+        """One statement for several records, in their order; each record's first event
+        is fresh when this statement stored it and no earlier record in it named it."""
+        events: list[Envelope] = []
+        owner: dict[UUID, int] = {}  # event id -> the first record naming it
+        for n, record in enumerate(records):
+            for event in record:
+                if event.event_id not in owner:
+                    owner[event.event_id] = n
+                    events.append(event)
+        stored = await self._pool.fetch(
+            """INSERT INTO ingress_spool (event_id, topic, key, value, spooled_at)
+               SELECT e.event_id, e.topic, e.key, e.value, $5
+               FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[])
+                    WITH ORDINALITY AS e (event_id, topic, key, value, n)
+               ORDER BY e.n
+               ON CONFLICT (event_id) DO NOTHING
+               RETURNING event_id""",
             [event.event_id for event in events],
             [topic_of(event) for event in events],
             [event.key for event in events],
@@ -80,7 +97,9 @@ class IngressSpool:
             self._clock.now(),
         )
         self._wake.set()
-        return bool(first)
+        new = {row["event_id"] for row in stored}
+        first_ids = [record[0].event_id for record in records]
+        return [event_id in new and owner[event_id] == n for n, event_id in enumerate(first_ids)]
 
     async def warm(self, topics: Sequence[str]) -> None:
         """What the first relay after a start would open: the broker-topics connection (a

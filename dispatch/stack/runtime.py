@@ -31,6 +31,7 @@ from dispatch.settings import Settings
 from dispatch.stack.broker import free_port
 from dispatch.stack.renewal import BrokerRenewal
 from dispatch.stack.restore import RestoreReport, restore_if_empty
+from dispatch.stack.server_child import ServerChild
 from dispatch.stack.state_dir import (
     StateDirLock,
     forget_children,
@@ -79,6 +80,7 @@ class Stack:
         self.state_dir = Path(self.settings.state_dir).resolve()
         self._stoppers: list[object] = []
         self.sandbox: object | None = None
+        self.sandbox_child: ServerChild | None = None  # when it runs in a process of its own
         self.postgres: EmbeddedPostgres | None = None
         self.broker: EmbeddedBroker | None = None
         self.workers: list[WorkerProcess] = []
@@ -129,6 +131,7 @@ class Stack:
                 log_path=self.state_dir / "twilio-sandbox.log",
             )
             self._stoppers.append(child)
+            self.sandbox_child = child
         elif not s.twilio_api_base_url:
             from integrations.twilio.sandbox import TwilioSandbox
 

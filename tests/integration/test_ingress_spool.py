@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
 import pytest
 from aiokafka.errors import KafkaConnectionError
@@ -49,6 +51,26 @@ async def test_a_batch_is_spooled_whole_in_its_order_and_a_repeat_adds_nothing(
     assert await spool.record([call(sids[0]), call(sids[3])]) is False
     assert await spool.record([call(sids[3])]) is False
     assert await spool.record([]) is False
+    rows = await pg_pool.fetch(
+        "SELECT event_id FROM ingress_spool WHERE event_id = ANY($1::uuid[]) ORDER BY seq",
+        [call(s).event_id for s in sids],
+    )
+    assert [r["event_id"] for r in rows] == [call(s).event_id for s in sids]
+
+
+async def test_records_made_together_keep_their_order_and_a_twin_is_fresh_once(
+    pg_pool: asyncpg.Pool,
+) -> None:
+    """Calls arriving while a write is in flight are written together (decision 057): each
+    is spooled in the order it arrived, and of two deliveries of one call (Twilio's retry
+    racing the first) exactly one is reported fresh."""
+    spool = IngressSpool(pg_pool, EventPublisher("127.0.0.1:1"), SystemClock())
+    sids = [f"CA-together-{i}" for i in range(20)]
+    records = [spool.record([call(sid)]) for sid in sids]
+    twin = spool.record([call(sids[7])])
+    fresh = await asyncio.gather(*records, twin)
+
+    assert fresh == [True] * 20 + [False]
     rows = await pg_pool.fetch(
         "SELECT event_id FROM ingress_spool WHERE event_id = ANY($1::uuid[]) ORDER BY seq",
         [call(s).event_id for s in sids],
