@@ -65,16 +65,11 @@ async def test_dispatch_up_pages_through_its_own_sandbox_and_sigterm_stops_every
     family = up.family_pids()
     sandboxes = [pid for pid in family if "integrations.twilio.sandbox_server" in _argv(pid)]
     assert len(sandboxes) == 1, up.twilio
-    assert len(family) > 5  # dispatch up, its four children, PostgreSQL's own processes
+    # dispatch up; PostgreSQL, the broker, the worker, the fallback server and the sandbox;
+    # PostgreSQL's own processes
+    assert len(family) > 6
 
-    publisher = EventPublisher(up.kafka)
-    await publisher.publish(team.fault_team_events(datetime.now(UTC), (600, 600, 600)))
-    await publisher.stop()
-    db = await asyncpg.connect(up.database_url)
-    try:
-        await until(lambda: _team_known(db), within_s=30, what="staff and client projected")
-    finally:
-        await db.close()
+    await _team_seeded(up, (600, 600, 600))
     async with aiohttp.ClientSession(up.twilio) as phones:
         call = {"from": team.CLIENTS[CLIENT], "to": team.LINE}
         async with phones.post("/sandbox/inbound/call", json=call) as placed:
@@ -134,12 +129,9 @@ async def test_after_every_process_is_killed_the_stack_carries_on(
     runs.append(first)
     await first.start()
     # Primary 6 s, backup 40 s: the crash comes while the backup's page waits for an ACK.
-    publisher = EventPublisher(first.kafka)
-    await publisher.publish(team.fault_team_events(datetime.now(UTC), (6, 40, 600)))
-    await publisher.stop()
+    await _team_seeded(first, (6, 40, 600))
     db = await asyncpg.connect(first.database_url)
     try:
-        await until(lambda: _team_known(db), within_s=30, what="staff and client projected")
         status, _ = await sandbox.inbound_call(team.CLIENTS[CLIENT], team.LINE)
         assert status == 200
         code = await _page_to(sandbox, team.PHONES[team.PRIMARY], within_s=30)
@@ -175,6 +167,18 @@ async def test_after_every_process_is_killed_the_stack_carries_on(
     for staff_id in (team.PRIMARY, team.BACKUP, team.LEAD):
         assert await _pages(sandbox, team.PHONES[staff_id], code) == 1, staff_id
     assert await second.terminate() == 0
+
+
+async def _team_seeded(up: DispatchUp, step_timeouts_s: tuple[int, int, int]) -> None:
+    """The fault team published on the run's broker, and projected: the web edge knows it."""
+    publisher = EventPublisher(up.kafka)
+    await publisher.publish(team.fault_team_events(datetime.now(UTC), step_timeouts_s))
+    await publisher.stop()
+    db = await asyncpg.connect(up.database_url)
+    try:
+        await until(lambda: _team_known(db), within_s=30, what="staff and client projected")
+    finally:
+        await db.close()
 
 
 async def _team_known(db: asyncpg.Connection) -> bool:
