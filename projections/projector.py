@@ -171,14 +171,7 @@ class Projector:
         await cancel_and_wait(task)
         consumer, self._consumer = self._consumer, None
         if consumer is not None:
-            try:
-                await consumer.stop()
-            except asyncio.CancelledError:
-                # With the broker gone, aiokafka's stop() lets out the CancelledError of
-                # its own cancelled fetch; only a cancellation of this task goes on.
-                task = asyncio.current_task()
-                if task is not None and task.cancelling():
-                    raise
+            await stop_consumer(consumer, name=self.name)
             log.info("projector_stopped", projection=self.name)
 
     # --- progress ------------------------------------------------------------------------
@@ -500,3 +493,29 @@ class _SeekToStoredOffsets(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         await self._projector._assigned_now(self._projector._require_consumer(), set(assigned))
+
+
+CONSUMER_STOP_S = 10.0  # aiokafka's stop waits on its coordinator: at most this long
+
+
+async def stop_consumer(consumer: AIOKafkaConsumer, *, name: str) -> None:
+    """aiokafka's `stop()`, bounded. With the broker gone, its group coordinator can be
+    looking for a coordinator when asked to close and wait for one until the broker is back;
+    the supervisor restarts the broker only once the consumer stopped, so it would wait
+    forever. After CONSUMER_STOP_S its fetcher and connections are closed anyway, and the
+    stop is logged."""
+    try:
+        async with asyncio.timeout(CONSUMER_STOP_S):
+            await consumer.stop()
+    except TimeoutError:
+        log.warning("consumer_stop_abandoned", projection=name, after_s=CONSUMER_STOP_S)
+        for part in (getattr(consumer, "_fetcher", None), getattr(consumer, "_client", None)):
+            if part is not None:
+                with contextlib.suppress(Exception):
+                    await part.close()
+    except asyncio.CancelledError:
+        # With the broker gone, aiokafka's stop() lets out the CancelledError of its own
+        # cancelled fetch; only a cancellation of this task goes on.
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise
