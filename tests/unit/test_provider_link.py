@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import MutableMapping
 from datetime import datetime
+from typing import Any
 
 from structlog.testing import capture_logs
 
@@ -60,12 +62,19 @@ def _down() -> TelephonyError:
     return TelephonyError("twilio reach: ClientConnectorError: refused", provider_fault=True)
 
 
+def _link_lines(captured: list[MutableMapping[str, Any]]) -> list[MutableMapping[str, Any]]:
+    """The link's own lines: the suite's event loop is shared, and a stack another test
+    started may log (relaying, projecting) while these run."""
+    return [e for e in captured if str(e["event"]).startswith("telephony_")]
+
+
 async def test_a_run_of_failed_reads_is_told_once_and_its_end_once() -> None:
     provider = ScriptedProvider(_down(), _down(), _down(), None, None)
     link = ProviderLink(provider, every_s=20.0)
 
-    with capture_logs() as logs:
+    with capture_logs() as captured:
         answers = [await link.reach() for _ in range(5)]
+    logs = _link_lines(captured)
 
     assert answers == [False, False, False, True, True]
     assert [(e["event"], e["log_level"]) for e in logs] == [
@@ -81,8 +90,9 @@ async def test_refused_credentials_are_told_with_the_providers_status_at_once() 
     refused = TelephonyError("twilio reach: HTTP 401 (code 20003): Authenticate", status_code=401)
     link = ProviderLink(ScriptedProvider(refused), every_s=20.0)
 
-    with capture_logs() as logs:
+    with capture_logs() as captured:
         assert not await link.reach()
+    logs = _link_lines(captured)
 
     assert [(e["event"], e["status_code"]) for e in logs] == [("telephony_unreachable", 401)]
     assert link.failures == 1
@@ -104,8 +114,9 @@ async def test_an_unreachable_provider_is_an_error_from_the_second_failed_read()
 async def test_a_provider_that_never_answers_is_a_failed_read_after_the_timeout() -> None:
     link = ProviderLink(ScriptedProvider("hang"), every_s=20.0, timeout_s=0.05)
 
-    with capture_logs() as logs:
+    with capture_logs() as captured:
         assert not await link.reach()
+    logs = _link_lines(captured)
 
     assert [e["event"] for e in logs] == ["telephony_unreachable"]
     assert logs[0]["error"] == "TimeoutError"
