@@ -18,6 +18,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from dispatch.stack.port_file import write_port
+
 MAX_BODY = 64 * 1024
 
 
@@ -87,7 +89,7 @@ def main(argv: list[str] | None = None) -> None:
     server = ThreadingHTTPServer((args.host, args.port), handler_for(Document(args.file)))
     port = server.server_address[1]
     if args.port_file:
-        args.port_file.write_text(str(port))
+        write_port(args.port_file, port)
     print(json.dumps({"event": "fallback_twiml_server_started", "port": port}), file=sys.stderr,
           flush=True)  # fmt: skip
     try:

@@ -66,10 +66,3 @@ class ServerChild:
             return
         await stop_child(proc, name=self.name, timeout_s=STOP_WAIT_S)
         log.info("server_child_stopped", child=self.name, pid=proc.pid)
-
-
-def write_port(port_file: Path, port: int) -> None:
-    """The child's side: the port, written whole (the parent polls for a non-empty file)."""
-    partial = port_file.with_suffix(".partial")
-    partial.write_text(str(port))
-    partial.replace(port_file)

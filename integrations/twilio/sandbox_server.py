@@ -25,7 +25,8 @@ import structlog
 
 from dispatch.logs import configure_logging
 from dispatch.settings import Settings
-from dispatch.stack.server_child import ServerChild, write_port
+from dispatch.stack.port_file import write_port
+from dispatch.stack.server_child import ServerChild
 from integrations.twilio.sandbox import TwilioSandbox
 
 log = structlog.get_logger(__name__)
