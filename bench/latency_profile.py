@@ -3,8 +3,10 @@
     .venv/bin/python -m bench.bench_latency --rates 30 --seconds 20 --profile var/profile
 
 py-spy (the `bench` extra: `pip install -e '.[bench]'`) samples each process from outside,
-without touching its code, and writes collapsed stacks (`--format raw`); `summary` prints
-the functions most often on top of the stack (self) and on it at all (total). The web
+without touching its code, and writes collapsed stacks (`--format raw`) of the moments a
+thread held the GIL (`--gil`: Python running, not waiting in a poll or a system call; without
+it, this machine's samples counted waits as work); `summary` prints the functions most often
+on top of the stack (self) and on it at all (total). The web
 edge, relay and projector share the bench's own process; the faust worker and the Twilio
 sandbox (decision 056) are processes of their own.
 """
@@ -47,7 +49,7 @@ class Profiler:
             out = self._out / f"{label}-{name}.txt"
             proc = await asyncio.create_subprocess_exec(
                 str(_py_spy()), "record", "--pid", str(pid), "--duration", str(int(seconds) + 1),
-                "--rate", "200", "--format", "raw", "--output", str(out), "--nonblocking",
+                "--rate", "200", "--format", "raw", "--output", str(out), "--nonblocking", "--gil",
                 stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.DEVNULL,
             )  # fmt: skip

@@ -145,6 +145,18 @@ class Settings(BaseSettings):
         le=30,
         description="how often at most the risk reader writes its changed states and commits",
     )
+    worker_crisis_contacts_at_once: int = Field(
+        default=16,
+        ge=1,
+        le=256,
+        description="crisis calls and texts a worker decides at once (each waits on reads)",
+    )
+    worker_pages_at_once: int = Field(
+        default=32,
+        ge=1,
+        le=256,
+        description="pages a worker has with the provider at once (keep under its API limit)",
+    )
     broker_commit_interval_s: float = Field(
         default=2.8, gt=0, description="how often the worker commits consumed offsets"
     )

@@ -1,10 +1,11 @@
 """Which provider SID is whose: the status callbacks' record, written together (decision 057).
 
-Every SMS page brings three status callbacks (queued, sent, delivered) and every voice page
-more; each names its page (the URL's n=) and the provider's SID. The in-doubt lookup
-(docs/decisions/012) needs that pair. One statement per callback was a round trip to
-PostgreSQL per callback, on the web edge's loop, at three times the rate of the calls; the
-callbacks that arrive together are now written in one (dispatch/group_commit.py).
+Every SMS page brings two status callbacks (sent, then delivered or not: Twilio posts none
+for a message's initial "queued") and every voice page more; each names its page (the URL's
+n=) and the provider's SID. The in-doubt lookup (docs/decisions/012) needs that pair. One
+statement per callback was a round trip to PostgreSQL per callback, on the web edge's loop,
+at twice the rate of the calls or more; the callbacks that arrive together are now written
+in one (dispatch/group_commit.py).
 """
 
 from __future__ import annotations

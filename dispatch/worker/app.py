@@ -193,7 +193,7 @@ def create_app(
     topics = EventTopics(app, held=archived_ids(res))
     timers = Timers(app)
     guard_for = guards(app, guard_policy(settings))
-    pages = page_delivery(app, topics, res, in_flight)
+    pages = page_delivery(app, topics, res, in_flight, limit=settings.worker_pages_at_once)
     register_agents(app, topics, res, guard_for, in_flight, pages)
     register_escalation(
         app, topics, res, timers, guard_for, in_flight, pages, tick_s=settings.escalation_tick_s

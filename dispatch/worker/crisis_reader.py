@@ -6,8 +6,10 @@ call right after 30,000 client events: paged after 10 s, bench_latency --burst).
 are read by a consumer group of their own, in batches (dispatch/worker/batch_reader.py,
 decision 052): other event types are passed over at the bytes' head, undecoded.
 
-A batch's contacts are decided side by side, CRISIS_CONCURRENCY at a time, each under the
-agent's guard (a failure is retried in place; a poison contact alone is dead-lettered), and
+A batch's contacts are decided side by side, WORKER_CRISIS_CONTACTS_AT_ONCE at a time (each
+waits on about four database reads and the broker's acks of its events: with too few at
+once, calls queue in the worker behind those waits; decision 059), each under the agent's
+guard (a failure is retried in place; a poison contact alone is dead-lettered), and
 one caller's or client's contacts one at a time in the order read (KeyedTurns), so their
 dispatches keep that order. The batch's offsets are committed only once every contact in
 it is decided and its events acked by the broker: a crash re-reads the batch, and the
@@ -43,10 +45,6 @@ log = structlog.get_logger(__name__)
 AGENT = "dispatch-crisis-contacts"  # its guard's name, in dead letters and retry warnings
 GROUP = "crisis-contacts"  # the reader's group: <app id>-crisis-contacts
 CRISIS_CONTACTS = frozenset({"CrisisCallReceived", "CrisisTextReceived"})
-# Crisis contacts decided at once per worker. Deciding one waits on about four database
-# reads and the broker's acks of its three events; one at a time, a worker fell behind
-# under 100 calls/s and each call waited in the queue for tens of seconds.
-CRISIS_CONCURRENCY = 4
 BATCH_MAX = 500  # records per fetch: the next batch waits for this one's calls
 # Offsets committed at most this often (and whenever a poll finds nothing new): a crash
 # re-decides at most this much, which the dispatches' ids make harmless.
@@ -86,7 +84,7 @@ def register_crisis_reader(
     async def decide_batch(batch: Sequence[Delivery]) -> None:
         """Every contact of the batch decided (or dead-lettered); they start in the order
         read, so each key's turns are asked in that order."""
-        slots = asyncio.Semaphore(CRISIS_CONCURRENCY)
+        slots = asyncio.Semaphore(settings.worker_crisis_contacts_at_once)
         async with asyncio.TaskGroup() as group:
             for delivery in batch:
                 await slots.acquire()

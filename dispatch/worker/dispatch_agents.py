@@ -41,10 +41,11 @@ GuardFor = Callable[[str], AgentGuard]
 
 
 def page_delivery(
-    app: faust.App, topics: EventTopics, res: WorkerServices, in_flight: InFlight
+    app: faust.App, topics: EventTopics, res: WorkerServices, in_flight: InFlight, *, limit: int
 ) -> PagesAtOnce:
     """The notifier's delivery of a page, its outcome appended, by either way: the page
-    topic's, or at once by the worker that appended it (dispatch/worker/pages_at_once.py)."""
+    topic's, or at once by the worker that appended it (dispatch/worker/pages_at_once.py),
+    at most `limit` (WORKER_PAGES_AT_ONCE) going out at once."""
 
     async def deliver(event: Envelope) -> None:
         services = await res.get()
@@ -53,7 +54,7 @@ def page_delivery(
     def owns(partition: int) -> bool:
         return TP(PAGE_EVENTS, partition) in app.consumer.assignment()
 
-    return PagesAtOnce(deliver, owns, KeyedTurns(), in_flight)
+    return PagesAtOnce(deliver, owns, KeyedTurns(), in_flight, limit=limit)
 
 
 def register_agents(

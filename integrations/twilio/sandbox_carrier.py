@@ -24,7 +24,7 @@ from integrations.twilio.signatures import SIGNATURE_HEADER, sign
 
 log = structlog.get_logger(__name__)
 
-# (status, Twilio error code) steps after "queued", per handset behaviour.
+# (status, Twilio error code) steps after the initial "queued", per handset behaviour.
 _SMS_STEPS: dict[str, list[tuple[str, int | None]]] = {
     "deliver": [("sent", None), ("delivered", None)],
     "undelivered": [("sent", None), ("undelivered", 30003)],
@@ -115,14 +115,15 @@ class Carrier:
         log.debug("sandbox_callback_posted", sid=sid, http_status=status)
 
     def deliver(self, message: SandboxMessage) -> None:
-        """Start moving an accepted message through queued -> sent -> delivered (or not)."""
+        """Start moving an accepted (queued) message on to sent -> delivered (or not), one
+        signed callback per change of status."""
         self.spawn(self._deliver(message), name=f"sms-{message.sid}")
 
     async def _deliver(self, message: SandboxMessage) -> None:
-        steps = [("queued", None), *_SMS_STEPS[self._state.phone(message.to).sms]]
-        for number, (status, error_code) in enumerate(steps):
-            if number:
-                await self._state.pause(self._step_delay_s)
+        # The message was created "queued"; as Twilio, no callback reports that initial
+        # status (twilio.com/docs/messaging/guides/outbound-message-status-in-status-callbacks).
+        for status, error_code in _SMS_STEPS[self._state.phone(message.to).sms]:
+            await self._state.pause(self._step_delay_s)
             now = utcnow()
             message.status, message.error_code, message.updated_at = status, error_code, now
             if status == "sent":
