@@ -31,6 +31,10 @@ class FallbackServer:
         return self._child.pid
 
     @property
+    def alive(self) -> bool:
+        return self._child is not None and self._child.alive
+
+    @property
     def url(self) -> str:
         """The URL to give the crisis line numbers as their voice Fallback URL."""
         return f"http://{self.host}:{self.port}/{self.document.name}"

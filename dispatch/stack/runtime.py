@@ -8,8 +8,8 @@ producers (spool relay, web edge). Stop is the reverse, each child by its PID.
 With supervise=True (`dispatch up`) a Supervisor restarts the embedded PostgreSQL, the
 embedded broker and the workers when they die (dispatch/stack/supervisor.py);
 `stack.supervisor.status()` says what is up and what was restarted, and
-`stack.child_pids()` (also written to STATE_DIR/children.json) names every supervised
-child's PID.
+`stack.child_pids()` (also written to STATE_DIR/children.json) names every child's PID:
+the supervised ones, the fallback TwiML server and the Twilio sandbox's process.
 """
 
 from __future__ import annotations
@@ -188,12 +188,20 @@ class Stack:
         return children
 
     def child_pids(self) -> dict[str, int]:
-        """Every supervised child's PID by name ("postgres", "broker", "worker-0", ...), for
-        whoever injects faults or watches; the same is in STATE_DIR/children.json."""
+        """Every child's PID by name: the supervised ones ("postgres", "broker", "worker-0",
+        ...) and the two servers ("fallback-twiml", and "twilio-sandbox" when the sandbox is
+        a process of its own), for whoever injects faults or watches. The same is in
+        STATE_DIR/children.json, from which the next stack on the directory stops what a
+        stack killed outright left running."""
         pids: dict[str, int] = {}
         for name, child in self.supervised():
             if child.alive:
                 pids[name] = child.pid
+        fallback = getattr(self, "fallback", None)
+        servers = (("fallback-twiml", fallback), ("twilio-sandbox", self.sandbox_child))
+        for name, server in servers:
+            if server is not None and server.alive:
+                pids[name] = server.pid
         return pids
 
     def record_children(self) -> None:

@@ -42,6 +42,10 @@ class ServerChild:
         assert self._proc is not None, f"{self.name} not started"
         return self._proc.pid
 
+    @property
+    def alive(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
     async def start(self, timeout_s: float = 10.0) -> int:
         """Spawn it and wait until it wrote its port; that port. A child that exits or
         stays silent for `timeout_s` is stopped, and the error names its log."""

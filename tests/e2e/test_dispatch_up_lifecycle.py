@@ -55,16 +55,19 @@ async def test_dispatch_up_pages_through_its_own_sandbox_and_sigterm_stops_every
     state_dir: Path, runs: list[DispatchUp]
 ) -> None:
     """`dispatch up` with no Twilio named runs the sandbox as a child of its own (decision
-    056): a crisis call placed on it pages the on-duty worker. SIGTERM then stops the worker,
-    the broker, PostgreSQL (with its backends) and the sandbox; the process exits 0, and
-    nothing is left on record."""
+    056): a crisis call placed on it pages the on-duty worker. Every child is on record,
+    the two servers too, so a next start would stop them had this one been killed outright.
+    SIGTERM then stops the worker, the broker, PostgreSQL (with its backends), the fallback
+    server and the sandbox; the process exits 0, and nothing is left on record."""
     up = DispatchUp(state_dir, free_port())
     runs.append(up)
     await up.start()
-    assert set(up.children()) == {"postgres", "broker", "worker-0"}
+    children = up.children()
+    assert set(children) == {"postgres", "broker", "worker-0", "fallback-twiml", "twilio-sandbox"}
     family = up.family_pids()
     sandboxes = [pid for pid in family if "integrations.twilio.sandbox_server" in _argv(pid)]
-    assert len(sandboxes) == 1, up.twilio
+    assert sandboxes == [children["twilio-sandbox"]], up.twilio
+    assert "dispatch.fallback.server" in _argv(children["fallback-twiml"])
     # dispatch up; PostgreSQL, the broker, the worker, the fallback server and the sandbox;
     # PostgreSQL's own processes
     assert len(family) > 6
