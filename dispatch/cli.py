@@ -138,7 +138,8 @@ def up(port: int | None, seed: bool, worker: bool) -> None:
         click.echo(f"Console:  {s.public_base_url}/console/ (no account ships; the first")
         click.echo("          admin: dispatch user add --staff <you> --role admin --by <you>)")
         click.echo(f"Twilio:   {s.twilio_api_base_url}")
-        click.echo(f"Fallback: {stack.fallback.url} (the lines' voice Fallback URL)")
+        if stack.fallback is not None:  # started with the stack
+            click.echo(f"Fallback: {stack.fallback.url} (the lines' voice Fallback URL)")
         click.echo(f"Kafka:    {s.kafka_bootstrap_servers}   Postgres: {s.database_url}")
         click.echo(f"Children: {stack.child_pids()} (also {stack.state_dir}/children.json)")
         click.echo("Press Ctrl-C (or send SIGTERM) to stop.", nl=True)

@@ -45,6 +45,7 @@ from dispatch.web.app import make_web_app
 from projections.projector import Projector
 
 if TYPE_CHECKING:
+    from dispatch.fallback.process import FallbackServer
     from dispatch.stack.broker import EmbeddedBroker
     from dispatch.stack.postgres import EmbeddedPostgres
     from dispatch.stack.recovery import Child
@@ -80,6 +81,7 @@ class Stack:
         self.state_dir = Path(self.settings.state_dir).resolve()
         self._stoppers: list[object] = []
         self.sandbox: object | None = None
+        self.fallback: FallbackServer | None = None  # the static TwiML server, once started
         self.sandbox_child: ServerChild | None = None  # when it runs in a process of its own
         self.postgres: EmbeddedPostgres | None = None
         self.broker: EmbeddedBroker | None = None
@@ -197,8 +199,7 @@ class Stack:
         for name, child in self.supervised():
             if child.alive:
                 pids[name] = child.pid
-        fallback = getattr(self, "fallback", None)
-        servers = (("fallback-twiml", fallback), ("twilio-sandbox", self.sandbox_child))
+        servers = (("fallback-twiml", self.fallback), ("twilio-sandbox", self.sandbox_child))
         for name, server in servers:
             if server is not None and server.alive:
                 pids[name] = server.pid

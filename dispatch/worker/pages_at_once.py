@@ -82,7 +82,7 @@ class PagesAtOnce:
         turns: KeyedTurns,
         in_flight: InFlight,
         *,
-        limit: int = 8,
+        limit: int,
         waiting_max: int = WAITING_MAX,
     ) -> None:
         self._deliver = deliver
