@@ -90,6 +90,8 @@ class Projector:
         retry_backoff_s: float = 0.2,
         topic_wait_s: float = 30.0,
         read_models: ReadModelRegistry = READ_MODELS,
+        session_timeout_s: float = 6.0,
+        heartbeat_interval_s: float = 1.0,
     ) -> None:
         self.name = name
         self._read_models = read_models
@@ -105,6 +107,9 @@ class Projector:
         self._began: deque[float] = deque(maxlen=busy_transactions)
         self._backoff_s = retry_backoff_s
         self._topic_wait_s = topic_wait_s
+        # tansu holds a group join for half the session timeout (decision 003)
+        self._session_ms = int(session_timeout_s * 1000)
+        self._heartbeat_ms = int(heartbeat_interval_s * 1000)
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
         self._assigned: list[TopicPartition] = []
@@ -127,8 +132,8 @@ class Projector:
             auto_offset_reset="earliest",
             fetch_max_wait_ms=self._fetch_max_wait_ms,
             client_id=f"projector-{self.name}",
-            session_timeout_ms=6000,
-            heartbeat_interval_ms=1000,
+            session_timeout_ms=self._session_ms,
+            heartbeat_interval_ms=self._heartbeat_ms,
         )
         await consumer.start()
         try:

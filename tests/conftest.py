@@ -1,10 +1,22 @@
 """Shared fixtures: each real part of the stack lives in its own plugin module."""
 
+import os
 import sys
 from collections.abc import Iterator
 
 import pytest
 import structlog
+
+# tansu holds every consumer group join for half the session timeout (decision 003): with
+# the product's 6 s, each stack start waited 3 s for its projector and 3 s for its worker's
+# groups, and each worker restart 3 s more. The tests' stacks, and the commands they run as
+# subprocesses (which inherit this environment), use 2 s: a join takes 1 s (decision 061).
+# A test that passes its own value still wins; a value set by whoever runs pytest is kept.
+for _name, _value in {
+    "BROKER_SESSION_TIMEOUT_S": "2.0",
+    "BROKER_HEARTBEAT_INTERVAL_S": "0.5",
+}.items():
+    os.environ.setdefault(_name, _value)
 
 pytest_plugins = [
     "tests.fixtures.broker",

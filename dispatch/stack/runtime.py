@@ -64,6 +64,8 @@ def read_model_projector(pool: asyncpg.Pool, settings: Settings) -> Projector:
         event_topics(),
         fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
         pace_s=settings.projector_pace_ms / 1000,
+        session_timeout_s=settings.broker_session_timeout_s,
+        heartbeat_interval_s=settings.broker_heartbeat_interval_s,
     )
 
 

@@ -89,11 +89,26 @@ def recorded_children(state_dir: Path) -> list[dict[str, object]]:
     return children
 
 
+# Stopped last, in this order: what the other children lean on. A worker stopped after its
+# broker and database waited out its whole grace and was killed.
+_STOPPED_LAST = ("broker", "postgres")
+
+
+def stopping_order(name: str) -> int:
+    """Workers first, then the other children, then the broker, then PostgreSQL."""
+    if name.startswith("worker"):
+        return 0
+    return 2 + _STOPPED_LAST.index(name) if name in _STOPPED_LAST else 1
+
+
 async def stop_leftovers(state_dir: Path) -> list[str]:
     """Stop the children a dead stack left running on this directory (call with the lock
-    held: then no live stack owns them). Returns their names."""
+    held: then no live stack owns them), in `stopping_order`. Returns their names."""
     stopped: list[str] = []
-    for entry in recorded_children(state_dir):
+    children = sorted(
+        recorded_children(state_dir), key=lambda c: stopping_order(str(c.get("name")))
+    )
+    for entry in children:
         pid, born, name = entry.get("pid"), entry.get("born"), str(entry.get("name"))
         if not isinstance(pid, int) or born is None or birth_time(pid) != born:
             continue  # gone, or the number now names another process

@@ -131,8 +131,8 @@ async def test_after_every_process_is_killed_the_stack_carries_on(
     first = DispatchUp(state_dir, port, twilio_api_base_url=sandbox.base_url)
     runs.append(first)
     await first.start()
-    # Primary 6 s, backup 40 s: the crash comes while the backup's page waits for an ACK.
-    await _team_seeded(first, (6, 40, 600))
+    # Primary 6 s, backup 20 s: the crash comes while the backup's page waits for an ACK.
+    await _team_seeded(first, (6, 20, 600))
     db = await asyncpg.connect(first.database_url)
     try:
         status, _ = await sandbox.inbound_call(team.CLIENTS[CLIENT], team.LINE)

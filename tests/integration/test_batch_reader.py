@@ -124,8 +124,8 @@ def reader_for(
     config = ReaderConfig(
         bootstrap=kafka_broker.bootstrap,
         group_id=group,
-        session_timeout_s=6.0,
-        heartbeat_interval_s=1.0,
+        session_timeout_s=2.0,  # a join takes half of it on tansu (tests/conftest.py)
+        heartbeat_interval_s=0.5,
         rebalance_timeout_s=5.0,
         fetch_max_wait_ms=20,
         batch_max=50,

@@ -56,3 +56,20 @@ async def test_children_left_by_a_dead_stack_are_stopped_and_strangers_are_not(
     finally:
         for proc in (left, stranger):
             await stop_child(proc, name="sleeper", timeout_s=5)
+
+
+async def test_leftover_workers_are_stopped_before_what_they_lean_on(tmp_path: Path) -> None:
+    """Workers first, PostgreSQL last: a worker stopped after its broker and database waited
+    out its whole grace and was killed."""
+    names = ["postgres", "broker", "twilio-sandbox", "worker-0", "fallback-twiml", "worker-1"]
+    procs = [spawn(SLEEPER, log_path=tmp_path / f"{name}.log") for name in names]
+    try:
+        record_children(tmp_path, {name: proc.pid for name, proc in zip(names, procs, strict=True)})
+        stopped = await stop_leftovers(tmp_path)
+        assert stopped[:2] == ["worker-0", "worker-1"]
+        assert sorted(stopped[2:4]) == ["fallback-twiml", "twilio-sandbox"]
+        assert stopped[4:] == ["broker", "postgres"]
+        assert all(proc.wait(timeout=5) is not None for proc in procs)
+    finally:
+        for proc in procs:
+            await stop_child(proc, name="sleeper", timeout_s=5)
