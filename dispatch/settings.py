@@ -139,6 +139,15 @@ class Settings(BaseSettings):
         le=5000,
         description="the same cap for the risk reader, which no page waits on",
     )
+    agents_fetch_max_wait_ms: int = Field(
+        default=200,
+        ge=1,
+        le=5000,
+        description=(
+            "the same cap for the worker's faust agents (escalation, failover, replies, the"
+            " page topic's copy): no first page waits on them"
+        ),
+    )
     risk_reader_commit_interval_s: float = Field(
         default=1.0,
         ge=0,

@@ -16,7 +16,9 @@ aiokafka run unpatched. Every patch is listed in `_PATCHES`, and nowhere else:
    and faust hard-codes fetch_max_wait_ms=1500 for its worker consumer (no faust setting
    exists): a record could wait up to 1.5 s per hop (measured on an idle consumer: ~450 ms
    per record at 1500 ms, ~3 ms at 20 ms). The consumer gets
-   Settings.consumer_fetch_max_wait_ms instead.
+   Settings.agents_fetch_max_wait_ms instead (decision 062: no first page waits on faust's
+   agents; a longer wait makes each fetch at a high rate take more records, and the
+   broker's cost is per fetch, decision 040).
 3. Leaving the group (aiokafka GroupCoordinator._maybe_leave_group). tansu numbers a
    new group's first generation 0; aiokafka sends LeaveGroup only when generation > 0, so
    a member of generation 0 left silently and the next member waited for its session to
@@ -43,7 +45,8 @@ log = structlog.get_logger(__name__)
 class _Compat:
     """What the patched methods read; set by apply_embedded_broker_compat()."""
 
-    fetch_max_wait_ms: int = 20
+    fetch_max_wait_ms: int = 20  # the end-offset probes
+    agents_fetch_max_wait_ms: int = 20  # faust's worker consumer
     probe_timeout_s: float = 10.0
     originals: dict[tuple[type, str], Callable[..., Any]] = {}
 
@@ -76,7 +79,7 @@ def _create_worker_consumer(self: Any, transport: Any) -> AIOKafkaConsumer:
     )
     if not hasattr(consumer, "_fetch_max_wait_ms"):  # handed to the Fetcher by start()
         raise RuntimeError("aiokafka changed: AIOKafkaConsumer has no _fetch_max_wait_ms")
-    consumer._fetch_max_wait_ms = _Compat.fetch_max_wait_ms
+    consumer._fetch_max_wait_ms = _Compat.agents_fetch_max_wait_ms
     return consumer
 
 
@@ -101,26 +104,36 @@ _PATCHES: tuple[tuple[type, str, Callable[..., Any]], ...] = (
 )
 
 
-def apply_embedded_broker_compat(*, fetch_max_wait_ms: int | None = None) -> None:
+def apply_embedded_broker_compat(
+    *, fetch_max_wait_ms: int | None = None, agents_fetch_max_wait_ms: int | None = None
+) -> None:
     """Patch faust/aiokafka for tansu (idempotent). Only when the embedded broker is used.
 
-    fetch_max_wait_ms defaults to Settings().consumer_fetch_max_wait_ms (the environment);
-    a later call only updates it.
+    fetch_max_wait_ms (the end-offset probes) defaults to
+    Settings().consumer_fetch_max_wait_ms (the environment), agents_fetch_max_wait_ms
+    (faust's worker consumer) to fetch_max_wait_ms; a later call only updates them.
     """
     if fetch_max_wait_ms is None:
         from dispatch.settings import Settings
 
         fetch_max_wait_ms = Settings().consumer_fetch_max_wait_ms
-    if fetch_max_wait_ms < 1:
+    if agents_fetch_max_wait_ms is None:
+        agents_fetch_max_wait_ms = fetch_max_wait_ms
+    if min(fetch_max_wait_ms, agents_fetch_max_wait_ms) < 1:
         # Measured: tansu answers a fetch whose max wait is 0 with no records at all.
         raise ValueError("with tansu, the consumer fetch_max_wait_ms must be >= 1 ms")
     _Compat.fetch_max_wait_ms = fetch_max_wait_ms
+    _Compat.agents_fetch_max_wait_ms = agents_fetch_max_wait_ms
     if is_applied():
         return
     for cls, name, patch in _PATCHES:
         _Compat.originals[(cls, name)] = getattr(cls, name)
         setattr(cls, name, patch)
-    log.info("embedded_broker_compat_applied", fetch_max_wait_ms=fetch_max_wait_ms)
+    log.info(
+        "embedded_broker_compat_applied",
+        fetch_max_wait_ms=fetch_max_wait_ms,
+        agents_fetch_max_wait_ms=agents_fetch_max_wait_ms,
+    )
 
 
 def is_applied() -> bool:

@@ -179,7 +179,10 @@ def create_app(
     if settings.embedded_broker:
         from dispatch.stack.kafka_compat import apply_embedded_broker_compat
 
-        apply_embedded_broker_compat(fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms)
+        apply_embedded_broker_compat(
+            fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
+            agents_fetch_max_wait_ms=settings.agents_fetch_max_wait_ms,
+        )
     register_codec()
     app = DispatchApp(
         settings.faust_app_id,

@@ -85,7 +85,10 @@ def main() -> None:
     settings = Settings()
     status = Status(Path(os.environ["TABLE_APP_STATUS"]))
     if settings.embedded_broker and os.environ.get("TABLE_APP_COMPAT", "1") == "1":
-        apply_embedded_broker_compat(fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms)
+        apply_embedded_broker_compat(
+            fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
+            agents_fetch_max_wait_ms=settings.agents_fetch_max_wait_ms,
+        )
     app = create_app(settings, os.environ["TABLE_APP_TOPIC"], status)
     worker = faust.Worker(app, loglevel="INFO", override_logging=True)
     worker.execute_from_commandline()

@@ -32,7 +32,7 @@ from tests.fixtures.broker import KafkaUnderTest
 
 REPO = Path(__file__).resolve().parents[2]
 PARTITIONS = 4
-FETCH_WAIT_MS = 30  # not the default (20): the worker must take it from the settings
+FETCH_WAIT_MS = 30  # not the default (200): the worker must take it from the settings
 EXPECTED = {"k0": 1001, "k1": 601, "k2": 301, "k3": 97, "k4": 3}  # 2003 events
 Status = dict[str, Any]
 
@@ -145,7 +145,7 @@ async def counted(
         "STATE_DIR": str(state_dir),
         "FAUST_APP_ID": app_id,
         "TOPIC_PARTITIONS": str(PARTITIONS),
-        "CONSUMER_FETCH_MAX_WAIT_MS": str(FETCH_WAIT_MS),
+        "AGENTS_FETCH_MAX_WAIT_MS": str(FETCH_WAIT_MS),
         "TABLE_APP_TOPIC": source,
     }
     worker = TableWorker(env, state_dir, "counter").start()
@@ -174,7 +174,8 @@ async def test_restored_table_equals_the_counts(counted: Counted) -> None:
 async def test_worker_consumer_uses_the_fetch_wait_setting(
     counted: Counted, kafka_broker: KafkaUnderTest
 ) -> None:
-    """With the embedded broker, faust's consumer long-polls for the configured wait."""
+    """With the embedded broker, faust's consumer long-polls for the wait configured for
+    the worker's agents (AGENTS_FETCH_MAX_WAIT_MS, decision 062)."""
     if not kafka_broker.embedded:
         pytest.skip("the cap is an embedded-broker fix; real Kafka keeps faust's 1500 ms")
     assert counted.first_status["fetch_max_wait_ms"] == FETCH_WAIT_MS
