@@ -14,13 +14,13 @@ from pathlib import Path
 
 import structlog
 
-from dispatch.stack.processes import spawn, stop_child
+from dispatch.stack.processes import ChildProcess, spawn, stop_child
 
 log = structlog.get_logger(__name__)
 STOP_WAIT_S = 5.0
 
 
-class ServerChild:
+class ServerChild(ChildProcess):
     """`argv` plus `--port-file FILE`, its output appended to `log_path`."""
 
     def __init__(
@@ -41,10 +41,6 @@ class ServerChild:
     def pid(self) -> int:
         assert self._proc is not None, f"{self.name} not started"
         return self._proc.pid
-
-    @property
-    def alive(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
 
     async def start(self, timeout_s: float = 10.0) -> int:
         """Spawn it and wait until it wrote its port; that port. A child that exits or

@@ -91,14 +91,12 @@ def recorded_children(state_dir: Path) -> list[dict[str, object]]:
 
 # Stopped last, in this order: what the other children lean on. A worker stopped after its
 # broker and database waited out its whole grace and was killed.
-_STOPPED_LAST = ("broker", "postgres")
+_STOPPED_LAST = {"broker": 2, "postgres": 3}
 
 
 def stopping_order(name: str) -> int:
     """Workers first, then the other children, then the broker, then PostgreSQL."""
-    if name.startswith("worker"):
-        return 0
-    return 2 + _STOPPED_LAST.index(name) if name in _STOPPED_LAST else 1
+    return 0 if name.startswith("worker") else _STOPPED_LAST.get(name, 1)
 
 
 async def stop_leftovers(state_dir: Path) -> list[str]:
