@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hmac
+from collections.abc import Iterator, Mapping
+from urllib.parse import urlparse
 
-from twilio.request_validator import RequestValidator
+from multidict import MultiDict
+from twilio.request_validator import RequestValidator, add_port, remove_port
 
 SIGNATURE_HEADER = "X-Twilio-Signature"
 
@@ -15,11 +18,33 @@ def validate_twilio_request(
     """True when `signature` is Twilio's HMAC of the full URL and the POST params.
 
     `url` must be the URL exactly as Twilio requested it (scheme, host, path and query);
-    the SDK also accepts it with or without the default port. A missing signature is False.
+    like the SDK's `RequestValidator.validate`, the URL with the default port added (or its
+    port left out) is accepted too. A missing signature is False.
+
+    The SDK's signature is computed for the URL as given first and the other form only when
+    that one does not match (`validate` always computes both), from a MultiDict, whose
+    values the SDK reads with one call (from a dict it tries two methods that raise, per
+    parameter): 40 against 250 us per webhook (docs/decisions/063).
     """
     if not signature:
         return False
-    return bool(RequestValidator(auth_token).validate(url, params, signature))
+    validator = RequestValidator(auth_token)
+    form = MultiDict(params)
+    given = signature.encode("utf-8", "replace")
+    return any(
+        hmac.compare_digest(validator.compute_signature(candidate, form).encode(), given)
+        for candidate in _signed_urls(url)
+    )
+
+
+def _signed_urls(url: str) -> Iterator[str]:
+    """The URL as requested, then the form the SDK also accepts (default port added or
+    port left out), when it differs."""
+    yield url
+    parsed = urlparse(url)
+    other = remove_port(parsed) if parsed.port else add_port(parsed)
+    if other != url:
+        yield other
 
 
 def sign(url: str, params: Mapping[str, str], auth_token: str) -> str:
