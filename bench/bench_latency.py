@@ -132,11 +132,11 @@ async def run_rate(
     profiler: Profiler | None = None,
 ) -> RateRun:
     pids = {"stack": os.getpid(), "worker": stack.workers[0].pid}
-    if profiler is not None:
-        await profiler.start(pids, f"{rate:g}-per-s", seconds)
     assert stack.postgres is not None and stack.broker is not None  # the embedded stack
     if stack.sandbox_child is not None:  # the Twilio sandbox's process (decision 056)
         pids["twilio"] = stack.sandbox_child.pid
+    if profiler is not None:
+        await profiler.start(pids, f"{rate:g}-per-s", seconds)
     cpu = CpuUse(
         {**pids, "postgres": stack.postgres.pid, "broker": stack.broker.pid},
         children=frozenset({"postgres"}),

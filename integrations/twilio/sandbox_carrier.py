@@ -8,6 +8,7 @@ import asyncio
 import secrets
 from collections.abc import Coroutine, Mapping
 from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp
 import structlog
@@ -82,8 +83,10 @@ class Carrier:
             SIGNATURE_HEADER: sign(url, params, self._state.auth_token),
             "User-Agent": "TwilioProxy/1.1",
             "I-Twilio-Idempotency-Token": secrets.token_hex(16),
+            "Content-Type": "application/x-www-form-urlencoded",
         }
-        async with self._session.post(url, data=dict(params), headers=headers) as response:
+        body = urlencode(params).encode()  # as aiohttp would encode the dict, less its FormData
+        async with self._session.post(url, data=body, headers=headers) as response:
             return response.status, await response.text()
 
     async def post_webhook(

@@ -313,4 +313,5 @@ class SandboxState:
         if seconds <= 0 or self.stopping.is_set():
             return
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.stopping.wait(), timeout=seconds)
+            async with asyncio.timeout(seconds):  # no task of its own, as wait_for makes
+                await self.stopping.wait()

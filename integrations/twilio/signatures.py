@@ -49,4 +49,4 @@ def _signed_urls(url: str) -> Iterator[str]:
 
 def sign(url: str, params: Mapping[str, str], auth_token: str) -> str:
     """The X-Twilio-Signature value Twilio would send when POSTing `params` to `url`."""
-    return str(RequestValidator(auth_token).compute_signature(url, params))
+    return str(RequestValidator(auth_token).compute_signature(url, MultiDict(params)))

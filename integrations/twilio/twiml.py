@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
 
+@lru_cache(maxsize=1024)  # a crisis call's answer: the same per team and step while the rota holds
 def connect_caller(greeting: str, number: str, timeout_s: int, action_url: str | None) -> str:
-    """Say the greeting, then dial `number`; Twilio requests `action_url` when the dial ends."""
+    """Say the greeting, then dial `number`; Twilio requests `action_url` when the dial ends.
+    A pure function of its arguments: kept for the next call that gets the same answer."""
     response = VoiceResponse()
     response.say(greeting)
     # The SDK leaves out attributes whose value is None, so no action means no attribute.
