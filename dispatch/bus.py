@@ -109,6 +109,10 @@ class EventPublisher:
         """Send in order (per partition) and wait until the broker has every one."""
         await self._send([(topic_of(e), None, e.key.encode(), encode(e)) for e in events])
 
+    async def publish_encoded(self, records: Sequence[tuple[str, str, bytes]]) -> None:
+        """`publish` for events already encoded: (topic, key, the codec's bytes) each."""
+        await self._send([(topic, None, key.encode(), value) for topic, key, value in records])
+
     async def write(self, topic: str, records: Sequence[tuple[bytes, bytes, int]]) -> list[int]:
         """Send (key, value, partition) records to a topic that is not an event topic (a
         reader's changelog), in order; wait for every ack; their offsets."""

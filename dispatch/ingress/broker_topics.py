@@ -4,8 +4,8 @@ A Kafka-protocol broker may create a topic the moment a producer names it (the e
 broker does, with its default partitions). Rows published into such a topic, after a broker
 restart and before the topics were created again, are not where the consumers look. So the
 relay asks the broker for its whole topic list (a metadata request for all topics never
-creates one) before each batch, and keeps its rows while a target topic is missing or has
-the wrong number of partitions.
+creates one) for each batch, while it reads the batch's rows, and publishes them only when
+the answer holds their topics with the expected partitions; else it keeps them.
 """
 
 from __future__ import annotations
@@ -41,12 +41,21 @@ class BrokerTopics:
     async def check(self, topics: Collection[str]) -> None:
         """Return when every topic exists with the expected partitions; raise
         TopicsMissingError (or the broker's error) otherwise."""
+        self.verify(await self.describe(), topics)
+
+    async def describe(self) -> dict[str, int]:
+        """The broker's topics and their partition counts, as one metadata request finds
+        them (raises what the broker raises)."""
         try:
             described = await (await self._client()).describe_topics()
         except BaseException:
             await self.close()  # a broken connection is opened afresh next time
             raise
-        found = {t["topic"]: len(t["partitions"]) for t in described if t["error_code"] == 0}
+        return {t["topic"]: len(t["partitions"]) for t in described if t["error_code"] == 0}
+
+    def verify(self, found: dict[str, int], topics: Collection[str]) -> None:
+        """Raise TopicsMissingError unless every topic is in `found` (from `describe`) with
+        the expected partitions."""
         problems: dict[str, str] = {}
         for topic in topics:
             expected = self._partitions or self._seen.get(topic)

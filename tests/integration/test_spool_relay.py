@@ -138,6 +138,55 @@ async def test_a_crisis_contact_with_no_dispatch_is_published_again(
     assert await spool.pending() == 1 and eager.redriven == 1
 
 
+class _Refusing(IngressSpool):
+    """An edge that says when its running relay kept a batch back for its topics."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.kept_back = asyncio.Event()
+        self.looked_ahead: list[bool] = []
+
+    async def _relay_batch(self, *, rows_expected: bool = False) -> tuple[int, bool]:
+        self.looked_ahead.append(rows_expected)
+        try:
+            return await super()._relay_batch(rows_expected=rows_expected)
+        except TopicsMissingError:
+            self.kept_back.set()
+            raise
+
+
+async def test_a_woken_relay_asks_for_the_topics_alongside_and_still_keeps_the_rows(
+    pg_pool: asyncpg.Pool, kafka_bootstrap: str
+) -> None:
+    """The running relay, woken by a record, asks for the broker's topics while it reads
+    the rows; a topic not as expected still keeps them in the spool, unpublished."""
+    sid = f"CA-ahead-{uuid.uuid4().hex[:6]}-0"
+    publisher = EventPublisher(kafka_bootstrap)
+    wrong = _Refusing(
+        pg_pool,
+        publisher,
+        SystemClock(),
+        idle_poll_s=3600,
+        topics=BrokerTopics(kafka_bootstrap, partitions=PARTITIONS + 3),
+    )
+    right = IngressSpool(
+        pg_pool, publisher, SystemClock(), topics=BrokerTopics(kafka_bootstrap, partitions=None)
+    )
+    try:
+        wrong.start()
+        await wrong.record([call(sid)])
+        await asyncio.wait_for(wrong.kept_back.wait(), 10)
+        await wrong.stop()
+        assert True in wrong.looked_ahead  # the woken batch asked while it read
+        assert await wrong.pending() >= 1
+        assert await right.relay_once() >= 1
+    finally:
+        await wrong.stop()
+        await right.stop()
+        await publisher.stop()
+    assert await published_sids(kafka_bootstrap, sid, 1) == [sid]
+
+
 async def test_a_topic_created_again_with_other_partitions_is_not_published_to(
     kafka_bootstrap: str,
 ) -> None:
@@ -167,8 +216,8 @@ class _Watched(IngressSpool):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.found_busy = asyncio.Event()
 
-    async def _relay_batch(self) -> tuple[int, bool]:
-        sent, busy = await super()._relay_batch()
+    async def _relay_batch(self, *, rows_expected: bool = False) -> tuple[int, bool]:
+        sent, busy = await super()._relay_batch(rows_expected=rows_expected)
         if busy:
             self.found_busy.set()
         return sent, busy
