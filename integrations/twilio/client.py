@@ -12,6 +12,7 @@ import hashlib
 import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NoReturn
+from urllib.parse import urlencode
 
 import aiohttp
 import structlog
@@ -73,11 +74,15 @@ class _BaseUrlHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]  # the SD
         if auth is not None:
             token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode("ascii")
             headers["Authorization"] = f"Basic {token}"
+        body: dict[str, object] | bytes | None = data
+        if data:  # encoded here as aiohttp would, without building its FormData per request
+            body = urlencode(data, doseq=True).encode()
+            headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
         return await super().request(
             method,
             url,
             params=params,
-            data=data,
+            data=body,
             headers=headers,
             auth=None,
             timeout=timeout if timeout is not None else self.timeout,

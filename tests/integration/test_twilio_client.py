@@ -44,6 +44,17 @@ async def test_send_sms_is_recorded_by_the_sandbox(
     assert message.validity_period == 600
 
 
+async def test_a_body_with_characters_a_form_must_escape_arrives_as_written(
+    telephony: TwilioTelephony, twilio_sandbox: TwilioSandbox
+) -> None:
+    """The request body is form-encoded by the adapter: &, =, +, %, a line break and
+    accented letters reach the provider unchanged."""
+    body = "Zoë & Siân: risk=HIGH + 100% call\nReply ACK AB12"
+    receipt = await telephony.send_sms(to=STAFF, body=body, status_callback=None, validity_s=60)
+    message = await twilio_sandbox.wait_for_message(to=STAFF, timeout=5)
+    assert (message.sid, message.body) == (receipt.sid, body)
+
+
 async def test_sms_status_callbacks_are_signed_like_twilio(
     telephony: TwilioTelephony, webhook_receiver: WebhookReceiver
 ) -> None:
