@@ -318,7 +318,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="5 s at 1 and 10 calls/s")
     parser.add_argument(
         "--profile", type=Path, default=None, metavar="DIR",
-        help="record the stack and the worker with py-spy during each run (bench extra)",
+        help="record the stack, the worker and the Twilio sandbox with py-spy during each run"
+        " (bench extra)",
     )  # fmt: skip
     args = parser.parse_args()
     if args.profile is not None and not Profiler.available():

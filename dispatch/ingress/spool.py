@@ -150,6 +150,7 @@ class IngressSpool:
         described = None
         if topics is not None and rows_expected:
             described = asyncio.ensure_future(topics.describe())
+            described.add_done_callback(_settled)
         try:
             async with self._pool.acquire() as conn, conn.transaction():
                 rows, busy = await self._waiting(conn)
@@ -240,3 +241,10 @@ class IngressSpool:
                 with contextlib.suppress(TimeoutError):
                     wait_s = BUSY_RETRY_S if busy else self._idle_poll_s
                     await asyncio.wait_for(self._wake.wait(), wait_s)
+
+
+def _settled(task: asyncio.Future[dict[str, int]]) -> None:
+    """A topic list asked for ahead is never left with an unread failure (a relay stopped
+    while it was on its way)."""
+    if not task.cancelled():
+        task.exception()
