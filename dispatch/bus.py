@@ -9,7 +9,6 @@ partition and call.
 from __future__ import annotations
 
 import functools
-import random
 from collections.abc import Sequence
 from typing import Any
 
@@ -29,19 +28,12 @@ Record = tuple[str, int | None, bytes, bytes]  # topic, partition (None: by key)
 class KeyPartitioner:
     """aiokafka's default partitioner for a keyed record (Kafka's Java client's: murmur2
     of the key), with the hashes of recent keys kept: the same clients come again and
-    again, and each hash is about 2 us of pure Python. The publisher and the worker's
-    faust producer (`producer_partitioner`) both use one."""
+    again, and each hash is about 2 us of pure Python."""
 
     def __init__(self) -> None:
         self._hash = functools.lru_cache(maxsize=KEY_HASHES_KEPT)(murmur2)
 
-    def __call__(
-        self, key: bytes | None, all_partitions: Sequence[int], available: Sequence[int] = ()
-    ) -> int:
-        """aiokafka's partitioner signature (faust's producer takes it too); a record
-        without a key goes to a random available partition, as the default one does."""
-        if key is None:
-            return random.choice(available or all_partitions)
+    def __call__(self, key: bytes, all_partitions: Sequence[int]) -> int:
         hashed: int = self._hash(key)
         return all_partitions[(hashed & 0x7FFFFFFF) % len(all_partitions)]
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from dispatch.bus import KeyPartitioner
 from dispatch.settings import Settings
 from dispatch.topics import topic_specs
 
@@ -53,8 +52,6 @@ def faust_app_kwargs(settings: Settings) -> dict[str, Any]:
         "producer_acks": -1,
         # Appends made within a few ms of each other go in one request (decision 036).
         "producer_linger": settings.worker_producer_linger_ms / 1000,
-        # murmur2 as aiokafka's default partitioner, with recent keys' hashes kept.
-        "producer_partitioner": KeyPartitioner(),
         "processing_guarantee": "at_least_once",
         # A new group reads the log from the start (and never trusts tansu's "latest").
         "consumer_auto_offset_reset": "earliest",
