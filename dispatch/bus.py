@@ -107,7 +107,7 @@ class EventPublisher:
 
     async def publish(self, events: Sequence[Envelope]) -> None:
         """Send in order (per partition) and wait until the broker has every one."""
-        await self._send([(topic_of(e), None, e.key.encode(), encode(e)) for e in events])
+        await self.publish_encoded([(topic_of(e), e.key, encode(e)) for e in events])
 
     async def publish_encoded(self, records: Sequence[tuple[str, str, bytes]]) -> None:
         """`publish` for events already encoded: (topic, key, the codec's bytes) each."""

@@ -12,7 +12,6 @@ import hashlib
 import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NoReturn
-from urllib.parse import urlencode
 
 import aiohttp
 import structlog
@@ -21,6 +20,7 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
 from dispatch.paging.telephony import ProviderReceipt, TelephonyError
+from integrations.twilio.forms import FORM_CONTENT_TYPE, encoded_form
 from integrations.twilio.twiml import voice_page
 
 if TYPE_CHECKING:
@@ -75,9 +75,9 @@ class _BaseUrlHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]  # the SD
             token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode("ascii")
             headers["Authorization"] = f"Basic {token}"
         body: dict[str, object] | bytes | None = data
-        if data:  # encoded here as aiohttp would, without building its FormData per request
-            body = urlencode(data, doseq=True).encode()
-            headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
+        if data:
+            body = encoded_form(data)
+            headers.setdefault("Content-Type", FORM_CONTENT_TYPE)
         return await super().request(
             method,
             url,

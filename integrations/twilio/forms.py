@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Self
+from urllib.parse import urlencode
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -150,3 +151,12 @@ def delivery_report(form: Mapping[str, str]) -> DeliveryReport:
     if form.get("CallStatus"):
         return CallStatusCallback.parse(form).report()
     return SmsStatusCallback.parse(form).report()
+
+
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+
+
+def encoded_form(params: Mapping[str, object]) -> bytes:
+    """A POST body as aiohttp encodes a dict (a list value repeats its key), without the
+    FormData it builds for every request."""
+    return urlencode(params, doseq=True).encode()

@@ -8,11 +8,11 @@ import asyncio
 import secrets
 from collections.abc import Coroutine, Mapping
 from typing import Any
-from urllib.parse import urlencode
 
 import aiohttp
 import structlog
 
+from integrations.twilio.forms import FORM_CONTENT_TYPE, encoded_form
 from integrations.twilio.sandbox_state import (
     API_VERSION,
     SandboxCall,
@@ -83,10 +83,9 @@ class Carrier:
             SIGNATURE_HEADER: sign(url, params, self._state.auth_token),
             "User-Agent": "TwilioProxy/1.1",
             "I-Twilio-Idempotency-Token": secrets.token_hex(16),
-            "Content-Type": "application/x-www-form-urlencoded",
+            "Content-Type": FORM_CONTENT_TYPE,
         }
-        body = urlencode(params).encode()  # as aiohttp would encode the dict, less its FormData
-        async with self._session.post(url, data=body, headers=headers) as response:
+        async with self._session.post(url, data=encoded_form(params), headers=headers) as response:
             return response.status, await response.text()
 
     async def post_webhook(
